@@ -1,0 +1,240 @@
+"""Settings: one YAML file -> one frozen, validated object.
+
+Defaults live here and nowhere else; config/hearth.example.yaml documents every key (a test keeps
+the two in step). A bad file raises ConfigError naming the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+DEFAULT_CONFIG_FILE = Path("hearth.yaml")
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names every bad key."""
+
+
+def _parse_size(value: Any) -> Any:
+    """Accept 1048576, "1 MiB", "10MB"; leave anything else for pydantic to reject."""
+    if isinstance(value, str):
+        match = _SIZE_RE.match(value)
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in _SIZE_UNITS:
+            raise ValueError("expected a size such as 1048576, '512 KiB' or '10 MB'")
+        return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    return value
+
+
+def _check_address(value: str) -> str:
+    ipaddress.ip_address(value)  # raises ValueError with a clear message
+    return value
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+ByteSize = Annotated[int, BeforeValidator(_parse_size), Field(ge=1)]
+IPAddressText = Annotated[str, BeforeValidator(_check_address)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class ServerSettings(Section):
+    host: str = "0.0.0.0"  # noqa: S104  (an appliance serves its LAN)
+    port: Port = 8443
+    http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    public_url: str | None = None
+    shutdown_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+    @field_validator("public_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must start with https://")
+        return value.rstrip("/") if value else value
+
+
+class TLSSettings(Section):
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    extra_names: tuple[str, ...] = ()
+
+    @field_validator("key_file")
+    @classmethod
+    def _pair(cls, value: Path | None, info: Any) -> Path | None:
+        cert = info.data.get("cert_file")
+        if (value is None) != (cert is None):
+            raise ValueError("tls.cert_file and tls.key_file go together: set both or neither")
+        return value
+
+
+class RegistrationSettings(Section):
+    mode: Literal["open", "invite", "closed"] = "invite"
+
+
+class AuthSettings(Section):
+    bcrypt_cost: Annotated[int, Field(ge=4, le=16)] = 12
+    session_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    access_token_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
+    refresh_token_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    invite_days: Annotated[int, Field(ge=1, le=365)] = 7
+    reset_link_hours: Annotated[int, Field(ge=1, le=720)] = 24
+
+
+class RateLimit(Section):
+    """`count` events per `per_seconds` window, per key (an address or an account)."""
+
+    count: Annotated[int, Field(ge=1)]
+    per_seconds: Annotated[float, Field(gt=0)]
+
+
+class LimitSettings(Section):
+    max_body_bytes: ByteSize = 1024**2
+    max_image_bytes: ByteSize = 10 * 1000**2
+    max_file_bytes: ByteSize = 50 * 1000**2
+    login_per_address: RateLimit = RateLimit(count=20, per_seconds=60)
+    login_per_account: RateLimit = RateLimit(count=10, per_seconds=300)
+    signup_per_address: RateLimit = RateLimit(count=10, per_seconds=3600)
+    messages_per_user: RateLimit = RateLimit(count=30, per_seconds=10)
+    uploads_per_user: RateLimit = RateLimit(count=30, per_seconds=60)
+
+
+class MDNSSettings(Section):
+    enabled: bool = True
+    instance_name: str = "Hearth"
+    host_name: str = "hearth"
+
+
+class CallSettings(Section):
+    enabled: bool = True
+    addresses: tuple[IPAddressText, ...] = ()
+    max_participants: Annotated[int, Field(ge=2, le=64)] = 12
+    video_slots: Annotated[int, Field(ge=1, le=25)] = 9
+    audio_slots: Annotated[int, Field(ge=1, le=25)] = 6
+    ring_timeout_seconds: Annotated[float, Field(ge=5, le=300)] = 30
+    bitrate_floor_kbps: Annotated[int, Field(ge=30, le=10_000)] = 150
+    bitrate_ceiling_kbps: Annotated[int, Field(ge=30, le=20_000)] = 1500
+
+    @field_validator("bitrate_ceiling_kbps")
+    @classmethod
+    def _ceiling_above_floor(cls, value: int, info: Any) -> int:
+        floor = info.data.get("bitrate_floor_kbps")
+        if floor is not None and value < floor:
+            raise ValueError(f"must be at least calls.bitrate_floor_kbps ({floor})")
+        return value
+
+
+class LoggingSettings(Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+    access_log: bool = True
+
+
+class StorageSettings(Section):
+    read_connections: Annotated[int, Field(ge=1, le=16)] = 3
+    busy_timeout_ms: Annotated[int, Field(ge=0, le=60_000)] = 5000
+
+
+class Settings(Section):
+    data_dir: Path = Path("data")
+    server: ServerSettings = ServerSettings()
+    tls: TLSSettings = TLSSettings()
+    registration: RegistrationSettings = RegistrationSettings()
+    auth: AuthSettings = AuthSettings()
+    limits: LimitSettings = LimitSettings()
+    storage: StorageSettings = StorageSettings()
+    mdns: MDNSSettings = MDNSSettings()
+    calls: CallSettings = CallSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "hearth.db"
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"  {path}: {message}")
+    return "\n".join(lines)
+
+
+def parse(raw: Any, source: str = "config") -> Settings:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys, not {type(raw).__name__}")
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{source} is not valid:\n{_describe(error)}") from None
+
+
+def load(path: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Read `path` (or the built-in defaults when None) and apply dotted-key overrides."""
+    raw: Any = {}
+    source = "built-in defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    if raw is None:
+        raw = {}
+    if isinstance(raw, dict) and overrides:
+        for dotted, value in overrides.items():
+            _set_dotted(raw, dotted, value)
+    return parse(raw, source)
+
+
+def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = raw
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{'.'.join(parents)}: expected a mapping")
+        node = child
+    node[leaf] = value
+
+
+def resolve_config_path(explicit: Path | None) -> Path | None:
+    """`--config FILE` if given, else ./hearth.yaml if present, else built-in defaults."""
+    if explicit is not None:
+        return explicit
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None

@@ -1,0 +1,34 @@
+"""The data folder: database, files, certificate and the signing secret, private to Hearth."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+SECRET_FILE = "secret.key"
+
+
+def prepare(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+
+
+def secret_key(data_dir: Path) -> bytes:
+    """The key that signs cookies and access tokens; made once, kept readable only by us."""
+    path = data_dir / SECRET_FILE
+    try:
+        key = path.read_bytes()
+        if len(key) >= 32:
+            return key
+    except FileNotFoundError:
+        pass
+    key = secrets.token_bytes(32)
+    temp = path.with_suffix(".tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    return key

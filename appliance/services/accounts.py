@@ -1,0 +1,318 @@
+"""Accounts: first-run setup, signup, password checks, profiles, invites, admin actions."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.clock import DAY_MS, HOUR_MS, now_ms
+from appliance.config import Settings
+from appliance.services.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    UnauthenticatedError,
+)
+from appliance.services.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
+from appliance.services.ratelimit import RateLimiter
+from appliance.services.tokens import token_hash
+from appliance.store import invites, settings, users
+from appliance.store.db import Database
+from appliance.store.errors import DuplicateError
+from appliance.store.invites import InviteRow
+from appliance.store.users import UserRow
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
+SETUP_TOKEN_KEY = "setup_token"
+PROFILE_LIMITS = {"display_name": 64, "bio": 500, "status_text": 140}
+
+
+def normalize_username(raw: str) -> str:
+    username = raw.strip().lower()
+    if not USERNAME_RE.match(username):
+        raise InvalidError(
+            "Usernames are 3 to 32 characters of a-z, 0-9, '_', '.' and '-', starting with a "
+            "letter or digit.",
+            field="username",
+        )
+    return username
+
+
+def normalize_email(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    email = raw.strip()
+    if not EMAIL_RE.match(email):
+        raise InvalidError("That does not look like an email address.", field="email")
+    return email
+
+
+def check_password(password: str, field: str = "password") -> None:
+    if len(password) < MIN_LENGTH:
+        raise InvalidError(f"Passwords need at least {MIN_LENGTH} characters.", field=field)
+    if len(password) > MAX_LENGTH:
+        raise InvalidError(f"Passwords may have at most {MAX_LENGTH} characters.", field=field)
+
+
+def _clean_text(field: str, value: str) -> str:
+    text = value.strip()
+    limit = PROFILE_LIMITS[field]
+    if len(text) > limit:
+        raise InvalidError(f"At most {limit} characters.", field=field)
+    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise InvalidError("Control characters are not allowed.", field=field)
+    return text
+
+
+def _duplicate(error: DuplicateError) -> ConflictError:
+    if error.field == "email":
+        return ConflictError("That email address is already used.", code="email_taken")
+    return ConflictError("That username is taken.", code="username_taken")
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    token: str
+    expires_at: int
+
+
+class Accounts:
+    def __init__(self, db: Database, config: Settings, hasher: PasswordHasher) -> None:
+        self._db = db
+        self._config = config
+        self._hasher = hasher
+        limits = config.limits
+        self._login_by_address = RateLimiter(limits.login_per_address.count, limits.login_per_address.per_seconds)
+        self._login_by_account = RateLimiter(limits.login_per_account.count, limits.login_per_account.per_seconds)
+        self._signup_by_address = RateLimiter(limits.signup_per_address.count, limits.signup_per_address.per_seconds)
+
+    # --- first run -------------------------------------------------------------------------
+
+    async def setup_needed(self) -> bool:
+        async with self._db.read() as conn:
+            return await users.count(conn) == 0
+
+    async def setup_token(self) -> str | None:
+        """The one-time setup token while no account exists (made on first call), else None."""
+        async with self._db.write() as tx:
+            if await users.count(tx) > 0:
+                await settings.delete(tx, SETUP_TOKEN_KEY)
+                return None
+            token = await settings.get(tx, SETUP_TOKEN_KEY)
+            if token is None:
+                token = secrets.token_urlsafe(24)
+                await settings.put(tx, SETUP_TOKEN_KEY, token)
+            return token
+
+    async def complete_setup(
+        self, token: str, username: str, password: str, display_name: str = "", email: str | None = None
+    ) -> UserRow:
+        name, mail = normalize_username(username), normalize_email(email)
+        check_password(password)
+        password_hash = await self._hasher.hash(password)
+        async with self._db.write() as tx:
+            if await users.count(tx) > 0:
+                raise ConflictError("Hearth is already set up.", code="setup_done")
+            expected = await settings.get(tx, SETUP_TOKEN_KEY)
+            if expected is None or not secrets.compare_digest(expected, token):
+                raise ForbiddenError("The setup link is not valid.", code="invalid_token")
+            user = await users.create(
+                tx, username=name, email=mail, password_hash=password_hash,
+                display_name=_clean_text("display_name", display_name) or name, is_admin=True, now=now_ms(),
+            )
+            await settings.delete(tx, SETUP_TOKEN_KEY)
+        return user
+
+    # --- signup and login ------------------------------------------------------------------
+
+    async def registration_mode(self) -> str:
+        return self._config.registration.mode
+
+    async def signup(
+        self,
+        username: str,
+        password: str,
+        *,
+        display_name: str = "",
+        email: str | None = None,
+        invite: str | None = None,
+        address: str = "",
+    ) -> UserRow:
+        mode = self._config.registration.mode
+        if mode == "closed":
+            raise ForbiddenError("Sign-up is closed; ask an admin for an account.", code="registration_closed")
+        if mode == "invite" and not invite:
+            raise ForbiddenError("You need an invite link to sign up.", code="invalid_invite")
+        name, mail = normalize_username(username), normalize_email(email)
+        check_password(password)
+        self._signup_by_address.hit(address)
+        password_hash = await self._hasher.hash(password)
+        now = now_ms()
+        async with self._db.write() as tx:
+            if invite and not await invites.consume(tx, invite, now):
+                raise ForbiddenError("This invite link has expired or been used up.", code="invalid_invite")
+            try:
+                return await users.create(
+                    tx, username=name, email=mail, password_hash=password_hash,
+                    display_name=_clean_text("display_name", display_name) or name, is_admin=False, now=now,
+                )
+            except DuplicateError as error:
+                raise _duplicate(error) from None
+
+    async def create_user(self, username: str, password: str, *, is_admin: bool = False) -> UserRow:
+        """An operator's account creation (CLI): no invite, no rate limit."""
+        name = normalize_username(username)
+        check_password(password)
+        password_hash = await self._hasher.hash(password)
+        async with self._db.write() as tx:
+            try:
+                return await users.create(
+                    tx, username=name, email=None, password_hash=password_hash,
+                    display_name=name, is_admin=is_admin, now=now_ms(),
+                )
+            except DuplicateError as error:
+                raise _duplicate(error) from None
+
+    async def authenticate(self, login: str, password: str, address: str = "") -> UserRow:
+        """Check a username-or-email and password; rate limited per address and per account."""
+        account_key = login.strip().lower()
+        self._login_by_address.hit(address)
+        self._login_by_account.check(account_key)
+        async with self._db.read() as conn:
+            user = await users.get_by_login(conn, login.strip())
+        ok = await self._hasher.verify(password, user.password_hash if user else None)
+        if not ok or user is None:
+            self._login_by_account.hit(account_key)
+            raise UnauthenticatedError("Wrong username or password.", code="invalid_credentials")
+        if user.disabled:
+            raise ForbiddenError("This account is disabled.", code="account_disabled")
+        self._login_by_account.reset(account_key)
+        return user
+
+    async def verify_password(self, user_id: int, password: str) -> bool:
+        async with self._db.read() as conn:
+            user = await users.get(conn, user_id)
+        return await self._hasher.verify(password, user.password_hash if user else None)
+
+    async def set_password(self, user_id: int, new_password: str) -> None:
+        check_password(new_password, field="new_password")
+        password_hash = await self._hasher.hash(new_password)
+        async with self._db.write() as tx:
+            await users.set_password(tx, user_id, password_hash, now_ms())
+
+    # --- profiles ----------------------------------------------------------------------------
+
+    async def get(self, user_id: int) -> UserRow:
+        async with self._db.read() as conn:
+            user = await users.get(conn, user_id)
+        if user is None:
+            raise NotFoundError("No such user.")
+        return user
+
+    async def get_by_username(self, username: str) -> UserRow:
+        async with self._db.read() as conn:
+            user = await users.get_by_login(conn, username.strip().lower())
+        if user is None:
+            raise NotFoundError(f"No user named {username!r}.")
+        return user
+
+    async def search(self, query: str, limit: int = 20) -> list[UserRow]:
+        query = query.strip().lower()
+        if not query:
+            return []
+        async with self._db.read() as conn:
+            return await users.search(conn, query, max(1, min(limit, 50)))
+
+    async def update_profile(self, user_id: int, changes: dict[str, Any]) -> UserRow:
+        fields: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name == "email":
+                fields[name] = normalize_email(value)
+            elif name in PROFILE_LIMITS:
+                fields[name] = _clean_text(name, value)
+            else:
+                raise InvalidError(f"{name} cannot be changed here.", field=name)
+        async with self._db.write() as tx:
+            try:
+                await users.update_profile(tx, user_id, fields, now_ms())
+            except DuplicateError as error:
+                raise _duplicate(error) from None
+            user = await users.get(tx, user_id)
+        if user is None:
+            raise NotFoundError("No such user.")
+        return user
+
+    # --- invites and reset links -------------------------------------------------------------
+
+    async def create_invite(self, created_by: int | None, uses: int = 1, days: int | None = None) -> InviteRow:
+        if not 1 <= uses <= 1000:
+            raise InvalidError("An invite allows 1 to 1000 sign-ups.", field="uses")
+        days = self._config.auth.invite_days if days is None else days
+        if not 1 <= days <= 365:
+            raise InvalidError("An invite lasts 1 to 365 days.", field="days")
+        now = now_ms()
+        async with self._db.write() as tx:
+            return await invites.create(
+                tx, code=secrets.token_urlsafe(12), created_by=created_by, now=now,
+                expires_at=now + days * DAY_MS, max_uses=uses,
+            )
+
+    async def get_invite(self, code: str) -> InviteRow:
+        async with self._db.read() as conn:
+            invite = await invites.get(conn, code)
+        if invite is None or not invite.usable(now_ms()):
+            raise NotFoundError("This invite link has expired or been used up.", code="invalid_invite")
+        return invite
+
+    async def list_invites(self) -> list[InviteRow]:
+        async with self._db.read() as conn:
+            return await invites.list_recent(conn)
+
+    async def create_reset_link(self, user_id: int) -> IssuedLink:
+        token = secrets.token_urlsafe(24)
+        now = now_ms()
+        expires_at = now + self._config.auth.reset_link_hours * HOUR_MS
+        async with self._db.write() as tx:
+            if await users.get(tx, user_id) is None:
+                raise NotFoundError("No such user.")
+            await users.add_reset_token(tx, token_hash(token), user_id, now, expires_at)
+        return IssuedLink(token, expires_at)
+
+    async def redeem_reset_link(self, token: str, new_password: str) -> int:
+        """Set a password from a reset link; returns the user id (whose sessions should end)."""
+        check_password(new_password)
+        password_hash = await self._hasher.hash(new_password)
+        now = now_ms()
+        async with self._db.write() as tx:
+            user_id = await users.use_reset_token(tx, token_hash(token), now)
+            if user_id is None:
+                raise ForbiddenError("This reset link has expired or was used.", code="invalid_token")
+            await users.set_password(tx, user_id, password_hash, now)
+        return user_id
+
+    # --- administration ----------------------------------------------------------------------
+
+    async def list_users(self) -> list[UserRow]:
+        async with self._db.read() as conn:
+            return await users.list_all(conn)
+
+    async def set_flags(self, user_id: int, *, disabled: bool | None = None, is_admin: bool | None = None) -> UserRow:
+        now = now_ms()
+        async with self._db.write() as tx:
+            user = await users.get(tx, user_id)
+            if user is None:
+                raise NotFoundError("No such user.")
+            losing_admin = user.is_admin and not user.disabled and (disabled or is_admin is False)
+            if losing_admin and await users.count_admins(tx) <= 1:
+                raise ConflictError("Hearth needs at least one active admin.", code="last_admin")
+            if disabled is not None:
+                await users.set_disabled(tx, user_id, disabled, now)
+            if is_admin is not None:
+                await users.set_admin(tx, user_id, is_admin, now)
+            updated = await users.get(tx, user_id)
+        assert updated is not None
+        return updated

@@ -1,0 +1,47 @@
+"""Domain errors. Each has a stable machine code; the web layer maps kinds to HTTP statuses."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    code = "bad_request"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidError(ServiceError):
+    """The request is well-formed but breaks a rule (400)."""
+
+    code = "validation_error"
+
+    def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, code)
+        self.field = field
+
+
+class UnauthenticatedError(ServiceError):
+    code = "unauthenticated"
+
+
+class ForbiddenError(ServiceError):
+    code = "forbidden"
+
+
+class NotFoundError(ServiceError):
+    code = "not_found"
+
+
+class ConflictError(ServiceError):
+    code = "conflict"
+
+
+class RateLimitedError(ServiceError):
+    code = "rate_limited"
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Too many attempts; try again in {max(1, round(retry_after))} s.")
+        self.retry_after = retry_after

@@ -1,0 +1,168 @@
+"""SQLite access: one writer connection, a small pool of readers, numbered migrations.
+
+All writes go through `Database.write()`, which serializes them on the single writer connection
+(Datasette's "protect the single write connection"); reads run in parallel on WAL snapshots.
+A transaction commits before `write()` returns, so whatever the caller acknowledges is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+
+class SchemaTooNewError(Exception):
+    """The database was written by a newer Hearth than this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def bundled_migrations() -> list[Migration]:
+    """The numbered `migrations/NNNN_name.sql` files shipped in the package, in order."""
+    found = []
+    for entry in resources.files("appliance.store").joinpath("migrations").iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        number, _, rest = entry.name.partition("_")
+        found.append(Migration(int(number), rest.removesuffix(".sql"), entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    expected = list(range(1, len(found) + 1))
+    if [m.version for m in found] != expected:
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps: {[m.version for m in found]}")
+    return found
+
+
+async def _configure(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
+    conn.row_factory = aiosqlite.Row
+    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    # FULL: a commit is on disk before write() returns, so an acknowledged message survives a
+    # power cut too (a Pi's usual way of stopping). Throughput comes from batching, not from this.
+    await conn.execute("PRAGMA synchronous = FULL")
+
+
+class Database:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        read_connections: int = 3,
+        busy_timeout_ms: int = 5000,
+        migrations: list[Migration] | None = None,
+    ) -> None:
+        self.path = path
+        self._read_count = read_connections
+        self._busy_timeout_ms = busy_timeout_ms
+        self._migrations = migrations if migrations is not None else bundled_migrations()
+        self._writer: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+
+    @property
+    def latest_version(self) -> int:
+        return self._migrations[-1].version if self._migrations else 0
+
+    async def open(self) -> None:
+        """Connect and migrate; a no-op when already open (the CLI opens early to fail early)."""
+        if self._writer is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await _configure(writer, self._busy_timeout_ms)
+            await writer.execute("PRAGMA journal_mode = WAL")
+            await self._migrate(writer)
+        except BaseException:
+            await writer.close()
+            raise
+        self._writer = writer
+        for _ in range(self._read_count):
+            reader = await aiosqlite.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+            await _configure(reader, self._busy_timeout_ms)
+            self._all_readers.append(reader)
+            self._readers.put_nowait(reader)
+
+    async def close(self) -> None:
+        for reader in self._all_readers:
+            await reader.close()
+        self._all_readers.clear()
+        self._readers = asyncio.Queue()
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            async with self._write_lock:
+                await writer.execute("PRAGMA optimize")
+                await writer.close()
+
+    async def schema_version(self) -> int:
+        async with self.read() as conn:
+            return await _user_version(conn)
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        current = await _user_version(conn)
+        if current > self.latest_version:
+            raise SchemaTooNewError(
+                f"{self.path} has schema version {current}, but this Hearth knows versions up to "
+                f"{self.latest_version}. It was written by a newer Hearth: upgrade Hearth, or "
+                "restore a backup made by this version."
+            )
+        for migration in self._migrations:
+            if migration.version <= current:
+                continue
+            log.info("applying migration %04d_%s", migration.version, migration.name)
+            script = (
+                f"BEGIN IMMEDIATE;\n{migration.sql}\n"
+                f"PRAGMA user_version = {migration.version};\nCOMMIT;"
+            )
+            try:
+                await conn.executescript(script)
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    await conn.rollback()
+                raise
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction on the single writer; it has committed when the block exits."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        async with self._write_lock:
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.rollback()
+                raise
+            await conn.commit()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        if not self._all_readers:
+            raise RuntimeError("database is not open")
+        conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put_nowait(conn)
+
+
+async def _user_version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0

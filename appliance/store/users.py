@@ -1,0 +1,185 @@
+"""SQL for users and admin-issued password reset tokens."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from appliance.store.errors import DuplicateError
+
+_COLUMNS = (
+    "id, username, email, password_hash, display_name, bio, status_text, is_admin, "
+    "disabled_at, created_at, updated_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: int
+    username: str
+    email: str | None
+    password_hash: str
+    display_name: str
+    bio: str
+    status_text: str
+    is_admin: bool
+    disabled: bool
+    created_at: int
+    updated_at: int
+
+
+def _row(row: aiosqlite.Row | None) -> UserRow | None:
+    if row is None:
+        return None
+    return UserRow(
+        id=row["id"],
+        username=row["username"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        display_name=row["display_name"],
+        bio=row["bio"],
+        status_text=row["status_text"],
+        is_admin=bool(row["is_admin"]),
+        disabled=row["disabled_at"] is not None,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _duplicate(error: sqlite3.IntegrityError) -> DuplicateError:
+    text = str(error)
+    field = "email" if "users.email" in text else "username"
+    return DuplicateError(field)
+
+
+async def create(
+    tx: aiosqlite.Connection,
+    *,
+    username: str,
+    email: str | None,
+    password_hash: str,
+    display_name: str,
+    is_admin: bool,
+    now: int,
+) -> UserRow:
+    try:
+        cursor = await tx.execute(
+            "INSERT INTO users (username, email, password_hash, display_name, is_admin,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (username, email, password_hash, display_name, int(is_admin), now, now),
+        )
+    except sqlite3.IntegrityError as error:
+        raise _duplicate(error) from None
+    user = await get(tx, int(cursor.lastrowid or 0))
+    assert user is not None
+    return user
+
+
+async def get(conn: aiosqlite.Connection, user_id: int) -> UserRow | None:
+    async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)) as cur:
+        return _row(await cur.fetchone())
+
+
+async def get_by_login(conn: aiosqlite.Connection, login: str) -> UserRow | None:
+    """By username, or by email when the login contains an @."""
+    column = "email" if "@" in login else "username"
+    async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE {column} = ?", (login,)) as cur:
+        return _row(await cur.fetchone())
+
+
+async def count(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("SELECT count(*) FROM users") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def search(conn: aiosqlite.Connection, query: str, limit: int) -> list[UserRow]:
+    """Active users whose username or display name (or a word of it) starts with `query`."""
+    prefix = _like_prefix(query)
+    word = "% " + prefix
+    sql = (
+        f"SELECT {_COLUMNS} FROM users WHERE disabled_at IS NULL AND ("
+        " username LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\'"
+        " OR display_name LIKE ?2 ESCAPE '\\')"
+        " ORDER BY username LIMIT ?3"
+    )
+    async with conn.execute(sql, (prefix, word, limit)) as cur:
+        return [u for u in map(_row, await cur.fetchall()) if u is not None]
+
+
+async def list_all(conn: aiosqlite.Connection) -> list[UserRow]:
+    async with conn.execute(f"SELECT {_COLUMNS} FROM users ORDER BY id") as cur:
+        return [u for u in map(_row, await cur.fetchall()) if u is not None]
+
+
+_PROFILE_FIELDS = frozenset({"display_name", "bio", "status_text", "email"})
+
+
+async def update_profile(tx: aiosqlite.Connection, user_id: int, fields: dict[str, Any], now: int) -> None:
+    unknown = set(fields) - _PROFILE_FIELDS
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    if not fields:
+        return
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    try:
+        await tx.execute(
+            f"UPDATE users SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 (names checked above)
+            (*fields.values(), now, user_id),
+        )
+    except sqlite3.IntegrityError as error:
+        raise _duplicate(error) from None
+
+
+async def set_password(tx: aiosqlite.Connection, user_id: int, password_hash: str, now: int) -> None:
+    await tx.execute(
+        "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", (password_hash, now, user_id)
+    )
+
+
+async def set_disabled(tx: aiosqlite.Connection, user_id: int, disabled: bool, now: int) -> None:
+    await tx.execute(
+        "UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?",
+        (now if disabled else None, now, user_id),
+    )
+
+
+async def set_admin(tx: aiosqlite.Connection, user_id: int, is_admin: bool, now: int) -> None:
+    await tx.execute(
+        "UPDATE users SET is_admin = ?, updated_at = ? WHERE id = ?", (int(is_admin), now, user_id)
+    )
+
+
+async def count_admins(conn: aiosqlite.Connection) -> int:
+    async with conn.execute(
+        "SELECT count(*) FROM users WHERE is_admin = 1 AND disabled_at IS NULL"
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def add_reset_token(
+    tx: aiosqlite.Connection, token_hash: str, user_id: int, now: int, expires_at: int
+) -> None:
+    await tx.execute(
+        "INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        (token_hash, user_id, now, expires_at),
+    )
+
+
+async def use_reset_token(tx: aiosqlite.Connection, token_hash: str, now: int) -> int | None:
+    """Mark a live reset token used; return its user id, or None if it is unknown, used or expired."""
+    async with tx.execute(
+        "UPDATE reset_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL"
+        " AND expires_at > ?1 RETURNING user_id",
+        (now, token_hash),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else None

@@ -1,0 +1,159 @@
+"""Setup, sign-up, sign-in, tokens and sessions: /api/v1/setup, /api/v1/auth/*."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, after_this_request
+from quart_schema import tag, validate_request, validate_response
+
+from appliance import __version__
+from appliance.clock import to_datetime
+from appliance.services.sessions import IssuedSession
+from appliance.store.users import UserRow
+from appliance.web.auth import (
+    clear_session_cookie,
+    client_address,
+    login_required,
+    principal,
+    set_session_cookie,
+)
+from appliance.web.context import hearth
+from appliance.web.models import (
+    InfoOut,
+    InviteCheckOut,
+    LoginIn,
+    LoginOut,
+    MeOut,
+    RefreshIn,
+    ResetIn,
+    SessionOut,
+    SessionsOut,
+    SetupIn,
+    SignupIn,
+    TokensOut,
+)
+
+blueprint = Blueprint("auth", __name__, url_prefix="/api/v1")
+tag_auth = tag(["auth"])
+
+
+def _signed_in(user: UserRow, issued: IssuedSession) -> LoginOut:
+    @after_this_request
+    async def _cookie(response: Response) -> Response:
+        return set_session_cookie(response, issued)
+
+    return LoginOut(**TokensOut.of(issued).model_dump(), user=MeOut.of(user))
+
+
+@blueprint.get("/info")
+@validate_response(InfoOut)
+@tag_auth
+async def info() -> InfoOut:
+    """What a client needs before signing in: registration mode and whether setup is pending."""
+    ctx = hearth()
+    return InfoOut(
+        name="Hearth", version=__version__, registration=ctx.config.registration.mode,
+        setup_needed=await ctx.accounts.setup_needed(),
+    )
+
+
+@blueprint.post("/setup")
+@validate_request(SetupIn)
+@validate_response(LoginOut, 201)
+@tag_auth
+async def setup(data: SetupIn) -> tuple[LoginOut, int]:
+    """Create the first (admin) account with the one-time setup token printed by the server."""
+    ctx = hearth()
+    user = await ctx.accounts.complete_setup(
+        data.token, data.username, data.password, data.display_name, data.email
+    )
+    issued = await ctx.sessions.start(user, "Setup", client_address())
+    return _signed_in(user, issued), 201
+
+
+@blueprint.post("/auth/signup")
+@validate_request(SignupIn)
+@validate_response(LoginOut, 201)
+@tag_auth
+async def signup(data: SignupIn) -> tuple[LoginOut, int]:
+    """Create an account (with an invite code when registration.mode is `invite`)."""
+    ctx = hearth()
+    user = await ctx.accounts.signup(
+        data.username, data.password, display_name=data.display_name, email=data.email,
+        invite=data.invite, address=client_address(),
+    )
+    issued = await ctx.sessions.start(user, "Sign-up", client_address())
+    return _signed_in(user, issued), 201
+
+
+@blueprint.get("/invites/<code>")
+@validate_response(InviteCheckOut)
+@tag_auth
+async def check_invite(code: str) -> InviteCheckOut:
+    """Whether an invite link can still be used."""
+    invite = await hearth().accounts.get_invite(code)
+    return InviteCheckOut(
+        valid=True, expires_at=to_datetime(invite.expires_at), uses_left=invite.max_uses - invite.uses
+    )
+
+
+@blueprint.post("/auth/login")
+@validate_request(LoginIn)
+@validate_response(LoginOut)
+@tag_auth
+async def login(data: LoginIn) -> LoginOut:
+    """Sign in by username or email. Sets the browser cookie and returns API tokens."""
+    ctx = hearth()
+    user = await ctx.accounts.authenticate(data.login, data.password, client_address())
+    issued = await ctx.sessions.start(user, data.device or "Unknown device", client_address())
+    return _signed_in(user, issued)
+
+
+@blueprint.post("/auth/refresh")
+@validate_request(RefreshIn)
+@validate_response(TokensOut)
+@tag_auth
+async def refresh(data: RefreshIn) -> TokensOut:
+    """Trade a refresh token for a new access token and a new refresh token (single use)."""
+    issued = await hearth().sessions.refresh(data.refresh_token, client_address())
+    return TokensOut.of(issued)
+
+
+@blueprint.post("/auth/logout")
+@login_required
+@tag_auth
+async def logout() -> Response:
+    """End the current session."""
+    me = principal()
+    await hearth().sessions.revoke(me.user.id, me.session_id)
+    return clear_session_cookie(Response(status=204))
+
+
+@blueprint.post("/auth/reset")
+@validate_request(ResetIn)
+@tag_auth
+async def reset_password(data: ResetIn) -> Response:
+    """Set a new password with an admin's reset link; signs the account out everywhere."""
+    ctx = hearth()
+    user_id = await ctx.accounts.redeem_reset_link(data.token, data.password)
+    await ctx.sessions.revoke_all(user_id)
+    return Response(status=204)
+
+
+@blueprint.get("/auth/sessions")
+@login_required
+@validate_response(SessionsOut)
+@tag_auth
+async def list_sessions() -> SessionsOut:
+    """Your signed-in devices, most recently used first."""
+    me = principal()
+    rows = await hearth().sessions.list(me.user.id)
+    return SessionsOut(sessions=[SessionOut.of(row, me.session_id) for row in rows])
+
+
+@blueprint.delete("/auth/sessions/<session_id>")
+@login_required
+@tag_auth
+async def revoke_session(session_id: str) -> Response:
+    """Sign one of your devices out."""
+    await hearth().sessions.revoke(principal().user.id, session_id)
+    return Response(status=204)

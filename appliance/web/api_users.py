@@ -1,0 +1,76 @@
+"""Your own account and other people: /api/v1/me, /api/v1/users."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response
+from quart_schema import tag, validate_querystring, validate_request, validate_response
+
+from appliance.services.errors import InvalidError
+from appliance.web.auth import login_required, principal
+from appliance.web.context import hearth
+from appliance.web.models import (
+    MeOut,
+    PasswordChangeIn,
+    ProfilePatch,
+    UserOut,
+    UserQuery,
+    UsersOut,
+)
+
+blueprint = Blueprint("users", __name__, url_prefix="/api/v1")
+tag_users = tag(["users"])
+
+
+@blueprint.get("/me")
+@login_required
+@validate_response(MeOut)
+@tag_users
+async def get_me() -> MeOut:
+    """Your account."""
+    return MeOut.of(principal().user)
+
+
+@blueprint.patch("/me")
+@login_required
+@validate_request(ProfilePatch)
+@validate_response(MeOut)
+@tag_users
+async def patch_me(data: ProfilePatch) -> MeOut:
+    """Change your display name, bio, status text or email."""
+    changes = data.model_dump(exclude_unset=True)
+    user = await hearth().accounts.update_profile(principal().user.id, changes)
+    return MeOut.of(user)
+
+
+@blueprint.post("/me/password")
+@login_required
+@validate_request(PasswordChangeIn)
+@tag_users
+async def change_password(data: PasswordChangeIn) -> Response:
+    """Change your password; every other session is signed out."""
+    ctx, me = hearth(), principal()
+    if not await ctx.accounts.verify_password(me.user.id, data.current_password):
+        raise InvalidError("The current password is wrong.", field="current_password")
+    await ctx.accounts.set_password(me.user.id, data.new_password)
+    await ctx.sessions.revoke_all(me.user.id, keep=me.session_id)
+    return Response(status=204)
+
+
+@blueprint.get("/users")
+@login_required
+@validate_querystring(UserQuery)
+@validate_response(UsersOut)
+@tag_users
+async def search_users(query_args: UserQuery) -> UsersOut:
+    """Find people by the start of their username or display name."""
+    found = await hearth().accounts.search(query_args.q, query_args.limit)
+    return UsersOut(users=[UserOut.of(user) for user in found])
+
+
+@blueprint.get("/users/<int:user_id>")
+@login_required
+@validate_response(UserOut)
+@tag_users
+async def get_user(user_id: int) -> UserOut:
+    """One person's public profile."""
+    return UserOut.of(await hearth().accounts.get(user_id))

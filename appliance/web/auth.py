@@ -1,0 +1,75 @@
+"""Who is calling: the session cookie or a Bearer access token, checked on every request."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from quart import Response, g, request
+
+from appliance.services.errors import ForbiddenError, UnauthenticatedError
+from appliance.services.sessions import IssuedSession, Principal
+from appliance.web.context import hearth
+
+COOKIE_NAME = "hearth_session"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def client_address() -> str:
+    return request.remote_addr or ""
+
+
+async def authenticate_request() -> Principal:
+    sessions = hearth().sessions
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise UnauthenticatedError("Use 'Authorization: Bearer <access token>'.", code="invalid_token")
+        return await sessions.from_access_token(token.strip(), client_address())
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie:
+        return await sessions.from_cookie(cookie, client_address())
+    raise UnauthenticatedError("Please sign in.")
+
+
+def login_required(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @wraps(func)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        g.principal = await authenticate_request()
+        return await func(*args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @wraps(func)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        principal = await authenticate_request()
+        if not principal.user.is_admin:
+            raise ForbiddenError("Only admins can do that.")
+        g.principal = principal
+        return await func(*args, **kwargs)
+
+    return wrapper
+
+
+def principal() -> Principal:
+    current: Principal = g.principal
+    return current
+
+
+def set_session_cookie(response: Response, issued: IssuedSession) -> Response:
+    response.set_cookie(
+        COOKIE_NAME, issued.cookie, max_age=hearth().sessions.cookie_max_age,
+        secure=True, httponly=True, samesite="Lax", path="/",
+    )
+    return response
+
+
+def clear_session_cookie(response: Response) -> Response:
+    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="Lax")
+    return response

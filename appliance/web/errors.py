@@ -1,0 +1,111 @@
+"""One error shape for every failure: {"error": {"code", "message"[, "fields"]}}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from quart import Quart, Response, g, jsonify, request
+from quart_schema import RequestSchemaValidationError
+from werkzeug.exceptions import HTTPException
+
+from appliance.web.requests import MalformedJSONError
+from appliance.services.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    RateLimitedError,
+    ServiceError,
+    UnauthenticatedError,
+)
+
+log = logging.getLogger(__name__)
+
+_STATUS: list[tuple[type[ServiceError], int]] = [
+    (InvalidError, 400),
+    (UnauthenticatedError, 401),
+    (ForbiddenError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (RateLimitedError, 429),
+]
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message, **extra}
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+def status_of(error: ServiceError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+async def _service_error(error: ServiceError) -> Response:
+    extra: dict[str, Any] = {}
+    if isinstance(error, InvalidError) and error.field:
+        extra["fields"] = [{"loc": error.field, "message": error.message}]
+    response = error_response(status_of(error), error.code, error.message, **extra)
+    if isinstance(error, RateLimitedError):
+        response.headers["Retry-After"] = str(max(1, round(error.retry_after + 0.5)))
+    return response
+
+
+def _field_errors(error: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"loc": ".".join(str(p) for p in item["loc"]) or "body", "message": item["msg"]}
+        for item in error.errors(include_url=False, include_input=False)
+    ]
+
+
+async def _schema_error(error: RequestSchemaValidationError) -> Response:
+    cause = error.validation_error
+    if isinstance(cause, ValidationError):
+        fields = _field_errors(cause)
+        summary = "; ".join(f"{f['loc']}: {f['message']}" for f in fields[:5])
+        return error_response(400, "validation_error", f"Invalid request: {summary}", fields=fields)
+    if isinstance(cause, TypeError):
+        return error_response(400, "validation_error", "The request body must be a JSON object.")
+    return error_response(400, "validation_error", "Invalid request.")
+
+
+async def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = _HTTP_CODES.get(status, "http_error")
+    message = error.description or error.name
+    if isinstance(error, MalformedJSONError):
+        code = "malformed_json"
+    elif status == 404:
+        message = "Not found."
+    elif status == 413:
+        message = "The request body is too large."
+    return error_response(status, code, message)
+
+
+async def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error in %s %s [request %s]", request.method, request.path, g.get("request_id"))
+    return error_response(500, "internal", "Something went wrong on the server.")
+
+
+def install(app: Quart) -> None:
+    app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(RequestSchemaValidationError, _schema_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,22 @@
+"""The request class: JSON bodies that are not JSON get clear errors, not silence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Request
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+
+class MalformedJSONError(BadRequest):
+    description = "The request body is not valid JSON."
+
+
+class HearthRequest(Request):
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        if not (force or silent or self.is_json):
+            raise UnsupportedMediaType("Send the request body as application/json.")
+        return await super().get_json(force=force, silent=silent, cache=cache)
+
+    def on_json_loading_failed(self, error: Exception) -> Any:
+        raise MalformedJSONError()
