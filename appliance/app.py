@@ -10,33 +10,16 @@ from collections.abc import Awaitable, Callable
 from quart import Quart, Response, g, request
 from quart_schema import QuartSchema
 
-from appliance import __version__, datadir
+from appliance import __version__
 from appliance.config import Settings
-from appliance.services.accounts import Accounts
-from appliance.services.passwords import PasswordHasher
-from appliance.services.sessions import Sessions
-from appliance.store.db import Database
+from appliance.context import Hearth
+from appliance.context import build as build_context
 from appliance.web import api_admin, api_auth, api_users, errors, pages, security
-from appliance.web.context import EXTENSION_KEY, Hearth
+from appliance.web.context import EXTENSION_KEY
 from appliance.web.requests import HearthRequest
 
 access_log = logging.getLogger("appliance.access")
 UNLOGGED_PATHS = frozenset({"/health"})
-
-
-def _build_context(config: Settings) -> Hearth:
-    datadir.prepare(config.data_dir)
-    db = Database(
-        config.database_path,
-        read_connections=config.storage.read_connections,
-        busy_timeout_ms=config.storage.busy_timeout_ms,
-    )
-    return Hearth(
-        config=config,
-        db=db,
-        accounts=Accounts(db, config, PasswordHasher(config.auth.bcrypt_cost)),
-        sessions=Sessions(db, config.auth, datadir.secret_key(config.data_dir)),
-    )
 
 
 def _install_request_log(app: Quart) -> None:
@@ -66,7 +49,7 @@ def create_app(config: Settings, *, on_ready: Callable[[Hearth], Awaitable[None]
     app.request_class = HearthRequest
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
-    context = _build_context(config)
+    context = build_context(config)
     app.extensions[EXTENSION_KEY] = context
 
     QuartSchema(

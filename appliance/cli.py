@@ -1,0 +1,256 @@
+"""The `hearth` command: serve, init, check-config, user ..., invite ..., discover."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from appliance import __version__
+from appliance.config import ConfigError, Settings, load, resolve_config_path
+from appliance.context import opened
+from appliance.services.errors import ServiceError
+from appliance.store.db import SchemaTooNewError
+
+T = TypeVar("T")
+EXIT_CONFIG = 2
+EXIT_FAILURE = 1
+
+
+class CommandError(Exception):
+    """A failure to report in one line, without a traceback."""
+
+
+# --- arguments ---------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="YAML config file (default: ./hearth.yaml if present)")
+    parser.add_argument("--data-dir", type=Path, help="folder for the database, files and certificate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hearth", description="Hearth: chat and calls for your LAN.")
+    parser.add_argument("--version", action="version", version=f"hearth {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    _common(serve)
+    serve.add_argument("--host", help="address to listen on (server.host)")
+    serve.add_argument("--port", type=int, help="HTTPS port (server.port)")
+    serve.add_argument("--http-port", type=int, help="HTTP port that redirects to HTTPS; 0 turns it off")
+
+    init = commands.add_parser("init", help="prepare the data folder, database and certificate")
+    _common(init)
+
+    check = commands.add_parser("check-config", help="validate a config file without starting")
+    check.add_argument("file", type=Path, nargs="?", help="the file to check (default: as serve would)")
+    _common(check)
+
+    user = commands.add_parser("user", help="manage accounts").add_subparsers(
+        dest="user_command", required=True, metavar="ACTION"
+    )
+    add = user.add_parser("add", help="create an account")
+    add.add_argument("username")
+    add.add_argument("--admin", action="store_true", help="make it an admin")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    _common(add)
+    listing = user.add_parser("list", help="list accounts")
+    _common(listing)
+    disable = user.add_parser("disable", help="disable an account and sign it out")
+    disable.add_argument("username")
+    _common(disable)
+    reset = user.add_parser("reset-link", help="print a one-time password reset link")
+    reset.add_argument("username")
+    _common(reset)
+
+    invite = commands.add_parser("invite", help="manage invite links").add_subparsers(
+        dest="invite_command", required=True, metavar="ACTION"
+    )
+    create = invite.add_parser("create", help="print a new invite link")
+    create.add_argument("--uses", type=int, default=1, help="how many people may sign up with it")
+    create.add_argument("--days", type=int, help="how long it stays valid (auth.invite_days)")
+    _common(create)
+
+    discover = commands.add_parser("discover", help="list Hearth appliances on the LAN (mDNS)")
+    discover.add_argument("--timeout", type=float, default=3.0)
+    _common(discover)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None) is not None:
+        overrides["data_dir"] = str(args.data_dir)
+    for option, key in (("host", "server.host"), ("port", "server.port"), ("http_port", "server.http_port")):
+        if getattr(args, option, None) is not None:
+            overrides[key] = getattr(args, option)
+    return load(resolve_config_path(args.config), overrides)
+
+
+# --- shared pieces -----------------------------------------------------------------------------
+
+
+def base_urls(config: Settings) -> list[str]:
+    """Where people can reach this Hearth, best first."""
+    from appliance.net.addresses import lan_addresses
+
+    if config.server.public_url:
+        return [config.server.public_url]
+    port = "" if config.server.port == 443 else f":{config.server.port}"
+    urls = []
+    for address in lan_addresses():
+        host = f"[{address}]" if address.version == 6 else str(address)
+        urls.append(f"https://{host}{port}")
+    if config.mdns.enabled:
+        urls.append(f"https://{config.mdns.host_name}.local{port}")
+    urls.append(f"https://localhost{port}")
+    return urls
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise CommandError("the passwords differ")
+    return first
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+async def cmd_init(config: Settings, args: argparse.Namespace) -> None:
+    async with opened(config) as hearth:
+        token = await hearth.accounts.setup_token()
+    certificate = _certificate(config)
+    print(f"Data folder ready: {config.data_dir.resolve()}")
+    print(f"TLS certificate SHA-256: {certificate.fingerprint_sha256}")
+    if token:
+        print(f"Create the first admin account at: {base_urls(config)[0]}/setup?token={token}")
+
+
+def _certificate(config: Settings) -> Any:
+    from appliance.net.addresses import hostname, lan_addresses
+    from appliance.net.tls import ensure_certificate, load_certificate
+
+    if config.tls.cert_file is not None and config.tls.key_file is not None:
+        return load_certificate(config.tls.cert_file, config.tls.key_file)
+    names = [*config.tls.extra_names, f"{config.mdns.host_name}.local", hostname()]
+    return ensure_certificate(config.data_dir, names, [str(a) for a in lan_addresses()])
+
+
+async def cmd_user_add(config: Settings, args: argparse.Namespace) -> None:
+    password = _read_password(args.password_stdin)
+    async with opened(config) as hearth:
+        user = await hearth.accounts.create_user(args.username, password, is_admin=args.admin)
+    print(f"created {'admin ' if user.is_admin else ''}{user.username} (id {user.id})")
+
+
+async def cmd_user_list(config: Settings, args: argparse.Namespace) -> None:
+    async with opened(config) as hearth:
+        rows = await hearth.accounts.list_users()
+    print(f"{'ID':>4}  {'USERNAME':<24} {'ROLE':<6} {'STATE':<8} DISPLAY NAME")
+    for user in rows:
+        state = "disabled" if user.disabled else "active"
+        role = "admin" if user.is_admin else "member"
+        print(f"{user.id:>4}  {user.username:<24} {role:<6} {state:<8} {user.display_name}")
+
+
+async def cmd_user_disable(config: Settings, args: argparse.Namespace) -> None:
+    async with opened(config) as hearth:
+        user = await hearth.accounts.get_by_username(args.username)
+        await hearth.accounts.set_flags(user.id, disabled=True)
+        ended = await hearth.sessions.revoke_all(user.id)
+    print(f"disabled {user.username}; signed out {len(ended)} session(s)")
+
+
+async def cmd_user_reset_link(config: Settings, args: argparse.Namespace) -> None:
+    async with opened(config) as hearth:
+        user = await hearth.accounts.get_by_username(args.username)
+        link = await hearth.accounts.create_reset_link(user.id)
+    hours = config.auth.reset_link_hours
+    print(f"{base_urls(config)[0]}/reset?token={link.token}")
+    print(f"(one use, valid for {hours} hours; give it to {user.username} in person)", file=sys.stderr)
+
+
+async def cmd_invite_create(config: Settings, args: argparse.Namespace) -> None:
+    async with opened(config) as hearth:
+        invite = await hearth.accounts.create_invite(None, args.uses, args.days)
+    print(f"{base_urls(config)[0]}/signup?invite={invite.code}")
+
+
+async def cmd_discover(config: Settings, args: argparse.Namespace) -> None:
+    from appliance.net.mdns import discover
+
+    found = await discover(timeout=args.timeout)
+    if not found:
+        print("no Hearth appliance answered")
+    for item in found:
+        addresses = ", ".join(item.addresses)
+        print(f"{item.name}  https://{item.host}:{item.port}  ({addresses})  version {item.version}")
+
+
+async def cmd_check_config(config: Settings, args: argparse.Namespace) -> None:
+    print("config is valid")
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+
+def _stop_on_signals(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def cmd_serve(config: Settings, args: argparse.Namespace) -> None:
+    from appliance.server import serve
+
+    certificate = _certificate(config)
+    stop = _stop_on_signals(asyncio.get_running_loop())
+    await serve(config, certificate, stop, base_urls(config))
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+COMMANDS: dict[tuple[str, str | None], Callable[[Settings, argparse.Namespace], Awaitable[None]]] = {
+    ("serve", None): cmd_serve,
+    ("init", None): cmd_init,
+    ("check-config", None): cmd_check_config,
+    ("user", "add"): cmd_user_add,
+    ("user", "list"): cmd_user_list,
+    ("user", "disable"): cmd_user_disable,
+    ("user", "reset-link"): cmd_user_reset_link,
+    ("invite", "create"): cmd_invite_create,
+    ("discover", None): cmd_discover,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "check-config" and args.file is not None:
+        args.config = args.file
+    try:
+        config = settings_from(args)
+    except ConfigError as error:
+        print(f"hearth: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    from appliance import logs
+
+    logs.configure(config.logging)
+    action = COMMANDS[(args.command, getattr(args, f"{args.command.replace('-', '_')}_command", None))]
+    try:
+        asyncio.run(action(config, args))
+    except (CommandError, ServiceError, SchemaTooNewError, OSError) as error:
+        print(f"hearth: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    return 0

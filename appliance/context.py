@@ -1,0 +1,48 @@
+"""The long-lived objects of one Hearth: built once, by create_app or by a CLI command."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from appliance import datadir
+from appliance.config import Settings
+from appliance.services.accounts import Accounts
+from appliance.services.passwords import PasswordHasher
+from appliance.services.sessions import Sessions
+from appliance.store.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Hearth:
+    config: Settings
+    db: Database
+    accounts: Accounts
+    sessions: Sessions
+
+
+def build(config: Settings, *, read_connections: int | None = None) -> Hearth:
+    datadir.prepare(config.data_dir)
+    db = Database(
+        config.database_path,
+        read_connections=read_connections or config.storage.read_connections,
+        busy_timeout_ms=config.storage.busy_timeout_ms,
+    )
+    return Hearth(
+        config=config,
+        db=db,
+        accounts=Accounts(db, config, PasswordHasher(config.auth.bcrypt_cost)),
+        sessions=Sessions(db, config.auth, datadir.secret_key(config.data_dir)),
+    )
+
+
+@asynccontextmanager
+async def opened(config: Settings) -> AsyncIterator[Hearth]:
+    """A Hearth with its database open, for one command (the server may run meanwhile)."""
+    context = build(config, read_connections=1)
+    await context.db.open()
+    try:
+        yield context
+    finally:
+        await context.db.close()

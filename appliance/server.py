@@ -1,0 +1,114 @@
+"""Serving: Hypercorn with TLS for the app, plus a plain-HTTP port that only redirects."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config as HypercornConfig
+
+from appliance.config import Settings
+from appliance.context import Hearth
+from appliance.net.tls import Certificate
+
+log = logging.getLogger(__name__)
+
+ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
+ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def redirect_app(https_port: int) -> Callable[[dict[str, Any], ASGIReceive, ASGISend], Awaitable[None]]:
+    """An ASGI app that sends every plain-HTTP request to the same path over HTTPS."""
+    suffix = "" if https_port == 443 else f":{https_port}"
+
+    async def app(scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        headers = dict(scope["headers"])
+        host = headers.get(b"host", b"localhost").decode("latin-1")
+        host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string", b"")
+        location = f"https://{host}{suffix}{path.decode('latin-1')}"
+        if query:
+            location += "?" + query.decode("latin-1")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 308,
+                "headers": [(b"location", location.encode("latin-1")), (b"content-length", b"0")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def banner(hearth: Hearth, certificate: Certificate, urls: list[str], setup_token: str | None) -> str:
+    lines = ["", "Hearth is running. Open it at:"]
+    lines += [f"  {url}" for url in urls]
+    lines.append(f"TLS certificate SHA-256 fingerprint:\n  {certificate.fingerprint_sha256}")
+    if setup_token:
+        lines.append("No account exists yet. Create the admin account with this one-time link:")
+        lines.append(f"  {urls[0]}/setup?token={setup_token}")
+    return "\n".join(lines) + "\n"
+
+
+async def serve(config: Settings, certificate: Certificate, stop: asyncio.Event, urls: list[str]) -> None:
+    from appliance.app import create_app
+
+    async def on_ready(hearth: Hearth) -> None:
+        token = await hearth.accounts.setup_token()
+        print(banner(hearth, certificate, urls, token), file=sys.stderr, flush=True)
+
+    app = create_app(config, on_ready=on_ready)
+    # Open (and migrate) the database before listening, so a database that is too new or
+    # unreadable stops start-up with its own message instead of a lifespan failure.
+    await app.extensions["hearth"].db.open()
+
+    main = HypercornConfig()
+    main.bind = [_bind(config.server.host, config.server.port)]
+    main.certfile = str(certificate.cert_path)
+    main.keyfile = str(certificate.key_path)
+    main.graceful_timeout = config.server.shutdown_timeout_seconds
+    main.accesslog = None
+    main.errorlog = logging.getLogger("hypercorn.error")
+    main.include_server_header = False
+
+    servers = [hypercorn_serve(app, main, shutdown_trigger=stop.wait)]  # type: ignore[arg-type]
+    if config.server.http_port:
+        plain = HypercornConfig()
+        plain.bind = [_bind(config.server.host, config.server.http_port)]
+        plain.accesslog = None
+        plain.errorlog = logging.getLogger("hypercorn.error")
+        plain.include_server_header = False
+        plain.graceful_timeout = 1
+        servers.append(hypercorn_serve(redirect_app(config.server.port), plain, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    tasks = [asyncio.create_task(server) for server in servers]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        # One server failing (a port in use) stops the other too, and both finish cleanly.
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        await app.extensions["hearth"].db.close()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    log.info("Hearth stopped")
