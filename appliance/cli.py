@@ -7,7 +7,7 @@ import asyncio
 import getpass
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,12 +30,18 @@ class CommandError(Exception):
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="YAML config file (default: ./hearth.yaml if present)")
-    parser.add_argument("--data-dir", type=Path, help="folder for the database, files and certificate")
+    parser.add_argument(
+        "--config", type=Path, help="YAML config file (default: ./hearth.yaml if present)"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help="folder for the database, files and certificate"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hearth", description="Hearth: chat and calls for your LAN.")
+    parser = argparse.ArgumentParser(
+        prog="hearth", description="Hearth: chat and calls for your LAN."
+    )
     parser.add_argument("--version", action="version", version=f"hearth {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -43,13 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", help="address to listen on (server.host)")
     serve.add_argument("--port", type=int, help="HTTPS port (server.port)")
-    serve.add_argument("--http-port", type=int, help="HTTP port that redirects to HTTPS; 0 turns it off")
+    serve.add_argument(
+        "--http-port", type=int, help="HTTP port that redirects to HTTPS; 0 turns it off"
+    )
 
     init = commands.add_parser("init", help="prepare the data folder, database and certificate")
     _common(init)
 
     check = commands.add_parser("check-config", help="validate a config file without starting")
-    check.add_argument("file", type=Path, nargs="?", help="the file to check (default: as serve would)")
+    check.add_argument(
+        "file", type=Path, nargs="?", help="the file to check (default: as serve would)"
+    )
     _common(check)
 
     user = commands.add_parser("user", help="manage accounts").add_subparsers(
@@ -87,7 +97,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None) is not None:
         overrides["data_dir"] = str(args.data_dir)
-    for option, key in (("host", "server.host"), ("port", "server.port"), ("http_port", "server.http_port")):
+    for option, key in (
+        ("host", "server.host"),
+        ("port", "server.port"),
+        ("http_port", "server.http_port"),
+    ):
         if getattr(args, option, None) is not None:
             overrides[key] = getattr(args, option)
     return load(resolve_config_path(args.config), overrides)
@@ -176,7 +190,9 @@ async def cmd_user_reset_link(config: Settings, args: argparse.Namespace) -> Non
         link = await hearth.accounts.create_reset_link(user.id)
     hours = config.auth.reset_link_hours
     print(f"{base_urls(config)[0]}/reset?token={link.token}")
-    print(f"(one use, valid for {hours} hours; give it to {user.username} in person)", file=sys.stderr)
+    print(
+        f"(one use, valid for {hours} hours; give it to {user.username} in person)", file=sys.stderr
+    )
 
 
 async def cmd_invite_create(config: Settings, args: argparse.Namespace) -> None:
@@ -193,7 +209,9 @@ async def cmd_discover(config: Settings, args: argparse.Namespace) -> None:
         print("no Hearth appliance answered")
     for item in found:
         addresses = ", ".join(item.addresses)
-        print(f"{item.name}  https://{item.host}:{item.port}  ({addresses})  version {item.version}")
+        print(
+            f"{item.name}  https://{item.host}:{item.port}  ({addresses})  version {item.version}"
+        )
 
 
 async def cmd_check_config(config: Settings, args: argparse.Namespace) -> None:
@@ -220,7 +238,8 @@ async def cmd_serve(config: Settings, args: argparse.Namespace) -> None:
 
 # --- entry point -------------------------------------------------------------------------------
 
-COMMANDS: dict[tuple[str, str | None], Callable[[Settings, argparse.Namespace], Awaitable[None]]] = {
+Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, None]]
+COMMANDS: dict[tuple[str, str | None], Command] = {
     ("serve", None): cmd_serve,
     ("init", None): cmd_init,
     ("check-config", None): cmd_check_config,
@@ -245,7 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from appliance import logs
 
     logs.configure(config.logging)
-    action = COMMANDS[(args.command, getattr(args, f"{args.command.replace('-', '_')}_command", None))]
+    action = COMMANDS[
+        (args.command, getattr(args, f"{args.command.replace('-', '_')}_command", None))
+    ]
     try:
         asyncio.run(action(config, args))
     except (CommandError, ServiceError, SchemaTooNewError, OSError) as error:

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 DEFAULT_CONFIG_FILE = Path("hearth.yaml")
@@ -85,13 +86,11 @@ class TLSSettings(Section):
     key_file: Path | None = None
     extra_names: tuple[str, ...] = ()
 
-    @field_validator("key_file")
-    @classmethod
-    def _pair(cls, value: Path | None, info: Any) -> Path | None:
-        cert = info.data.get("cert_file")
-        if (value is None) != (cert is None):
-            raise ValueError("tls.cert_file and tls.key_file go together: set both or neither")
-        return value
+    @model_validator(mode="after")
+    def _pair(self) -> TLSSettings:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together: set both or neither")
+        return self
 
 
 class RegistrationSettings(Section):
@@ -193,7 +192,9 @@ def parse(raw: Any, source: str = "config") -> Settings:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping of keys, not {type(raw).__name__}")
+        raise ConfigError(
+            f"{source}: the top level must be a mapping of keys, not {type(raw).__name__}"
+        )
     try:
         return Settings.model_validate(raw)
     except ValidationError as error:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
@@ -25,7 +25,9 @@ def _bind(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def redirect_app(https_port: int) -> Callable[[dict[str, Any], ASGIReceive, ASGISend], Awaitable[None]]:
+def redirect_app(
+    https_port: int,
+) -> Callable[[dict[str, Any], ASGIReceive, ASGISend], Awaitable[None]]:
     """An ASGI app that sends every plain-HTTP request to the same path over HTTPS."""
     suffix = "" if https_port == 443 else f":{https_port}"
 
@@ -60,7 +62,9 @@ def redirect_app(https_port: int) -> Callable[[dict[str, Any], ASGIReceive, ASGI
     return app
 
 
-def banner(hearth: Hearth, certificate: Certificate, urls: list[str], setup_token: str | None) -> str:
+def banner(
+    hearth: Hearth, certificate: Certificate, urls: list[str], setup_token: str | None
+) -> str:
     lines = ["", "Hearth is running. Open it at:"]
     lines += [f"  {url}" for url in urls]
     lines.append(f"TLS certificate SHA-256 fingerprint:\n  {certificate.fingerprint_sha256}")
@@ -70,7 +74,9 @@ def banner(hearth: Hearth, certificate: Certificate, urls: list[str], setup_toke
     return "\n".join(lines) + "\n"
 
 
-async def serve(config: Settings, certificate: Certificate, stop: asyncio.Event, urls: list[str]) -> None:
+async def serve(
+    config: Settings, certificate: Certificate, stop: asyncio.Event, urls: list[str]
+) -> None:
     from appliance.app import create_app
 
     async def on_ready(hearth: Hearth) -> None:
@@ -91,7 +97,7 @@ async def serve(config: Settings, certificate: Certificate, stop: asyncio.Event,
     main.errorlog = logging.getLogger("hypercorn.error")
     main.include_server_header = False
 
-    servers = [hypercorn_serve(app, main, shutdown_trigger=stop.wait)]  # type: ignore[arg-type]
+    servers = [hypercorn_serve(app, main, shutdown_trigger=stop.wait)]
     if config.server.http_port:
         plain = HypercornConfig()
         plain.bind = [_bind(config.server.host, config.server.http_port)]
@@ -99,10 +105,11 @@ async def serve(config: Settings, certificate: Certificate, stop: asyncio.Event,
         plain.errorlog = logging.getLogger("hypercorn.error")
         plain.include_server_header = False
         plain.graceful_timeout = 1
-        servers.append(hypercorn_serve(redirect_app(config.server.port), plain, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+        redirect = cast(Any, redirect_app(config.server.port))  # a plain ASGI callable
+        servers.append(hypercorn_serve(redirect, plain, shutdown_trigger=stop.wait))
     tasks = [asyncio.create_task(server) for server in servers]
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     finally:
         # One server failing (a port in use) stops the other too, and both finish cleanly.
         stop.set()

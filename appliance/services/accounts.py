@@ -27,7 +27,7 @@ from appliance.store.users import UserRow
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
-SETUP_TOKEN_KEY = "setup_token"
+SETUP_TOKEN_KEY = "setup_token"  # noqa: S105 (a settings key)
 PROFILE_LIMITS = {"display_name": 64, "bio": 500, "status_text": 140}
 
 
@@ -86,9 +86,15 @@ class Accounts:
         self._config = config
         self._hasher = hasher
         limits = config.limits
-        self._login_by_address = RateLimiter(limits.login_per_address.count, limits.login_per_address.per_seconds)
-        self._login_by_account = RateLimiter(limits.login_per_account.count, limits.login_per_account.per_seconds)
-        self._signup_by_address = RateLimiter(limits.signup_per_address.count, limits.signup_per_address.per_seconds)
+        self._login_by_address = RateLimiter(
+            limits.login_per_address.count, limits.login_per_address.per_seconds
+        )
+        self._login_by_account = RateLimiter(
+            limits.login_per_account.count, limits.login_per_account.per_seconds
+        )
+        self._signup_by_address = RateLimiter(
+            limits.signup_per_address.count, limits.signup_per_address.per_seconds
+        )
 
     # --- first run -------------------------------------------------------------------------
 
@@ -109,7 +115,12 @@ class Accounts:
             return token
 
     async def complete_setup(
-        self, token: str, username: str, password: str, display_name: str = "", email: str | None = None
+        self,
+        token: str,
+        username: str,
+        password: str,
+        display_name: str = "",
+        email: str | None = None,
     ) -> UserRow:
         name, mail = normalize_username(username), normalize_email(email)
         check_password(password)
@@ -121,8 +132,13 @@ class Accounts:
             if expected is None or not secrets.compare_digest(expected, token):
                 raise ForbiddenError("The setup link is not valid.", code="invalid_token")
             user = await users.create(
-                tx, username=name, email=mail, password_hash=password_hash,
-                display_name=_clean_text("display_name", display_name) or name, is_admin=True, now=now_ms(),
+                tx,
+                username=name,
+                email=mail,
+                password_hash=password_hash,
+                display_name=_clean_text("display_name", display_name) or name,
+                is_admin=True,
+                now=now_ms(),
             )
             await settings.delete(tx, SETUP_TOKEN_KEY)
         return user
@@ -144,7 +160,9 @@ class Accounts:
     ) -> UserRow:
         mode = self._config.registration.mode
         if mode == "closed":
-            raise ForbiddenError("Sign-up is closed; ask an admin for an account.", code="registration_closed")
+            raise ForbiddenError(
+                "Sign-up is closed; ask an admin for an account.", code="registration_closed"
+            )
         if mode == "invite" and not invite:
             raise ForbiddenError("You need an invite link to sign up.", code="invalid_invite")
         name, mail = normalize_username(username), normalize_email(email)
@@ -154,11 +172,18 @@ class Accounts:
         now = now_ms()
         async with self._db.write() as tx:
             if invite and not await invites.consume(tx, invite, now):
-                raise ForbiddenError("This invite link has expired or been used up.", code="invalid_invite")
+                raise ForbiddenError(
+                    "This invite link has expired or been used up.", code="invalid_invite"
+                )
             try:
                 return await users.create(
-                    tx, username=name, email=mail, password_hash=password_hash,
-                    display_name=_clean_text("display_name", display_name) or name, is_admin=False, now=now,
+                    tx,
+                    username=name,
+                    email=mail,
+                    password_hash=password_hash,
+                    display_name=_clean_text("display_name", display_name) or name,
+                    is_admin=False,
+                    now=now,
                 )
             except DuplicateError as error:
                 raise _duplicate(error) from None
@@ -171,8 +196,13 @@ class Accounts:
         async with self._db.write() as tx:
             try:
                 return await users.create(
-                    tx, username=name, email=None, password_hash=password_hash,
-                    display_name=name, is_admin=is_admin, now=now_ms(),
+                    tx,
+                    username=name,
+                    email=None,
+                    password_hash=password_hash,
+                    display_name=name,
+                    is_admin=is_admin,
+                    now=now_ms(),
                 )
             except DuplicateError as error:
                 raise _duplicate(error) from None
@@ -248,7 +278,9 @@ class Accounts:
 
     # --- invites and reset links -------------------------------------------------------------
 
-    async def create_invite(self, created_by: int | None, uses: int = 1, days: int | None = None) -> InviteRow:
+    async def create_invite(
+        self, created_by: int | None, uses: int = 1, days: int | None = None
+    ) -> InviteRow:
         if not 1 <= uses <= 1000:
             raise InvalidError("An invite allows 1 to 1000 sign-ups.", field="uses")
         days = self._config.auth.invite_days if days is None else days
@@ -257,15 +289,21 @@ class Accounts:
         now = now_ms()
         async with self._db.write() as tx:
             return await invites.create(
-                tx, code=secrets.token_urlsafe(12), created_by=created_by, now=now,
-                expires_at=now + days * DAY_MS, max_uses=uses,
+                tx,
+                code=secrets.token_urlsafe(12),
+                created_by=created_by,
+                now=now,
+                expires_at=now + days * DAY_MS,
+                max_uses=uses,
             )
 
     async def get_invite(self, code: str) -> InviteRow:
         async with self._db.read() as conn:
             invite = await invites.get(conn, code)
         if invite is None or not invite.usable(now_ms()):
-            raise NotFoundError("This invite link has expired or been used up.", code="invalid_invite")
+            raise NotFoundError(
+                "This invite link has expired or been used up.", code="invalid_invite"
+            )
         return invite
 
     async def list_invites(self) -> list[InviteRow]:
@@ -290,7 +328,9 @@ class Accounts:
         async with self._db.write() as tx:
             user_id = await users.use_reset_token(tx, token_hash(token), now)
             if user_id is None:
-                raise ForbiddenError("This reset link has expired or was used.", code="invalid_token")
+                raise ForbiddenError(
+                    "This reset link has expired or was used.", code="invalid_token"
+                )
             await users.set_password(tx, user_id, password_hash, now)
         return user_id
 
@@ -300,7 +340,9 @@ class Accounts:
         async with self._db.read() as conn:
             return await users.list_all(conn)
 
-    async def set_flags(self, user_id: int, *, disabled: bool | None = None, is_admin: bool | None = None) -> UserRow:
+    async def set_flags(
+        self, user_id: int, *, disabled: bool | None = None, is_admin: bool | None = None
+    ) -> UserRow:
         now = now_ms()
         async with self._db.write() as tx:
             user = await users.get(tx, user_id)

@@ -35,7 +35,9 @@ class PasswordHasher:
     async def verify(self, password: str, hashed: str | None) -> bool:
         if hashed is None:
             if self._dummy is None:
-                self._dummy = await asyncio.to_thread(bcrypt.hashpw, b"no account", bcrypt.gensalt(self.cost))
+                self._dummy = await asyncio.to_thread(
+                    bcrypt.hashpw, b"no account", bcrypt.gensalt(self.cost)
+                )
             await asyncio.to_thread(bcrypt.checkpw, _prepare(password), self._dummy)
             return False
         return await asyncio.to_thread(bcrypt.checkpw, _prepare(password), hashed.encode("ascii"))

@@ -64,14 +64,27 @@ class Sessions:
         expires_at = now + self._auth.session_days * DAY_MS
         async with self._db.write() as tx:
             await sessions.create(
-                tx, session_id=session_id, user_id=user.id, device=device[:200], ip=address,
-                now=now, expires_at=expires_at,
+                tx,
+                session_id=session_id,
+                user_id=user.id,
+                device=device[:200],
+                ip=address,
+                now=now,
+                expires_at=expires_at,
             )
             await sessions.add_refresh_token(
-                tx, token_hash(refresh), session_id, now, now + self._auth.refresh_token_days * DAY_MS
+                tx,
+                token_hash(refresh),
+                session_id,
+                now,
+                now + self._auth.refresh_token_days * DAY_MS,
             )
         return IssuedSession(
-            session_id, self._cookie.dumps(session_id), access, refresh, self._auth.access_token_minutes * 60
+            session_id,
+            self._cookie.dumps(session_id),
+            access,
+            refresh,
+            self._auth.access_token_minutes * 60,
         )
 
     async def refresh(self, refresh_token: str, address: str) -> IssuedSession:
@@ -81,27 +94,34 @@ class Sessions:
             row = await sessions.get_refresh_token(tx, digest)
             if row is None or row.expires_at <= now:
                 raise UnauthenticatedError("This refresh token is not valid.", code="invalid_token")
-            if not await sessions.use_refresh_token(tx, digest, now):
+            first_use = await sessions.use_refresh_token(tx, digest, now)
+            if not first_use:
                 await sessions.revoke(tx, row.session_id, now)
-                replayed = True
             else:
-                replayed = False
                 session = await sessions.get(tx, row.session_id)
                 if session is None or not session.live(now):
                     raise UnauthenticatedError("This session has ended.", code="session_revoked")
                 access, refresh = self._issue(session.id)
                 await sessions.add_refresh_token(
-                    tx, token_hash(refresh), session.id, now, now + self._auth.refresh_token_days * DAY_MS
+                    tx,
+                    token_hash(refresh),
+                    session.id,
+                    now,
+                    now + self._auth.refresh_token_days * DAY_MS,
                 )
                 await sessions.touch(tx, session.id, now, address)
-        if replayed:
-            # Committed above: the revocation stands although the request is refused.
+        if not first_use:
+            # Raised after the commit: the revocation stands although the request is refused.
             raise UnauthenticatedError(
                 "This refresh token was already used; the session has been signed out.",
                 code="token_reused",
             )
         return IssuedSession(
-            session.id, self._cookie.dumps(session.id), access, refresh, self._auth.access_token_minutes * 60
+            row.session_id,
+            self._cookie.dumps(row.session_id),
+            access,
+            refresh,
+            self._auth.access_token_minutes * 60,
         )
 
     async def from_cookie(self, cookie: str, address: str) -> Principal:
@@ -115,9 +135,13 @@ class Sessions:
         try:
             session_id = self._access.loads(token, max_age=self._auth.access_token_minutes * 60)
         except SignatureExpired:
-            raise UnauthenticatedError("The access token has expired.", code="token_expired") from None
+            raise UnauthenticatedError(
+                "The access token has expired.", code="token_expired"
+            ) from None
         except BadSignature:
-            raise UnauthenticatedError("The access token is not valid.", code="invalid_token") from None
+            raise UnauthenticatedError(
+                "The access token is not valid.", code="invalid_token"
+            ) from None
         return await self._principal(str(session_id), address)
 
     async def _principal(self, session_id: str, address: str) -> Principal:
@@ -126,7 +150,9 @@ class Sessions:
             session = await sessions.get(conn, session_id)
             user = await users.get(conn, session.user_id) if session else None
         if session is None or user is None or not session.live(now):
-            raise UnauthenticatedError("This session has ended; please sign in again.", code="session_revoked")
+            raise UnauthenticatedError(
+                "This session has ended; please sign in again.", code="session_revoked"
+            )
         if user.disabled:
             raise ForbiddenError("This account is disabled.", code="account_disabled")
         if now - session.last_used_at > TOUCH_INTERVAL_MS or session.ip != address:
@@ -134,7 +160,7 @@ class Sessions:
                 await sessions.touch(tx, session.id, now, address)
         return Principal(user, session.id)
 
-    async def list(self, user_id: int) -> list[SessionRow]:
+    async def active(self, user_id: int) -> list[SessionRow]:
         async with self._db.read() as conn:
             return await sessions.list_live(conn, user_id, now_ms())
 

@@ -43,7 +43,9 @@ def bundled_migrations() -> list[Migration]:
     found.sort(key=lambda m: m.version)
     expected = list(range(1, len(found) + 1))
     if [m.version for m in found] != expected:
-        raise RuntimeError(f"migrations must be numbered 1..n without gaps: {[m.version for m in found]}")
+        raise RuntimeError(
+            f"migrations must be numbered 1..n without gaps: {[m.version for m in found]}"
+        )
     return found
 
 
@@ -93,7 +95,9 @@ class Database:
             raise
         self._writer = writer
         for _ in range(self._read_count):
-            reader = await aiosqlite.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+            reader = await aiosqlite.connect(
+                f"file:{self.path}?mode=ro", uri=True, isolation_level=None
+            )
             await _configure(reader, self._busy_timeout_ms)
             self._all_readers.append(reader)
             self._readers.put_nowait(reader)

@@ -24,7 +24,13 @@ class InviteRow:
 
 
 async def create(
-    tx: aiosqlite.Connection, *, code: str, created_by: int | None, now: int, expires_at: int, max_uses: int
+    tx: aiosqlite.Connection,
+    *,
+    code: str,
+    created_by: int | None,
+    now: int,
+    expires_at: int,
+    max_uses: int,
 ) -> InviteRow:
     await tx.execute(
         "INSERT INTO invites (code, created_by, created_at, expires_at, max_uses)"

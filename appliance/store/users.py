@@ -122,7 +122,9 @@ async def list_all(conn: aiosqlite.Connection) -> list[UserRow]:
 _PROFILE_FIELDS = frozenset({"display_name", "bio", "status_text", "email"})
 
 
-async def update_profile(tx: aiosqlite.Connection, user_id: int, fields: dict[str, Any], now: int) -> None:
+async def update_profile(
+    tx: aiosqlite.Connection, user_id: int, fields: dict[str, Any], now: int
+) -> None:
     unknown = set(fields) - _PROFILE_FIELDS
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
@@ -131,16 +133,19 @@ async def update_profile(tx: aiosqlite.Connection, user_id: int, fields: dict[st
     assignments = ", ".join(f"{name} = ?" for name in fields)
     try:
         await tx.execute(
-            f"UPDATE users SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 (names checked above)
+            f"UPDATE users SET {assignments}, updated_at = ? WHERE id = ?",
             (*fields.values(), now, user_id),
         )
     except sqlite3.IntegrityError as error:
         raise _duplicate(error) from None
 
 
-async def set_password(tx: aiosqlite.Connection, user_id: int, password_hash: str, now: int) -> None:
+async def set_password(
+    tx: aiosqlite.Connection, user_id: int, password_hash: str, now: int
+) -> None:
     await tx.execute(
-        "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", (password_hash, now, user_id)
+        "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+        (password_hash, now, user_id),
     )
 
 

@@ -79,4 +79,6 @@ async def patch_user(user_id: int, data: AdminUserPatch) -> MeOut:
 async def reset_link(user_id: int) -> tuple[LinkOut, int]:
     """A one-time link with which the user sets a new password."""
     link = await hearth().accounts.create_reset_link(user_id)
-    return LinkOut(url=f"{base_url()}/reset?token={link.token}", expires_at=to_datetime(link.expires_at)), 201
+    return LinkOut(
+        url=f"{base_url()}/reset?token={link.token}", expires_at=to_datetime(link.expires_at)
+    ), 201

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, after_this_request
+from quart import Blueprint, Response
 from quart_schema import tag, validate_request, validate_response
 
 from appliance import __version__
@@ -14,7 +14,7 @@ from appliance.web.auth import (
     client_address,
     login_required,
     principal,
-    set_session_cookie,
+    session_cookie_header,
 )
 from appliance.web.context import hearth
 from appliance.web.models import (
@@ -36,12 +36,11 @@ blueprint = Blueprint("auth", __name__, url_prefix="/api/v1")
 tag_auth = tag(["auth"])
 
 
-def _signed_in(user: UserRow, issued: IssuedSession) -> LoginOut:
-    @after_this_request
-    async def _cookie(response: Response) -> Response:
-        return set_session_cookie(response, issued)
-
-    return LoginOut(**TokensOut.of(issued).model_dump(), user=MeOut.of(user))
+def _signed_in(
+    user: UserRow, issued: IssuedSession, status: int
+) -> tuple[LoginOut, int, dict[str, str]]:
+    body = LoginOut(**TokensOut.of(issued).model_dump(), user=MeOut.of(user))
+    return body, status, session_cookie_header(issued)
 
 
 @blueprint.get("/info")
@@ -51,7 +50,9 @@ async def info() -> InfoOut:
     """What a client needs before signing in: registration mode and whether setup is pending."""
     ctx = hearth()
     return InfoOut(
-        name="Hearth", version=__version__, registration=ctx.config.registration.mode,
+        name="Hearth",
+        version=__version__,
+        registration=ctx.config.registration.mode,
         setup_needed=await ctx.accounts.setup_needed(),
     )
 
@@ -60,29 +61,33 @@ async def info() -> InfoOut:
 @validate_request(SetupIn)
 @validate_response(LoginOut, 201)
 @tag_auth
-async def setup(data: SetupIn) -> tuple[LoginOut, int]:
+async def setup(data: SetupIn) -> tuple[LoginOut, int, dict[str, str]]:
     """Create the first (admin) account with the one-time setup token printed by the server."""
     ctx = hearth()
     user = await ctx.accounts.complete_setup(
         data.token, data.username, data.password, data.display_name, data.email
     )
     issued = await ctx.sessions.start(user, "Setup", client_address())
-    return _signed_in(user, issued), 201
+    return _signed_in(user, issued, 201)
 
 
 @blueprint.post("/auth/signup")
 @validate_request(SignupIn)
 @validate_response(LoginOut, 201)
 @tag_auth
-async def signup(data: SignupIn) -> tuple[LoginOut, int]:
+async def signup(data: SignupIn) -> tuple[LoginOut, int, dict[str, str]]:
     """Create an account (with an invite code when registration.mode is `invite`)."""
     ctx = hearth()
     user = await ctx.accounts.signup(
-        data.username, data.password, display_name=data.display_name, email=data.email,
-        invite=data.invite, address=client_address(),
+        data.username,
+        data.password,
+        display_name=data.display_name,
+        email=data.email,
+        invite=data.invite,
+        address=client_address(),
     )
     issued = await ctx.sessions.start(user, "Sign-up", client_address())
-    return _signed_in(user, issued), 201
+    return _signed_in(user, issued, 201)
 
 
 @blueprint.get("/invites/<code>")
@@ -92,7 +97,9 @@ async def check_invite(code: str) -> InviteCheckOut:
     """Whether an invite link can still be used."""
     invite = await hearth().accounts.get_invite(code)
     return InviteCheckOut(
-        valid=True, expires_at=to_datetime(invite.expires_at), uses_left=invite.max_uses - invite.uses
+        valid=True,
+        expires_at=to_datetime(invite.expires_at),
+        uses_left=invite.max_uses - invite.uses,
     )
 
 
@@ -100,12 +107,12 @@ async def check_invite(code: str) -> InviteCheckOut:
 @validate_request(LoginIn)
 @validate_response(LoginOut)
 @tag_auth
-async def login(data: LoginIn) -> LoginOut:
+async def login(data: LoginIn) -> tuple[LoginOut, int, dict[str, str]]:
     """Sign in by username or email. Sets the browser cookie and returns API tokens."""
     ctx = hearth()
     user = await ctx.accounts.authenticate(data.login, data.password, client_address())
     issued = await ctx.sessions.start(user, data.device or "Unknown device", client_address())
-    return _signed_in(user, issued)
+    return _signed_in(user, issued, 200)
 
 
 @blueprint.post("/auth/refresh")
@@ -146,7 +153,7 @@ async def reset_password(data: ResetIn) -> Response:
 async def list_sessions() -> SessionsOut:
     """Your signed-in devices, most recently used first."""
     me = principal()
-    rows = await hearth().sessions.list(me.user.id)
+    rows = await hearth().sessions.active(me.user.id)
     return SessionsOut(sessions=[SessionOut.of(row, me.session_id) for row in rows])
 
 

@@ -7,6 +7,7 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 from quart import Response, g, request
+from werkzeug.http import dump_cookie
 
 from appliance.services.errors import ForbiddenError, UnauthenticatedError
 from appliance.services.sessions import IssuedSession, Principal
@@ -28,7 +29,9 @@ async def authenticate_request() -> Principal:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise UnauthenticatedError("Use 'Authorization: Bearer <access token>'.", code="invalid_token")
+            raise UnauthenticatedError(
+                "Use 'Authorization: Bearer <access token>'.", code="invalid_token"
+            )
         return await sessions.from_access_token(token.strip(), client_address())
     cookie = request.cookies.get(COOKIE_NAME)
     if cookie:
@@ -62,12 +65,17 @@ def principal() -> Principal:
     return current
 
 
-def set_session_cookie(response: Response, issued: IssuedSession) -> Response:
-    response.set_cookie(
-        COOKIE_NAME, issued.cookie, max_age=hearth().sessions.cookie_max_age,
-        secure=True, httponly=True, samesite="Lax", path="/",
+def session_cookie_header(issued: IssuedSession) -> dict[str, str]:
+    cookie = dump_cookie(
+        COOKIE_NAME,
+        issued.cookie,
+        max_age=hearth().sessions.cookie_max_age,
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+        path="/",
     )
-    return response
+    return {"Set-Cookie": cookie}
 
 
 def clear_session_cookie(response: Response) -> Response:

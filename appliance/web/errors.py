@@ -10,7 +10,6 @@ from quart import Quart, Response, g, jsonify, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
-from appliance.web.requests import MalformedJSONError
 from appliance.services.errors import (
     ConflictError,
     ForbiddenError,
@@ -20,6 +19,7 @@ from appliance.services.errors import (
     ServiceError,
     UnauthenticatedError,
 )
+from appliance.web.requests import MalformedJSONError
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,9 @@ async def _http_error(error: HTTPException) -> Response:
 
 
 async def _unexpected(error: Exception) -> Response:
-    log.exception("unhandled error in %s %s [request %s]", request.method, request.path, g.get("request_id"))
+    log.exception(
+        "unhandled error in %s %s [request %s]", request.method, request.path, g.get("request_id")
+    )
     return error_response(500, "internal", "Something went wrong on the server.")
 
 

@@ -104,8 +104,13 @@ class UserOut(Out):
     @classmethod
     def of(cls, user: UserRow) -> UserOut:
         return cls(
-            id=user.id, username=user.username, display_name=user.display_name, bio=user.bio,
-            status_text=user.status_text, is_admin=user.is_admin, created_at=to_datetime(user.created_at),
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            bio=user.bio,
+            status_text=user.status_text,
+            is_admin=user.is_admin,
+            created_at=to_datetime(user.created_at),
         )
 
 
@@ -136,8 +141,10 @@ class TokensOut(Out):
     @classmethod
     def of(cls, issued: IssuedSession) -> TokensOut:
         return cls(
-            session_id=issued.session_id, access_token=issued.access_token,
-            refresh_token=issued.refresh_token, expires_in=issued.expires_in,
+            session_id=issued.session_id,
+            access_token=issued.access_token,
+            refresh_token=issued.refresh_token,
+            expires_in=issued.expires_in,
         )
 
 
@@ -163,8 +170,11 @@ class SessionOut(Out):
     @classmethod
     def of(cls, session: SessionRow, current_id: str) -> SessionOut:
         return cls(
-            id=session.id, device=session.device, ip=session.ip,
-            created_at=to_datetime(session.created_at), last_used_at=to_datetime(session.last_used_at),
+            id=session.id,
+            device=session.device,
+            ip=session.ip,
+            created_at=to_datetime(session.created_at),
+            last_used_at=to_datetime(session.last_used_at),
             current=session.id == current_id,
         )
 
@@ -189,8 +199,11 @@ class InviteOut(Out):
     @classmethod
     def of(cls, invite: InviteRow, base_url: str) -> InviteOut:
         return cls(
-            code=invite.code, url=f"{base_url}/signup?invite={invite.code}",
-            expires_at=to_datetime(invite.expires_at), max_uses=invite.max_uses, uses=invite.uses,
+            code=invite.code,
+            url=f"{base_url}/signup?invite={invite.code}",
+            expires_at=to_datetime(invite.expires_at),
+            max_uses=invite.max_uses,
+            uses=invite.uses,
         )
 
 

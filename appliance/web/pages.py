@@ -34,7 +34,9 @@ def create_blueprint(root: Path | None = None) -> Blueprint:
         return await _file("index.html")
 
     for route in APP_ROUTES:
-        blueprint.add_url_rule(route, f"app_{route.strip('/') or 'root'}", hide(app_page), methods=["GET"])
+        blueprint.add_url_rule(
+            route, f"app_{route.strip('/') or 'root'}", hide(app_page), methods=["GET"]
+        )
 
     @blueprint.get("/docs")
     @hide

@@ -44,7 +44,9 @@ def check_origin() -> None:
     origin = request.headers.get("Origin")
     if origin is None:
         if COOKIE_NAME in request.cookies and "Authorization" not in request.headers:
-            raise ForbiddenError("Requests with the session cookie must send Origin.", code="bad_origin")
+            raise ForbiddenError(
+                "Requests with the session cookie must send Origin.", code="bad_origin"
+            )
         return
     if origin != f"{request.scheme}://{request.host}":
         raise ForbiddenError("Cross-site requests are refused.", code="bad_origin")

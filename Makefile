@@ -1,0 +1,48 @@
+# Hearth: `make run` serves, `make test` runs every test. Both set up what they need.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian's Chromium drives the browser tests (Playwright's own browser download is not used).
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint format check-python clean
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Hearth needs Python 3.11 or newer")'
+
+$(BIN)/hearth: pyproject.toml setup.py | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.test-deps: $(BIN)/hearth pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	$(SUDO) apt-get install -y -q chromium
+
+run: $(BIN)/hearth
+	$(BIN)/hearth serve
+
+test: $(VENV)/.test-deps $(CHROMIUM)
+	$(BIN)/ruff check appliance tests bench
+	$(BIN)/ruff format --check appliance
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check appliance tests bench
+	$(BIN)/ruff format --check appliance
+	$(BIN)/mypy
+
+format: $(VENV)/.test-deps
+	$(BIN)/ruff format appliance
+	$(BIN)/ruff check --fix appliance tests bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
