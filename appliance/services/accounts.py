@@ -122,11 +122,13 @@ class Accounts:
         display_name: str = "",
         email: str | None = None,
     ) -> UserRow:
+        if not await self.setup_needed():
+            raise ConflictError("Hearth is already set up.", code="setup_done")
         name, mail = normalize_username(username), normalize_email(email)
         check_password(password)
         password_hash = await self._hasher.hash(password)
         async with self._db.write() as tx:
-            if await users.count(tx) > 0:
+            if await users.count(tx) > 0:  # set up meanwhile, by another request
                 raise ConflictError("Hearth is already set up.", code="setup_done")
             expected = await settings.get(tx, SETUP_TOKEN_KEY)
             if expected is None or not secrets.compare_digest(expected, token):

@@ -1,0 +1,120 @@
+"""A real `hearth serve` subprocess on free loopback ports, for end-to-end and fault tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SETUP_LINK = re.compile(r"https://\S+/setup\?token=(\S+)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def insecure_context() -> ssl.SSLContext:
+    """The server's certificate is self-signed; tests check its fingerprint separately."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def write_config(folder: Path, **sections: Any) -> Path:
+    raw: dict[str, Any] = {
+        "data_dir": str(folder / "data"),
+        "server": {"host": "127.0.0.1", "port": free_port(), "http_port": free_port()},
+        "auth": {"bcrypt_cost": 4},
+        "mdns": {"enabled": False},
+        "calls": {"addresses": ["127.0.0.1"]},
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict):
+            raw.setdefault(key, {}).update(value)
+        else:
+            raw[key] = value
+    path = folder / "hearth.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+class HearthServer:
+    """`hearth serve --config FILE` in a subprocess; stop() sends SIGTERM and waits."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        raw = yaml.safe_load(config_path.read_text())
+        self.port = int(raw["server"]["port"])
+        self.http_port = int(raw["server"].get("http_port", 0))
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.log_path = config_path.parent / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log_file: Any = None
+
+    def start(self, timeout: float = 15.0) -> HearthServer:
+        self._log_file = log = self.log_path.open("wb")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "appliance", "serve", "--config", str(self.config_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self._log_file.close()
+                raise RuntimeError(f"hearth serve exited {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(
+                    f"{self.url}/health", context=insecure_context(), timeout=1
+                ) as response:
+                    if response.status == 200:
+                        return self
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"hearth serve did not answer /health in {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def setup_token(self) -> str:
+        match = SETUP_LINK.search(self.log())
+        if match is None:
+            raise AssertionError(f"no setup link printed:\n{self.log()}")
+        return match.group(1)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise
+            finally:
+                self._log_file.close()
+        return int(self.process.returncode)
+
+    def __enter__(self) -> HearthServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
