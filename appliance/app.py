@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -10,10 +11,12 @@ from collections.abc import Awaitable, Callable
 from quart import Quart, Response, g, request
 from quart_schema import QuartSchema
 
-from appliance import __version__
+from appliance import __version__, datadir
 from appliance.config import Settings
 from appliance.context import Hearth
 from appliance.context import build as build_context
+from appliance.net.addresses import announced_addresses
+from appliance.net.mdns import Announcer
 from appliance.web import api_admin, api_auth, api_users, errors, pages, security
 from appliance.web.context import EXTENSION_KEY
 from appliance.web.requests import HearthRequest
@@ -53,6 +56,18 @@ def _install_request_log(app: Quart, enabled: bool) -> None:
         return response
 
 
+def _announcer(config: Settings) -> Announcer | None:
+    if not config.mdns.enabled:
+        return None
+    return Announcer(
+        instance_name=config.mdns.instance_name,
+        port=config.server.port,
+        addresses=announced_addresses(()),
+        version=__version__,
+        instance_id=datadir.instance_id(config.data_dir),
+    )
+
+
 def create_app(
     config: Settings, *, on_ready: Callable[[Hearth], Awaitable[None]] | None = None
 ) -> Quart:
@@ -83,15 +98,28 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_blueprint(pages.create_blueprint())
 
+    announcer = _announcer(config)
+    background: set[asyncio.Task[None]] = set()
+
     @app.before_serving
     async def _startup() -> None:
         await context.db.open()
         await context.sessions.prune()
+        if announcer is not None:
+            # Probing for the name takes a second; serve meanwhile.
+            task = asyncio.create_task(announcer.start(), name="mdns-announce")
+            background.add(task)
+            task.add_done_callback(background.discard)
         if on_ready is not None:
             await on_ready(context)
 
     @app.after_serving
     async def _shutdown() -> None:
+        for task in list(background):
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        if announcer is not None:
+            await announcer.close()
         await context.db.close()
 
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -32,3 +33,8 @@ def secret_key(data_dir: Path) -> bytes:
         os.fsync(handle.fileno())
     os.replace(temp, path)
     return key
+
+
+def instance_id(data_dir: Path) -> str:
+    """A stable public id for this appliance (mDNS TXT), derived so it reveals nothing."""
+    return hashlib.sha256(b"hearth instance id:" + secret_key(data_dir)).hexdigest()[:16]
