@@ -7,6 +7,6 @@ setup(
     package_dir={"appliance.webui": "webui"},
     package_data={
         "appliance.store": ["migrations/*.sql"],
-        "appliance.webui": ["*.html", "*.json", "js/*.js", "css/*.css", "icons/*"],
+        "appliance.webui": ["*.html", "*.json", "**/*.js", "**/*.css", "icons/*"],
     },
 )
