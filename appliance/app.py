@@ -65,6 +65,7 @@ def _announcer(config: Settings) -> Announcer | None:
         addresses=announced_addresses(()),
         version=__version__,
         instance_id=datadir.instance_id(config.data_dir),
+        host_name=f"{config.mdns.host_name}.local.",
     )
 
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from zeroconf import Error as ZeroconfError
 from zeroconf import InterfaceChoice, ServiceInfo, ServiceStateChange, Zeroconf
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 HEARTH_SERVICE = "_hearth._tcp.local."
 HTTPS_SERVICE = "_https._tcp.local."
 SERVICE_TYPES = (HEARTH_SERVICE, HTTPS_SERVICE)
-HOST_NAME = "hearth.local."
+HOST_NAME = "hearth.local."  # what people type; see DESIGN.md §8
 # DNS labels hold 63 bytes; leave room for the "-2" zeroconf appends on a conflict.
 _INSTANCE_NAME_MAX_BYTES = 58
 # What zeroconf raises when multicast is unusable: socket errors, its own errors, and
@@ -52,14 +53,17 @@ class Announcer:
         version: str,
         instance_id: str,
         interfaces: Sequence[str] | None = None,
+        host_name: str = HOST_NAME,
     ) -> None:
         self._instance_name = _fit_label(instance_name)
+        self._host_name = _local_host_name(host_name)
         self._port = port
         self._addresses = list(addresses)
         self._properties = {"version": version, "path": "/", "id": instance_id}
         self._interfaces = interfaces
         self._zeroconf: AsyncZeroconf | None = None
         self._registered: list[ServiceInfo] = []
+        self._starting: asyncio.Task[Any] | None = None
 
     @property
     def service_names(self) -> tuple[str, ...]:
@@ -69,10 +73,32 @@ class Announcer:
     async def start(self) -> None:
         """Open zeroconf and register both services; on failure log a warning and carry on.
 
-        Returns once the announcements are out (about a second of probing).
+        Returns once the announcements are out (about a second of probing). A close()
+        meanwhile cancels the start, so it is fine to run this as a background task.
         """
-        if self._zeroconf is not None:
+        if self._zeroconf is not None or self._starting is not None:
             return
+        self._starting = asyncio.current_task()
+        try:
+            await self._open_and_register()
+        finally:
+            self._starting = None
+
+    async def close(self) -> None:
+        """Say goodbye for every registered service and close zeroconf. Safe to repeat."""
+        await self._cancel_start()
+        zeroconf, self._zeroconf = self._zeroconf, None
+        self._registered = []
+        if zeroconf is None:
+            return
+        try:
+            # async_close also unregisters, which sends the goodbye packets
+            # so browsers drop us now rather than when the TTL runs out.
+            await zeroconf.async_close()
+        except _MDNS_FAILURES as exc:
+            log.warning("mDNS: error while closing: %r", exc)
+
+    async def _open_and_register(self) -> None:
         # Built first: a malformed name or address is a bug to raise, not a network issue.
         infos = [self._service_info(service_type) for service_type in SERVICE_TYPES]
         try:
@@ -86,18 +112,14 @@ class Announcer:
             if not self._registered:
                 await self.close()  # nothing to answer for: don't keep the sockets open
 
-    async def close(self) -> None:
-        """Say goodbye for every registered service and close zeroconf. Safe to repeat."""
-        zeroconf, self._zeroconf = self._zeroconf, None
-        self._registered = []
-        if zeroconf is None:
+    async def _cancel_start(self) -> None:
+        # Without this, a start still probing would finish after close() and report
+        # services announced on a zeroconf that is already shut.
+        starting = self._starting
+        if starting is None or starting is asyncio.current_task():
             return
-        try:
-            # async_close also unregisters, which sends the goodbye packets
-            # so browsers drop us now rather than when the TTL runs out.
-            await zeroconf.async_close()
-        except _MDNS_FAILURES as exc:
-            log.warning("mDNS: error while closing: %r", exc)
+        starting.cancel()
+        await asyncio.wait([starting])
 
     def _service_info(self, service_type: str) -> ServiceInfo:
         return ServiceInfo(
@@ -105,7 +127,7 @@ class Announcer:
             f"{self._instance_name}.{service_type}",
             port=self._port,
             properties=self._properties,
-            server=HOST_NAME,
+            server=self._host_name,
             parsed_addresses=self._addresses,
         )
 
@@ -205,6 +227,14 @@ def _fit_label(name: str) -> str:
     """Cut an instance name to what fits in a DNS label, never splitting a character."""
     cut = name.strip().encode()[:_INSTANCE_NAME_MAX_BYTES].decode(errors="ignore")
     return cut or "Hearth"
+
+
+def _local_host_name(name: str) -> str:
+    """ "hearth", "hearth.local" or "hearth.local." -> "hearth.local." as zeroconf wants it."""
+    label = name.strip().rstrip(".").removesuffix(".local")
+    if not label or "." in label:
+        raise ValueError(f"not a single-label mDNS host name: {name!r}")
+    return f"{label}.local."
 
 
 def _raise_unless_mdns_failure(exc: BaseException) -> None:
