@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
-import sqlite3
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -48,9 +48,11 @@ def server(tmp_path):
 
 
 def test_serves_https_with_the_printed_certificate(server, tmp_path):
-    with socket.create_connection(("127.0.0.1", server.port)) as raw:
-        with insecure_context().wrap_socket(raw, server_hostname="localhost") as tls:
-            der = tls.getpeercert(binary_form=True)
+    with (
+        socket.create_connection(("127.0.0.1", server.port)) as raw,
+        insecure_context().wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
     served = ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
     cert_path = tmp_path / "data" / "tls" / "cert.pem"
     assert served == fingerprint(cert_path)
