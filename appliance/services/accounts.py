@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,7 @@ def _clean_text(field: str, value: str) -> str:
     limit = PROFILE_LIMITS[field]
     if len(text) > limit:
         raise InvalidError(f"At most {limit} characters.", field=field)
-    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
         raise InvalidError("Control characters are not allowed.", field=field)
     return text
 

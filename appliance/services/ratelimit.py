@@ -1,7 +1,7 @@
 """Sliding-window rate limits per key (an address, an account), held in memory.
 
-Memory is bounded: keys whose window has passed are dropped as new keys arrive, and the table
-never grows past `max_keys` (the oldest keys go first).
+Memory is bounded: the table keeps at most `max_keys` keys, least recently used first out,
+and keys whose window has passed are swept a few at a time as new ones arrive.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from appliance.services.errors import RateLimitedError
+
+_SWEEP = 16  # stale keys looked at per new key: amortised, never a full scan on a hot path
 
 
 class RateLimiter:
@@ -28,38 +30,42 @@ class RateLimiter:
         self._clock = clock
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
 
-    def _window(self, key: str, now: float) -> deque[float]:
-        hits = self._hits.get(key)
-        if hits is None:
-            hits = deque()
-            self._hits[key] = hits
-            self._evict(now)
-        horizon = now - self.per_seconds
-        while hits and hits[0] <= horizon:
-            hits.popleft()
-        return hits
+    def __len__(self) -> int:
+        return len(self._hits)
 
-    def _evict(self, now: float) -> None:
-        horizon = now - self.per_seconds
-        while len(self._hits) > self._max_keys:
-            self._hits.popitem(last=False)
-        for key in list(self._hits)[:16]:  # amortised sweep of stale keys from the old end
-            hits = self._hits[key]
-            if not hits or hits[-1] <= horizon:
-                del self._hits[key]
+    def _recent(self, key: str, now: float) -> deque[float] | None:
+        hits = self._hits.get(key)
+        if hits is not None:
+            horizon = now - self.per_seconds
+            while hits and hits[0] <= horizon:
+                hits.popleft()
+        return hits
 
     def check(self, key: str) -> None:
         """Raise RateLimitedError if `key` has used up its window."""
         now = self._clock()
-        hits = self._window(key, now)
-        if len(hits) >= self.count:
+        hits = self._recent(key, now)
+        if hits is not None and len(hits) >= self.count:
             raise RateLimitedError(hits[0] + self.per_seconds - now)
 
     def hit(self, key: str) -> None:
         """Count one event for `key`, raising first if the window is full."""
         self.check(key)
-        self._hits[key].append(self._clock())
+        now = self._clock()
+        hits = self._hits.get(key)
+        if hits is None:
+            self._sweep(now)
+            hits = self._hits[key] = deque()
+        hits.append(now)
         self._hits.move_to_end(key)
 
     def reset(self, key: str) -> None:
         self._hits.pop(key, None)
+
+    def _sweep(self, now: float) -> None:
+        horizon = now - self.per_seconds
+        for key in list(self._hits)[:_SWEEP]:
+            if self._hits[key][-1] <= horizon:
+                del self._hits[key]
+        while len(self._hits) >= self._max_keys:
+            self._hits.popitem(last=False)

@@ -63,9 +63,11 @@ class ResetIn(In):
 
 
 class ProfilePatch(In):
-    display_name: ShortText | None = None
-    bio: ShortText | None = None
-    status_text: ShortText | None = None
+    """Only the fields sent change. `email: null` removes the address; the texts take ""."""
+
+    display_name: ShortText = ""
+    bio: ShortText = ""
+    status_text: ShortText = ""
     email: ShortText | None = None
 
 

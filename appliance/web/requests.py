@@ -16,7 +16,12 @@ class HearthRequest(Request):
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         if not (force or silent or self.is_json):
             raise UnsupportedMediaType("Send the request body as application/json.")
-        return await super().get_json(force=force, silent=silent, cache=cache)
+        try:
+            return await super().get_json(force=force, silent=silent, cache=cache)
+        except UnicodeDecodeError:
+            if silent:
+                return None
+            raise MalformedJSONError() from None
 
     def on_json_loading_failed(self, error: Exception) -> Any:
         raise MalformedJSONError()
