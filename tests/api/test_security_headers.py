@@ -218,11 +218,6 @@ async def test_openapi_lists_the_auth_endpoints(client):
     assert "post" in body["paths"]["/api/v1/auth/login"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: appliance/web/pages.py:44 (docs) serves docs.html from the web app folder, but "
-    "webui/ has no docs.html: GET /docs answers 404",
-)
 async def test_docs_page_is_html(client):
     response = await client.get("/docs")
     assert response.status_code == 200

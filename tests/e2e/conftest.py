@@ -11,7 +11,9 @@ from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, chromium_available
 from tests.server import HearthServer, write_config
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: sync Playwright keeps an event loop running in this thread while
+# it is open, which would break the async tests of the other folders that run after.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not chromium_available():
         pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs it with apt")

@@ -1,0 +1,168 @@
+"""First browser test: setup link -> admin -> invite -> a colleague signs up -> both in the app.
+
+Two browser contexts in one Chromium are two people. Everything the pages load must come from
+the Hearth server itself: the test fails on any request elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+ADMIN_PASSWORD = "admin password 1"
+BOB_PASSWORD = "bob password 12"
+
+
+def _only_local(page: Any, base_url: str) -> list[str]:
+    """Record every request the page makes that does not go to Hearth."""
+    foreign: list[str] = []
+
+    def check(request: Any) -> None:
+        url = request.url
+        if not url.startswith(base_url) and not url.startswith(("data:", "blob:")):
+            foreign.append(url)
+
+    page.on("request", check)
+    return foreign
+
+
+def _sign_up_admin(page: Any, server: Any) -> None:
+    page.goto(f"{server.url}/setup?token={server.setup_token()}")
+    page.fill("#setup-username", "ada")
+    page.fill("#setup-display-name", "Ada Lovelace")
+    page.fill("#setup-password", ADMIN_PASSWORD)
+    page.fill("#setup-confirm", ADMIN_PASSWORD)
+    page.click("#setup-form button[type=submit]")
+    page.wait_for_selector("#app-frame")
+    assert page.text_content("#me-name") == "Ada Lovelace"
+
+
+def _create_invite(page: Any) -> str:
+    page.click("#open-settings")
+    page.wait_for_selector("#invite-form")
+    page.fill("#invite-uses", "1")
+    page.fill("#invite-days", "7")
+    page.click("#invite-form button[type=submit]")
+    # Locator assertions, not wait_for_function: the app's CSP forbids eval, rightly.
+    expect(page.locator("#invite-url")).to_have_value(re.compile("invite="))
+    url: str = page.input_value("#invite-url")
+    return url
+
+
+def _sign_up_from_invite(page: Any, invite_url: str) -> None:
+    page.goto(invite_url)
+    page.wait_for_selector("#signup-form")
+    page.fill("#signup-username", "bob")
+    page.fill("#signup-display-name", "Bob Builder")
+    page.fill("#signup-password", BOB_PASSWORD)
+    page.fill("#signup-confirm", BOB_PASSWORD)
+    page.click("#signup-form button[type=submit]")
+    page.wait_for_selector("#app-frame")
+
+
+def test_admin_setup_invite_and_colleague_signup(hearth_server, new_person):
+    admin = new_person()
+    admin_foreign = _only_local(admin, hearth_server.url)
+    _sign_up_admin(admin, hearth_server)
+    invite_url = _create_invite(admin)
+    assert re.search(r"/signup\?invite=[\w-]+$", invite_url), invite_url
+
+    bob = new_person()
+    bob_foreign = _only_local(bob, hearth_server.url)
+    _sign_up_from_invite(bob, invite_url)
+    assert bob.text_content("#me-name") == "Bob Builder"
+    assert bob.is_visible("#chat-list")
+
+    # Both are in the app frame, each as themselves, after a reload too (the cookie holds).
+    admin.goto(f"{hearth_server.url}/")
+    admin.wait_for_selector("#app-frame")
+    assert admin.text_content("#me-name") == "Ada Lovelace"
+    bob.reload()
+    bob.wait_for_selector("#app-frame")
+    assert bob.text_content("#me-name") == "Bob Builder"
+
+    # The invite allowed one sign-up: a third person is told the link is spent, up front.
+    carol = new_person()
+    carol.goto(invite_url)
+    expect(carol.locator("#auth-page")).to_contain_text(re.compile("no longer valid", re.I))
+    expect(carol.locator("#signup-form button[type=submit]")).to_be_disabled()
+
+    assert admin_foreign == [] and bob_foreign == [], admin_foreign + bob_foreign
+
+
+def test_settings_profile_password_devices_theme_logout(hearth_server, new_person):
+    admin = new_person()
+    _sign_up_admin(admin, hearth_server)
+    invite_url = _create_invite(admin)
+    bob = new_person()
+    _sign_up_from_invite(bob, invite_url)
+
+    # A second device for Bob: sign in from another context.
+    bob_phone = new_person()
+    bob_phone.goto(f"{hearth_server.url}/login")
+    bob_phone.fill("#login-login", "bob")
+    bob_phone.fill("#login-password", BOB_PASSWORD)
+    bob_phone.click("#login-form button[type=submit]")
+    bob_phone.wait_for_selector("#app-frame")
+
+    bob.click("#open-settings")
+    bob.wait_for_selector("#profile-form")
+    bob.fill("#profile-display-name", "Robert")
+    bob.fill("#profile-status", "Building things")
+    bob.click("#profile-form button[type=submit]")
+    expect(bob.locator("#me-name")).to_have_text("Robert")
+
+    # Devices: two, this one marked; sign the phone out.
+    expect(bob.locator("#device-list [data-session-id]")).to_have_count(2)
+    assert bob.locator("#device-list [data-testid=this-device]").count() == 1
+    bob.click("#device-list button.sign-out")
+    expect(bob.locator("#device-list [data-session-id]")).to_have_count(1)
+    bob_phone.reload()
+    bob_phone.wait_for_selector("#login-form")
+
+    # Theme: dark sticks across a reload.
+    bob.check("#theme-dark")
+    assert bob.get_attribute("html", "data-theme") == "dark"
+    bob.reload()
+    bob.wait_for_selector("#app-frame")
+    assert bob.get_attribute("html", "data-theme") == "dark"
+
+    # Password change, then log out and back in with the new one.
+    bob.goto(f"{hearth_server.url}/settings")
+    bob.wait_for_selector("#password-form")
+    bob.fill("#password-current", BOB_PASSWORD)
+    bob.fill("#password-new", "a brand new secret")
+    bob.fill("#password-confirm", "a brand new secret")
+    bob.click("#password-form button[type=submit]")
+    bob.wait_for_selector("#password-saved:not(:empty)")
+    bob.click("#logout")
+    bob.wait_for_selector("#login-form")
+    bob.fill("#login-login", "bob")
+    bob.fill("#login-password", "a brand new secret")
+    bob.click("#login-form button[type=submit]")
+    bob.wait_for_selector("#app-frame")
+    assert bob.text_content("#me-name") == "Robert"
+
+
+def test_phone_layout_alternates_sidebar_and_main(hearth_server, new_person):
+    page = new_person()
+    page.set_viewport_size({"width": 390, "height": 800})
+    _sign_up_admin(page, hearth_server)
+    assert page.is_visible("#sidebar")
+    assert not page.is_visible("#main-pane")
+    page.click("#open-settings")
+    page.wait_for_selector("#profile-form")
+    assert page.is_visible("#main-pane")
+    assert not page.is_visible("#sidebar")
+
+
+def test_api_docs_page_renders_the_openapi_spec(hearth_server, new_person):
+    page = new_person()
+    page.goto(f"{hearth_server.url}/docs")
+    expect(page.locator("#docs")).to_contain_text("/api/v1/auth/login")
+    expect(page.locator("#docs-status")).to_contain_text("Hearth API")
