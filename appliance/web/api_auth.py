@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 from quart_schema import tag, validate_request, validate_response
 
 from appliance import __version__
@@ -36,6 +36,11 @@ blueprint = Blueprint("auth", __name__, url_prefix="/api/v1")
 tag_auth = tag(["auth"])
 
 
+def device_name(given: str) -> str:
+    """What the client called itself, else its User-Agent, so devices can be told apart."""
+    return given.strip() or request.headers.get("User-Agent", "")[:200] or "Unknown device"
+
+
 def _signed_in(
     user: UserRow, issued: IssuedSession, status: int
 ) -> tuple[LoginOut, int, dict[str, str]]:
@@ -67,7 +72,7 @@ async def setup(data: SetupIn) -> tuple[LoginOut, int, dict[str, str]]:
     user = await ctx.accounts.complete_setup(
         data.token, data.username, data.password, data.display_name, data.email
     )
-    issued = await ctx.sessions.start(user, "Setup", client_address())
+    issued = await ctx.sessions.start(user, device_name(data.device), client_address())
     return _signed_in(user, issued, 201)
 
 
@@ -86,7 +91,7 @@ async def signup(data: SignupIn) -> tuple[LoginOut, int, dict[str, str]]:
         invite=data.invite,
         address=client_address(),
     )
-    issued = await ctx.sessions.start(user, "Sign-up", client_address())
+    issued = await ctx.sessions.start(user, device_name(data.device), client_address())
     return _signed_in(user, issued, 201)
 
 
@@ -111,7 +116,7 @@ async def login(data: LoginIn) -> tuple[LoginOut, int, dict[str, str]]:
     """Sign in by username or email. Sets the browser cookie and returns API tokens."""
     ctx = hearth()
     user = await ctx.accounts.authenticate(data.login, data.password, client_address())
-    issued = await ctx.sessions.start(user, data.device or "Unknown device", client_address())
+    issued = await ctx.sessions.start(user, device_name(data.device), client_address())
     return _signed_in(user, issued, 200)
 
 

@@ -31,12 +31,16 @@ class Out(BaseModel):
 # --- requests --------------------------------------------------------------------------------
 
 
+Device = Annotated[str, Field(max_length=200)]
+
+
 class SetupIn(In):
     token: Annotated[str, Field(min_length=1, max_length=200)]
     username: Username
     password: Password
     display_name: ShortText = ""
     email: ShortText | None = None
+    device: Device = ""
 
 
 class SignupIn(In):
@@ -45,12 +49,13 @@ class SignupIn(In):
     display_name: ShortText = ""
     email: ShortText | None = None
     invite: Annotated[str, Field(max_length=200)] | None = None
+    device: Device = ""
 
 
 class LoginIn(In):
     login: Annotated[str, Field(min_length=1, max_length=254)]
     password: Password
-    device: Annotated[str, Field(max_length=200)] = ""
+    device: Device = ""
 
 
 class RefreshIn(In):

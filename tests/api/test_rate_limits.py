@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from accounts_helpers import (
     error_of,
     json_of,

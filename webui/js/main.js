@@ -1,0 +1,139 @@
+/*
+ * Hearth web shell: boot, route, mount views. No build step; ES modules only.
+ *
+ * Stable selectors for browser tests:
+ *   setup      #setup-form: #setup-username #setup-display-name #setup-email #setup-password #setup-confirm
+ *   login      #login-form: #login-login #login-password; notice #login-notice; link #to-signup
+ *   signup     #signup-form: #signup-username #signup-display-name #signup-email #signup-password
+ *              #signup-confirm; invite note #signup-invite-note
+ *   reset      #reset-form: #reset-password #reset-confirm
+ *   auth pages root main#auth-page (the h1 holds the page title)
+ *   frame      #app-frame[data-pane=list|main] > nav#sidebar, main#main-pane; #me-name #me-status
+ *              #chat-list, #chat-search, [data-testid=main-empty]; #open-settings (link); #logout (button)
+ *   settings   #settings; #profile-form: #profile-display-name #profile-bio #profile-status
+ *              #profile-email, status #profile-saved
+ *              #password-form: #password-current #password-new #password-confirm, status #password-saved
+ *              #device-list > li[data-session-id] (current one has [data-testid=this-device]),
+ *              button.sign-out on the others
+ *              radios input[name=theme] values light|dark|system (ids #theme-light ...)
+ *              admins: #invite-form: #invite-uses #invite-days; result #invite-url, #invite-copy
+ *   every form: button[type=submit] inside it; field errors #<input-id>-error;
+ *               form-level errors [role=alert].alert; app-wide messages #announcer
+ */
+import { api, errorText, onUnauthenticated } from './api.js';
+import { h } from './dom.js';
+import { createStore } from './store.js';
+import { currentRoute, navigate, startRouter } from './router.js';
+import { applyTheme } from './theme.js';
+import { authPage, note } from './components/auth-page.js';
+import { needsSetupView, setupView } from './views/setup.js';
+import { loginView } from './views/login.js';
+import { signupView } from './views/signup.js';
+import { resetView } from './views/reset.js';
+import { createFrame } from './views/app.js';
+
+const SIGNED_OUT_VIEWS = { '/login': loginView, '/signup': signupView, '/reset': resetView };
+const FRAME_PATHS = new Set(['/', '/settings']);
+
+function createApp(root, announcer) {
+  const store = createStore({ info: null, me: null, notice: null });
+  let clearTimer = 0;
+  const ctx = {
+    store,
+    navigate,
+    // A polite message for everyone: read by screen readers and shown as a toast.
+    announce(text) {
+      announcer.textContent = text;
+      clearTimeout(clearTimer);
+      clearTimer = setTimeout(() => { announcer.textContent = ''; }, 5000);
+    },
+  };
+  let frame = null;
+  let cleanups = [];
+  let firstRender = true;
+
+  function unmount() {
+    for (const fn of cleanups) fn();
+    cleanups = [];
+    frame?.destroy();
+    frame = null;
+  }
+
+  function mountView(view, params) {
+    unmount();
+    root.replaceChildren(view({ ...ctx, params, cleanup: (fn) => cleanups.push(fn) }));
+  }
+
+  function mountFrame(path) {
+    if (!frame) {
+      unmount();
+      frame = createFrame(ctx);
+      root.replaceChildren(frame.el);
+    }
+    frame.show(path);
+  }
+
+  // Which path the state allows; a different answer means redirect.
+  function allowedPath(path, { info, me }) {
+    if (info.setup_needed) return path;
+    if (path === '/setup') return me ? '/' : '/login';
+    if (me) return FRAME_PATHS.has(path) || path === '/reset' ? path : '/';
+    return SIGNED_OUT_VIEWS[path] ? path : '/login';
+  }
+
+  function render({ path, params }) {
+    const state = store.get();
+    if (!state.info) return;
+    const target = allowedPath(path, state);
+    if (target !== path) {
+      navigate(target, { replace: true });
+      return;
+    }
+    if (state.info.setup_needed) mountView(path === '/setup' ? setupView : needsSetupView, params);
+    else if (state.me && FRAME_PATHS.has(path)) mountFrame(path);
+    else mountView(SIGNED_OUT_VIEWS[path], params);
+    root.removeAttribute('aria-busy');
+    // Move focus to the new view's heading so keyboard and screen reader users start there.
+    if (!firstRender) root.querySelector('#main-pane h1, main h1')?.focus();
+    firstRender = false;
+  }
+
+  async function loadMe() {
+    try {
+      return await api.get('/me');
+    } catch (err) {
+      if (err.status === 401) return null;
+      throw err;
+    }
+  }
+
+  function showFatal(err) {
+    root.removeAttribute('aria-busy');
+    root.replaceChildren(authPage("Can't reach Hearth",
+      note(errorText(err)),
+      h('button', { type: 'button', class: 'btn btn-primary btn-block', onclick: () => location.reload() }, 'Try again')));
+  }
+
+  async function boot() {
+    applyTheme();
+    // The session ended elsewhere (signed out from another device, password changed).
+    onUnauthenticated(() => {
+      if (!store.get().me) return;
+      store.set({ me: null, notice: 'You were signed out. Sign in again.' });
+      if (frame) navigate('/login', { replace: true });
+    });
+    startRouter(render);
+    try {
+      const info = await api.get('/info');
+      store.set({ info, me: info.setup_needed ? null : await loadMe() });
+    } catch (err) {
+      showFatal(err);
+      return;
+    }
+    render(currentRoute());
+  }
+
+  return { boot };
+}
+
+createApp(document.getElementById('root'), document.getElementById('announcer')).boot();

@@ -1,0 +1,225 @@
+// Settings, shown in the frame's main pane: profile, password, devices, appearance, invites.
+import { h } from '../dom.js';
+import { api, errorText } from '../api.js';
+import { dateTime, relativeTime } from '../format.js';
+import { getTheme, setTheme, THEMES } from '../theme.js';
+import { alertRegion, controlForm, field, statusRegion } from '../components/form.js';
+import { paneHeader } from '../components/pane-header.js';
+import * as rules from '../validate.js';
+
+function section(id, title, ...content) {
+  return h('section', { class: 'panel', id, 'aria-labelledby': `${id}-title` },
+    h('h2', { id: `${id}-title`, tabindex: -1 }, title), content);
+}
+
+function submitRow(label, status) {
+  return h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, label), status);
+}
+
+function profileSection(ctx) {
+  const me = ctx.store.get().me;
+  const fields = {
+    display_name: field('profile-display-name', 'Display name', { autocomplete: 'name', maxlength: rules.limits.displayName, value: me.display_name || '' }),
+    status_text: field('profile-status', 'Status', { maxlength: rules.limits.status, value: me.status_text || '', hint: 'A short line others see next to your name.' }),
+    bio: field('profile-bio', 'About you', { multiline: true, rows: 3, maxlength: rules.limits.bio, value: me.bio || '' }),
+    email: field('profile-email', 'Email (optional)', { type: 'email', autocomplete: 'email', value: me.email || '' }),
+  };
+  const alert = alertRegion();
+  const status = statusRegion({ id: 'profile-saved' });
+  const form = h('form', { id: 'profile-form', class: 'form' },
+    h('p', { class: 'hint' }, `Username: @${me.username}`),
+    Object.values(fields).map((f) => f.wrap), alert, submitRow('Save profile', status));
+  form.addEventListener('input', () => { status.textContent = ''; });
+
+  controlForm(form, {
+    fields, alert, busyText: 'Saving…',
+    codeFields: { email_taken: 'email' },
+    validate: () => ({
+      display_name: rules.maxLength(fields.display_name.input.value.trim(), rules.limits.displayName),
+      status_text: rules.maxLength(fields.status_text.input.value.trim(), rules.limits.status),
+      bio: rules.maxLength(fields.bio.input.value.trim(), rules.limits.bio),
+      email: rules.email(fields.email.input.value.trim()),
+    }),
+    async submit() {
+      const current = ctx.store.get().me;
+      const changes = {};
+      for (const [key, f] of Object.entries(fields)) {
+        const value = f.input.value.trim();
+        if (value !== (current[key] || '')) changes[key] = key === 'email' && !value ? null : value;
+      }
+      if (Object.keys(changes).length) ctx.store.set({ me: await api.patch('/me', changes) });
+      status.textContent = 'Saved.';
+    },
+  });
+  return section('settings-profile', 'Profile', form);
+}
+
+function passwordSection(ctx, onChanged) {
+  const fields = {
+    current_password: field('password-current', 'Current password', { type: 'password', autocomplete: 'current-password', required: true }),
+    new_password: field('password-new', 'New password', { type: 'password', autocomplete: 'new-password', required: true, hint: 'At least 8 characters.' }),
+    confirm: field('password-confirm', 'Confirm new password', { type: 'password', autocomplete: 'new-password', required: true }),
+  };
+  const alert = alertRegion();
+  const status = statusRegion({ id: 'password-saved' });
+  const form = h('form', { id: 'password-form', class: 'form' },
+    // Lets password managers tie the new password to the account.
+    h('input', { type: 'text', name: 'username', autocomplete: 'username', value: ctx.store.get().me.username, readonly: true, hidden: true }),
+    h('p', { class: 'hint' }, 'Changing your password signs out all your other devices.'),
+    Object.values(fields).map((f) => f.wrap), alert, submitRow('Change password', status));
+  form.addEventListener('input', () => { status.textContent = ''; });
+
+  controlForm(form, {
+    fields, alert, busyText: 'Changing…',
+    codeFields: { invalid_credentials: 'current_password' },
+    validate: () => ({
+      current_password: rules.required(fields.current_password.input.value, 'Enter your current password.'),
+      new_password: rules.password(fields.new_password.input.value),
+      confirm: rules.confirm(fields.confirm.input.value, fields.new_password.input.value),
+    }),
+    async submit() {
+      await api.post('/me/password', {
+        current_password: fields.current_password.input.value,
+        new_password: fields.new_password.input.value,
+      });
+      form.reset();
+      status.textContent = 'Password changed. Your other devices were signed out.';
+      onChanged();
+    },
+  });
+  return section('settings-password', 'Password', form);
+}
+
+function devicesSection(ctx) {
+  const list = h('ul', { id: 'device-list', class: 'device-list', 'aria-busy': 'true' });
+  const alert = alertRegion();
+  const el = section('settings-devices', 'Devices', h('p', { class: 'hint' }, 'Where your account is signed in.'), alert, list);
+  let alive = true;
+  ctx.cleanup(() => { alive = false; });
+
+  function item(session) {
+    const name = session.device || 'Unknown device';
+    const used = session.last_used_at || session.created_at;
+    return h('li', { class: 'device', 'data-session-id': session.id },
+      h('div', { class: 'device-text' },
+        h('p', { class: 'device-name' }, name,
+          session.current && h('span', { class: 'badge', 'data-testid': 'this-device' }, 'This device')),
+        h('p', { class: 'device-meta' },
+          session.ip || 'Unknown address', ' · Last used ',
+          h('time', { datetime: used, title: dateTime(used) }, relativeTime(used)))),
+      !session.current && h('button', {
+        type: 'button', class: 'btn btn-secondary sign-out', 'aria-label': `Sign out ${name}`,
+        onclick: (event) => signOut(session, name, event.currentTarget),
+      }, 'Sign out'));
+  }
+
+  async function refresh() {
+    list.setAttribute('aria-busy', 'true');
+    try {
+      const { sessions } = await api.get('/auth/sessions');
+      if (!alive) return;
+      alert.textContent = '';
+      list.replaceChildren(...sessions.map(item));
+    } catch (err) {
+      if (alive) alert.textContent = `Couldn't load your devices: ${errorText(err)}`;
+    } finally {
+      list.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  async function signOut(session, name, button) {
+    button.disabled = true;
+    try {
+      await api.del(`/auth/sessions/${encodeURIComponent(session.id)}`);
+      ctx.announce(`Signed out ${name}.`);
+    } catch (err) {
+      if (err.status !== 404) {
+        button.disabled = false;
+        alert.textContent = errorText(err);
+        return;
+      }
+    }
+    await refresh();
+    // The button is gone with its row; keep keyboard focus inside the section.
+    if (alive) (list.querySelector('.sign-out') || el.querySelector('h2')).focus();
+  }
+
+  refresh();
+  return { el, refresh };
+}
+
+function appearanceSection() {
+  const current = getTheme();
+  const labels = { light: 'Light', dark: 'Dark', system: 'System (follows your device)' };
+  return section('settings-appearance', 'Appearance',
+    h('fieldset', { class: 'choices' },
+      h('legend', {}, 'Theme'),
+      THEMES.map((value) => h('div', { class: 'choice' },
+        h('input', { type: 'radio', name: 'theme', id: `theme-${value}`, value, checked: value === current, onchange: () => setTheme(value) }),
+        h('label', { for: `theme-${value}` }, labels[value])))));
+}
+
+function inviteSection() {
+  const fields = {
+    uses: field('invite-uses', 'Uses', { type: 'number', min: 1, step: 1, value: '1', inputmode: 'numeric', hint: 'How many people can join with it.' }),
+    days: field('invite-days', 'Valid for (days)', { type: 'number', min: 1, step: 1, value: '7', inputmode: 'numeric' }),
+  };
+  const alert = alertRegion();
+  const url = h('input', { id: 'invite-url', type: 'text', readonly: true, class: 'mono' });
+  const copyStatus = statusRegion({ id: 'invite-copy-status' });
+  const details = h('p', { class: 'hint', id: 'invite-details' });
+  const result = h('div', { class: 'invite-result', hidden: true },
+    h('label', { for: 'invite-url' }, 'Invite link'),
+    h('div', { class: 'copy-row' }, url,
+      h('button', { type: 'button', id: 'invite-copy', class: 'btn btn-secondary', onclick: copy }, 'Copy')),
+    details, copyStatus);
+  const form = h('form', { id: 'invite-form', class: 'form' },
+    h('div', { class: 'field-row' }, fields.uses.wrap, fields.days.wrap), alert,
+    submitRow('Create invite link'));
+
+  async function copy() {
+    try {
+      if (navigator.clipboard?.writeText) {
+        await navigator.clipboard.writeText(url.value);
+        copyStatus.textContent = 'Copied.';
+        return;
+      }
+    } catch {
+      // Clipboard refused (no secure context or no permission): fall back to a selection.
+    }
+    url.focus();
+    url.select();
+    copyStatus.textContent = 'Link selected: press Ctrl+C (or ⌘C) to copy it.';
+  }
+
+  controlForm(form, {
+    fields, alert, busyText: 'Creating…',
+    validate: () => ({ uses: rules.positiveInt(fields.uses.input.value), days: rules.positiveInt(fields.days.input.value) }),
+    async submit() {
+      const invite = await api.post('/admin/invites', { uses: Number(fields.uses.input.value), days: Number(fields.days.input.value) });
+      url.value = invite.url;
+      const uses = invite.max_uses ?? Number(fields.uses.input.value);
+      details.textContent = `Works for ${uses} ${uses === 1 ? 'person' : 'people'}` +
+        (invite.expires_at ? `, until ${dateTime(invite.expires_at)}.` : '.');
+      copyStatus.textContent = '';
+      result.hidden = false;
+      url.focus();
+      url.select();
+    },
+  });
+  return section('settings-invites', 'Invite people',
+    h('p', { class: 'hint' }, 'Create a link that lets people create an account here.'), form, result);
+}
+
+export function settingsView(ctx) {
+  const devices = devicesSection(ctx);
+  return h('div', { class: 'pane', id: 'settings' },
+    paneHeader(ctx, 'Settings'),
+    h('div', { class: 'pane-body' },
+      h('div', { class: 'settings' },
+        profileSection(ctx),
+        passwordSection(ctx, devices.refresh),
+        devices.el,
+        appearanceSection(),
+        ctx.store.get().me?.is_admin && inviteSection())));
+}
