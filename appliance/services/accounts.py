@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+import aiosqlite
+
 from appliance.clock import DAY_MS, HOUR_MS, now_ms
 from appliance.config import Settings
 from appliance.services.errors import (
@@ -76,6 +78,29 @@ def _duplicate(error: DuplicateError) -> ConflictError:
 
 
 @dataclass(frozen=True, slots=True)
+class _NewUser:
+    username: str
+    email: str | None
+    display_name: str
+    password_hash: str
+
+
+async def _insert(tx: aiosqlite.Connection, new: _NewUser, *, is_admin: bool) -> UserRow:
+    try:
+        return await users.create(
+            tx,
+            username=new.username,
+            email=new.email,
+            password_hash=new.password_hash,
+            display_name=new.display_name,
+            is_admin=is_admin,
+            now=now_ms(),
+        )
+    except DuplicateError as error:
+        raise _duplicate(error) from None
+
+
+@dataclass(frozen=True, slots=True)
 class IssuedLink:
     token: str
     expires_at: int
@@ -125,31 +150,18 @@ class Accounts:
     ) -> UserRow:
         if not await self.setup_needed():
             raise ConflictError("Hearth is already set up.", code="setup_done")
-        name, mail = normalize_username(username), normalize_email(email)
-        check_password(password)
-        password_hash = await self._hasher.hash(password)
+        new = await self._new_user(username, password, display_name, email)
         async with self._db.write() as tx:
             if await users.count(tx) > 0:  # set up meanwhile, by another request
                 raise ConflictError("Hearth is already set up.", code="setup_done")
             expected = await settings.get(tx, SETUP_TOKEN_KEY)
             if expected is None or not secrets.compare_digest(expected, token):
                 raise ForbiddenError("The setup link is not valid.", code="invalid_token")
-            user = await users.create(
-                tx,
-                username=name,
-                email=mail,
-                password_hash=password_hash,
-                display_name=_clean_text("display_name", display_name) or name,
-                is_admin=True,
-                now=now_ms(),
-            )
+            user = await _insert(tx, new, is_admin=True)
             await settings.delete(tx, SETUP_TOKEN_KEY)
         return user
 
     # --- signup and login ------------------------------------------------------------------
-
-    async def registration_mode(self) -> str:
-        return self._config.registration.mode
 
     async def signup(
         self,
@@ -168,47 +180,37 @@ class Accounts:
             )
         if mode == "invite" and not invite:
             raise ForbiddenError("You need an invite link to sign up.", code="invalid_invite")
-        name, mail = normalize_username(username), normalize_email(email)
-        check_password(password)
-        self._signup_by_address.hit(address)
-        password_hash = await self._hasher.hash(password)
-        now = now_ms()
+        new = await self._new_user(username, password, display_name, email, address=address)
         async with self._db.write() as tx:
-            if invite and not await invites.consume(tx, invite, now):
+            if invite and not await invites.consume(tx, invite, now_ms()):
                 raise ForbiddenError(
                     "This invite link has expired or been used up.", code="invalid_invite"
                 )
-            try:
-                return await users.create(
-                    tx,
-                    username=name,
-                    email=mail,
-                    password_hash=password_hash,
-                    display_name=_clean_text("display_name", display_name) or name,
-                    is_admin=False,
-                    now=now,
-                )
-            except DuplicateError as error:
-                raise _duplicate(error) from None
+            return await _insert(tx, new, is_admin=False)
 
     async def create_user(self, username: str, password: str, *, is_admin: bool = False) -> UserRow:
         """An operator's account creation (CLI): no invite, no rate limit."""
-        name = normalize_username(username)
-        check_password(password)
-        password_hash = await self._hasher.hash(password)
+        new = await self._new_user(username, password, "", None)
         async with self._db.write() as tx:
-            try:
-                return await users.create(
-                    tx,
-                    username=name,
-                    email=None,
-                    password_hash=password_hash,
-                    display_name=name,
-                    is_admin=is_admin,
-                    now=now_ms(),
-                )
-            except DuplicateError as error:
-                raise _duplicate(error) from None
+            return await _insert(tx, new, is_admin=is_admin)
+
+    async def _new_user(
+        self,
+        username: str,
+        password: str,
+        display_name: str,
+        email: str | None,
+        *,
+        address: str | None = None,
+    ) -> _NewUser:
+        """Check the rules and hash the password: everything before the write transaction."""
+        name = normalize_username(username)
+        mail = normalize_email(email)
+        shown = _clean_text("display_name", display_name) or name
+        check_password(password)
+        if address is not None:
+            self._signup_by_address.hit(address)
+        return _NewUser(name, mail, shown, await self._hasher.hash(password))
 
     async def authenticate(self, login: str, password: str, address: str = "") -> UserRow:
         """Check a username-or-email and password; rate limited per address and per account."""
