@@ -13,6 +13,7 @@ from quart.typing import TestClientProtocol
 from appliance.app import create_app
 from appliance.config import Settings, parse
 from appliance.context import Hearth
+from tests.server import config_dict
 
 ORIGIN = "https://localhost"
 PASSWORD = "correct horse battery"
@@ -20,18 +21,7 @@ PASSWORD = "correct horse battery"
 
 def make_settings(data_dir: Path, **sections: Any) -> Settings:
     """Test settings: fast bcrypt, no mDNS, everything else as shipped unless overridden."""
-    raw: dict[str, Any] = {
-        "data_dir": str(data_dir),
-        "auth": {"bcrypt_cost": 4},
-        "mdns": {"enabled": False},
-        "calls": {"addresses": ["127.0.0.1"]},
-    }
-    for key, value in sections.items():
-        if isinstance(value, dict):
-            raw.setdefault(key, {}).update(value)
-        else:
-            raw[key] = value
-    return parse(raw)
+    return parse(config_dict(data_dir, **sections))
 
 
 @pytest.fixture

@@ -34,10 +34,11 @@ def insecure_context() -> ssl.SSLContext:
     return context
 
 
-def write_config(folder: Path, **sections: Any) -> Path:
+def config_dict(data_dir: Path, **sections: Any) -> dict[str, Any]:
+    """Test settings as YAML would hold them: fast bcrypt, no mDNS, loopback call media,
+    everything else as shipped unless a section overrides it."""
     raw: dict[str, Any] = {
-        "data_dir": str(folder / "data"),
-        "server": {"host": "127.0.0.1", "port": free_port(), "http_port": free_port()},
+        "data_dir": str(data_dir),
         "auth": {"bcrypt_cost": 4},
         "mdns": {"enabled": False},
         "calls": {"addresses": ["127.0.0.1"]},
@@ -47,6 +48,13 @@ def write_config(folder: Path, **sections: Any) -> Path:
             raw.setdefault(key, {}).update(value)
         else:
             raw[key] = value
+    return raw
+
+
+def write_config(folder: Path, **sections: Any) -> Path:
+    """A hearth.yaml in `folder` for a server on free loopback ports."""
+    server = {"host": "127.0.0.1", "port": free_port(), "http_port": free_port()}
+    raw = config_dict(folder / "data", **{"server": server, **sections})
     path = folder / "hearth.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
