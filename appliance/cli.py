@@ -179,9 +179,9 @@ async def cmd_user_list(config: Settings, args: argparse.Namespace) -> None:
 async def cmd_user_disable(config: Settings, args: argparse.Namespace) -> None:
     async with opened(config) as hearth:
         user = await hearth.accounts.get_by_username(args.username)
-        await hearth.accounts.set_flags(user.id, disabled=True)
-        ended = await hearth.sessions.revoke_all(user.id)
-    print(f"disabled {user.username}; signed out {len(ended)} session(s)")
+        signed_in = len(await hearth.sessions.active(user.id))
+        await hearth.accounts.set_flags(user.id, disabled=True)  # ends those sessions too
+    print(f"disabled {user.username}; signed out {signed_in} session(s)")
 
 
 async def cmd_user_reset_link(config: Settings, args: argparse.Namespace) -> None:

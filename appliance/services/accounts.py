@@ -22,7 +22,7 @@ from appliance.services.errors import (
 from appliance.services.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
 from appliance.services.ratelimit import RateLimiter
 from appliance.services.tokens import token_hash
-from appliance.store import invites, settings, users
+from appliance.store import invites, sessions, settings, users
 from appliance.store.db import Database
 from appliance.store.errors import DuplicateError
 from appliance.store.invites import InviteRow
@@ -233,11 +233,19 @@ class Accounts:
             user = await users.get(conn, user_id)
         return await self._hasher.verify(password, user.password_hash if user else None)
 
-    async def set_password(self, user_id: int, new_password: str) -> None:
+    async def change_password(
+        self, user_id: int, current_password: str, new_password: str, *, keep_session: str
+    ) -> None:
+        """Check the current password, set the new one and sign every other session out, in
+        one transaction: a stolen session cannot outlive the password change."""
         check_password(new_password, field="new_password")
+        if not await self.verify_password(user_id, current_password):
+            raise InvalidError("The current password is wrong.", field="current_password")
         password_hash = await self._hasher.hash(new_password)
+        now = now_ms()
         async with self._db.write() as tx:
-            await users.set_password(tx, user_id, password_hash, now_ms())
+            await users.set_password(tx, user_id, password_hash, now)
+            await sessions.revoke_all(tx, user_id, now, keep=keep_session)
 
     # --- profiles ----------------------------------------------------------------------------
 
@@ -326,7 +334,8 @@ class Accounts:
         return IssuedLink(token, expires_at)
 
     async def redeem_reset_link(self, token: str, new_password: str) -> int:
-        """Set a password from a reset link; returns the user id (whose sessions should end)."""
+        """Set a password from a reset link and sign the account out everywhere; returns
+        the account's id."""
         check_password(new_password)
         password_hash = await self._hasher.hash(new_password)
         now = now_ms()
@@ -337,6 +346,7 @@ class Accounts:
                     "This reset link has expired or was used.", code="invalid_token"
                 )
             await users.set_password(tx, user_id, password_hash, now)
+            await sessions.revoke_all(tx, user_id, now)
         return user_id
 
     # --- administration ----------------------------------------------------------------------
@@ -348,6 +358,7 @@ class Accounts:
     async def set_flags(
         self, user_id: int, *, disabled: bool | None = None, is_admin: bool | None = None
     ) -> UserRow:
+        """Disable (which signs the account out everywhere) or enable; grant or take admin."""
         now = now_ms()
         async with self._db.write() as tx:
             user = await users.get(tx, user_id)
@@ -358,6 +369,8 @@ class Accounts:
                 raise ConflictError("Hearth needs at least one active admin.", code="last_admin")
             if disabled is not None:
                 await users.set_disabled(tx, user_id, disabled, now)
+            if disabled:
+                await sessions.revoke_all(tx, user_id, now)
             if is_admin is not None:
                 await users.set_admin(tx, user_id, is_admin, now)
             updated = await users.get(tx, user_id)

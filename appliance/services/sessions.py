@@ -173,10 +173,6 @@ class Sessions:
                 raise NotFoundError("No such session.")
             await sessions.revoke(tx, session_id, now)
 
-    async def revoke_all(self, user_id: int, keep: str | None = None) -> list[str]:
-        async with self._db.write() as tx:
-            return await sessions.revoke_all(tx, user_id, now_ms(), keep)
-
     async def prune(self) -> None:
         async with self._db.write() as tx:
             await sessions.prune(tx, now_ms())

@@ -65,10 +65,9 @@ async def list_users() -> AdminUsersOut:
 @tag_admin
 async def patch_user(user_id: int, data: AdminUserPatch) -> MeOut:
     """Disable or enable an account, grant or take admin rights."""
-    ctx = hearth()
-    user = await ctx.accounts.set_flags(user_id, disabled=data.disabled, is_admin=data.is_admin)
-    if data.disabled:
-        await ctx.sessions.revoke_all(user_id)
+    user = await hearth().accounts.set_flags(
+        user_id, disabled=data.disabled, is_admin=data.is_admin
+    )
     return MeOut.of(user)
 
 

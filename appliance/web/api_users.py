@@ -5,7 +5,6 @@ from __future__ import annotations
 from quart import Blueprint, Response
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
-from appliance.services.errors import InvalidError
 from appliance.web.auth import login_required, principal
 from appliance.web.context import hearth
 from appliance.web.models import (
@@ -48,11 +47,10 @@ async def patch_me(data: ProfilePatch) -> MeOut:
 @tag_users
 async def change_password(data: PasswordChangeIn) -> Response:
     """Change your password; every other session is signed out."""
-    ctx, me = hearth(), principal()
-    if not await ctx.accounts.verify_password(me.user.id, data.current_password):
-        raise InvalidError("The current password is wrong.", field="current_password")
-    await ctx.accounts.set_password(me.user.id, data.new_password)
-    await ctx.sessions.revoke_all(me.user.id, keep=me.session_id)
+    me = principal()
+    await hearth().accounts.change_password(
+        me.user.id, data.current_password, data.new_password, keep_session=me.session_id
+    )
     return Response(status=204)
 
 
