@@ -14,6 +14,7 @@ from hypercorn.config import Config as HypercornConfig
 from appliance.config import Settings
 from appliance.context import Hearth
 from appliance.net.tls import Certificate
+from appliance.web.context import EXTENSION_KEY
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,7 @@ def redirect_app(
     return app
 
 
-def banner(
-    hearth: Hearth, certificate: Certificate, urls: list[str], setup_token: str | None
-) -> str:
+def banner(certificate: Certificate, urls: list[str], setup_token: str | None) -> str:
     lines = ["", "Hearth is running. Open it at:"]
     lines += [f"  {url}" for url in urls]
     lines.append(f"TLS certificate SHA-256 fingerprint:\n  {certificate.fingerprint_sha256}")
@@ -81,12 +80,13 @@ async def serve(
 
     async def on_ready(hearth: Hearth) -> None:
         token = await hearth.accounts.setup_token()
-        print(banner(hearth, certificate, urls, token), file=sys.stderr, flush=True)
+        print(banner(certificate, urls, token), file=sys.stderr, flush=True)
 
     app = create_app(config, on_ready=on_ready)
+    db = app.extensions[EXTENSION_KEY].db
     # Open (and migrate) the database before listening, so a database that is too new or
     # unreadable stops start-up with its own message instead of a lifespan failure.
-    await app.extensions["hearth"].db.open()
+    await db.open()
 
     main = HypercornConfig()
     main.bind = [_bind(config.server.host, config.server.port)]
@@ -114,7 +114,7 @@ async def serve(
         # One server failing (a port in use) stops the other too, and both finish cleanly.
         stop.set()
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        await app.extensions["hearth"].db.close()
+        await db.close()
     for result in results:
         if isinstance(result, BaseException):
             raise result

@@ -73,10 +73,6 @@ async def touch(tx: aiosqlite.Connection, session_id: str, now: int, ip: str) ->
     )
 
 
-async def extend(tx: aiosqlite.Connection, session_id: str, expires_at: int) -> None:
-    await tx.execute("UPDATE sessions SET expires_at = ? WHERE id = ?", (expires_at, session_id))
-
-
 async def revoke(tx: aiosqlite.Connection, session_id: str, now: int) -> bool:
     cursor = await tx.execute(
         "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now, session_id)

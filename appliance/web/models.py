@@ -221,16 +221,3 @@ class InvitesOut(Out):
 class LinkOut(Out):
     url: str
     expires_at: datetime
-
-
-class HealthOut(Out):
-    status: str
-
-
-class ErrorBody(Out):
-    code: str
-    message: str
-
-
-class ErrorOut(Out):
-    error: ErrorBody
