@@ -122,6 +122,12 @@ class LimitSettings(Section):
     signup_per_address: RateLimit = RateLimit(count=10, per_seconds=3600)
     messages_per_user: RateLimit = RateLimit(count=30, per_seconds=10)
     uploads_per_user: RateLimit = RateLimit(count=30, per_seconds=60)
+    ws_frames_per_connection: RateLimit = RateLimit(count=120, per_seconds=10)
+
+
+class MessageSettings(Section):
+    max_length: Annotated[int, Field(ge=100, le=100_000)] = 4000
+    event_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
 
 
 class MDNSSettings(Section):
@@ -168,6 +174,7 @@ class Settings(Section):
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
     storage: StorageSettings = StorageSettings()
+    messages: MessageSettings = MessageSettings()
     mdns: MDNSSettings = MDNSSettings()
     calls: CallSettings = CallSettings()
     logging: LoggingSettings = LoggingSettings()

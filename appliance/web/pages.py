@@ -9,7 +9,9 @@ from quart_schema import hide
 from werkzeug.exceptions import NotFound
 
 # Paths the browser app routes itself; the server answers them all with index.html.
-APP_ROUTES = ("/", "/login", "/signup", "/setup", "/reset", "/settings")
+APP_ROUTES = ("/", "/login", "/signup", "/setup", "/reset", "/settings", "/contacts")
+# Paths with one variable segment that also open the app: a conversation, a chat invite link.
+APP_ROUTE_PATTERNS = ("/chats/<int:chat_id>", "/join/<code>")
 
 
 def webui_dir() -> Path:
@@ -30,13 +32,16 @@ def create_blueprint(root: Path | None = None) -> Blueprint:
         response.headers["Cache-Control"] = "no-cache"
         return response
 
-    async def app_page() -> Response:
+    async def app_page(**_: object) -> Response:
         return await _file("index.html")
 
     for route in APP_ROUTES:
         blueprint.add_url_rule(
             route, f"app_{route.strip('/') or 'root'}", hide(app_page), methods=["GET"]
         )
+    for pattern in APP_ROUTE_PATTERNS:
+        name = pattern.strip("/").split("/")[0]
+        blueprint.add_url_rule(pattern, f"app_{name}", hide(app_page), methods=["GET"])
 
     @blueprint.get("/docs")
     @hide
