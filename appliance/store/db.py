@@ -21,6 +21,16 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 
+# Most write transactions committed together (each keeps its own savepoint).
+MAX_BATCH = 256
+
+
+@dataclass(slots=True)
+class _Batch:
+    done: asyncio.Future[None]
+    jobs: int = 0
+
+
 class SchemaTooNewError(Exception):
     """The database was written by a newer Hearth than this one."""
 
@@ -73,6 +83,9 @@ class Database:
         self._migrations = migrations if migrations is not None else bundled_migrations()
         self._writer: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._waiting = 0
+        self._batch: _Batch | None = None
+        self._committers: set[asyncio.Task[None]] = set()
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
 
@@ -103,6 +116,8 @@ class Database:
             self._readers.put_nowait(reader)
 
     async def close(self) -> None:
+        if self._committers:
+            await asyncio.gather(*self._committers, return_exceptions=True)
         for reader in self._all_readers:
             await reader.close()
         self._all_readers.clear()
@@ -142,18 +157,84 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction on the single writer; it has committed when the block exits."""
+        """One write transaction on the single writer; it has committed when the block exits.
+
+        Group commit: writers that queue up while a transaction is open join it, each in its
+        own savepoint, and one COMMIT (one fsync) makes the whole batch durable. Every caller
+        still returns only after that commit, and an error rolls back only its own savepoint.
+        An idle writer commits at once, so batching adds no latency without load.
+        """
         if self._writer is None:
             raise RuntimeError("database is not open")
-        async with self._write_lock:
-            conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
+        conn = self._writer
+        self._waiting += 1
+        try:
+            await self._write_lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            batch = self._batch
+            if batch is None:
+                await conn.execute("BEGIN IMMEDIATE")
+                batch = self._batch = _Batch(asyncio.get_running_loop().create_future())
+                task = asyncio.create_task(self._commit(batch), name="db-commit")
+                self._committers.add(task)
+                task.add_done_callback(self._committers.discard)
+            await conn.execute("SAVEPOINT job")
             try:
                 yield conn
-            except BaseException:
-                await conn.rollback()
+            except BaseException as error:
+                await self._rollback_job(conn, batch, error)
                 raise
-            await conn.commit()
+            await conn.execute("RELEASE job")
+            batch.jobs += 1
+        finally:
+            self._write_lock.release()
+        # The batch may fail to commit (disk full): then nothing of it is durable, and we say so.
+        await asyncio.shield(batch.done)
+
+    async def _rollback_job(
+        self, conn: aiosqlite.Connection, batch: _Batch, error: BaseException
+    ) -> None:
+        try:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK TO job")
+                await conn.execute("RELEASE job")
+                return
+        except sqlite3.Error:
+            log.exception("rolling back to a savepoint failed; dropping the whole batch")
+        # SQLite already rolled the whole transaction back (some errors do): the batch is lost.
+        if conn.in_transaction:
+            await conn.rollback()
+        if self._batch is batch:
+            self._batch = None
+        if not batch.done.done():
+            batch.done.set_exception(
+                sqlite3.OperationalError(f"transaction rolled back by another write: {error!r}")
+            )
+            batch.done.exception()  # mark retrieved: callers that awaited it already left
+
+    async def _commit(self, batch: _Batch) -> None:
+        """Commit `batch` once no more writers are queued (or the batch is big enough)."""
+        conn = self._writer
+        assert conn is not None
+        while True:
+            async with self._write_lock:
+                if self._batch is not batch:
+                    return  # the batch failed and was dropped
+                if self._waiting and batch.jobs < MAX_BATCH:
+                    continue  # let the queued writers in first; we queue again behind them
+                self._batch = None
+                try:
+                    await conn.commit()
+                except sqlite3.Error as error:
+                    log.error("commit failed: %s", error)
+                    if conn.in_transaction:
+                        await conn.rollback()
+                    batch.done.set_exception(error)
+                    return
+                batch.done.set_result(None)
+                return
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -1,0 +1,133 @@
+-- Messaging: chats and their members, messages with edits, reactions and pins, receipts,
+-- contacts and blocks, chat invite links, and full-text search over message bodies.
+
+ALTER TABLE users ADD COLUMN last_seen_at INTEGER;
+
+CREATE TABLE chats (
+    id               INTEGER PRIMARY KEY,
+    kind             TEXT    NOT NULL CHECK (kind IN ('direct', 'group', 'channel')),
+    title            TEXT    NOT NULL DEFAULT '',
+    topic            TEXT    NOT NULL DEFAULT '',
+    is_public        INTEGER NOT NULL DEFAULT 0,
+    -- "small:large" user ids for direct chats: one direct chat per pair of people.
+    direct_key       TEXT    UNIQUE,
+    created_by       INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at       INTEGER NOT NULL,
+    last_activity_at INTEGER NOT NULL,
+    last_message_id  INTEGER,
+    CHECK ((kind = 'direct') = (direct_key IS NOT NULL))
+);
+CREATE INDEX chats_public ON chats(is_public) WHERE is_public = 1;
+
+CREATE TABLE chat_members (
+    chat_id           INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    user_id           INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role              TEXT    NOT NULL DEFAULT 'member' CHECK (role IN ('owner', 'admin', 'member')),
+    joined_at         INTEGER NOT NULL,
+    last_read_id      INTEGER NOT NULL DEFAULT 0,
+    last_delivered_id INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (chat_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX chat_members_user ON chat_members(user_id, chat_id);
+
+CREATE TABLE messages (
+    id             INTEGER PRIMARY KEY,
+    chat_id        INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    sender_id      INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    client_id      TEXT,
+    kind           TEXT    NOT NULL DEFAULT 'text' CHECK (kind IN ('text', 'system')),
+    body           TEXT    NOT NULL,
+    reply_to       INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    -- JSON {"message_id", "sender_id", "sender_name"} of the original, for forwards.
+    forwarded_from TEXT,
+    created_at     INTEGER NOT NULL,
+    edited_at      INTEGER,
+    deleted_at     INTEGER,
+    UNIQUE (sender_id, client_id)
+);
+CREATE INDEX messages_chat ON messages(chat_id, id);
+
+CREATE TABLE message_edits (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    body       TEXT    NOT NULL,
+    edited_at  INTEGER NOT NULL
+);
+CREATE INDEX message_edits_message ON message_edits(message_id);
+
+CREATE TABLE message_mentions (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    PRIMARY KEY (message_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX message_mentions_user ON message_mentions(user_id, message_id);
+
+-- "Delete for me": the message stays for everyone else.
+CREATE TABLE message_hidden (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, message_id)
+) WITHOUT ROWID;
+
+CREATE TABLE reactions (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    emoji      TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (message_id, user_id, emoji)
+) WITHOUT ROWID;
+
+CREATE TABLE pins (
+    chat_id    INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    pinned_by  INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    pinned_at  INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, message_id)
+) WITHOUT ROWID;
+
+-- One row per direction: (ada, bob, 'outgoing') and (bob, ada, 'incoming') for a request,
+-- both 'accepted' once bob accepts.
+CREATE TABLE contacts (
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    other_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    state      TEXT    NOT NULL CHECK (state IN ('outgoing', 'incoming', 'accepted')),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, other_id)
+) WITHOUT ROWID;
+
+CREATE TABLE blocks (
+    blocker_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    blocked_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (blocker_id, blocked_id)
+) WITHOUT ROWID;
+CREATE INDEX blocks_blocked ON blocks(blocked_id);
+
+CREATE TABLE chat_invites (
+    code       TEXT    PRIMARY KEY,
+    chat_id    INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    max_uses   INTEGER NOT NULL,
+    uses       INTEGER NOT NULL DEFAULT 0
+);
+
+-- Full-text search over live text messages, kept in step by triggers.
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    body, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+WHEN new.kind = 'text' AND new.deleted_at IS NULL BEGIN
+    INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, deleted_at ON messages
+WHEN old.kind = 'text' BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, body)
+        SELECT 'delete', old.id, old.body WHERE old.deleted_at IS NULL;
+    INSERT INTO messages_fts(rowid, body)
+        SELECT new.id, new.body WHERE new.deleted_at IS NULL;
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+WHEN old.kind = 'text' AND old.deleted_at IS NULL BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
+END;
