@@ -7,8 +7,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from appliance import datadir
+from appliance.bus import Bus
 from appliance.config import Settings
 from appliance.services.accounts import Accounts
+from appliance.services.audience import Audience
+from appliance.services.chats import Chats
+from appliance.services.contacts import Contacts
+from appliance.services.messaging import Messaging
 from appliance.services.passwords import PasswordHasher
 from appliance.services.sessions import Sessions
 from appliance.store.db import Database
@@ -20,6 +25,11 @@ class Hearth:
     db: Database
     accounts: Accounts
     sessions: Sessions
+    bus: Bus
+    audience: Audience
+    chats: Chats
+    contacts: Contacts
+    messaging: Messaging
 
 
 def build(config: Settings, *, read_connections: int | None = None) -> Hearth:
@@ -29,11 +39,18 @@ def build(config: Settings, *, read_connections: int | None = None) -> Hearth:
         read_connections=read_connections or config.storage.read_connections,
         busy_timeout_ms=config.storage.busy_timeout_ms,
     )
+    bus = Bus()
+    audience = Audience()
     return Hearth(
         config=config,
         db=db,
         accounts=Accounts(db, config, PasswordHasher(config.auth.bcrypt_cost)),
         sessions=Sessions(db, config.auth, datadir.secret_key(config.data_dir)),
+        bus=bus,
+        audience=audience,
+        chats=Chats(db, bus, audience),
+        contacts=Contacts(db, bus, audience),
+        messaging=Messaging(db, bus, config),
     )
 
 

@@ -12,7 +12,7 @@ from appliance.store.errors import DuplicateError
 
 _COLUMNS = (
     "id, username, email, password_hash, display_name, bio, status_text, is_admin, "
-    "disabled_at, created_at, updated_at"
+    "disabled_at, created_at, updated_at, last_seen_at"
 )
 
 
@@ -29,6 +29,7 @@ class UserRow:
     disabled: bool
     created_at: int
     updated_at: int
+    last_seen_at: int | None = None
 
 
 def _row(row: aiosqlite.Row | None) -> UserRow | None:
@@ -46,6 +47,7 @@ def _row(row: aiosqlite.Row | None) -> UserRow | None:
         disabled=row["disabled_at"] is not None,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        last_seen_at=row["last_seen_at"],
     )
 
 
@@ -188,3 +190,16 @@ async def use_reset_token(tx: aiosqlite.Connection, token_hash: str, now: int) -
     ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else None
+
+
+async def by_ids(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, UserRow]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    async with conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id IN ({marks})", ids) as cur:
+        rows = [_row(row) for row in await cur.fetchall()]
+    return {row.id: row for row in rows if row is not None}
+
+
+async def set_last_seen(tx: aiosqlite.Connection, user_id: int, now: int) -> None:
+    await tx.execute("UPDATE users SET last_seen_at = ? WHERE id = ?", (now, user_id))

@@ -33,3 +33,21 @@ export function append(el, children) {
   }
   return el;
 }
+
+// Makes container's children exactly `nodes`, touching only what moved: a kept node stays in
+// place, so it keeps focus, selection and scroll anchoring.
+export function reconcile(container, nodes) {
+  let cursor = container.firstChild;
+  for (const node of nodes) {
+    if (node === cursor) {
+      cursor = cursor.nextSibling;
+    } else {
+      container.insertBefore(node, cursor);
+    }
+  }
+  while (cursor) {
+    const next = cursor.nextSibling;
+    cursor.remove();
+    cursor = next;
+  }
+}

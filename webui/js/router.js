@@ -1,10 +1,16 @@
 // History API routing on location.pathname; same-origin links to app paths are intercepted.
-export const APP_PATHS = new Set(['/', '/login', '/signup', '/setup', '/reset', '/settings']);
+export const APP_PATHS = new Set(['/', '/login', '/signup', '/setup', '/reset', '/settings', '/contacts']);
+// Paths with a variable part: one conversation, a chat invite link.
+const APP_PATTERNS = [/^\/chats\/\d+$/, /^\/join\/[^/]+$/];
 
 const listeners = new Set();
 
 function normalize(path) {
   return path.length > 1 ? path.replace(/\/+$/, '') : path;
+}
+
+export function isAppPath(path) {
+  return APP_PATHS.has(path) || APP_PATTERNS.some((re) => re.test(path));
 }
 
 export function currentRoute() {
@@ -23,7 +29,7 @@ function onClick(event) {
   if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   const link = event.target.closest('a[href]');
   if (!link || link.target || link.hasAttribute('download')) return;
-  if (link.origin !== location.origin || !APP_PATHS.has(normalize(link.pathname))) return;
+  if (link.origin !== location.origin || !isAppPath(normalize(link.pathname))) return;
   event.preventDefault();
   navigate(link.pathname + link.search + link.hash);
 }

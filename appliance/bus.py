@@ -1,0 +1,31 @@
+"""In-process publish/subscribe for committed events (a Redis backend could sit behind the
+same two methods). Services publish after their transaction commits; the realtime hub
+subscribes and fans out. Subscribers run synchronously and must not block."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from appliance.store.events import EventRow
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[EventRow], None]
+
+
+class Bus:
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        self._subscribers.append(subscriber)
+        return lambda: self._subscribers.remove(subscriber)
+
+    def publish(self, events: Sequence[EventRow]) -> None:
+        for event in events:
+            for subscriber in list(self._subscribers):
+                try:
+                    subscriber(event)
+                except Exception:
+                    log.exception("event subscriber failed on %s", event.type)

@@ -1,0 +1,539 @@
+"""Chats: direct chats, groups and channels, their members and roles, invite links.
+
+Every method takes the acting user first and checks, inside its transaction, that they may
+act. Changes write their events in the same transaction; the events are published once it
+has committed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from appliance.bus import Bus
+from appliance.clock import DAY_MS, now_ms
+from appliance.services import views
+from appliance.services.audience import Audience
+from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
+from appliance.store import chats, contacts, events, messages, users
+from appliance.store.chats import ChatInviteRow, ChatRow, MemberRow
+from appliance.store.db import Database
+from appliance.store.events import EventRow
+from appliance.store.users import UserRow
+
+TITLE_LIMIT = 80
+TOPIC_LIMIT = 500
+MAX_MEMBERS_AT_ONCE = 200
+MANAGERS = frozenset({"owner", "admin"})
+
+
+def chat_not_found() -> NotFoundError:
+    return NotFoundError("There is no such chat.", code="chat_not_found")
+
+
+def clean_text(value: str, field: str, limit: int, *, required: bool = False) -> str:
+    text = value.strip()
+    if required and not text:
+        raise InvalidError("Give it a name.", field=field)
+    if len(text) > limit:
+        raise InvalidError(f"At most {limit} characters.", field=field)
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
+        raise InvalidError("Control characters are not allowed.", field=field)
+    return text
+
+
+async def require_member(
+    conn: aiosqlite.Connection, chat_id: int, user_id: int
+) -> tuple[ChatRow, MemberRow]:
+    chat = await chats.get(conn, chat_id)
+    if chat is None:
+        raise chat_not_found()
+    member = await chats.member(conn, chat_id, user_id)
+    if member is None:
+        raise ForbiddenError("You are not a member of this chat.", code="not_a_member")
+    return chat, member
+
+
+def require_manager(chat: ChatRow, member: MemberRow, action: str) -> None:
+    if chat.kind == "direct":
+        raise InvalidError(f"Direct chats cannot {action}.", code="direct_chat")
+    if member.role not in MANAGERS:
+        raise ForbiddenError(f"Only the chat's owner and admins can {action}.", code="not_allowed")
+
+
+def display_name(person: UserRow | None) -> str:
+    if person is None:
+        return "Someone"
+    return person.display_name or person.username
+
+
+def peer_of(chat: ChatRow, user_id: int) -> int | None:
+    if chat.direct_key is None:
+        return None
+    low, high = (int(part) for part in chat.direct_key.split(":"))
+    return high if low == user_id else low
+
+
+@dataclass(slots=True)
+class Changes:
+    """Events written in one transaction, and index updates to apply once it commits."""
+
+    now: int
+    written: list[EventRow]
+    joined: list[tuple[int, int]]
+    left: list[tuple[int, int]]
+    dropped: list[int]
+
+    @classmethod
+    def start(cls) -> Changes:
+        return cls(now_ms(), [], [], [], [])
+
+    async def event(
+        self,
+        tx: aiosqlite.Connection,
+        type: str,
+        data: dict[str, Any],
+        *,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        self.written.append(
+            await events.append(tx, type, data, self.now, chat_id=chat_id, user_id=user_id)
+        )
+
+    async def system_message(self, tx: aiosqlite.Connection, chat_id: int, text: str) -> None:
+        row = await messages.create(
+            tx, chat_id=chat_id, sender_id=None, client_id=None, body=text, now=self.now,
+            kind="system",
+        )  # fmt: skip
+        await chats.touch(tx, chat_id, row.id, self.now)
+        await self.event(tx, "message.created", views.message(row, messages.Extras()),
+                         chat_id=chat_id)  # fmt: skip
+
+
+class Chats:
+    def __init__(self, db: Database, bus: Bus, audience: Audience) -> None:
+        self.db = db
+        self.bus = bus
+        self.audience = audience
+
+    def _apply(self, changes: Changes) -> None:
+        for chat_id, user_id in changes.joined:
+            self.audience.add(chat_id, user_id)
+        for chat_id, user_id in changes.left:
+            self.audience.remove(chat_id, user_id)
+        for chat_id in changes.dropped:
+            self.audience.drop_chat(chat_id)
+        self.bus.publish(changes.written)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def for_user(self, user_id: int) -> list[dict[str, Any]]:
+        async with self.db.read() as conn:
+            rows = await chats.for_user(conn, user_id)
+            return await self._views(conn, user_id, rows)
+
+    async def get(self, user_id: int, chat_id: int) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            chat, _ = await require_member(conn, chat_id, user_id)
+            return await self._view(conn, user_id, chat, with_members=True)
+
+    async def _view(
+        self, conn: aiosqlite.Connection, user_id: int, chat: ChatRow, *, with_members: bool
+    ) -> dict[str, Any]:
+        (view,) = await self._views(conn, user_id, [chat])
+        if with_members:
+            rows = await chats.members(conn, chat.id)
+            people = await users.by_ids(conn, [row.user_id for row in rows])
+            view["members"] = [
+                views.member(row, people[row.user_id]) for row in rows if row.user_id in people
+            ]
+        return view
+
+    async def _views(
+        self, conn: aiosqlite.Connection, user_id: int, rows: list[ChatRow]
+    ) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        mine = await chats.memberships(conn, user_id)
+        counts = await chats.member_counts(conn, [row.id for row in rows])
+        unread = await chats.unread_counts(conn, user_id)
+        last = await messages.by_ids(conn, [r.last_message_id for r in rows if r.last_message_id])
+        extras = await messages.extras(conn, list(last.values()))
+        peers = await users.by_ids(
+            conn, [p for p in (peer_of(row, user_id) for row in rows) if p is not None]
+        )
+        found = []
+        for row in rows:
+            member = mine.get(row.id)
+            if member is None:
+                continue
+            peer = peer_of(row, user_id)
+            last_message = last.get(row.last_message_id) if row.last_message_id else None
+            unread_count, mention_count = unread.get(row.id, (0, 0))
+            view = views.chat_fields(row)
+            view.update(
+                role=member.role,
+                joined_at=views.iso(member.joined_at),
+                peer=views.user(peers[peer]) if peer is not None and peer in peers else None,
+                member_count=counts.get(row.id, 0),
+                last_message=None if last_message is None else views.message(last_message, extras),
+                unread_count=unread_count,
+                mention_count=mention_count,
+                last_read_id=member.last_read_id,
+                last_delivered_id=member.last_delivered_id,
+            )
+            found.append(view)
+        return found
+
+    async def channels(self, user_id: int, query: str, limit: int = 50) -> list[dict[str, Any]]:
+        async with self.db.read() as conn:
+            rows = await chats.public_channels(conn, query.strip(), limit)
+            counts = await chats.member_counts(conn, [row.id for row in rows])
+            mine = await chats.memberships(conn, user_id)
+        return [
+            {
+                "id": row.id,
+                "title": row.title,
+                "topic": row.topic,
+                "member_count": counts.get(row.id, 0),
+                "joined": row.id in mine,
+            }
+            for row in rows
+        ]
+
+    # --- creating ----------------------------------------------------------------------------
+
+    async def open_direct(self, user_id: int, other_id: int) -> tuple[dict[str, Any], bool]:
+        """The direct chat with `other_id`, created if needed; True when it was created."""
+        if other_id == user_id:
+            raise InvalidError("You cannot start a direct chat with yourself.", field="user_id")
+        changes = Changes.start()
+        async with self.db.write() as tx:
+            other = await users.get(tx, other_id)
+            if other is None or other.disabled:
+                raise NotFoundError("There is no such person.", code="user_not_found")
+            if await contacts.either_blocked(tx, user_id, other_id):
+                raise ForbiddenError("You cannot message this person.", code="blocked")
+            key = chats.direct_key(user_id, other_id)
+            chat = await chats.get_direct(tx, key)
+            created = chat is None
+            if chat is None:
+                chat = await chats.create(
+                    tx, kind="direct", title="", topic="", is_public=False,
+                    created_by=user_id, now=changes.now, direct_key=key,
+                )  # fmt: skip
+                for member in (user_id, other_id):
+                    await chats.add_member(tx, chat.id, member, "member", changes.now)
+                    changes.joined.append((chat.id, member))
+                await changes.event(tx, "chat.created", views.chat_fields(chat), chat_id=chat.id)
+            view = await self._view(tx, user_id, chat, with_members=True)
+        self._apply(changes)
+        return view, created
+
+    async def create(
+        self,
+        user_id: int,
+        *,
+        kind: str,
+        title: str,
+        topic: str = "",
+        member_ids: list[int] | tuple[int, ...] = (),
+        is_public: bool | None = None,
+    ) -> dict[str, Any]:
+        if kind not in {"group", "channel"}:
+            raise InvalidError("kind is direct, group or channel.", field="kind")
+        title = clean_text(title, "title", TITLE_LIMIT, required=True)
+        topic = clean_text(topic, "topic", TOPIC_LIMIT)
+        public = kind == "channel" and (True if is_public is None else is_public)
+        wanted = [m for m in dict.fromkeys(member_ids) if m != user_id]
+        if len(wanted) > MAX_MEMBERS_AT_ONCE:
+            raise InvalidError(f"At most {MAX_MEMBERS_AT_ONCE} people at once.", field="member_ids")
+        changes = Changes.start()
+        async with self.db.write() as tx:
+            me = await users.get(tx, user_id)
+            chat = await chats.create(
+                tx, kind=kind, title=title, topic=topic, is_public=public, created_by=user_id,
+                now=changes.now,
+            )  # fmt: skip
+            await chats.add_member(tx, chat.id, user_id, "owner", changes.now)
+            changes.joined.append((chat.id, user_id))
+            await changes.event(tx, "chat.created", views.chat_fields(chat), chat_id=chat.id)
+            noun = "channel" if kind == "channel" else "group"
+            await changes.system_message(
+                tx, chat.id, f"{display_name(me)} created the {noun} “{title}”"
+            )
+            await self._add(tx, changes, chat, user_id, wanted)
+            chat = await chats.get(tx, chat.id) or chat
+            view = await self._view(tx, user_id, chat, with_members=True)
+        self._apply(changes)
+        return view
+
+    async def _add(
+        self,
+        tx: aiosqlite.Connection,
+        changes: Changes,
+        chat: ChatRow,
+        actor_id: int,
+        user_ids: list[int],
+    ) -> None:
+        if not user_ids:
+            return
+        people = await users.by_ids(tx, user_ids)
+        actor = await users.get(tx, actor_id)
+        for user_id in user_ids:
+            person = people.get(user_id)
+            if person is None or person.disabled:
+                raise InvalidError(f"There is no person with id {user_id}.", field="user_ids")
+            if await contacts.either_blocked(tx, actor_id, user_id):
+                raise ForbiddenError(
+                    f"{display_name(person)} cannot be added by you.", code="blocked"
+                )
+        added = []
+        for user_id in user_ids:
+            if await chats.add_member(tx, chat.id, user_id, "member", changes.now):
+                changes.joined.append((chat.id, user_id))
+                added.append(people[user_id])
+        for person in added:
+            await changes.event(
+                tx,
+                "member.added",
+                {"chat_id": chat.id, "user": views.user(person), "role": "member", "by": actor_id},
+                chat_id=chat.id,
+            )
+        if added and actor_id not in {p.id for p in added}:
+            names = ", ".join(display_name(p) for p in added)
+            await changes.system_message(tx, chat.id, f"{display_name(actor)} added {names}")
+        elif added:
+            await changes.system_message(tx, chat.id, f"{display_name(actor)} joined")
+
+    # --- changing ----------------------------------------------------------------------------
+
+    async def update(
+        self, user_id: int, chat_id: int, changes_in: dict[str, Any]
+    ) -> dict[str, Any]:
+        changes = Changes.start()
+        async with self.db.write() as tx:
+            chat, member = await require_member(tx, chat_id, user_id)
+            require_manager(chat, member, "be renamed")
+            title = chat.title
+            if "title" in changes_in and changes_in["title"] is not None:
+                title = clean_text(changes_in["title"], "title", TITLE_LIMIT, required=True)
+            topic = chat.topic
+            if "topic" in changes_in and changes_in["topic"] is not None:
+                topic = clean_text(changes_in["topic"], "topic", TOPIC_LIMIT)
+            is_public = chat.is_public
+            if changes_in.get("is_public") is not None:
+                if chat.kind != "channel":
+                    raise InvalidError("Only channels can be public.", field="is_public")
+                is_public = bool(changes_in["is_public"])
+            if (title, topic, is_public) != (chat.title, chat.topic, chat.is_public):
+                await chats.update(tx, chat.id, title=title, topic=topic, is_public=is_public)
+                updated = await chats.get(tx, chat.id)
+                assert updated is not None
+                await changes.event(tx, "chat.updated", views.chat_fields(updated), chat_id=chat.id)
+                if title != chat.title:
+                    me = await users.get(tx, user_id)
+                    await changes.system_message(
+                        tx, chat.id, f"{display_name(me)} renamed the chat to “{title}”"
+                    )
+                chat = await chats.get(tx, chat.id) or updated
+            view = await self._view(tx, user_id, chat, with_members=True)
+        self._apply(changes)
+        return view
+
+    async def delete(self, user_id: int, chat_id: int) -> None:
+        changes = Changes.start()
+        async with self.db.write() as tx:
+            chat, member = await require_member(tx, chat_id, user_id)
+            if chat.kind == "direct":
+                raise InvalidError("Direct chats cannot be deleted.", code="direct_chat")
+            if member.role != "owner":
+                raise ForbiddenError("Only the owner can delete the chat.", code="not_allowed")
+            for row in await chats.members(tx, chat.id):
+                await changes.event(tx, "chat.deleted", {"chat_id": chat.id}, user_id=row.user_id)
+            await chats.delete(tx, chat.id)
+            changes.dropped.append(chat.id)
+        self._apply(changes)
+
+    async def join_public(self, user_id: int, chat_id: int) -> dict[str, Any]:
+        changes = Changes.start()
+        async with self.db.write() as tx:
+            chat = await chats.get(tx, chat_id)
+            if chat is None:
+                raise chat_not_found()
+            if not (chat.kind == "channel" and chat.is_public):
+                if await chats.member(tx, chat_id, user_id) is None:
+                    raise ForbiddenError(
+                        "This chat is private; ask for an invite link.", code="not_a_member"
+                    )
+            elif await chats.member(tx, chat_id, user_id) is None:
+                await self._add(tx, changes, chat, user_id, [user_id])
+            chat = await chats.get(tx, chat_id) or chat
+            view = await self._view(tx, user_id, chat, with_members=True)
+        self._apply(changes)
+        return view
+
+    async def add_members(self, user_id: int, chat_id: int, user_ids: list[int]) -> dict[str, Any]:
+        if len(user_ids) > MAX_MEMBERS_AT_ONCE:
+            raise InvalidError(f"At most {MAX_MEMBERS_AT_ONCE} people at once.", field="user_ids")
+        changes = Changes.start()
+        async with self.db.write() as tx:
+            chat, member = await require_member(tx, chat_id, user_id)
+            require_manager(chat, member, "get new members")
+            await self._add(tx, changes, chat, user_id, list(dict.fromkeys(user_ids)))
+            chat = await chats.get(tx, chat_id) or chat
+            view = await self._view(tx, user_id, chat, with_members=True)
+        self._apply(changes)
+        return view
+
+    async def set_role(
+        self, user_id: int, chat_id: int, target_id: int, role: str
+    ) -> dict[str, Any]:
+        if role not in {"owner", "admin", "member"}:
+            raise InvalidError("role is owner, admin or member.", field="role")
+        changes = Changes.start()
+        async with self.db.write() as tx:
+            chat, member = await require_member(tx, chat_id, user_id)
+            require_manager(chat, member, "change roles")
+            if member.role != "owner":
+                raise ForbiddenError("Only the owner changes roles.", code="not_allowed")
+            target = await chats.member(tx, chat_id, target_id)
+            if target is None:
+                raise NotFoundError("That person is not in this chat.", code="member_not_found")
+            if target_id == user_id:
+                raise InvalidError("Hand ownership to someone else instead.", field="role")
+            if role == "owner":
+                await chats.set_role(tx, chat_id, user_id, "admin")
+                await changes.event(
+                    tx, "member.updated", {"chat_id": chat_id, "user_id": user_id, "role": "admin"},
+                    chat_id=chat_id,
+                )  # fmt: skip
+            if role != target.role:
+                await chats.set_role(tx, chat_id, target_id, role)
+                await changes.event(
+                    tx, "member.updated", {"chat_id": chat_id, "user_id": target_id, "role": role},
+                    chat_id=chat_id,
+                )  # fmt: skip
+            if role == "owner":
+                people = await users.by_ids(tx, [user_id, target_id])
+                await changes.system_message(
+                    tx, chat_id, f"{display_name(people.get(user_id))} made "
+                    f"{display_name(people.get(target_id))} the owner",
+                )  # fmt: skip
+            updated = await chats.member(tx, chat_id, target_id)
+            person = await users.get(tx, target_id)
+            assert updated is not None and person is not None
+        self._apply(changes)
+        return views.member(updated, person)
+
+    async def remove_member(self, user_id: int, chat_id: int, target_id: int) -> None:
+        changes = Changes.start()
+        async with self.db.write() as tx:
+            chat, member = await require_member(tx, chat_id, user_id)
+            if chat.kind == "direct":
+                raise InvalidError("Nobody can leave a direct chat.", code="direct_chat")
+            target = member if target_id == user_id else await chats.member(tx, chat_id, target_id)
+            if target is None:
+                raise NotFoundError("That person is not in this chat.", code="member_not_found")
+            if target_id != user_id:
+                require_manager(chat, member, "remove members")
+                if target.role == "owner" or (target.role == "admin" and member.role != "owner"):
+                    raise ForbiddenError(
+                        "Admins cannot remove the owner or other admins.", code="not_allowed"
+                    )
+            people = await users.by_ids(tx, [user_id, target_id])
+            await chats.remove_member(tx, chat_id, target_id)
+            changes.left.append((chat_id, target_id))
+            data = {"chat_id": chat_id, "user_id": target_id, "by": user_id}
+            await changes.event(tx, "member.removed", data, chat_id=chat_id)
+            await changes.event(tx, "member.removed", data, user_id=target_id)
+            remaining = await chats.members(tx, chat_id)
+            if not remaining:
+                await chats.delete(tx, chat_id)
+                changes.dropped.append(chat_id)
+            else:
+                if target.role == "owner":
+                    await self._hand_over(tx, changes, chat_id, remaining)
+                text = (
+                    f"{display_name(people.get(user_id))} left"
+                    if target_id == user_id
+                    else f"{display_name(people.get(user_id))} removed "
+                    f"{display_name(people.get(target_id))}"
+                )
+                await changes.system_message(tx, chat_id, text)
+        self._apply(changes)
+
+    async def _hand_over(
+        self, tx: aiosqlite.Connection, changes: Changes, chat_id: int, remaining: list[MemberRow]
+    ) -> None:
+        admins = [row for row in remaining if row.role == "admin"]
+        heir = (admins or remaining)[0]  # both ordered by joined_at
+        await chats.set_role(tx, chat_id, heir.user_id, "owner")
+        await changes.event(
+            tx, "member.updated", {"chat_id": chat_id, "user_id": heir.user_id, "role": "owner"},
+            chat_id=chat_id,
+        )  # fmt: skip
+
+    # --- invite links ------------------------------------------------------------------------
+
+    async def create_invite(
+        self, user_id: int, chat_id: int, *, uses: int, days: int
+    ) -> ChatInviteRow:
+        async with self.db.write() as tx:
+            chat, member = await require_member(tx, chat_id, user_id)
+            require_manager(chat, member, "make invite links")
+            now = now_ms()
+            return await chats.create_invite(
+                tx, code=secrets.token_urlsafe(12), chat_id=chat_id, created_by=user_id,
+                now=now, expires_at=now + days * DAY_MS, max_uses=uses,
+            )  # fmt: skip
+
+    async def _usable_invite(self, conn: aiosqlite.Connection, code: str) -> ChatInviteRow:
+        invite = await chats.get_invite(conn, code)
+        if invite is None or not invite.usable(now_ms()):
+            raise NotFoundError(
+                "This invite link is not valid: it may have expired or been used up.",
+                code="invalid_invite",
+            )
+        return invite
+
+    async def preview_invite(self, user_id: int, code: str) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            invite = await self._usable_invite(conn, code)
+            chat = await chats.get(conn, invite.chat_id)
+            if chat is None:
+                raise NotFoundError("This invite link is not valid.", code="invalid_invite")
+            counts = await chats.member_counts(conn, [chat.id])
+            already = await chats.member(conn, chat.id, user_id) is not None
+        return {
+            "chat": {
+                "id": chat.id,
+                "kind": chat.kind,
+                "title": chat.title,
+                "topic": chat.topic,
+                "member_count": counts.get(chat.id, 0),
+            },
+            "expires_at": views.iso(invite.expires_at),
+            "already_member": already,
+        }
+
+    async def join_invite(self, user_id: int, code: str) -> dict[str, Any]:
+        changes = Changes.start()
+        async with self.db.write() as tx:
+            invite = await self._usable_invite(tx, code)
+            chat = await chats.get(tx, invite.chat_id)
+            if chat is None:
+                raise NotFoundError("This invite link is not valid.", code="invalid_invite")
+            if await chats.member(tx, chat.id, user_id) is None:
+                if not await chats.use_invite(tx, code, changes.now):
+                    raise ConflictError("The invite link was just used up.", code="invalid_invite")
+                await self._add(tx, changes, chat, user_id, [user_id])
+            chat = await chats.get(tx, chat.id) or chat
+            view = await self._view(tx, user_id, chat, with_members=True)
+        self._apply(changes)
+        return view

@@ -1,0 +1,297 @@
+"""SQL for chats, their members and chat invite links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+_CHAT_FIELDS = (
+    "id", "kind", "title", "topic", "is_public", "direct_key", "created_by", "created_at",
+    "last_activity_at", "last_message_id",
+)  # fmt: skip
+_CHAT_COLUMNS = ", ".join(_CHAT_FIELDS)
+_JOINED_CHAT_COLUMNS = ", ".join(f"c.{field}" for field in _CHAT_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRow:
+    id: int
+    kind: str
+    title: str
+    topic: str
+    is_public: bool
+    direct_key: str | None
+    created_by: int | None
+    created_at: int
+    last_activity_at: int
+    last_message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    chat_id: int
+    user_id: int
+    role: str
+    joined_at: int
+    last_read_id: int
+    last_delivered_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChatInviteRow:
+    code: str
+    chat_id: int
+    created_by: int | None
+    created_at: int
+    expires_at: int
+    max_uses: int
+    uses: int
+
+    def usable(self, now: int) -> bool:
+        return self.expires_at > now and self.uses < self.max_uses
+
+
+def _chat(row: aiosqlite.Row) -> ChatRow:
+    values = list(row)
+    values[4] = bool(values[4])
+    return ChatRow(*values)
+
+
+def direct_key(a: int, b: int) -> str:
+    low, high = sorted((a, b))
+    return f"{low}:{high}"
+
+
+async def create(
+    tx: aiosqlite.Connection,
+    *,
+    kind: str,
+    title: str,
+    topic: str,
+    is_public: bool,
+    created_by: int,
+    now: int,
+    direct_key: str | None = None,
+) -> ChatRow:
+    cursor = await tx.execute(
+        "INSERT INTO chats (kind, title, topic, is_public, direct_key, created_by, created_at,"
+        " last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (kind, title, topic, int(is_public), direct_key, created_by, now, now),
+    )
+    assert cursor.lastrowid is not None
+    return ChatRow(
+        cursor.lastrowid, kind, title, topic, is_public, direct_key, created_by, now, now, None
+    )
+
+
+async def get(conn: aiosqlite.Connection, chat_id: int) -> ChatRow | None:
+    async with conn.execute(f"SELECT {_CHAT_COLUMNS} FROM chats WHERE id = ?", (chat_id,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _chat(row)
+
+
+async def get_direct(conn: aiosqlite.Connection, key: str) -> ChatRow | None:
+    async with conn.execute(
+        f"SELECT {_CHAT_COLUMNS} FROM chats WHERE direct_key = ?", (key,)
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _chat(row)
+
+
+async def update(
+    tx: aiosqlite.Connection, chat_id: int, *, title: str, topic: str, is_public: bool
+) -> None:
+    await tx.execute(
+        "UPDATE chats SET title = ?, topic = ?, is_public = ? WHERE id = ?",
+        (title, topic, int(is_public), chat_id),
+    )
+
+
+async def delete(tx: aiosqlite.Connection, chat_id: int) -> None:
+    await tx.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
+
+
+async def touch(tx: aiosqlite.Connection, chat_id: int, message_id: int, now: int) -> None:
+    await tx.execute(
+        "UPDATE chats SET last_message_id = ?, last_activity_at = ? WHERE id = ?",
+        (message_id, now, chat_id),
+    )
+
+
+async def for_user(conn: aiosqlite.Connection, user_id: int) -> list[ChatRow]:
+    async with conn.execute(
+        f"SELECT {_JOINED_CHAT_COLUMNS}"
+        " FROM chat_members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ?"
+        " ORDER BY c.last_activity_at DESC, c.id DESC",
+        (user_id,),
+    ) as cur:
+        return [_chat(row) for row in await cur.fetchall()]
+
+
+async def public_channels(conn: aiosqlite.Connection, query: str, limit: int) -> list[ChatRow]:
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    async with conn.execute(
+        f"SELECT {_CHAT_COLUMNS} FROM chats WHERE is_public = 1 AND kind = 'channel'"
+        " AND (title LIKE ?1 ESCAPE '\\' OR topic LIKE ?1 ESCAPE '\\')"
+        " ORDER BY last_activity_at DESC LIMIT ?2",
+        (pattern, limit),
+    ) as cur:
+        return [_chat(row) for row in await cur.fetchall()]
+
+
+# --- members ---------------------------------------------------------------------------------
+
+_MEMBER_COLUMNS = "chat_id, user_id, role, joined_at, last_read_id, last_delivered_id"
+
+
+async def add_member(
+    tx: aiosqlite.Connection, chat_id: int, user_id: int, role: str, now: int
+) -> bool:
+    """Add `user_id`; False if they were a member already."""
+    cursor = await tx.execute(
+        "INSERT INTO chat_members (chat_id, user_id, role, joined_at,"
+        " last_read_id, last_delivered_id)"
+        " SELECT ?1, ?2, ?3, ?4, coalesce(last_message_id, 0), coalesce(last_message_id, 0)"
+        " FROM chats WHERE id = ?1 ON CONFLICT DO NOTHING",
+        (chat_id, user_id, role, now),
+    )
+    return cursor.rowcount == 1
+
+
+async def remove_member(tx: aiosqlite.Connection, chat_id: int, user_id: int) -> bool:
+    cursor = await tx.execute(
+        "DELETE FROM chat_members WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)
+    )
+    return cursor.rowcount == 1
+
+
+async def set_role(tx: aiosqlite.Connection, chat_id: int, user_id: int, role: str) -> None:
+    await tx.execute(
+        "UPDATE chat_members SET role = ? WHERE chat_id = ? AND user_id = ?",
+        (role, chat_id, user_id),
+    )
+
+
+async def member(conn: aiosqlite.Connection, chat_id: int, user_id: int) -> MemberRow | None:
+    async with conn.execute(
+        f"SELECT {_MEMBER_COLUMNS} FROM chat_members WHERE chat_id = ? AND user_id = ?",
+        (chat_id, user_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else MemberRow(*row)
+
+
+async def members(conn: aiosqlite.Connection, chat_id: int) -> list[MemberRow]:
+    async with conn.execute(
+        f"SELECT {_MEMBER_COLUMNS} FROM chat_members WHERE chat_id = ? ORDER BY joined_at, user_id",
+        (chat_id,),
+    ) as cur:
+        return [MemberRow(*row) for row in await cur.fetchall()]
+
+
+async def memberships(conn: aiosqlite.Connection, user_id: int) -> dict[int, MemberRow]:
+    async with conn.execute(
+        f"SELECT {_MEMBER_COLUMNS} FROM chat_members WHERE user_id = ?", (user_id,)
+    ) as cur:
+        return {row[0]: MemberRow(*row) for row in await cur.fetchall()}
+
+
+async def members_named(conn: aiosqlite.Connection, chat_id: int, names: list[str]) -> list[int]:
+    """Ids of the chat's members with these usernames."""
+    marks = ",".join("?" * len(names))
+    async with conn.execute(
+        f"SELECT u.id FROM users u JOIN chat_members m ON m.user_id = u.id AND m.chat_id = ?"
+        f" WHERE u.username IN ({marks})",
+        (chat_id, *names),
+    ) as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def member_counts(conn: aiosqlite.Connection, chat_ids: list[int]) -> dict[int, int]:
+    if not chat_ids:
+        return {}
+    marks = ",".join("?" * len(chat_ids))
+    async with conn.execute(
+        f"SELECT chat_id, count(*) FROM chat_members WHERE chat_id IN ({marks}) GROUP BY chat_id",
+        chat_ids,
+    ) as cur:
+        return {row[0]: row[1] for row in await cur.fetchall()}
+
+
+async def all_memberships(conn: aiosqlite.Connection) -> list[tuple[int, int]]:
+    async with conn.execute("SELECT chat_id, user_id FROM chat_members") as cur:
+        return [(row[0], row[1]) for row in await cur.fetchall()]
+
+
+async def move_cursors(
+    tx: aiosqlite.Connection, chat_id: int, user_id: int, *, read_id: int, delivered_id: int
+) -> MemberRow | None:
+    """Move the read and delivered cursors forward (never back); None if nothing moved."""
+    cursor = await tx.execute(
+        "UPDATE chat_members SET last_read_id = max(last_read_id, ?3),"
+        " last_delivered_id = max(last_delivered_id, ?4, ?3)"
+        " WHERE chat_id = ?1 AND user_id = ?2"
+        " AND (last_read_id < ?3 OR last_delivered_id < max(?4, ?3))",
+        (chat_id, user_id, read_id, delivered_id),
+    )
+    if cursor.rowcount != 1:
+        return None
+    return await member(tx, chat_id, user_id)
+
+
+async def unread_counts(conn: aiosqlite.Connection, user_id: int) -> dict[int, tuple[int, int]]:
+    """chat id -> (unread messages, unread mentions of the user) after their read cursor."""
+    async with conn.execute(
+        "SELECT m.chat_id,"
+        " (SELECT count(*) FROM messages g WHERE g.chat_id = m.chat_id AND g.id > m.last_read_id"
+        "   AND g.deleted_at IS NULL AND (g.sender_id IS NULL OR g.sender_id != m.user_id)"
+        "   AND NOT EXISTS (SELECT 1 FROM message_hidden h"
+        "                   WHERE h.user_id = m.user_id AND h.message_id = g.id)),"
+        " (SELECT count(*) FROM message_mentions x JOIN messages g ON g.id = x.message_id"
+        "   WHERE x.user_id = m.user_id AND g.chat_id = m.chat_id AND g.id > m.last_read_id"
+        "   AND g.deleted_at IS NULL)"
+        " FROM chat_members m WHERE m.user_id = ?",
+        (user_id,),
+    ) as cur:
+        return {row[0]: (row[1], row[2]) for row in await cur.fetchall()}
+
+
+# --- invite links ----------------------------------------------------------------------------
+
+_INVITE_COLUMNS = "code, chat_id, created_by, created_at, expires_at, max_uses, uses"
+
+
+async def create_invite(
+    tx: aiosqlite.Connection,
+    *,
+    code: str,
+    chat_id: int,
+    created_by: int,
+    now: int,
+    expires_at: int,
+    max_uses: int,
+) -> ChatInviteRow:
+    await tx.execute(
+        "INSERT INTO chat_invites (code, chat_id, created_by, created_at, expires_at, max_uses)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (code, chat_id, created_by, now, expires_at, max_uses),
+    )
+    return ChatInviteRow(code, chat_id, created_by, now, expires_at, max_uses, 0)
+
+
+async def get_invite(conn: aiosqlite.Connection, code: str) -> ChatInviteRow | None:
+    async with conn.execute(
+        f"SELECT {_INVITE_COLUMNS} FROM chat_invites WHERE code = ?", (code,)
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else ChatInviteRow(*row)
+
+
+async def use_invite(tx: aiosqlite.Connection, code: str, now: int) -> bool:
+    cursor = await tx.execute(
+        "UPDATE chat_invites SET uses = uses + 1 WHERE code = ? AND expires_at > ?"
+        " AND uses < max_uses",
+        (code, now),
+    )
+    return cursor.rowcount == 1

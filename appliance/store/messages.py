@@ -1,0 +1,292 @@
+"""SQL for messages and what hangs off them: edits, mentions, hiding, reactions, pins, search."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+_FIELDS = (
+    "id", "chat_id", "sender_id", "client_id", "kind", "body", "reply_to", "forwarded_from",
+    "created_at", "edited_at", "deleted_at",
+)  # fmt: skip
+_COLUMNS = ", ".join(_FIELDS)
+_M_COLUMNS = ", ".join(f"m.{name}" for name in _FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    id: int
+    chat_id: int
+    sender_id: int | None
+    client_id: str | None
+    kind: str
+    body: str
+    reply_to: int | None
+    forwarded_from: dict[str, Any] | None
+    created_at: int
+    edited_at: int | None
+    deleted_at: int | None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+@dataclass(slots=True)
+class Extras:
+    """What a message view needs besides its row, loaded for a whole page at once."""
+
+    replies: dict[int, MessageRow] = field(default_factory=dict)
+    reactions: dict[int, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
+    mentions: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    pinned: set[int] = field(default_factory=set)
+
+
+def _row(row: aiosqlite.Row) -> MessageRow:
+    values = list(row)
+    values[7] = json.loads(values[7]) if values[7] else None
+    return MessageRow(*values)
+
+
+async def create(
+    tx: aiosqlite.Connection,
+    *,
+    chat_id: int,
+    sender_id: int | None,
+    client_id: str | None,
+    body: str,
+    now: int,
+    kind: str = "text",
+    reply_to: int | None = None,
+    forwarded_from: dict[str, Any] | None = None,
+) -> MessageRow:
+    forwarded = json.dumps(forwarded_from) if forwarded_from else None
+    cursor = await tx.execute(
+        "INSERT INTO messages (chat_id, sender_id, client_id, kind, body, reply_to,"
+        " forwarded_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (chat_id, sender_id, client_id, kind, body, reply_to, forwarded, now),
+    )
+    assert cursor.lastrowid is not None
+    return MessageRow(
+        cursor.lastrowid, chat_id, sender_id, client_id, kind, body, reply_to,
+        forwarded_from, now, None, None,
+    )  # fmt: skip
+
+
+async def get(conn: aiosqlite.Connection, message_id: int) -> MessageRow | None:
+    async with conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _row(row)
+
+
+async def by_client_id(
+    conn: aiosqlite.Connection, sender_id: int, client_id: str
+) -> MessageRow | None:
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?",
+        (sender_id, client_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else _row(row)
+
+
+_VISIBLE = (
+    "m.chat_id = :chat AND NOT EXISTS"
+    " (SELECT 1 FROM message_hidden h WHERE h.user_id = :user AND h.message_id = m.id)"
+)
+
+
+async def page(
+    conn: aiosqlite.Connection,
+    chat_id: int,
+    viewer_id: int,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int,
+) -> tuple[list[MessageRow], bool]:
+    """Up to `limit` visible messages before or after an id (newest when neither), oldest
+    first, and whether more exist beyond them in that direction."""
+    params: dict[str, Any] = {"chat": chat_id, "user": viewer_id, "limit": limit + 1}
+    if after is not None:
+        params["after"] = after
+        sql = f"SELECT {_M_COLUMNS} FROM messages m WHERE {_VISIBLE} AND m.id > :after"
+        sql += " ORDER BY m.id ASC LIMIT :limit"
+    else:
+        params["before"] = before if before is not None else 2**62
+        sql = f"SELECT {_M_COLUMNS} FROM messages m WHERE {_VISIBLE} AND m.id < :before"
+        sql += " ORDER BY m.id DESC LIMIT :limit"
+    async with conn.execute(sql, params) as cur:
+        rows = [_row(row) for row in await cur.fetchall()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if after is None:
+        rows.reverse()
+    return rows, more
+
+
+async def has_visible(
+    conn: aiosqlite.Connection, chat_id: int, viewer_id: int, *, before: int | None = None,
+    after: int | None = None,
+) -> bool:  # fmt: skip
+    params: dict[str, Any] = {"chat": chat_id, "user": viewer_id}
+    if before is not None:
+        params["edge"] = before
+        condition = "m.id < :edge"
+    else:
+        params["edge"] = after
+        condition = "m.id > :edge"
+    async with conn.execute(
+        f"SELECT EXISTS (SELECT 1 FROM messages m WHERE {_VISIBLE} AND {condition})", params
+    ) as cur:
+        row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def by_ids(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, MessageRow]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    async with conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE id IN ({marks})", ids) as cur:
+        return {row[0]: _row(row) for row in await cur.fetchall()}
+
+
+async def extras(conn: aiosqlite.Connection, rows: list[MessageRow]) -> Extras:
+    found = Extras()
+    if not rows:
+        return found
+    ids = [row.id for row in rows]
+    marks = ",".join("?" * len(ids))
+    found.replies = await by_ids(conn, sorted({r.reply_to for r in rows if r.reply_to}))
+    async with conn.execute(
+        f"SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN ({marks})"
+        " ORDER BY created_at, user_id",
+        ids,
+    ) as cur:
+        for message_id, emoji, user_id in await cur.fetchall():
+            found.reactions[message_id].append((emoji, user_id))
+    async with conn.execute(
+        f"SELECT message_id, user_id FROM message_mentions WHERE message_id IN ({marks})", ids
+    ) as cur:
+        for message_id, user_id in await cur.fetchall():
+            found.mentions[message_id].append(user_id)
+    async with conn.execute(
+        f"SELECT message_id FROM pins WHERE message_id IN ({marks})", ids
+    ) as cur:
+        found.pinned = {row[0] for row in await cur.fetchall()}
+    return found
+
+
+async def edit(tx: aiosqlite.Connection, message: MessageRow, body: str, now: int) -> None:
+    await tx.execute(
+        "INSERT INTO message_edits (message_id, body, edited_at) VALUES (?, ?, ?)",
+        (message.id, message.body, message.edited_at or message.created_at),
+    )
+    await tx.execute(
+        "UPDATE messages SET body = ?, edited_at = ? WHERE id = ?", (body, now, message.id)
+    )
+
+
+async def edits(conn: aiosqlite.Connection, message_id: int) -> list[tuple[str, int]]:
+    async with conn.execute(
+        "SELECT body, edited_at FROM message_edits WHERE message_id = ? ORDER BY rowid",
+        (message_id,),
+    ) as cur:
+        return [(row[0], row[1]) for row in await cur.fetchall()]
+
+
+async def delete_for_everyone(tx: aiosqlite.Connection, message_id: int, now: int) -> None:
+    """Keep the row as a placeholder; drop its text, history, mentions, reactions and pin."""
+    await tx.execute(
+        "UPDATE messages SET body = '', deleted_at = ? WHERE id = ?", (now, message_id)
+    )
+    for table in ("message_edits", "message_mentions", "reactions", "pins"):
+        await tx.execute(f"DELETE FROM {table} WHERE message_id = ?", (message_id,))
+
+
+async def hide(tx: aiosqlite.Connection, message_id: int, user_id: int) -> None:
+    await tx.execute(
+        "INSERT OR IGNORE INTO message_hidden (message_id, user_id) VALUES (?, ?)",
+        (message_id, user_id),
+    )
+
+
+async def add_mentions(tx: aiosqlite.Connection, message_id: int, user_ids: list[int]) -> None:
+    await tx.executemany(
+        "INSERT OR IGNORE INTO message_mentions (message_id, user_id) VALUES (?, ?)",
+        [(message_id, user_id) for user_id in user_ids],
+    )
+
+
+async def replace_mentions(tx: aiosqlite.Connection, message_id: int, user_ids: list[int]) -> None:
+    await tx.execute("DELETE FROM message_mentions WHERE message_id = ?", (message_id,))
+    await add_mentions(tx, message_id, user_ids)
+
+
+async def add_reaction(
+    tx: aiosqlite.Connection, message_id: int, user_id: int, emoji: str, now: int
+) -> bool:
+    cursor = await tx.execute(
+        "INSERT OR IGNORE INTO reactions (message_id, user_id, emoji, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (message_id, user_id, emoji, now),
+    )
+    return cursor.rowcount == 1
+
+
+async def remove_reaction(
+    tx: aiosqlite.Connection, message_id: int, user_id: int, emoji: str
+) -> bool:
+    cursor = await tx.execute(
+        "DELETE FROM reactions WHERE message_id = ? AND user_id = ? AND emoji = ?",
+        (message_id, user_id, emoji),
+    )
+    return cursor.rowcount == 1
+
+
+async def pin(
+    tx: aiosqlite.Connection, chat_id: int, message_id: int, user_id: int, now: int
+) -> bool:
+    cursor = await tx.execute(
+        "INSERT OR IGNORE INTO pins (chat_id, message_id, pinned_by, pinned_at)"
+        " VALUES (?, ?, ?, ?)",
+        (chat_id, message_id, user_id, now),
+    )
+    return cursor.rowcount == 1
+
+
+async def unpin(tx: aiosqlite.Connection, message_id: int) -> bool:
+    cursor = await tx.execute("DELETE FROM pins WHERE message_id = ?", (message_id,))
+    return cursor.rowcount == 1
+
+
+async def pinned(conn: aiosqlite.Connection, chat_id: int) -> list[MessageRow]:
+    async with conn.execute(
+        f"SELECT {_M_COLUMNS} FROM pins p JOIN messages m ON m.id = p.message_id"
+        " WHERE p.chat_id = ? ORDER BY p.pinned_at DESC",
+        (chat_id,),
+    ) as cur:
+        return [_row(row) for row in await cur.fetchall()]
+
+
+async def search(
+    conn: aiosqlite.Connection, user_id: int, match: str, chat_id: int | None, limit: int
+) -> list[MessageRow]:
+    """Messages matching the FTS5 `match` expression in the chats `user_id` is in."""
+    sql = (
+        f"SELECT {_M_COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid"
+        " JOIN chat_members c ON c.chat_id = m.chat_id AND c.user_id = :user"
+        " WHERE messages_fts MATCH :match AND m.deleted_at IS NULL AND NOT EXISTS"
+        " (SELECT 1 FROM message_hidden h WHERE h.user_id = :user AND h.message_id = m.id)"
+    )
+    params: dict[str, Any] = {"user": user_id, "match": match, "limit": limit}
+    if chat_id is not None:
+        sql += " AND m.chat_id = :chat"
+        params["chat"] = chat_id
+    sql += " ORDER BY m.id DESC LIMIT :limit"
+    async with conn.execute(sql, params) as cur:
+        return [_row(row) for row in await cur.fetchall()]

@@ -1,0 +1,14 @@
+// A tiny event emitter: on() returns the function that unsubscribes.
+export function createEmitter() {
+  const topics = new Map();
+  return {
+    on(name, fn) {
+      if (!topics.has(name)) topics.set(name, new Set());
+      topics.get(name).add(fn);
+      return () => topics.get(name)?.delete(fn);
+    },
+    emit(name, ...args) {
+      for (const fn of [...(topics.get(name) || [])]) fn(...args);
+    },
+  };
+}
