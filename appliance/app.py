@@ -17,7 +17,16 @@ from appliance.context import Hearth
 from appliance.context import build as build_context
 from appliance.net.addresses import announced_addresses
 from appliance.net.mdns import Announcer
-from appliance.web import api_admin, api_auth, api_users, errors, pages, security
+from appliance.web import (
+    api_admin,
+    api_auth,
+    api_chats,
+    api_messages,
+    api_users,
+    errors,
+    pages,
+    security,
+)
 from appliance.web.context import EXTENSION_KEY
 from appliance.web.requests import HearthRequest
 
@@ -95,7 +104,13 @@ def create_app(
     _install_request_log(app, config.logging.access_log)
     security.install(app)
     errors.install(app)
-    for blueprint in (api_auth.blueprint, api_users.blueprint, api_admin.blueprint):
+    for blueprint in (
+        api_auth.blueprint,
+        api_users.blueprint,
+        api_admin.blueprint,
+        api_chats.blueprint,
+        api_messages.blueprint,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(pages.create_blueprint())
 
@@ -106,6 +121,7 @@ def create_app(
     async def _startup() -> None:
         await context.db.open()
         await context.sessions.prune()
+        await context.audience.load(context.db)
         if announcer is not None:
             # Probing for the name takes a second; serve meanwhile.
             task = asyncio.create_task(announcer.start(), name="mdns-announce")

@@ -96,7 +96,11 @@ async def test_client_id_is_unique_per_sender_not_globally(pair):
 
 async def test_messages_come_oldest_first(pair):
     ada, bob, chat_id = pair
-    sent = [await ada.send(chat_id, "one"), await bob.send(chat_id, "two"), await ada.send(chat_id, "three")]
+    sent = [
+        await ada.send(chat_id, "one"),
+        await bob.send(chat_id, "two"),
+        await ada.send(chat_id, "three"),
+    ]
     listed = await bob.message_list(chat_id)
     assert [m["body"] for m in listed] == ["one", "two", "three"]
     assert ids(listed) == ids(sent)
@@ -127,7 +131,9 @@ async def test_reply_to_a_deleted_message_shows_it_deleted(pair):
     ada, bob, chat_id = pair
     original = await ada.send(chat_id, "regret this")
     reply = await bob.send(chat_id, "what?", reply_to=original["id"])
-    await no_content(await ada.delete(f"/messages/{original['id']}", query_string={"for": "everyone"}))
+    await no_content(
+        await ada.delete(f"/messages/{original['id']}", query_string={"for": "everyone"})
+    )
     seen = await bob.message(chat_id, reply["id"])
     assert seen["reply_to"]["deleted"] is True
     assert "regret" not in seen["reply_to"]["body"]
@@ -135,14 +141,16 @@ async def test_reply_to_a_deleted_message_shows_it_deleted(pair):
 
 async def test_reply_to_a_message_that_does_not_exist_is_refused(pair):
     ada, _, chat_id = pair
-    response = await post_message(ada, chat_id, client_id=new_client_id(), body="hm", reply_to=987_654)
+    response = await post_message(
+        ada, chat_id, client_id=new_client_id(), body="hm", reply_to=987_654
+    )
     assert response.status_code in {400, 404}, await response.get_data(as_text=True)
     assert await ada.message_list(chat_id) == []
 
 
 async def test_forward_copies_a_message_into_another_chat(people):
     ada, bob = await people("ada", "bob")
-    cy = await people.one("cy", display_name="Cy")
+    cy = await people.one("cyd", display_name="Cy")
     source = await cy.group("Source", ada)
     original = await cy.send(source["id"], "worth sharing")
     target = await ada.direct(bob)
@@ -159,29 +167,31 @@ async def test_forward_copies_a_message_into_another_chat(people):
 
 
 async def test_forward_of_a_message_you_cannot_read_is_refused(people):
-    ada, bob, cy = await people("ada", "bob", "cy")
+    ada, bob, cy = await people("ada", "bob", "cyd")
     secret_chat = await cy.direct(bob)
     secret = await cy.send(secret_chat["id"], "secret")
     target = await ada.direct(bob)
-    response = await post_message(ada, target["id"], client_id=new_client_id(), body="", forward_of=secret["id"])
+    response = await post_message(
+        ada, target["id"], client_id=new_client_id(), body="", forward_of=secret["id"]
+    )
     assert response.status_code in {403, 404}, await response.get_data(as_text=True)
     assert await bob.message_list(target["id"]) == []
 
 
 async def test_mentions_are_parsed_from_member_usernames(people):
-    ada, bob, cy, dan = await people("ada", "bob", "cy", "dan")
+    ada, bob, cy, dan = await people("ada", "bob", "cyd", "dan")
     chat = await ada.group("Kitchen", bob, cy)
-    message = await ada.send(chat["id"], "@bob and @cy, dinner? (not @dan, not @nobody)")
+    message = await ada.send(chat["id"], "@bob and @cyd, dinner? (not @dan, not @nobody)")
     assert sorted(message["mentions"]) == sorted([bob.id, cy.id])
     assert dan.id not in message["mentions"]
 
 
 async def test_mention_count_and_unread_count_in_the_chat_list(people):
-    ada, bob, cy = await people("ada", "bob", "cy")
+    ada, bob, cy = await people("ada", "bob", "cyd")
     chat = await ada.group("Kitchen", bob, cy)
     await ada.send(chat["id"], "plain")
     await ada.send(chat["id"], "@bob look")
-    await cy.send(chat["id"], "@cy talks to herself, @bob too")
+    await cy.send(chat["id"], "@cyd talks to herself, @bob too")
     seen = await bob.chat_in_list(chat["id"])
     assert seen["unread_count"] == 3
     assert seen["mention_count"] == 2
@@ -196,11 +206,15 @@ async def test_mention_count_and_unread_count_in_the_chat_list(people):
 async def test_edit_changes_the_body_and_keeps_history(pair):
     ada, bob, chat_id = pair
     message = await ada.send(chat_id, "version one")
-    first = await json_of(await ada.patch(f"/messages/{message['id']}", json={"body": "version two"}), 200)
+    first = await json_of(
+        await ada.patch(f"/messages/{message['id']}", json={"body": "version two"}), 200
+    )
     assert first["id"] == message["id"]
     assert first["body"] == "version two"
     assert first["edited_at"] is not None
-    await json_of(await ada.patch(f"/messages/{message['id']}", json={"body": "version three"}), 200)
+    await json_of(
+        await ada.patch(f"/messages/{message['id']}", json={"body": "version three"}), 200
+    )
     seen = await bob.message(chat_id, message["id"])
     assert seen["body"] == "version three" and seen["edited_at"] is not None
     edits = await json_of(await bob.get(f"/messages/{message['id']}/edits"), 200)
@@ -226,14 +240,18 @@ async def test_edit_follows_the_body_rules(pair):
     ada, _, chat_id = pair
     message = await ada.send(chat_id, "keep")
     await field_error(await ada.patch(f"/messages/{message['id']}", json={"body": " "}), "body")
-    await field_error(await ada.patch(f"/messages/{message['id']}", json={"body": "a\x00b"}), "body")
+    await field_error(
+        await ada.patch(f"/messages/{message['id']}", json={"body": "a\x00b"}), "body"
+    )
     assert (await ada.message(chat_id, message["id"]))["body"] == "keep"
 
 
 async def test_a_deleted_message_cannot_be_edited(pair):
     ada, _, chat_id = pair
     message = await ada.send(chat_id, "gone")
-    await no_content(await ada.delete(f"/messages/{message['id']}", query_string={"for": "everyone"}))
+    await no_content(
+        await ada.delete(f"/messages/{message['id']}", query_string={"for": "everyone"})
+    )
     response = await ada.patch(f"/messages/{message['id']}", json={"body": "back"})
     assert 400 <= response.status_code < 500, await response.get_data(as_text=True)
     seen = await ada.message(chat_id, message["id"])
@@ -241,7 +259,7 @@ async def test_a_deleted_message_cannot_be_edited(pair):
 
 
 async def test_a_system_message_cannot_be_edited(people):
-    ada, bob, cy = await people("ada", "bob", "cy")
+    ada, bob, cy = await people("ada", "bob", "cyd")
     chat = await ada.group("Kitchen", bob)
     await json_of(await ada.post(f"/chats/{chat['id']}/members", json={"user_ids": [cy.id]}), 200)
     system = [m for m in await ada.message_list(chat["id"]) if m["kind"] == "system"]
@@ -273,11 +291,13 @@ async def test_delete_for_me_hides_it_only_for_me(pair):
 
 
 async def test_delete_for_everyone_leaves_a_placeholder(people):
-    ada, bob, cy = await people("ada", "bob", "cy")
+    ada, bob, cy = await people("ada", "bob", "cyd")
     chat = await ada.group("Kitchen", bob, cy)
-    message = await bob.send(chat["id"], "oops @cy")
+    message = await bob.send(chat["id"], "oops @cyd")
     await no_content(await ada.put(f"/messages/{message['id']}/reactions/{emoji_path(THUMBS_UP)}"))
-    await no_content(await bob.delete(f"/messages/{message['id']}", query_string={"for": "everyone"}))
+    await no_content(
+        await bob.delete(f"/messages/{message['id']}", query_string={"for": "everyone"})
+    )
     for person in (ada, bob, cy):
         seen = await person.message(chat["id"], message["id"])
         assert seen["deleted"] is True
@@ -290,16 +310,22 @@ async def test_owner_deletes_anyones_message_for_everyone(people):
     ada, bob = await people("ada", "bob")
     chat = await ada.group("Kitchen", bob)
     message = await bob.send(chat["id"], "spam")
-    await no_content(await ada.delete(f"/messages/{message['id']}", query_string={"for": "everyone"}))
+    await no_content(
+        await ada.delete(f"/messages/{message['id']}", query_string={"for": "everyone"})
+    )
     assert (await bob.message(chat["id"], message["id"]))["deleted"] is True
 
 
 async def test_admin_deletes_a_members_message_for_everyone(people):
-    ada, bob, cy = await people("ada", "bob", "cy")
+    ada, bob, cy = await people("ada", "bob", "cyd")
     chat = await ada.group("Kitchen", bob, cy)
-    await json_of(await ada.patch(f"/chats/{chat['id']}/members/{bob.id}", json={"role": "admin"}), 200)
+    await json_of(
+        await ada.patch(f"/chats/{chat['id']}/members/{bob.id}", json={"role": "admin"}), 200
+    )
     message = await cy.send(chat["id"], "spam")
-    await no_content(await bob.delete(f"/messages/{message['id']}", query_string={"for": "everyone"}))
+    await no_content(
+        await bob.delete(f"/messages/{message['id']}", query_string={"for": "everyone"})
+    )
     assert (await cy.message(chat["id"], message["id"]))["deleted"] is True
 
 
@@ -307,7 +333,9 @@ async def test_delete_with_an_unknown_scope_is_refused(pair):
     ada, _, chat_id = pair
     message = await ada.send(chat_id, "stay")
     await error_of(
-        await ada.delete(f"/messages/{message['id']}", query_string={"for": "nobody"}), 400, "validation_error"
+        await ada.delete(f"/messages/{message['id']}", query_string={"for": "nobody"}),
+        400,
+        "validation_error",
     )
     assert (await ada.message(chat_id, message["id"]))["deleted"] is False
 
@@ -336,7 +364,9 @@ async def test_reactions_are_idempotent_and_grouped_by_emoji(pair):
     assert [r["emoji"] for r in seen["reactions"]] == [HEART]
 
 
-@pytest.mark.parametrize("emoji", ["a", "ok", "1", "\N{THUMBS UP SIGN}" * 17, "x\N{THUMBS UP SIGN}"])
+@pytest.mark.parametrize(
+    "emoji", ["a", "ok", "1", "\N{THUMBS UP SIGN}" * 17, "x\N{THUMBS UP SIGN}"]
+)
 async def test_a_reaction_must_be_an_emoji(pair, emoji):
     ada, _, chat_id = pair
     message = await ada.send(chat_id, "react")
@@ -492,18 +522,24 @@ async def test_read_cursor_moves_forward_and_counts_follow(pair):
 async def test_delivered_cursor_is_separate_from_read(pair):
     ada, bob, chat_id = pair
     sent = [await ada.send(chat_id, f"m{n}") for n in range(3)]
-    await no_content(await bob.post(f"/chats/{chat_id}/delivered", json={"message_id": sent[2]["id"]}))
+    await no_content(
+        await bob.post(f"/chats/{chat_id}/delivered", json={"message_id": sent[2]["id"]})
+    )
     seen = await bob.chat_in_list(chat_id)
     assert seen["last_delivered_id"] == sent[2]["id"]
     assert seen["unread_count"] == 3
-    await no_content(await bob.post(f"/chats/{chat_id}/delivered", json={"message_id": sent[0]["id"]}))
+    await no_content(
+        await bob.post(f"/chats/{chat_id}/delivered", json={"message_id": sent[0]["id"]})
+    )
     assert (await bob.chat_in_list(chat_id))["last_delivered_id"] == sent[2]["id"]
 
 
 async def test_cursors_show_in_the_members_for_receipts(pair):
     ada, bob, chat_id = pair
     sent = [await ada.send(chat_id, f"m{n}") for n in range(2)]
-    await no_content(await bob.post(f"/chats/{chat_id}/delivered", json={"message_id": sent[1]["id"]}))
+    await no_content(
+        await bob.post(f"/chats/{chat_id}/delivered", json={"message_id": sent[1]["id"]})
+    )
     await no_content(await bob.post(f"/chats/{chat_id}/read", json={"message_id": sent[0]["id"]}))
     members = {m["user"]["id"]: m for m in (await ada.chat(chat_id))["members"]}
     assert members[bob.id]["last_read_id"] == sent[0]["id"]
@@ -515,7 +551,9 @@ async def test_reading_clears_the_mention_count(people):
     chat = await ada.group("Kitchen", bob)
     message = await ada.send(chat["id"], "@bob hi")
     assert (await bob.chat_in_list(chat["id"]))["mention_count"] == 1
-    await no_content(await bob.post(f"/chats/{chat['id']}/read", json={"message_id": message["id"]}))
+    await no_content(
+        await bob.post(f"/chats/{chat['id']}/read", json={"message_id": message["id"]})
+    )
     seen = await bob.chat_in_list(chat["id"])
     assert seen["mention_count"] == 0 and seen["unread_count"] == 0
 
@@ -548,7 +586,7 @@ async def test_search_matches_a_prefix_of_the_last_word(people):
 
 
 async def test_search_only_covers_chats_you_are_in(people):
-    ada, bob, cy = await people("ada", "bob", "cy")
+    ada, bob, cy = await people("ada", "bob", "cyd")
     mine = await ada.direct(bob)
     theirs = await bob.direct(cy)
     found = await ada.send(mine["id"], "secret recipe")
@@ -558,7 +596,7 @@ async def test_search_only_covers_chats_you_are_in(people):
 
 
 async def test_search_within_one_chat(people):
-    ada, bob, cy = await people("ada", "bob", "cy")
+    ada, bob, cy = await people("ada", "bob", "cyd")
     one = await ada.direct(bob)
     two = await ada.direct(cy)
     in_one = await ada.send(one["id"], "garden party")
@@ -567,7 +605,7 @@ async def test_search_within_one_chat(people):
 
 
 async def test_search_in_a_chat_you_are_not_in_finds_nothing(people):
-    ada, bob, cy = await people("ada", "bob", "cy")
+    ada, bob, cy = await people("ada", "bob", "cyd")
     theirs = await bob.direct(cy)
     await bob.send(theirs["id"], "hidden treasure")
     response = await ada.get("/search", query_string={"q": "treasure", "chat_id": theirs["id"]})
@@ -591,7 +629,9 @@ async def test_deleted_and_hidden_messages_are_not_found(pair):
 async def test_search_sees_the_edited_text(pair):
     ada, _, chat_id = pair
     message = await ada.send(chat_id, "tuesday meeting")
-    await json_of(await ada.patch(f"/messages/{message['id']}", json={"body": "wednesday meeting"}), 200)
+    await json_of(
+        await ada.patch(f"/messages/{message['id']}", json={"body": "wednesday meeting"}), 200
+    )
     assert ids(await search(ada, "wednesday")) == [message["id"]]
     assert await search(ada, "tuesday") == []
 
@@ -658,7 +698,9 @@ async def test_max_length_follows_the_config(tmp_path):
         ada, bob = await people("ada", "bob")
         chat = await ada.direct(bob)
         await ada.send(chat["id"], "z" * 100)
-        await field_error(await post_message(ada, chat["id"], client_id="long", body="z" * 101), "body")
+        await field_error(
+            await post_message(ada, chat["id"], client_id="long", body="z" * 101), "body"
+        )
 
 
 @pytest.mark.parametrize("data", [b'{"client_id": "m", "body": ', b"body=hi", b"\xff\xfe"])

@@ -1,0 +1,253 @@
+"""Contacts, blocks, chats, members, invite links and channels under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response
+from quart_schema import tag, validate_querystring, validate_request, validate_response
+
+from appliance.services import views
+from appliance.services.errors import InvalidError
+from appliance.web.api_admin import base_url
+from appliance.web.auth import login_required, principal
+from appliance.web.context import hearth
+from appliance.web.messaging_models import (
+    ChannelQuery,
+    ChannelsOut,
+    ChatInviteIn,
+    ChatInviteOut,
+    ChatInvitePreviewOut,
+    ChatOut,
+    ChatPatch,
+    ChatsOut,
+    ContactsOut,
+    MemberOut,
+    MembersIn,
+    NewChatIn,
+    RoleIn,
+    UserIdIn,
+)
+
+blueprint = Blueprint("chats", __name__, url_prefix="/api/v1")
+tag_contacts = tag(["contacts"])
+tag_chats = tag(["chats"])
+
+
+def me() -> int:
+    return principal().user.id
+
+
+# --- contacts and blocks ---------------------------------------------------------------------
+
+
+@blueprint.get("/contacts")
+@login_required
+@validate_response(ContactsOut)
+@tag_contacts
+async def list_contacts() -> dict[str, Any]:
+    """Your contacts, requests both ways, and the people you blocked."""
+    return await hearth().contacts.overview(me())
+
+
+@blueprint.post("/contacts")
+@login_required
+@validate_request(UserIdIn)
+@validate_response(ContactsOut, 201)
+@tag_contacts
+async def request_contact(data: UserIdIn) -> tuple[dict[str, Any], int]:
+    """Ask someone to be a contact (accepts at once if they asked you first)."""
+    return await hearth().contacts.request(me(), data.user_id), 201
+
+
+@blueprint.post("/contacts/<int:user_id>/accept")
+@login_required
+@validate_response(ContactsOut)
+@tag_contacts
+async def accept_contact(user_id: int) -> dict[str, Any]:
+    """Accept someone's contact request."""
+    return await hearth().contacts.accept(me(), user_id)
+
+
+@blueprint.post("/contacts/<int:user_id>/reject")
+@login_required
+@validate_response(ContactsOut)
+@tag_contacts
+async def reject_contact(user_id: int) -> dict[str, Any]:
+    """Turn down someone's contact request."""
+    return await hearth().contacts.reject(me(), user_id)
+
+
+@blueprint.delete("/contacts/<int:user_id>")
+@login_required
+@tag_contacts
+async def remove_contact(user_id: int) -> Response:
+    """Remove a contact, or withdraw your request."""
+    await hearth().contacts.remove(me(), user_id)
+    return Response(status=204)
+
+
+@blueprint.post("/blocks")
+@login_required
+@validate_request(UserIdIn)
+@tag_contacts
+async def block(data: UserIdIn) -> Response:
+    """Block someone: no direct messages, no adding you to chats, no presence."""
+    await hearth().contacts.block(me(), data.user_id)
+    return Response(status=204)
+
+
+@blueprint.delete("/blocks/<int:user_id>")
+@login_required
+@tag_contacts
+async def unblock(user_id: int) -> Response:
+    """Unblock someone."""
+    await hearth().contacts.unblock(me(), user_id)
+    return Response(status=204)
+
+
+# --- chats -----------------------------------------------------------------------------------
+
+
+@blueprint.get("/chats")
+@login_required
+@validate_response(ChatsOut)
+@tag_chats
+async def list_chats() -> dict[str, Any]:
+    """Your chats, latest activity first, with unread and mention counts."""
+    return {"chats": await hearth().chats.for_user(me())}
+
+
+@blueprint.post("/chats")
+@login_required
+@validate_request(NewChatIn)
+@validate_response(ChatOut, 201)
+@tag_chats
+async def create_chat(data: NewChatIn) -> tuple[dict[str, Any], int]:
+    """Open the direct chat with someone (200 if it exists), or create a group or channel."""
+    chats = hearth().chats
+    if data.kind == "direct":
+        if data.user_id is None:
+            raise InvalidError("A direct chat needs user_id.", field="user_id")
+        view, created = await chats.open_direct(me(), data.user_id)
+        return view, 201 if created else 200
+    view = await chats.create(
+        me(),
+        kind=data.kind,
+        title=data.title,
+        topic=data.topic,
+        member_ids=data.member_ids,
+        is_public=data.is_public,
+    )
+    return view, 201
+
+
+@blueprint.get("/chats/<int:chat_id>")
+@login_required
+@validate_response(ChatOut)
+@tag_chats
+async def get_chat(chat_id: int) -> dict[str, Any]:
+    """One chat with its members and their read cursors."""
+    return await hearth().chats.get(me(), chat_id)
+
+
+@blueprint.patch("/chats/<int:chat_id>")
+@login_required
+@validate_request(ChatPatch)
+@validate_response(ChatOut)
+@tag_chats
+async def patch_chat(chat_id: int, data: ChatPatch) -> dict[str, Any]:
+    """Rename a chat, change its topic or whether a channel is public (owner and admins)."""
+    return await hearth().chats.update(me(), chat_id, data.model_dump(exclude_unset=True))
+
+
+@blueprint.delete("/chats/<int:chat_id>")
+@login_required
+@tag_chats
+async def delete_chat(chat_id: int) -> Response:
+    """Delete a group or channel for everyone (owner only)."""
+    await hearth().chats.delete(me(), chat_id)
+    return Response(status=204)
+
+
+@blueprint.post("/chats/<int:chat_id>/join")
+@login_required
+@validate_response(ChatOut)
+@tag_chats
+async def join_channel(chat_id: int) -> dict[str, Any]:
+    """Join a public channel."""
+    return await hearth().chats.join_public(me(), chat_id)
+
+
+@blueprint.post("/chats/<int:chat_id>/members")
+@login_required
+@validate_request(MembersIn)
+@validate_response(ChatOut)
+@tag_chats
+async def add_members(chat_id: int, data: MembersIn) -> dict[str, Any]:
+    """Add people (owner and admins)."""
+    return await hearth().chats.add_members(me(), chat_id, data.user_ids)
+
+
+@blueprint.patch("/chats/<int:chat_id>/members/<int:user_id>")
+@login_required
+@validate_request(RoleIn)
+@validate_response(MemberOut)
+@tag_chats
+async def set_role(chat_id: int, user_id: int, data: RoleIn) -> dict[str, Any]:
+    """Change a member's role (owner only); role `owner` hands ownership over."""
+    return await hearth().chats.set_role(me(), chat_id, user_id, data.role)
+
+
+@blueprint.delete("/chats/<int:chat_id>/members/<int:user_id>")
+@login_required
+@tag_chats
+async def remove_member(chat_id: int, user_id: int) -> Response:
+    """Leave (your own id) or remove someone (owner and admins)."""
+    await hearth().chats.remove_member(me(), chat_id, user_id)
+    return Response(status=204)
+
+
+@blueprint.post("/chats/<int:chat_id>/invites")
+@login_required
+@validate_request(ChatInviteIn)
+@validate_response(ChatInviteOut, 201)
+@tag_chats
+async def create_chat_invite(chat_id: int, data: ChatInviteIn) -> tuple[dict[str, Any], int]:
+    """A link that lets people join this chat (owner and admins)."""
+    invite = await hearth().chats.create_invite(me(), chat_id, uses=data.uses, days=data.days)
+    return {
+        "code": invite.code,
+        "url": f"{base_url()}/join/{invite.code}",
+        "expires_at": views.iso(invite.expires_at),
+        "max_uses": invite.max_uses,
+        "uses": invite.uses,
+    }, 201
+
+
+@blueprint.get("/chat-invites/<code>")
+@login_required
+@validate_response(ChatInvitePreviewOut)
+@tag_chats
+async def preview_chat_invite(code: str) -> dict[str, Any]:
+    """What a chat invite link leads to."""
+    return await hearth().chats.preview_invite(me(), code)
+
+
+@blueprint.post("/invites/<code>/join")
+@login_required
+@validate_response(ChatOut)
+@tag_chats
+async def join_by_invite(code: str) -> dict[str, Any]:
+    """Join a chat through its invite link."""
+    return await hearth().chats.join_invite(me(), code)
+
+
+@blueprint.get("/channels")
+@login_required
+@validate_querystring(ChannelQuery)
+@validate_response(ChannelsOut)
+@tag_chats
+async def list_channels(query_args: ChannelQuery) -> dict[str, Any]:
+    """Public channels, to browse and join."""
+    return {"channels": await hearth().chats.channels(me(), query_args.q)}

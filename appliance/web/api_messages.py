@@ -1,0 +1,171 @@
+"""Messages, reactions, pins, read marks and search under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from quart import Blueprint, Response
+from quart_schema import tag, validate_querystring, validate_request, validate_response
+
+from appliance.web.api_chats import me
+from appliance.web.auth import login_required
+from appliance.web.context import hearth
+from appliance.web.messaging_models import (
+    DeleteQuery,
+    EditIn,
+    EditsOut,
+    HistoryOut,
+    HistoryQuery,
+    MarkIn,
+    MessageOut,
+    MessagesOut,
+    SearchOut,
+    SearchQuery,
+    SendIn,
+)
+
+blueprint = Blueprint("messages", __name__, url_prefix="/api/v1")
+tag_messages = tag(["messages"])
+
+
+@blueprint.get("/chats/<int:chat_id>/messages")
+@login_required
+@validate_querystring(HistoryQuery)
+@validate_response(HistoryOut)
+@tag_messages
+async def history(chat_id: int, query_args: HistoryQuery) -> dict[str, Any]:
+    """A page of history: the newest, or before/after/around a message id; oldest first."""
+    return await hearth().messaging.history(
+        me(),
+        chat_id,
+        before=query_args.before,
+        after=query_args.after,
+        around=query_args.around,
+        limit=query_args.limit,
+    )
+
+
+@blueprint.post("/chats/<int:chat_id>/messages")
+@login_required
+@validate_request(SendIn)
+@validate_response(MessageOut, 201)
+@tag_messages
+async def send(chat_id: int, data: SendIn) -> tuple[dict[str, Any], int]:
+    """Send a message. Retrying with the same client_id returns the stored one (200)."""
+    view, created = await hearth().messaging.send(
+        me(),
+        chat_id,
+        client_id=data.client_id,
+        body=data.body,
+        reply_to=data.reply_to,
+        forward_of=data.forward_of,
+    )
+    return view, 201 if created else 200
+
+
+@blueprint.patch("/messages/<int:message_id>")
+@login_required
+@validate_request(EditIn)
+@validate_response(MessageOut)
+@tag_messages
+async def edit(message_id: int, data: EditIn) -> dict[str, Any]:
+    """Edit your message; the previous text is kept in its history."""
+    return await hearth().messaging.edit(me(), message_id, data.body)
+
+
+@blueprint.get("/messages/<int:message_id>/edits")
+@login_required
+@validate_response(EditsOut)
+@tag_messages
+async def edits(message_id: int) -> dict[str, Any]:
+    """Earlier versions of an edited message, oldest first."""
+    return {"edits": await hearth().messaging.edits(me(), message_id)}
+
+
+@blueprint.delete("/messages/<int:message_id>")
+@login_required
+@validate_querystring(DeleteQuery)
+@tag_messages
+async def delete(message_id: int, query_args: DeleteQuery) -> Response:
+    """Delete a message for yourself (`for=me`) or for everyone (`for=everyone`)."""
+    await hearth().messaging.delete(me(), message_id, query_args.for_)
+    return Response(status=204)
+
+
+@blueprint.put("/messages/<int:message_id>/reactions/<path:emoji>")
+@login_required
+@tag_messages
+async def add_reaction(message_id: int, emoji: str) -> Response:
+    """React with an emoji (URL-encoded)."""
+    await hearth().messaging.react(me(), message_id, unquote(emoji), add=True)
+    return Response(status=204)
+
+
+@blueprint.delete("/messages/<int:message_id>/reactions/<path:emoji>")
+@login_required
+@tag_messages
+async def remove_reaction(message_id: int, emoji: str) -> Response:
+    """Take your reaction back."""
+    await hearth().messaging.react(me(), message_id, unquote(emoji), add=False)
+    return Response(status=204)
+
+
+@blueprint.put("/messages/<int:message_id>/pin")
+@login_required
+@tag_messages
+async def pin(message_id: int) -> Response:
+    """Pin a message (owner and admins; both people in a direct chat)."""
+    await hearth().messaging.pin(me(), message_id, pinned=True)
+    return Response(status=204)
+
+
+@blueprint.delete("/messages/<int:message_id>/pin")
+@login_required
+@tag_messages
+async def unpin(message_id: int) -> Response:
+    """Unpin a message."""
+    await hearth().messaging.pin(me(), message_id, pinned=False)
+    return Response(status=204)
+
+
+@blueprint.get("/chats/<int:chat_id>/pins")
+@login_required
+@validate_response(MessagesOut)
+@tag_messages
+async def pins(chat_id: int) -> dict[str, Any]:
+    """The chat's pinned messages, newest pin first."""
+    return {"messages": await hearth().messaging.pins(me(), chat_id)}
+
+
+@blueprint.post("/chats/<int:chat_id>/read")
+@login_required
+@validate_request(MarkIn)
+@tag_messages
+async def mark_read(chat_id: int, data: MarkIn) -> Response:
+    """You have read up to this message."""
+    await hearth().messaging.mark(me(), chat_id, data.message_id, read=True)
+    return Response(status=204)
+
+
+@blueprint.post("/chats/<int:chat_id>/delivered")
+@login_required
+@validate_request(MarkIn)
+@tag_messages
+async def mark_delivered(chat_id: int, data: MarkIn) -> Response:
+    """Your device has received up to this message."""
+    await hearth().messaging.mark(me(), chat_id, data.message_id, read=False)
+    return Response(status=204)
+
+
+@blueprint.get("/search")
+@login_required
+@validate_querystring(SearchQuery)
+@validate_response(SearchOut)
+@tag_messages
+async def search(query_args: SearchQuery) -> dict[str, Any]:
+    """Messages matching all the words (the last one as a prefix), in your chats."""
+    results = await hearth().messaging.search(
+        me(), query_args.q, query_args.chat_id, query_args.limit
+    )
+    return {"results": results}
