@@ -17,6 +17,8 @@ from appliance.context import Hearth
 from appliance.context import build as build_context
 from appliance.net.addresses import announced_addresses
 from appliance.net.mdns import Announcer
+from appliance.realtime import endpoint as realtime
+from appliance.realtime.hub import Hub
 from appliance.web import (
     api_admin,
     api_auth,
@@ -112,7 +114,10 @@ def create_app(
         api_messages.blueprint,
     ):
         app.register_blueprint(blueprint)
+    app.register_blueprint(realtime.blueprint)
     app.register_blueprint(pages.create_blueprint())
+    hub = Hub(context)
+    app.extensions[realtime.HUB_KEY] = hub
 
     announcer = _announcer(config)
     background: set[asyncio.Task[None]] = set()
@@ -121,7 +126,9 @@ def create_app(
     async def _startup() -> None:
         await context.db.open()
         await context.sessions.prune()
+        await context.messaging.prune_events()
         await context.audience.load(context.db)
+        hub.start()
         if announcer is not None:
             # Probing for the name takes a second; serve meanwhile.
             task = asyncio.create_task(announcer.start(), name="mdns-announce")
@@ -137,6 +144,7 @@ def create_app(
         await asyncio.gather(*background, return_exceptions=True)
         if announcer is not None:
             await announcer.close()
+        await hub.close()
         await context.db.close()
 
     return app

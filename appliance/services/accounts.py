@@ -376,3 +376,10 @@ class Accounts:
             updated = await users.get(tx, user_id)
         assert updated is not None
         return updated
+
+    async def record_last_seen(self, user_id: int) -> int:
+        """Note that `user_id` was just online (their last connection closed); returns when."""
+        now = now_ms()
+        async with self._db.write() as tx:
+            await users.set_last_seen(tx, user_id, now)
+        return now

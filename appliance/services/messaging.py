@@ -10,12 +10,13 @@ from typing import Any
 import aiosqlite
 
 from appliance.bus import Bus
+from appliance.clock import DAY_MS, now_ms
 from appliance.config import Settings
 from appliance.services import views
 from appliance.services.chats import MANAGERS, Changes, display_name, peer_of, require_member
 from appliance.services.errors import ForbiddenError, InvalidError, NotFoundError
 from appliance.services.ratelimit import RateLimiter
-from appliance.store import chats, contacts, messages, users
+from appliance.store import chats, contacts, events, messages, users
 from appliance.store.chats import ChatRow, MemberRow
 from appliance.store.db import Database
 from appliance.store.messages import MessageRow
@@ -55,6 +56,12 @@ class Messaging:
         self.max_length = config.messages.max_length
         limit = config.limits.messages_per_user
         self.limiter = RateLimiter(limit.count, limit.per_seconds)
+        self.event_retention_ms = config.messages.event_retention_days * DAY_MS
+
+    async def prune_events(self) -> int:
+        """Forget events older than the retention window; clients that far behind reload."""
+        async with self.db.write() as tx:
+            return await events.prune(tx, now_ms() - self.event_retention_ms)
 
     def _body(self, raw: str) -> str:
         body = raw.strip()

@@ -124,6 +124,11 @@ class Sessions:
             self._auth.access_token_minutes * 60,
         )
 
+    async def live(self, session_ids: list[str]) -> set[str]:
+        """The ones of `session_ids` still signed in (open WebSockets are checked with this)."""
+        async with self._db.read() as conn:
+            return await sessions.live_ids(conn, session_ids, now_ms())
+
     async def from_cookie(self, cookie: str, address: str) -> Principal:
         try:
             session_id = self._cookie.loads(cookie, max_age=self.cookie_max_age)

@@ -124,3 +124,15 @@ async def prune(tx: aiosqlite.Connection, now: int) -> None:
     """Forget refresh tokens and sessions long past their expiry."""
     await tx.execute("DELETE FROM refresh_tokens WHERE expires_at < ?", (now,))
     await tx.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+
+
+async def live_ids(conn: aiosqlite.Connection, session_ids: list[str], now: int) -> set[str]:
+    """Which of these sessions are still signed in."""
+    if not session_ids:
+        return set()
+    marks = ",".join("?" * len(session_ids))
+    async with conn.execute(
+        f"SELECT id FROM sessions WHERE id IN ({marks}) AND revoked_at IS NULL AND expires_at > ?",
+        (*session_ids, now),
+    ) as cur:
+        return {row[0] for row in await cur.fetchall()}

@@ -24,18 +24,23 @@ def client_address() -> str:
 
 
 async def authenticate_request() -> Principal:
+    return await authenticate(
+        request.headers.get("Authorization", ""), request.cookies.get(COOKIE_NAME), client_address()
+    )
+
+
+async def authenticate(header: str, cookie: str | None, address: str) -> Principal:
+    """The session behind a Bearer header or else the session cookie (HTTP and WebSocket)."""
     sessions = hearth().sessions
-    header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise UnauthenticatedError(
                 "Use 'Authorization: Bearer <access token>'.", code="invalid_token"
             )
-        return await sessions.from_access_token(token.strip(), client_address())
-    cookie = request.cookies.get(COOKIE_NAME)
+        return await sessions.from_access_token(token.strip(), address)
     if cookie:
-        return await sessions.from_cookie(cookie, client_address())
+        return await sessions.from_cookie(cookie, address)
     raise UnauthenticatedError("Please sign in.")
 
 

@@ -68,7 +68,7 @@ async def _service_error(error: ServiceError) -> Response:
     return response
 
 
-def _field_errors(error: ValidationError) -> list[dict[str, str]]:
+def field_errors(error: ValidationError) -> list[dict[str, str]]:
     return [
         {"loc": ".".join(str(p) for p in item["loc"]) or "body", "message": item["msg"]}
         for item in error.errors(include_url=False, include_input=False)
@@ -78,7 +78,7 @@ def _field_errors(error: ValidationError) -> list[dict[str, str]]:
 async def _schema_error(error: RequestSchemaValidationError) -> Response:
     cause = error.validation_error
     if isinstance(cause, ValidationError):
-        fields = _field_errors(cause)
+        fields = field_errors(cause)
         summary = "; ".join(f"{f['loc']}: {f['message']}" for f in fields[:5])
         return error_response(400, "validation_error", f"Invalid request: {summary}", fields=fields)
     if isinstance(cause, TypeError):

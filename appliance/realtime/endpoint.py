@@ -1,0 +1,224 @@
+"""`/api/v1/ws`: the handshake (session and Origin), then one reader and one writer per socket.
+
+The reader parses each frame, answers `hello` by replaying what the client missed, and runs
+ops one after another (so one client's sends keep their order). Every bad frame gets an error
+result; nothing a client sends closes its socket except silence and a full send queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from pydantic import ValidationError
+from quart import Blueprint, current_app, websocket
+
+from appliance.realtime.connection import (
+    CLOSE_IDLE,
+    Connection,
+    error_frame,
+    event_frame,
+    result_frame,
+    signal_frame,
+)
+from appliance.realtime.hub import Hub
+from appliance.realtime.ops import OPS, Caller, HelloOp
+from appliance.services.errors import ForbiddenError, RateLimitedError, ServiceError
+from appliance.services.ratelimit import RateLimiter
+from appliance.store import events
+from appliance.web.auth import COOKIE_NAME, authenticate
+from appliance.web.context import hearth
+from appliance.web.errors import field_errors
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 60.0
+REPLAY_PAGE = 500
+REPLAY_LIMIT = 20_000  # beyond this many missed events, reloading is cheaper than replaying
+MAX_FRAME_CHARS = 64 * 1024
+HUB_KEY = "hearth.hub"
+
+blueprint = Blueprint("realtime", __name__)
+
+
+def check_origin() -> None:
+    """Browsers always send Origin on a WebSocket handshake; a foreign one is refused, and a
+    cookie without any Origin did not come from a browser page of ours."""
+    origin = websocket.headers.get("Origin")
+    if origin is None:
+        if COOKIE_NAME in websocket.cookies and "Authorization" not in websocket.headers:
+            raise ForbiddenError("A WebSocket with the session cookie must send Origin.",
+                                 code="bad_origin")  # fmt: skip
+        return
+    if origin not in {f"https://{websocket.host}", f"http://{websocket.host}"}:
+        raise ForbiddenError("Cross-site WebSockets are refused.", code="bad_origin")
+
+
+@blueprint.websocket("/api/v1/ws")
+async def socket() -> None:
+    check_origin()
+    principal = await authenticate(
+        websocket.headers.get("Authorization", ""),
+        websocket.cookies.get(COOKIE_NAME),
+        websocket.remote_addr or "",
+    )
+    await websocket.accept()
+    ws = cast(Any, websocket)._get_current_object()  # the object itself, usable from tasks
+    context = hearth()
+    hub: Hub = context_hub()
+    connection = Connection(principal.user.id, principal.session_id, ws.send)
+    limit = context.config.limits.ws_frames_per_connection
+    driver = Driver(
+        Caller(context, hub, connection), ws.receive, RateLimiter(limit.count, limit.per_seconds)
+    )
+    writer = asyncio.create_task(connection.write_loop(), name="ws-writer")
+    reader = asyncio.create_task(driver.read_loop(), name="ws-reader")
+    try:
+        await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        if reader.done() and not reader.cancelled() and reader.exception() is not None:
+            log.error("WebSocket reader failed", exc_info=reader.exception())
+    finally:
+        hub.detach(connection)
+        for task in (reader, writer):
+            task.cancel()
+        for task in (reader, writer):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    if connection.close_code is not None:
+        await ws.close(connection.close_code, connection.close_reason)
+
+
+def context_hub() -> Hub:
+    hub: Hub = current_app.extensions[HUB_KEY]
+    return hub
+
+
+class Driver:
+    def __init__(
+        self,
+        caller: Caller,
+        receive: Callable[[], Awaitable[str | bytes]],
+        limiter: RateLimiter,
+    ) -> None:
+        self.caller = caller
+        self.connection = caller.connection
+        self.receive = receive
+        self.limiter = limiter
+        self.greeted = False
+
+    async def read_loop(self) -> None:
+        while self.connection.close_code is None:
+            try:
+                raw = await asyncio.wait_for(self.receive(), IDLE_SECONDS)
+            except TimeoutError:
+                self.connection.close(CLOSE_IDLE, "no frames for a minute")
+                return
+            await self.handle(raw)
+
+    def reply(self, frame: str) -> None:
+        self.connection.push(frame)
+
+    async def handle(self, raw: str | bytes) -> None:
+        try:
+            self.limiter.hit("frames")
+        except RateLimitedError as error:
+            self.reply(error_frame(None, error.code, error.message,
+                                   retry_after=round(error.retry_after, 1)))  # fmt: skip
+            return
+        if isinstance(raw, bytes) or len(raw) > MAX_FRAME_CHARS:
+            self.reply(error_frame(None, "bad_frame",
+                                   f"Frames are JSON text of at most {MAX_FRAME_CHARS} characters."))  # fmt: skip
+            return
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            self.reply(error_frame(None, "malformed_json", "The frame is not valid JSON."))
+            return
+        if not isinstance(frame, dict):
+            self.reply(error_frame(None, "bad_frame", "A frame is a JSON object."))
+            return
+        request_id = frame.get("id")
+        if request_id is not None and (not isinstance(request_id, str) or len(request_id) > 64):
+            self.reply(error_frame(None, "bad_frame", "id is a string of at most 64 characters."))
+            return
+        kind = frame.get("type")
+        data = frame.get("data", {})
+        if kind == "hello":
+            await self.hello(request_id, data)
+            return
+        if not self.greeted:
+            self.reply(error_frame(request_id, "hello_required", "Send hello first."))
+            return
+        op = OPS.get(kind) if isinstance(kind, str) else None
+        if op is None:
+            self.reply(error_frame(request_id, "unknown_op", f"Unknown type {kind!r}."))
+            return
+        try:
+            parsed = op.model.model_validate(data if data is not None else {})
+            result = await op.handler(self.caller, parsed)
+        except ValidationError as error:
+            fields = field_errors(error)
+            summary = "; ".join(f"{f['loc']}: {f['message']}" for f in fields[:5])
+            self.reply(error_frame(request_id, "validation_error", f"Invalid data: {summary}",
+                                   fields=fields))  # fmt: skip
+        except RateLimitedError as error:
+            self.reply(error_frame(request_id, error.code, error.message,
+                                   retry_after=round(error.retry_after, 1)))  # fmt: skip
+        except ServiceError as error:
+            extra: dict[str, Any] = {}
+            field = getattr(error, "field", None)
+            if field:
+                extra["fields"] = [{"loc": field, "message": error.message}]
+            self.reply(error_frame(request_id, error.code, error.message, **extra))
+        except Exception:
+            log.exception("WebSocket op %s failed", kind)
+            self.reply(error_frame(request_id, "internal", "Something went wrong on the server."))
+        else:
+            self.reply(result_frame(request_id, result))
+
+    async def hello(self, request_id: str | None, data: Any) -> None:
+        if self.greeted:
+            self.reply(error_frame(request_id, "already_greeted", "hello comes once."))
+            return
+        try:
+            hello = HelloOp.model_validate(data if data is not None else {})
+        except ValidationError as error:
+            self.reply(error_frame(request_id, "validation_error", "Invalid hello.",
+                                   fields=field_errors(error)))  # fmt: skip
+            return
+        self.greeted = True
+        caller, connection = self.caller, self.connection
+        db = caller.context.db
+        caller.hub.attach(connection)  # live events are held from here until the replay is done
+        async with db.read() as conn:
+            latest = await events.latest_seq(conn)
+            pruned = await events.pruned_through(conn)
+        user_id = connection.user_id
+        await connection.put(result_frame(request_id, {
+            "user_id": user_id, "seq": latest,
+            "presence": caller.hub.presence_snapshot(user_id),
+        }))  # fmt: skip
+        start = hello.resume_from
+        if start is None:
+            connection.last_seq = latest
+        elif start < pruned or start > latest or latest - start > REPLAY_LIMIT:
+            # Too old to replay, or from a database this one is not (restored from a backup).
+            connection.last_seq = latest
+            await connection.put(signal_frame("sync.reset", {"seq": latest}))
+        else:
+            connection.last_seq = start
+            while True:
+                async with db.read() as conn:
+                    page = await events.for_user_since(
+                        conn, user_id, connection.last_seq, REPLAY_PAGE
+                    )
+                for event in page:
+                    connection.last_seq = event.seq
+                    await connection.put(event_frame(event))
+                if len(page) < REPLAY_PAGE:
+                    break
+        await connection.go_live()
