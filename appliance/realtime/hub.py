@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 TYPING_SECONDS = 6.0
 SESSION_SWEEP_SECONDS = 30.0
+PRUNE_EVERY_SWEEPS = 120  # an hour
 
 
 class Hub:
@@ -190,10 +191,18 @@ class Hub:
     # --- sessions ----------------------------------------------------------------------------
 
     async def _sweep_sessions(self) -> None:
-        """Close connections whose session was signed out, revoked or disabled."""
+        """Close connections whose session was signed out, revoked or disabled; now and then,
+        forget events older than their retention."""
+        sweeps = 0
         while True:
             await asyncio.sleep(SESSION_SWEEP_SECONDS)
             await self.check_sessions()
+            sweeps += 1
+            if sweeps % PRUNE_EVERY_SWEEPS == 0:
+                try:
+                    await self.context.messaging.prune_events()
+                except Exception:
+                    log.exception("pruning old events failed")
 
     async def check_sessions(self) -> None:
         connections = [c for group in self._by_user.values() for c in group]
