@@ -105,12 +105,17 @@ class Changes:
             await events.append(tx, type, data, self.now, chat_id=chat_id, user_id=user_id)
         )
 
-    async def system_message(self, tx: aiosqlite.Connection, chat_id: int, text: str) -> None:
+    async def system_message(
+        self, tx: aiosqlite.Connection, chat_id: int, text: str, actor_id: int | None = None
+    ) -> None:
+        """A line like "Ada added Bob" in the chat; not unread for the one who did it."""
         row = await messages.create(
             tx, chat_id=chat_id, sender_id=None, client_id=None, body=text, now=self.now,
             kind="system",
         )  # fmt: skip
         await chats.touch(tx, chat_id, row.id, self.now)
+        if actor_id is not None:
+            await chats.move_cursors(tx, chat_id, actor_id, read_id=row.id, delivered_id=row.id)
         await self.event(tx, "message.created", views.message(row, messages.Extras()),
                          chat_id=chat_id)  # fmt: skip
 
@@ -265,7 +270,7 @@ class Chats:
             await changes.event(tx, "chat.created", views.chat_fields(chat), chat_id=chat.id)
             noun = "channel" if kind == "channel" else "group"
             await changes.system_message(
-                tx, chat.id, f"{display_name(me)} created the {noun} “{title}”"
+                tx, chat.id, f"{display_name(me)} created the {noun} “{title}”", user_id
             )
             await self._add(tx, changes, chat, user_id, wanted)
             chat = await chats.get(tx, chat.id) or chat
@@ -307,9 +312,11 @@ class Chats:
             )
         if added and actor_id not in {p.id for p in added}:
             names = ", ".join(display_name(p) for p in added)
-            await changes.system_message(tx, chat.id, f"{display_name(actor)} added {names}")
+            await changes.system_message(
+                tx, chat.id, f"{display_name(actor)} added {names}", actor_id
+            )
         elif added:
-            await changes.system_message(tx, chat.id, f"{display_name(actor)} joined")
+            await changes.system_message(tx, chat.id, f"{display_name(actor)} joined", actor_id)
 
     # --- changing ----------------------------------------------------------------------------
 
@@ -339,7 +346,7 @@ class Chats:
                 if title != chat.title:
                     me = await users.get(tx, user_id)
                     await changes.system_message(
-                        tx, chat.id, f"{display_name(me)} renamed the chat to “{title}”"
+                        tx, chat.id, f"{display_name(me)} renamed the chat to “{title}”", user_id
                     )
                 chat = await chats.get(tx, chat.id) or updated
             view = await self._view(tx, user_id, chat, with_members=True)
@@ -423,7 +430,7 @@ class Chats:
                 people = await users.by_ids(tx, [user_id, target_id])
                 await changes.system_message(
                     tx, chat_id, f"{display_name(people.get(user_id))} made "
-                    f"{display_name(people.get(target_id))} the owner",
+                    f"{display_name(people.get(target_id))} the owner", user_id,
                 )  # fmt: skip
             updated = await chats.member(tx, chat_id, target_id)
             person = await users.get(tx, target_id)
@@ -465,7 +472,7 @@ class Chats:
                     else f"{display_name(people.get(user_id))} removed "
                     f"{display_name(people.get(target_id))}"
                 )
-                await changes.system_message(tx, chat_id, text)
+                await changes.system_message(tx, chat_id, text, user_id)
         self._apply(changes)
 
     async def _hand_over(

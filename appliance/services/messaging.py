@@ -33,7 +33,7 @@ def message_not_found() -> NotFoundError:
 
 def check_emoji(emoji: str) -> str:
     if not 1 <= len(emoji) <= 16 or any(
-        unicodedata.category(c)[0] in "LZC" and c not in "\u200d\ufe0f" for c in emoji
+        unicodedata.category(c)[0] in "LNZC" and c not in "\u200d\ufe0f" for c in emoji
     ):
         raise InvalidError("A reaction is one emoji.", field="emoji")
     return emoji
