@@ -96,6 +96,10 @@ async def serve(
     main.accesslog = None
     main.errorlog = logging.getLogger("hypercorn.error")
     main.include_server_header = False
+    # WebSocket frames are small JSON; pings at the protocol level find dead peers (a phone
+    # that left the Wi-Fi) even when the app-level ping is late.
+    main.websocket_max_message_size = 256 * 1024
+    main.websocket_ping_interval = 20.0
 
     servers = [hypercorn_serve(app, main, shutdown_trigger=stop.wait)]
     if config.server.http_port:

@@ -187,17 +187,27 @@ async def test_mentions_are_parsed_from_member_usernames(people):
 
 
 async def test_mention_count_and_unread_count_in_the_chat_list(people):
-    ada, bob, cy = await people("ada", "bob", "cyd")
-    chat = await ada.group("Kitchen", bob, cy)
+    ada, bob, cyd = await people("ada", "bob", "cyd")
+    chat = await ada.group("Kitchen", bob, cyd)
+    # The server's own notes ("ada added bob") may count as unread; count from here.
+    bob_before = (await bob.chat_in_list(chat["id"]))["unread_count"]
     await ada.send(chat["id"], "plain")
     await ada.send(chat["id"], "@bob look")
-    await cy.send(chat["id"], "@cyd talks to herself, @bob too")
+    await cyd.send(chat["id"], "@cyd talks to herself, @bob too")
     seen = await bob.chat_in_list(chat["id"])
-    assert seen["unread_count"] == 3
+    assert seen["unread_count"] == bob_before + 3
     assert seen["mention_count"] == 2
     mine = await ada.chat_in_list(chat["id"])
-    assert mine["unread_count"] == 1  # cy's message; her own two are not unread for her
+    assert mine["unread_count"] == 1  # cyd's: sending moved her own cursor past everything before
     assert mine["mention_count"] == 0
+
+
+async def test_a_new_group_is_not_unread_for_its_creator(people):
+    ada, bob = await people("ada", "bob")
+    chat = await ada.group("Kitchen", bob)
+    mine = await ada.chat_in_list(chat["id"])
+    assert mine["unread_count"] == 0
+    assert mine["last_read_id"] == mine["last_message"]["id"]
 
 
 # --- editing ----------------------------------------------------------------------------------

@@ -64,3 +64,17 @@ export function lastSeen(iso, now = Date.now()) {
   if (minutes < 24 * 60) return `last seen ${Math.floor(minutes / 60)} h ago`;
   return `last seen ${new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' }).format(time)}`;
 }
+
+// How a person's presence reads in a header: "online", "away", "last seen 5 min ago".
+export function presenceLabel(p) {
+  if (p.status === 'online') return 'online';
+  if (p.status === 'away') return 'away';
+  return p.last_seen_at ? lastSeen(p.last_seen_at) : 'offline';
+}
+
+export function typingText(names) {
+  if (!names.length) return '';
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return `${names[0]} and ${names.length - 1} others are typing…`;
+}

@@ -9,7 +9,38 @@
  *   reset      #reset-form: #reset-password #reset-confirm
  *   auth pages root main#auth-page (the h1 holds the page title)
  *   frame      #app-frame[data-pane=list|main] > nav#sidebar, main#main-pane; #me-name #me-status
- *              #chat-list, #chat-search, [data-testid=main-empty]; #open-settings (link); #logout (button)
+ *              #chat-list, #chat-search, [data-testid=main-empty]; #open-settings, #open-contacts (links);
+ *              #logout (button); #connection-status (text while the socket is down);
+ *              #enable-notifications (asks for notification permission)
+ *   chat list  #chat-list [data-chat-id="ID"] (a link), inside: .chat-item-title .chat-item-preview
+ *              .unread-badge (count) .mention-badge .presence-dot[data-status]
+ *              search hits #search-results .search-hit[data-message-id][data-chat-id]
+ *   new chat   #new-chat opens #new-chat-menu with #new-dm #new-group #new-channel #browse-channels
+ *              #new-dm-dialog: #user-search, results .user-result[data-user-id]
+ *              #new-chat-dialog (group or channel): #new-chat-form: #new-chat-title #new-chat-topic
+ *              #new-chat-public (channels), #new-chat-member-search + .user-result[data-user-id],
+ *              chosen #new-chat-members [data-user-id]; submit button[type=submit]
+ *              #channels-dialog: #channel-search, #channel-list [data-channel-id] button.join
+ *   chat       #chat[data-chat-id] > #chat-header (h1#chat-title, .presence[data-status=online|away|offline]
+ *              in direct chats, #chat-settings), #pinned-bar, #conversation, #jump-latest, #typing,
+ *              #composer-form: #composer (textarea) #send; #composer-context (reply/edit) #composer-cancel;
+ *              mention suggestions #mention-list [role=option][data-username]
+ *   message    .message[data-message-id="ID"] (data-client-id while sending; classes own|other,
+ *              pending, failed, deleted, system), inside: .body, .sender, .quote[data-reply-to],
+ *              .edited, .ticks[data-state=sent|delivered|read], .reactions button[data-emoji][aria-pressed],
+ *              .menu-btn, .retry (when failed), .forwarded; .day-separator between days
+ *   menus      #message-menu [data-action=react|reply|edit|forward|copy|pin|info|delete-me|delete-everyone];
+ *              #reaction-picker button[data-emoji]; #confirm-dialog #confirm-ok #confirm-cancel;
+ *              #message-info (dd[data-info=seen-by] ...); #forward-dialog #forward-list [data-chat-id]
+ *   group      #chat-settings opens #group-panel (groups, channels): #group-details-form
+ *              (#group-title-edit #group-topic-edit), #invite-link-create #invite-link-url #invite-link-copy,
+ *              #add-member-search, #group-members li[data-user-id][data-role] button.member-actions ->
+ *              #member-menu [data-action=make-admin|make-member|make-owner|remove], #leave-chat #delete-chat;
+ *              direct chats: #contact-panel with #block-user
+ *   contacts   #contacts-page: #contact-search (+ .user-result), sections #contacts-incoming
+ *              (button.accept .reject), #contacts-list (button.message-contact .remove-contact .block),
+ *              #contacts-outgoing (.withdraw), #contacts-blocked (.unblock); rows li.person[data-user-id]
+ *   join       #join-page: #join-title, #join-chat (button) or #open-joined-chat when already in
  *   settings   #settings; #profile-form: #profile-display-name #profile-bio #profile-status
  *              #profile-email, status #profile-saved
  *              #password-form: #password-current #password-new #password-confirm, status #password-saved
@@ -18,8 +49,7 @@
  *              radios input[name=theme] values light|dark|system (ids #theme-light ...)
  *              admins: #invite-form: #invite-uses #invite-days; result #invite-url, #invite-copy
  *   every form: button[type=submit] inside it; field errors #<input-id>-error;
- *               form-level errors [role=alert].alert; app-wide messages #announcer
- */
+ *               form-level errors [role=alert].alert; app-wide messages #announcer */
 import { api, errorText, onUnauthenticated } from './api.js';
 import { h } from './dom.js';
 import { createStore } from './store.js';
@@ -33,7 +63,32 @@ import { resetView } from './views/reset.js';
 import { createFrame } from './views/app.js';
 
 const SIGNED_OUT_VIEWS = { '/login': loginView, '/signup': signupView, '/reset': resetView };
-const FRAME_PATHS = new Set(['/', '/settings']);
+const FRAME_PATHS = new Set(['/', '/settings', '/contacts']);
+const FRAME_PATTERNS = [/^\/chats\/\d+$/, /^\/join\/[^/]+$/];
+// Where a signed-out visitor was going (a chat, an invite link): opened after they sign in.
+const NEXT_KEY = 'hearth.next';
+
+function isFramePath(path) {
+  return FRAME_PATHS.has(path) || FRAME_PATTERNS.some((re) => re.test(path));
+}
+
+function rememberNext(path) {
+  try {
+    sessionStorage.setItem(NEXT_KEY, path);
+  } catch {
+    // Storage disabled: they land on the chat list instead.
+  }
+}
+
+function takeNext() {
+  try {
+    const next = sessionStorage.getItem(NEXT_KEY);
+    sessionStorage.removeItem(NEXT_KEY);
+    return next && isFramePath(next.split('?')[0]) ? next : null;
+  } catch {
+    return null;
+  }
+}
 
 function createApp(root, announcer) {
   const store = createStore({ info: null, me: null, notice: null });
@@ -64,20 +119,20 @@ function createApp(root, announcer) {
     root.replaceChildren(view({ ...ctx, params, cleanup: (fn) => cleanups.push(fn) }));
   }
 
-  function mountFrame(path) {
+  function mountFrame(path, params) {
     if (!frame) {
       unmount();
       frame = createFrame(ctx);
       root.replaceChildren(frame.el);
     }
-    frame.show(path);
+    frame.show(path, params);
   }
 
   // Which path the state allows; a different answer means redirect.
   function allowedPath(path, { info, me }) {
     if (info.setup_needed) return path;
     if (path === '/setup') return me ? '/' : '/login';
-    if (me) return FRAME_PATHS.has(path) || path === '/reset' ? path : '/';
+    if (me) return isFramePath(path) || path === '/reset' ? path : '/';
     return SIGNED_OUT_VIEWS[path] ? path : '/login';
   }
 
@@ -86,11 +141,19 @@ function createApp(root, announcer) {
     if (!state.info) return;
     const target = allowedPath(path, state);
     if (target !== path) {
+      if (!state.me && !state.info.setup_needed && path !== '/' && isFramePath(path)) {
+        rememberNext(path + location.search);
+      }
       navigate(target, { replace: true });
       return;
     }
+    const next = state.me && path === '/' ? takeNext() : null;
+    if (next) {
+      navigate(next, { replace: true });
+      return;
+    }
     if (state.info.setup_needed) mountView(path === '/setup' ? setupView : needsSetupView, params);
-    else if (state.me && FRAME_PATHS.has(path)) mountFrame(path);
+    else if (state.me && isFramePath(path)) mountFrame(path, params);
     else mountView(SIGNED_OUT_VIEWS[path], params);
     root.removeAttribute('aria-busy');
     // Move focus to the new view's heading so keyboard and screen reader users start there.

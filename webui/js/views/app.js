@@ -1,10 +1,24 @@
-// The app frame: sidebar (me, search, chat list) and the main pane. On narrow screens the two
-// alternate (data-pane="list" or "main" on #app-frame); on wide screens they sit side by side.
+// The app frame: sidebar (me, search, chat list) and the main pane (a conversation, contacts,
+// settings, a join link). On narrow screens the two alternate (data-pane="list" or "main" on
+// #app-frame); on wide screens they sit side by side. The frame owns the messaging session:
+// the chats store and its WebSocket live as long as it does.
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
+import { createChatsStore } from '../chats-store.js';
+import { askPermission, canAskPermission, notifyNewMessage } from '../notify.js';
+import { preview } from '../text.js';
+import { setPageTitle, setUnreadCount } from '../title.js';
 import { avatar } from '../components/avatar.js';
+import { closeAllDialogs } from '../components/dialog.js';
 import { icon } from '../components/icons.js';
+import { closeMenu } from '../components/menu.js';
+import { chatView } from './chat.js';
+import { createChatList } from './chat-list.js';
+import { contactsView } from './contacts.js';
+import { joinView } from './join.js';
 import { settingsView } from './settings.js';
+
+const OFFLINE_NOTICE_DELAY_MS = 2000;
 
 function emptyState() {
   return h('div', { class: 'empty-state', 'data-testid': 'main-empty' },
@@ -12,34 +26,64 @@ function emptyState() {
     h('p', {}, 'Select a chat'));
 }
 
+function notificationPrompt() {
+  const el = h('div', { id: 'notify-prompt', class: 'notify-prompt', hidden: !canAskPermission() },
+    icon('bell'),
+    h('span', {}, 'Get told about new messages when Hearth is in the background.'),
+    h('button', {
+      type: 'button', id: 'enable-notifications', class: 'btn btn-secondary',
+      onclick: async () => {
+        await askPermission();
+        el.hidden = !canAskPermission();
+      },
+    }, 'Enable notifications'));
+  return el;
+}
+
 export function createFrame(ctx) {
+  const chats = createChatsStore(ctx.store.get().me);
+  const paneBase = { ...ctx, chats };
   const avatarSlot = h('span', { class: 'avatar-slot' });
   const meName = h('p', { id: 'me-name', class: 'me-name' });
   const meStatus = h('p', { id: 'me-status', class: 'me-status' });
+  const contactsLink = h('a', { id: 'open-contacts', class: 'icon-btn', href: '/contacts', 'aria-label': 'Contacts', title: 'Contacts' },
+    icon('users'));
   const settingsLink = h('a', { id: 'open-settings', class: 'icon-btn', href: '/settings', 'aria-label': 'Settings', title: 'Settings' },
     icon('settings'));
   const logout = h('button', { id: 'logout', type: 'button', class: 'icon-btn', 'aria-label': 'Sign out', title: 'Sign out', onclick: signOut },
     icon('logout'));
+  const connection = h('p', { id: 'connection-status', class: 'connection-status', role: 'status' });
+  const chatList = createChatList(paneBase);
 
   const sidebar = h('nav', { id: 'sidebar', class: 'sidebar', 'aria-label': 'Chats' },
     h('header', { class: 'sidebar-header' },
-      avatarSlot, h('div', { class: 'me-text' }, meName, meStatus), settingsLink, logout),
-    h('div', { class: 'search' },
-      h('label', { for: 'chat-search', class: 'vh' }, 'Search chats'),
-      icon('search'),
-      h('input', { id: 'chat-search', type: 'search', placeholder: 'Search chats', disabled: true })),
+      avatarSlot, h('div', { class: 'me-text' }, meName, meStatus), contactsLink, settingsLink, logout),
+    chatList.tools,
+    connection,
+    notificationPrompt(),
     h('h2', { class: 'vh' }, 'Chats'),
-    h('div', { id: 'chat-list', class: 'chat-list' }, h('p', { class: 'empty' }, 'No chats yet')));
+    chatList.body);
   const main = h('main', { id: 'main-pane', class: 'main-pane' });
   const el = h('div', { id: 'app-frame', class: 'frame', 'data-pane': 'list' }, sidebar, main);
 
   let cleanups = [];
+  let offlineTimer = 0;
 
   function renderMe(me) {
     if (!me) return;
     avatarSlot.replaceChildren(avatar(me));
     meName.textContent = me.display_name || me.username;
     meStatus.textContent = me.status_text || `@${me.username}`;
+  }
+
+  // Say so only when the socket stays down a moment: a quick reconnect is nobody's business.
+  function renderConnection() {
+    clearTimeout(offlineTimer);
+    if (chats.isConnected()) {
+      connection.textContent = '';
+      return;
+    }
+    offlineTimer = setTimeout(() => { connection.textContent = 'Connecting…'; }, OFFLINE_NOTICE_DELAY_MS);
   }
 
   async function signOut() {
@@ -57,31 +101,72 @@ export function createFrame(ctx) {
     ctx.navigate('/login', { replace: true });
   }
 
+  function onIncoming(message, chat) {
+    const sender = chats.nameOf(message.sender_id);
+    const title = chat.kind === 'direct' ? sender : `${sender} in ${chats.chatTitle(chat)}`;
+    notifyNewMessage({
+      title, tag: `chat-${chat.id}`,
+      body: message.deleted ? '' : preview(message.body, 140) || 'Forwarded message',
+      onClick: () => ctx.navigate(`/chats/${chat.id}`),
+    });
+  }
+
   function teardownPane() {
     for (const fn of cleanups) fn();
     cleanups = [];
+    closeAllDialogs();
+    closeMenu();
   }
 
-  function show(path) {
+  function show(path, params = new URLSearchParams()) {
     teardownPane();
-    const paneCtx = { ...ctx, cleanup: (fn) => cleanups.push(fn) };
-    const onSettings = path === '/settings';
-    main.replaceChildren(onSettings ? settingsView(paneCtx) : emptyState());
-    el.dataset.pane = onSettings ? 'main' : 'list';
-    if (onSettings) settingsLink.setAttribute('aria-current', 'page');
-    else settingsLink.removeAttribute('aria-current');
-    document.title = onSettings ? 'Settings · Hearth' : 'Hearth';
+    const paneCtx = { ...paneBase, cleanup: (fn) => cleanups.push(fn) };
+    const chatMatch = /^\/chats\/(\d+)$/.exec(path);
+    const joinMatch = /^\/join\/([^/]+)$/.exec(path);
+    let view;
+    if (path === '/settings') {
+      view = settingsView(paneCtx);
+      setPageTitle('Settings');
+    } else if (path === '/contacts') {
+      view = contactsView(paneCtx);
+      setPageTitle('Contacts');
+    } else if (chatMatch) {
+      view = chatView(paneCtx, Number(chatMatch[1]), Number(params.get('around')) || null);
+    } else if (joinMatch) {
+      view = joinView(paneCtx, decodeURIComponent(joinMatch[1]));
+      setPageTitle('Invitation');
+    } else {
+      view = emptyState();
+      setPageTitle('');
+    }
+    main.replaceChildren(view);
+    el.dataset.pane = path === '/' ? 'list' : 'main';
+    chatList.setActive(chatMatch ? Number(chatMatch[1]) : null);
+    for (const [link, target] of [[settingsLink, '/settings'], [contactsLink, '/contacts']]) {
+      if (path === target) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+    }
   }
 
   renderMe(ctx.store.get().me);
-  const unsubscribe = ctx.store.subscribe((state) => renderMe(state.me));
+  const offs = [
+    ctx.store.subscribe((state) => renderMe(state.me)),
+    chats.on('chats', () => setUnreadCount(chats.totalUnread())),
+    chats.on('connection', renderConnection),
+    chats.on('incoming', onIncoming),
+  ];
+  chats.start().catch((err) => ctx.announce(`Couldn't load your chats: ${errorText(err)}`));
 
   return {
     el,
     show,
     destroy() {
       teardownPane();
-      unsubscribe();
+      for (const off of offs) off();
+      clearTimeout(offlineTimer);
+      chatList.destroy();
+      chats.stop();
+      setUnreadCount(0);
     },
   };
 }
