@@ -173,6 +173,8 @@ class Database:
         finally:
             self._waiting -= 1
         try:
+            if self._batch is not None and self._batch.jobs >= MAX_BATCH:
+                await self._finish(self._batch)
             batch = self._batch
             if batch is None:
                 await conn.execute("BEGIN IMMEDIATE")
@@ -215,26 +217,30 @@ class Database:
             batch.done.exception()  # mark retrieved: callers that awaited it already left
 
     async def _commit(self, batch: _Batch) -> None:
-        """Commit `batch` once no more writers are queued (or the batch is big enough)."""
-        conn = self._writer
-        assert conn is not None
+        """Commit `batch` once no more writers are queued (or the batch is full)."""
         while True:
             async with self._write_lock:
                 if self._batch is not batch:
-                    return  # the batch failed and was dropped
+                    return  # already committed by a writer that found it full, or failed
                 if self._waiting and batch.jobs < MAX_BATCH:
                     continue  # let the queued writers in first; we queue again behind them
-                self._batch = None
-                try:
-                    await conn.commit()
-                except sqlite3.Error as error:
-                    log.error("commit failed: %s", error)
-                    if conn.in_transaction:
-                        await conn.rollback()
-                    batch.done.set_exception(error)
-                    return
-                batch.done.set_result(None)
+                await self._finish(batch)
                 return
+
+    async def _finish(self, batch: _Batch) -> None:
+        """COMMIT the open batch and wake its writers; the write lock is held."""
+        conn = self._writer
+        assert conn is not None
+        self._batch = None
+        try:
+            await conn.commit()
+        except sqlite3.Error as error:
+            log.error("commit failed: %s", error)
+            if conn.in_transaction:
+                await conn.rollback()
+            batch.done.set_exception(error)
+            return
+        batch.done.set_result(None)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
