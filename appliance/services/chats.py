@@ -49,10 +49,9 @@ def clean_text(value: str, field: str, limit: int, *, required: bool = False) ->
 async def require_member(
     conn: aiosqlite.Connection, chat_id: int, user_id: int
 ) -> tuple[ChatRow, MemberRow]:
-    chat = await chats.get(conn, chat_id)
+    chat, member = await chats.with_member(conn, chat_id, user_id)
     if chat is None:
         raise chat_not_found()
-    member = await chats.member(conn, chat_id, user_id)
     if member is None:
         raise ForbiddenError("You are not a member of this chat.", code="not_a_member")
     return chat, member

@@ -108,28 +108,27 @@ class Messaging:
             raise InvalidError(
                 f"client_id is 1 to {CLIENT_ID_LIMIT} characters.", field="client_id"
             )
-        async with self.db.read() as conn:
-            earlier = await messages.by_client_id(conn, user_id, client_id)
-            if earlier is not None:
-                await require_member(conn, earlier.chat_id, user_id)
-                return await self._view(conn, earlier), False
         if forward_of is None:
             body = self._body(body)
         self.limiter.hit(str(user_id))
         changes = Changes.start()
         async with self.db.write() as tx:
             earlier = await messages.by_client_id(tx, user_id, client_id)
-            if earlier is not None:  # a retry raced the first attempt
+            if earlier is not None:  # a retry: answer with what was stored the first time
+                await require_member(tx, earlier.chat_id, user_id)
                 return await self._view(tx, earlier), False
             chat, _ = await require_member(tx, chat_id, user_id)
             await self._check_direct(tx, chat, user_id)
             forwarded = None
             if forward_of is not None:
                 body, forwarded = await self._forwarded(tx, forward_of, user_id)
+            # A new message has no reactions or pin yet: its view needs no more queries.
+            extras = messages.Extras()
             if reply_to is not None:
                 original = await messages.get(tx, reply_to)
                 if original is None or original.chat_id != chat_id:
                     raise InvalidError("reply_to is not a message of this chat.", field="reply_to")
+                extras.replies[original.id] = original
             row = await messages.create(
                 tx, chat_id=chat_id, sender_id=user_id, client_id=client_id, body=body,
                 now=changes.now, reply_to=reply_to, forwarded_from=forwarded,
@@ -137,10 +136,11 @@ class Messaging:
             mentioned = await self._mentions(tx, chat_id, body)
             if mentioned:
                 await messages.add_mentions(tx, row.id, mentioned)
+                extras.mentions[row.id] = mentioned
             await chats.touch(tx, chat_id, row.id, changes.now)
             # The sender has read (and received) what they sent.
             await chats.move_cursors(tx, chat_id, user_id, read_id=row.id, delivered_id=row.id)
-            view = await self._view(tx, row)
+            view = views.message(row, extras)
             await changes.event(tx, "message.created", view, chat_id=chat_id)
         self.bus.publish(changes.written)
         return view, True

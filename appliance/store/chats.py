@@ -52,7 +52,7 @@ class ChatInviteRow:
         return self.expires_at > now and self.uses < self.max_uses
 
 
-def _chat(row: aiosqlite.Row) -> ChatRow:
+def _chat(row: aiosqlite.Row | tuple[object, ...]) -> ChatRow:
     values = list(row)
     values[4] = bool(values[4])
     return ChatRow(*values)
@@ -89,6 +89,26 @@ async def get(conn: aiosqlite.Connection, chat_id: int) -> ChatRow | None:
     async with conn.execute(f"SELECT {_CHAT_COLUMNS} FROM chats WHERE id = ?", (chat_id,)) as cur:
         row = await cur.fetchone()
     return None if row is None else _chat(row)
+
+
+async def with_member(
+    conn: aiosqlite.Connection, chat_id: int, user_id: int
+) -> tuple[ChatRow | None, MemberRow | None]:
+    """The chat and `user_id`'s membership of it, in one query."""
+    async with conn.execute(
+        f"SELECT {_JOINED_CHAT_COLUMNS}, m.role, m.joined_at, m.last_read_id,"
+        " m.last_delivered_id FROM chats c LEFT JOIN chat_members m"
+        " ON m.chat_id = c.id AND m.user_id = ?2 WHERE c.id = ?1",
+        (chat_id, user_id),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None, None
+    width = len(_CHAT_FIELDS)
+    chat = _chat(row[:width])
+    if row[width] is None:
+        return chat, None
+    return chat, MemberRow(chat_id, user_id, *row[width:])
 
 
 async def get_direct(conn: aiosqlite.Connection, key: str) -> ChatRow | None:
