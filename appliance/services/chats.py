@@ -112,7 +112,7 @@ class Changes:
             tx, chat_id=chat_id, sender_id=None, client_id=None, body=text, now=self.now,
             kind="system",
         )  # fmt: skip
-        await chats.touch(tx, chat_id, row.id, self.now)
+        assert row is not None  # system messages have no client_id to collide on
         if actor_id is not None:
             await chats.move_cursors(tx, chat_id, actor_id, read_id=row.id, delivered_id=row.id)
         await self.event(tx, "message.created", views.message(row, messages.Extras()),

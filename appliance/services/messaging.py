@@ -113,10 +113,6 @@ class Messaging:
         self.limiter.hit(str(user_id))
         changes = Changes.start()
         async with self.db.write() as tx:
-            earlier = await messages.by_client_id(tx, user_id, client_id)
-            if earlier is not None:  # a retry: answer with what was stored the first time
-                await require_member(tx, earlier.chat_id, user_id)
-                return await self._view(tx, earlier), False
             chat, _ = await require_member(tx, chat_id, user_id)
             await self._check_direct(tx, chat, user_id)
             forwarded = None
@@ -133,13 +129,14 @@ class Messaging:
                 tx, chat_id=chat_id, sender_id=user_id, client_id=client_id, body=body,
                 now=changes.now, reply_to=reply_to, forwarded_from=forwarded,
             )  # fmt: skip
+            if row is None:  # a retry: answer with what was stored the first time
+                earlier = await messages.by_client_id(tx, user_id, client_id)
+                assert earlier is not None
+                return await self._view(tx, earlier), False
             mentioned = await self._mentions(tx, chat_id, body)
             if mentioned:
                 await messages.add_mentions(tx, row.id, mentioned)
                 extras.mentions[row.id] = mentioned
-            await chats.touch(tx, chat_id, row.id, changes.now)
-            # The sender has read (and received) what they sent.
-            await chats.move_cursors(tx, chat_id, user_id, read_id=row.id, delivered_id=row.id)
             view = views.message(row, extras)
             await changes.event(tx, "message.created", view, chat_id=chat_id)
         self.bus.publish(changes.written)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 import aiosqlite
+
+from appliance.store.db import fetch_one
 
 _CHAT_FIELDS = (
     "id", "kind", "title", "topic", "is_public", "direct_key", "created_by", "created_at",
@@ -52,7 +55,7 @@ class ChatInviteRow:
         return self.expires_at > now and self.uses < self.max_uses
 
 
-def _chat(row: aiosqlite.Row | tuple[object, ...]) -> ChatRow:
+def _chat(row: aiosqlite.Row | sqlite3.Row | tuple[object, ...]) -> ChatRow:
     values = list(row)
     values[4] = bool(values[4])
     return ChatRow(*values)
@@ -95,13 +98,13 @@ async def with_member(
     conn: aiosqlite.Connection, chat_id: int, user_id: int
 ) -> tuple[ChatRow | None, MemberRow | None]:
     """The chat and `user_id`'s membership of it, in one query."""
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         f"SELECT {_JOINED_CHAT_COLUMNS}, m.role, m.joined_at, m.last_read_id,"
         " m.last_delivered_id FROM chats c LEFT JOIN chat_members m"
         " ON m.chat_id = c.id AND m.user_id = ?2 WHERE c.id = ?1",
         (chat_id, user_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     if row is None:
         return None, None
     width = len(_CHAT_FIELDS)
@@ -130,13 +133,6 @@ async def update(
 
 async def delete(tx: aiosqlite.Connection, chat_id: int) -> None:
     await tx.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
-
-
-async def touch(tx: aiosqlite.Connection, chat_id: int, message_id: int, now: int) -> None:
-    await tx.execute(
-        "UPDATE chats SET last_message_id = ?, last_activity_at = ? WHERE id = ?",
-        (message_id, now, chat_id),
-    )
 
 
 async def for_user(conn: aiosqlite.Connection, user_id: int) -> list[ChatRow]:
@@ -194,11 +190,11 @@ async def set_role(tx: aiosqlite.Connection, chat_id: int, user_id: int, role: s
 
 
 async def member(conn: aiosqlite.Connection, chat_id: int, user_id: int) -> MemberRow | None:
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         f"SELECT {_MEMBER_COLUMNS} FROM chat_members WHERE chat_id = ? AND user_id = ?",
         (chat_id, user_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return None if row is None else MemberRow(*row)
 
 
@@ -248,16 +244,16 @@ async def move_cursors(
     tx: aiosqlite.Connection, chat_id: int, user_id: int, *, read_id: int, delivered_id: int
 ) -> MemberRow | None:
     """Move the read and delivered cursors forward (never back); None if nothing moved."""
-    cursor = await tx.execute(
+    row = await fetch_one(
+        tx,
         "UPDATE chat_members SET last_read_id = max(last_read_id, ?3),"
         " last_delivered_id = max(last_delivered_id, ?4, ?3)"
         " WHERE chat_id = ?1 AND user_id = ?2"
-        " AND (last_read_id < ?3 OR last_delivered_id < max(?4, ?3))",
+        " AND (last_read_id < ?3 OR last_delivered_id < max(?4, ?3))"
+        f" RETURNING {_MEMBER_COLUMNS}",
         (chat_id, user_id, read_id, delivered_id),
     )
-    if cursor.rowcount != 1:
-        return None
-    return await member(tx, chat_id, user_id)
+    return None if row is None else MemberRow(*row)
 
 
 async def unread_counts(conn: aiosqlite.Connection, user_id: int) -> dict[int, tuple[int, int]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import aiosqlite
 
+from appliance.store.db import fetch_one
+
 
 async def states(conn: aiosqlite.Connection, user_id: int) -> dict[int, str]:
     """other user id -> 'outgoing' | 'incoming' | 'accepted', as seen by `user_id`."""
@@ -68,12 +70,12 @@ async def blocked_by(conn: aiosqlite.Connection, blocker_id: int) -> list[int]:
 
 
 async def either_blocked(conn: aiosqlite.Connection, a: int, b: int) -> bool:
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         "SELECT EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = ?1 AND blocked_id = ?2)"
         " OR (blocker_id = ?2 AND blocked_id = ?1))",
         (a, b),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return bool(row and row[0])
 
 

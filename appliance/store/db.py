@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -251,6 +252,17 @@ class Database:
             yield conn
         finally:
             self._readers.put_nowait(conn)
+
+
+async def fetch_one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
+    """The first row of a query, in one trip to the connection's thread (a cursor takes three:
+    execute, fetch, close); this matters on the single writer's hot path."""
+    rows = list(await conn.execute_fetchall(sql, params))
+    return rows[0] if rows else None
+
+
+async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+    return list(await conn.execute_fetchall(sql, params))
 
 
 async def _user_version(conn: aiosqlite.Connection) -> int:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
+
+from appliance.store.db import fetch_one
 
 _FIELDS = (
     "id", "chat_id", "sender_id", "client_id", "kind", "body", "reply_to", "forwarded_from",
@@ -46,7 +49,7 @@ class Extras:
     pinned: set[int] = field(default_factory=set)
 
 
-def _row(row: aiosqlite.Row) -> MessageRow:
+def _row(row: aiosqlite.Row | sqlite3.Row) -> MessageRow:
     values = list(row)
     values[7] = json.loads(values[7]) if values[7] else None
     return MessageRow(*values)
@@ -63,34 +66,38 @@ async def create(
     kind: str = "text",
     reply_to: int | None = None,
     forwarded_from: dict[str, Any] | None = None,
-) -> MessageRow:
+) -> MessageRow | None:
+    """Insert a message (a trigger makes it the chat's latest and the sender's read mark);
+    None when the sender already has a message with this client_id."""
     forwarded = json.dumps(forwarded_from) if forwarded_from else None
-    cursor = await tx.execute(
+    row = await fetch_one(
+        tx,
         "INSERT INTO messages (chat_id, sender_id, client_id, kind, body, reply_to,"
-        " forwarded_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " forwarded_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id",
         (chat_id, sender_id, client_id, kind, body, reply_to, forwarded, now),
     )
-    assert cursor.lastrowid is not None
+    if row is None:
+        return None
     return MessageRow(
-        cursor.lastrowid, chat_id, sender_id, client_id, kind, body, reply_to,
-        forwarded_from, now, None, None,
+        row[0], chat_id, sender_id, client_id, kind, body, reply_to, forwarded_from, now,
+        None, None,
     )  # fmt: skip
 
 
 async def get(conn: aiosqlite.Connection, message_id: int) -> MessageRow | None:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,))
     return None if row is None else _row(row)
 
 
 async def by_client_id(
     conn: aiosqlite.Connection, sender_id: int, client_id: str
 ) -> MessageRow | None:
-    async with conn.execute(
+    row = await fetch_one(
+        conn,
         f"SELECT {_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?",
         (sender_id, client_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return None if row is None else _row(row)
 
 

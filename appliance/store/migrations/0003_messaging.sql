@@ -47,6 +47,15 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_chat ON messages(chat_id, id);
 
+-- A new message is the chat's latest activity, and its sender has read everything up to it.
+-- Triggers, because the single writer's trips to SQLite are what limits messages per second.
+CREATE TRIGGER messages_touch_chat AFTER INSERT ON messages BEGIN
+    UPDATE chats SET last_message_id = new.id, last_activity_at = new.created_at
+        WHERE id = new.chat_id;
+    UPDATE chat_members SET last_read_id = new.id, last_delivered_id = new.id
+        WHERE chat_id = new.chat_id AND user_id = new.sender_id;
+END;
+
 CREATE TABLE message_edits (
     message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
     body       TEXT    NOT NULL,
