@@ -37,8 +37,15 @@ export function append(el, children) {
 // Makes container's children exactly `nodes`, touching only what moved: a kept node stays in
 // place, so it keeps focus, selection and scroll anchoring.
 export function reconcile(container, nodes) {
+  const keep = new Set(nodes);
   let cursor = container.firstChild;
   for (const node of nodes) {
+    // Drop what goes away first, so a replaced node does not make all after it move.
+    while (cursor && !keep.has(cursor)) {
+      const next = cursor.nextSibling;
+      cursor.remove();
+      cursor = next;
+    }
     if (node === cursor) {
       cursor = cursor.nextSibling;
     } else {

@@ -26,8 +26,19 @@ function emptyState() {
     h('p', {}, 'Select a chat'));
 }
 
+const PROMPT_DISMISSED = 'hearth.notify-prompt-dismissed';
+
+function promptDismissed() {
+  try {
+    return localStorage.getItem(PROMPT_DISMISSED) === '1';
+  } catch {
+    return false;
+  }
+}
+
+// Asks for notification permission only when clicked; "Not now" hides the offer on this device.
 function notificationPrompt() {
-  const el = h('div', { id: 'notify-prompt', class: 'notify-prompt', hidden: !canAskPermission() },
+  const el = h('div', { id: 'notify-prompt', class: 'notify-prompt', hidden: !canAskPermission() || promptDismissed() },
     icon('bell'),
     h('span', {}, 'Get told about new messages when Hearth is in the background.'),
     h('button', {
@@ -36,7 +47,18 @@ function notificationPrompt() {
         await askPermission();
         el.hidden = !canAskPermission();
       },
-    }, 'Enable notifications'));
+    }, 'Enable notifications'),
+    h('button', {
+      type: 'button', class: 'link-btn', id: 'dismiss-notifications',
+      onclick: () => {
+        el.hidden = true;
+        try {
+          localStorage.setItem(PROMPT_DISMISSED, '1');
+        } catch {
+          // Storage disabled: the offer comes back next time.
+        }
+      },
+    }, 'Not now'));
   return el;
 }
 
@@ -78,12 +100,13 @@ export function createFrame(ctx) {
 
   // Say so only when the socket stays down a moment: a quick reconnect is nobody's business.
   function renderConnection() {
-    clearTimeout(offlineTimer);
     if (chats.isConnected()) {
+      clearTimeout(offlineTimer);
+      offlineTimer = 0;
       connection.textContent = '';
-      return;
+    } else if (!offlineTimer) {
+      offlineTimer = setTimeout(() => { connection.textContent = 'Connecting…'; }, OFFLINE_NOTICE_DELAY_MS);
     }
-    offlineTimer = setTimeout(() => { connection.textContent = 'Connecting…'; }, OFFLINE_NOTICE_DELAY_MS);
   }
 
   async function signOut() {

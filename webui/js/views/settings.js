@@ -2,6 +2,7 @@
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { dateTime, relativeTime } from '../format.js';
+import { askPermission, canAskPermission } from '../notify.js';
 import { getTheme, setTheme, THEMES } from '../theme.js';
 import { alertRegion, controlForm, field, statusRegion } from '../components/form.js';
 import { paneHeader } from '../components/pane-header.js';
@@ -159,6 +160,23 @@ function appearanceSection() {
         h('label', { for: `theme-${value}` }, labels[value])))));
 }
 
+function notificationsSection() {
+  const text = { granted: 'On: new messages show a notification while Hearth is in the background.',
+    denied: 'Blocked in this browser. Allow notifications for this site in the browser settings.',
+    default: 'Off.', unsupported: 'This browser cannot show notifications.' };
+  const state = () => (typeof Notification === 'undefined' ? 'unsupported' : Notification.permission);
+  const status = h('p', { class: 'hint', id: 'notifications-state' }, text[state()]);
+  const button = h('button', {
+    type: 'button', id: 'settings-enable-notifications', class: 'btn btn-secondary', hidden: !canAskPermission(),
+    onclick: async () => {
+      await askPermission();
+      status.textContent = text[state()];
+      button.hidden = !canAskPermission();
+    },
+  }, 'Enable notifications');
+  return section('settings-notifications', 'Notifications', status, h('div', { class: 'form-actions' }, button));
+}
+
 function inviteSection() {
   const fields = {
     uses: field('invite-uses', 'Uses', { type: 'number', min: 1, step: 1, value: '1', inputmode: 'numeric', hint: 'How many people can join with it.' }),
@@ -221,5 +239,6 @@ export function settingsView(ctx) {
         passwordSection(ctx, devices.refresh),
         devices.el,
         appearanceSection(),
+        notificationsSection(),
         ctx.store.get().me?.is_admin && inviteSection())));
 }

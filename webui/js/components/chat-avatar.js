@@ -1,0 +1,18 @@
+// A chat's picture: the other person (with a presence dot) for direct chats, else initials.
+import { h } from '../dom.js';
+import { presenceLabel } from '../format.js';
+import { avatar } from './avatar.js';
+
+export function chatAvatar(store, chat) {
+  if (chat.kind === 'direct' && chat.peer) {
+    const presence = store.presenceOf(chat.peer.id);
+    const label = presenceLabel(presence);
+    return h('span', { class: 'avatar-wrap', title: label },
+      avatar(chat.peer),
+      h('span', { class: 'presence-dot', 'data-status': presence.status, 'aria-hidden': 'true' }),
+      h('span', { class: 'vh' }, ` (${label})`));
+  }
+  const picture = avatar({ id: chat.id, display_name: store.chatTitle(chat) });
+  picture.classList.add(chat.kind === 'channel' ? 'avatar-channel' : 'avatar-group');
+  return h('span', { class: 'avatar-wrap' }, picture);
+}

@@ -1,0 +1,182 @@
+// The message box: Enter sends, Shift+Enter breaks the line, "@" offers the chat's members,
+// a reply or an edit shows above it (Escape cancels), typing.start/stop go out as you type.
+import { h } from '../dom.js';
+import { errorText } from '../api.js';
+import { preview } from '../text.js';
+import { avatar } from './avatar.js';
+import { icon } from './icons.js';
+
+const MAX_HEIGHT = 160;
+const drafts = new Map(); // chat id -> unsent text, for this page's life
+
+/**
+ * store: the chats store; onSent(): after a message went out; announce(text); onEditLast():
+ * ArrowUp in an empty box edits your last message.
+ */
+export function createComposer({ store, chatId, announce, onSent, onEditLast }) {
+  const contextText = h('div', { class: 'context-text' });
+  const cancel = h('button', { type: 'button', id: 'composer-cancel', class: 'icon-btn', 'aria-label': 'Cancel', onclick: () => setMode(null) },
+    icon('close'));
+  const context = h('div', { id: 'composer-context', class: 'composer-context', hidden: true }, contextText, cancel);
+  const mentionList = h('ul', { id: 'mention-list', class: 'mention-list', role: 'listbox', 'aria-label': 'People to mention', hidden: true });
+  const input = h('textarea', {
+    id: 'composer', rows: 1, placeholder: 'Message', maxlength: 4000, enterkeyhint: 'send', disabled: true,
+    'aria-label': 'Message', 'aria-autocomplete': 'list', 'aria-controls': 'mention-list', 'aria-expanded': 'false',
+  });
+  const sendButton = h('button', { id: 'send', type: 'submit', class: 'icon-btn send', 'aria-label': 'Send', disabled: true }, icon('send'));
+  const form = h('form', { id: 'composer-form', class: 'composer' }, input, sendButton);
+  const el = h('div', { class: 'composer-wrap' }, context, mentionList, form);
+  input.value = drafts.get(chatId) || '';
+
+  let mode = null; // {kind: 'reply'|'edit', message}
+  let options = [];
+  let active = 0;
+
+  function resize() {
+    input.style.height = 'auto';
+    input.style.height = `${Math.min(input.scrollHeight, MAX_HEIGHT)}px`;
+  }
+
+  function setMode(next) {
+    const wasEdit = mode?.kind === 'edit';
+    mode = next;
+    context.hidden = !mode;
+    if (mode) {
+      const m = mode.message;
+      const label = mode.kind === 'edit' ? 'Editing message' : `Replying to ${m.sender_id === store.me.id ? 'yourself' : store.nameOf(m.sender_id)}`;
+      contextText.replaceChildren(h('strong', {}, label), h('span', {}, preview(m.body, 100)));
+      cancel.setAttribute('aria-label', mode.kind === 'edit' ? 'Cancel editing' : 'Cancel reply');
+      if (mode.kind === 'edit') input.value = m.body;
+    } else if (wasEdit) {
+      input.value = drafts.get(chatId) || '';
+    }
+    resize();
+    input.focus();
+  }
+
+  // ---- mentions
+  function mentionQuery() {
+    const before = input.value.slice(0, input.selectionStart);
+    const match = /(^|\s)@([\w.-]*)$/.exec(before);
+    return match ? match[2].toLowerCase() : null;
+  }
+
+  function candidates(query) {
+    const people = store.membersOf(chatId).map((m) => m.user);
+    const peer = store.chat(chatId)?.peer;
+    if (!people.length && peer) people.push(peer);
+    return people
+      .filter((u) => u.id !== store.me.id)
+      .filter((u) => u.username.startsWith(query) || (u.display_name || '').toLowerCase().split(/\s+/).some((w) => w.startsWith(query)))
+      .slice(0, 6);
+  }
+
+  function showMentions() {
+    const query = mentionQuery();
+    options = query == null ? [] : candidates(query);
+    active = Math.min(active, Math.max(0, options.length - 1));
+    mentionList.hidden = !options.length;
+    input.setAttribute('aria-expanded', String(!!options.length));
+    mentionList.replaceChildren(...options.map((u, i) => h('li', {
+      id: `mention-${u.id}`, role: 'option', class: 'mention-option', 'aria-selected': String(i === active), 'data-username': u.username,
+      onmousedown: (event) => { event.preventDefault(); pickMention(u); },
+    }, avatar(u, { size: 'sm' }), h('span', {}, u.display_name || u.username), h('span', { class: 'user-handle' }, `@${u.username}`))));
+    if (options.length) input.setAttribute('aria-activedescendant', `mention-${options[active].id}`);
+    else input.removeAttribute('aria-activedescendant');
+  }
+
+  function pickMention(user) {
+    const caret = input.selectionStart;
+    const before = input.value.slice(0, caret).replace(/@([\w.-]*)$/, `@${user.username} `);
+    input.value = before + input.value.slice(caret);
+    input.setSelectionRange(before.length, before.length);
+    options = [];
+    showMentions();
+    input.focus();
+  }
+
+  // ---- sending
+  async function submit() {
+    const text = input.value.trim();
+    if (!text || input.disabled) return;
+    const current = mode;
+    if (current?.kind === 'edit') {
+      if (text === current.message.body) {
+        setMode(null);
+        return;
+      }
+      try {
+        await store.edit(current.message, text);
+        setMode(null);
+      } catch (err) {
+        announce(`Couldn't edit: ${errorText(err)}`);
+      }
+      return;
+    }
+    input.value = '';
+    drafts.delete(chatId);
+    setMode(null);
+    resize();
+    const sent = store.send(chatId, text, current?.kind === 'reply' ? current.message : null);
+    onSent();
+    await sent;
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit();
+  });
+
+  input.addEventListener('keydown', (event) => {
+    if (options.length && ['ArrowDown', 'ArrowUp'].includes(event.key)) {
+      event.preventDefault();
+      active = (active + (event.key === 'ArrowDown' ? 1 : -1) + options.length) % options.length;
+      showMentions();
+    } else if (options.length && (event.key === 'Enter' || event.key === 'Tab')) {
+      event.preventDefault();
+      pickMention(options[active]);
+    } else if (event.key === 'Escape' && (options.length || mode)) {
+      event.preventDefault();
+      if (options.length) {
+        options = [];
+        mentionList.hidden = true;
+      } else {
+        setMode(null);
+      }
+    } else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit();
+    } else if (event.key === 'ArrowUp' && !input.value && !mode) {
+      event.preventDefault();
+      onEditLast();
+    }
+  });
+
+  input.addEventListener('input', () => {
+    resize();
+    if (mode?.kind !== 'edit') {
+      drafts.set(chatId, input.value);
+      if (input.value.trim()) store.typingStart(chatId);
+      else store.typingStop(chatId);
+    }
+    showMentions();
+  });
+  input.addEventListener('blur', () => {
+    store.typingStop(chatId);
+    mentionList.hidden = true;
+    options = [];
+  });
+
+  return {
+    el,
+    input,
+    enable() {
+      input.disabled = false;
+      sendButton.disabled = false;
+      resize();
+    },
+    reply: (message) => setMode({ kind: 'reply', message }),
+    edit: (message) => setMode({ kind: 'edit', message }),
+    focus: () => input.focus(),
+  };
+}

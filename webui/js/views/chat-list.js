@@ -1,0 +1,147 @@
+// The sidebar's chats: search box (chat names here, message text with GET /search), the
+// #new-chat button, and the list with previews, times, presence, unread and mention badges.
+import { h, reconcile } from '../dom.js';
+import { api, errorText } from '../api.js';
+import { listTime, typingText } from '../format.js';
+import { preview } from '../text.js';
+import { chatAvatar } from '../components/chat-avatar.js';
+import { icon } from '../components/icons.js';
+import { openNewChatMenu } from './new-chat.js';
+
+const SEARCH_DELAY_MS = 250;
+
+function previewText(store, chat) {
+  const typers = store.typingUsers(chat.id);
+  if (typers.length) return chat.kind === 'direct' ? 'typing…' : typingText(typers.map((id) => store.nameOf(id)));
+  const m = chat.last_message;
+  if (!m) return chat.topic || 'No messages yet';
+  if (m.kind === 'system') return m.body;
+  const text = m.deleted ? 'This message was deleted' : m.body ? preview(m.body, 80) : 'Forwarded message';
+  if (m.sender_id === store.me.id) return `You: ${text}`;
+  if (chat.kind === 'direct') return text;
+  return `${store.nameOf(m.sender_id).split(' ')[0]}: ${text}`;
+}
+
+function chatItem(store, chat, current) {
+  const last = chat.last_message;
+  const typing = store.typingUsers(chat.id).length > 0;
+  return h('a', {
+    href: `/chats/${chat.id}`, class: 'chat-item', 'data-chat-id': chat.id, 'data-kind': chat.kind,
+    'aria-current': current ? 'page' : null,
+  },
+  chatAvatar(store, chat),
+  h('span', { class: 'chat-item-main' },
+    h('span', { class: 'chat-item-row' },
+      h('span', { class: 'chat-item-title' }, store.chatTitle(chat)),
+      last && h('time', { class: 'chat-item-time', datetime: last.created_at }, listTime(last.created_at))),
+    h('span', { class: 'chat-item-row' },
+      h('span', { class: `chat-item-preview${typing ? ' is-typing' : ''}` }, previewText(store, chat)),
+      chat.mention_count > 0 && h('span', { class: 'mention-badge', title: 'You were mentioned' }, '@', h('span', { class: 'vh' }, ' mentioned you')),
+      chat.unread_count > 0 && h('span', { class: 'unread-badge' }, String(chat.unread_count)),
+      chat.unread_count > 0 && h('span', { class: 'vh' }, ' unread'))));
+}
+
+function searchHit(store, m) {
+  const chat = store.chat(m.chat_id);
+  return h('li', {},
+    h('a', { href: `/chats/${m.chat_id}?around=${m.id}`, class: 'search-hit', 'data-message-id': m.id, 'data-chat-id': m.chat_id },
+      h('span', { class: 'chat-item-row' },
+        h('span', { class: 'chat-item-title' }, chat ? store.chatTitle(chat) : 'Chat'),
+        h('time', { class: 'chat-item-time', datetime: m.created_at }, listTime(m.created_at))),
+      h('span', { class: 'chat-item-preview' }, `${m.sender_id === store.me.id ? 'You' : store.nameOf(m.sender_id)}: ${preview(m.body, 100)}`)));
+}
+
+export function createChatList(ctx) {
+  const store = ctx.chats;
+  const search = h('input', { id: 'chat-search', type: 'search', placeholder: 'Search', autocomplete: 'off', 'aria-controls': 'chat-list search-results' });
+  const newChat = h('button', {
+    id: 'new-chat', type: 'button', class: 'icon-btn', 'aria-label': 'New chat', title: 'New chat', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
+    onclick: () => openNewChatMenu(ctx, newChat),
+  }, icon('plus'));
+  const tools = h('div', { class: 'sidebar-tools' },
+    h('div', { class: 'search' }, h('label', { for: 'chat-search', class: 'vh' }, 'Search chats and messages'), icon('search'), search),
+    newChat);
+  const list = h('div', { id: 'chat-list', class: 'chat-list' });
+  const hits = h('ul', { class: 'search-hit-list' });
+  const hitsStatus = h('p', { class: 'hint', role: 'status' });
+  const results = h('section', { id: 'search-results', class: 'search-results', hidden: true, 'aria-labelledby': 'search-results-title' },
+    h('h3', { class: 'list-heading', id: 'search-results-title' }, 'Messages'), hitsStatus, hits);
+  const body = h('div', { class: 'sidebar-body' }, list, results);
+  const cache = new Map();
+  let activeId = null;
+  let timer = 0;
+  let asked = 0;
+  let found = [];
+
+  function renderHits() {
+    hits.replaceChildren(...found.map((m) => searchHit(store, m)));
+  }
+
+  function render() {
+    const q = search.value.trim().toLowerCase();
+    const chats = store.list().filter((c) => !q || store.chatTitle(c).toLowerCase().includes(q)
+      || (c.peer && c.peer.username.includes(q)));
+    if (!chats.length) {
+      // While searching, the message results below say enough.
+      list.replaceChildren(...(q ? [] : [h('p', { class: 'empty' }, 'No chats yet')]));
+      cache.clear();
+      return;
+    }
+    const nodes = chats.map((chat) => {
+      const sig = JSON.stringify([chat, chat.id === activeId, previewText(store, chat), store.chatTitle(chat),
+        chat.peer && store.presenceOf(chat.peer.id).status]);
+      const hit = cache.get(chat.id);
+      if (hit && hit.sig === sig) return hit.node;
+      const node = chatItem(store, chat, chat.id === activeId);
+      cache.set(chat.id, { sig, node });
+      return node;
+    });
+    reconcile(list, nodes);
+    for (const id of cache.keys()) if (!chats.some((c) => c.id === id)) cache.delete(id);
+  }
+
+  async function searchMessages() {
+    const q = search.value.trim();
+    const ticket = ++asked;
+    results.hidden = !q;
+    if (!q) return;
+    hitsStatus.textContent = 'Searching…';
+    try {
+      const { results } = await api.get(`/search?${new URLSearchParams({ q: q.slice(0, 200), limit: '30' })}`);
+      if (ticket !== asked) return;
+      found = results;
+      hitsStatus.textContent = found.length ? '' : 'No messages found.';
+      renderHits();
+    } catch (err) {
+      if (ticket === asked) hitsStatus.textContent = errorText(err);
+    }
+  }
+
+  search.addEventListener('input', () => {
+    render();
+    clearTimeout(timer);
+    timer = setTimeout(searchMessages, SEARCH_DELAY_MS);
+  });
+  search.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || !search.value) return;
+    search.value = '';
+    render();
+    searchMessages();
+  });
+
+  const offs = ['chats', 'presence', 'users'].map((topic) => store.on(topic, render));
+  offs.push(store.on('users', renderHits));
+  render();
+  return {
+    tools,
+    body,
+    setActive(id) {
+      activeId = id;
+      render();
+    },
+    destroy() {
+      clearTimeout(timer);
+      for (const off of offs) off();
+    },
+  };
+}

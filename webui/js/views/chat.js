@@ -1,0 +1,375 @@
+// One conversation (/chats/{id}): header with presence, pinned message, the messages (older ones
+// load as you scroll up; a jump lands in a window that loads newer ones as you scroll down),
+// who is typing, and the composer.
+import { h, reconcile } from '../dom.js';
+import { errorText } from '../api.js';
+import { dayKey, dayLabel, presenceLabel, typingText } from '../format.js';
+import { preview } from '../text.js';
+import { setPageTitle } from '../title.js';
+import { tickState } from '../receipts.js';
+import { findMessage } from '../timeline.js';
+import { chatAvatar } from '../components/chat-avatar.js';
+import { createComposer } from '../components/composer.js';
+import { icon } from '../components/icons.js';
+import { messageElement } from '../components/message.js';
+import { openMessageActions } from './message-actions.js';
+import { openChatSettings } from './group-panel.js';
+
+const NEAR_EDGE_PX = 400;
+const AT_BOTTOM_PX = 80;
+const RUN_GAP_MS = 5 * 60_000;
+
+export function chatView(ctx, chatId, aroundId = null) {
+  const store = ctx.chats;
+  const me = store.me;
+  let alive = true;
+
+  // ---- skeleton
+  const avatarSlot = h('span', { class: 'avatar-slot' });
+  const title = h('h1', { id: 'chat-title', tabindex: -1 }, 'Loading…');
+  const subtitle = h('p', { class: 'chat-subtitle' });
+  const settingsButton = h('button', {
+    type: 'button', id: 'chat-settings', class: 'icon-btn', 'aria-label': 'Chat details', title: 'Chat details', disabled: true,
+    onclick: () => openChatSettings(ctx, chatId),
+  }, icon('info'));
+  const header = h('header', { id: 'chat-header', class: 'pane-header chat-header' },
+    h('button', { type: 'button', class: 'icon-btn back', 'aria-label': 'Back to chats', onclick: () => ctx.navigate('/') }, icon('back')),
+    avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), settingsButton);
+  const pinnedBar = h('button', { type: 'button', id: 'pinned-bar', class: 'pinned-bar', hidden: true, onclick: () => jumpToPinned() });
+  const list = h('div', { id: 'conversation', class: 'conversation', role: 'log', 'aria-labelledby': 'chat-title', tabindex: 0 });
+  const jumpLatest = h('button', {
+    type: 'button', id: 'jump-latest', class: 'jump-latest', hidden: true, 'aria-label': 'Jump to the newest messages', onclick: toLatest,
+  }, icon('back'));
+  const problem = h('div', { class: 'chat-problem', role: 'alert', hidden: true });
+  const typingLine = h('p', { id: 'typing', class: 'typing', 'aria-live': 'polite' });
+  const composer = createComposer({
+    store, chatId, announce: ctx.announce,
+    onSent: () => { stickToBottom = true; },
+    onEditLast: editLast,
+  });
+  const el = h('section', { id: 'chat', class: 'pane chat-pane', 'data-chat-id': chatId, 'aria-labelledby': 'chat-title' },
+    header, pinnedBar, problem, h('div', { class: 'conversation-wrap' }, list, jumpLatest), typingLine, composer.el);
+
+  // ---- header
+  function renderHeader() {
+    const chat = store.chat(chatId);
+    if (!chat) return;
+    const name = store.chatTitle(chat);
+    title.textContent = name;
+    setPageTitle(name);
+    avatarSlot.replaceChildren(chatAvatar(store, chat));
+    if (chat.kind === 'direct' && chat.peer) {
+      const p = store.presenceOf(chat.peer.id);
+      subtitle.replaceChildren(h('span', { class: 'presence', 'data-status': p.status }, presenceLabel(p)));
+    } else {
+      const count = chat.member_count ?? store.membersOf(chatId).length;
+      subtitle.replaceChildren(`${count} ${count === 1 ? 'member' : 'members'}`, chat.topic ? ` · ${chat.topic}` : '');
+    }
+    settingsButton.disabled = false;
+    settingsButton.setAttribute('aria-label', chat.kind === 'direct' ? 'Contact details' : `${chat.kind === 'channel' ? 'Channel' : 'Group'} settings`);
+  }
+
+  function renderPins() {
+    const pinned = store.pins(chatId)[0];
+    pinnedBar.hidden = !pinned;
+    if (pinned) pinnedBar.replaceChildren(icon('pin'), h('span', { class: 'vh' }, 'Pinned: '), h('span', { class: 'pinned-text' }, preview(pinned.body, 100)));
+  }
+
+  function renderTyping() {
+    typingLine.textContent = typingText(store.typingUsers(chatId).map((id) => store.nameOf(id)));
+  }
+
+  // ---- messages
+  const cache = new Map(); // key -> {sig, node}
+  let stickToBottom = true;
+  // Whether the newest message was in view at the last scroll or render: when the pane changes
+  // size (pinned bar, composer growing, rotation) it stays in view.
+  let followNewest = true;
+
+  function cached(key, sig, build) {
+    const hit = cache.get(key);
+    if (hit && hit.sig === sig) return hit.node;
+    const node = build();
+    cache.set(key, { sig, node });
+    return node;
+  }
+
+  function mentionKinds() {
+    const names = new Set(store.membersOf(chatId).map((m) => m.user.username.toLowerCase()));
+    const peer = store.chat(chatId)?.peer;
+    if (peer) names.add(peer.username.toLowerCase());
+    return names;
+  }
+
+  function edgeNote(key, text) {
+    return cached(key, text, () => h('p', { class: 'history-edge' }, text));
+  }
+
+  function messageNodes() {
+    const t = store.timeline(chatId);
+    const chat = store.chat(chatId);
+    const group = chat ? chat.kind !== 'direct' : false;
+    const others = store.othersIn(chatId);
+    const names = mentionKinds();
+    const namesKey = [...names].sort().join(' ');
+    const mentionKind = (name) => {
+      const lower = name.toLowerCase();
+      if (lower === me.username.toLowerCase()) return 'me';
+      return names.has(lower) ? 'other' : null;
+    };
+    const nodes = [];
+    if (t.hasMoreBefore) nodes.push(edgeNote('edge-top', 'Loading older messages…'));
+    else if (t.loaded) nodes.push(edgeNote('edge-top', t.messages.length ? 'This is where the chat begins.' : 'No messages yet. Say hello!'));
+    let prev = null;
+    for (const m of [...t.messages, ...t.pending]) {
+      const newDay = !prev || dayKey(prev.created_at) !== dayKey(m.created_at);
+      if (newDay) {
+        const label = dayLabel(m.created_at);
+        nodes.push(cached(`day-${dayKey(m.created_at)}`, label, () => h('div', { class: 'day-separator', role: 'separator' }, h('span', {}, label))));
+      }
+      const first = newDay || !prev || prev.sender_id !== m.sender_id || prev.kind === 'system' ||
+        Date.parse(m.created_at) - Date.parse(prev.created_at) > RUN_GAP_MS;
+      const confirmedOwn = m.sender_id === me.id && m.id != null && !m.state;
+      const tick = confirmedOwn ? tickState(m.id, others) : null;
+      const sender = store.user(m.sender_id);
+      const view = { me, group, first, tick, sender, nameOf: store.nameOf, mentionKind };
+      const key = m.id != null ? `m-${m.id}` : `p-${m.client_id}`;
+      const sig = JSON.stringify([m, group, first, tick, sender?.display_name, sender?.username, namesKey]);
+      nodes.push(cached(key, sig, () => messageElement(m, view)));
+      prev = m;
+    }
+    if (t.hasMoreAfter) nodes.push(edgeNote('edge-bottom', 'Loading newer messages…'));
+    return nodes;
+  }
+
+  function isAtBottom() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < AT_BOTTOM_PX;
+  }
+
+  // The first message in view: it stays put while older ones are added above it. Known by
+  // its key, as a change around it (who wrote the one before) may rebuild its element.
+  function firstVisible() {
+    for (const child of list.querySelectorAll(':scope > .message')) {
+      if (child.offsetTop + child.offsetHeight > list.scrollTop) {
+        const key = child.dataset.messageId ? `[data-message-id="${child.dataset.messageId}"]` : `[data-client-id="${child.dataset.clientId}"]`;
+        return { key, offset: child.offsetTop - list.scrollTop };
+      }
+    }
+    return null;
+  }
+
+  function scrollToBottom() {
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function renderMessages() {
+    if (!alive) return;
+    const t = store.timeline(chatId);
+    const stick = stickToBottom || (isAtBottom() && !t.hasMoreAfter);
+    const anchor = stick ? null : firstVisible();
+    const nodes = messageNodes();
+    reconcile(list, nodes);
+    const used = new Set(nodes);
+    for (const [key, entry] of cache) if (!used.has(entry.node)) cache.delete(key);
+    const anchorNode = anchor && list.querySelector(`:scope > .message${anchor.key}`);
+    if (stick) scrollToBottom();
+    else if (anchorNode) list.scrollTop = anchorNode.offsetTop - anchor.offset;
+    stickToBottom = false;
+    followNewest = isAtBottom();
+    updateJump();
+    store.markRead(chatId);
+    // Still at the top (a short history, or a wheel that ended there): no scroll event would
+    // come to ask for more.
+    if (t.hasMoreBefore && !stick && list.scrollTop < NEAR_EDGE_PX) loadOlder();
+    else if (t.hasMoreBefore && list.scrollHeight <= list.clientHeight) loadOlder();
+  }
+
+  function updateJump() {
+    const t = store.timeline(chatId);
+    jumpLatest.hidden = !t.hasMoreAfter && isAtBottom();
+  }
+
+  async function loadOlder() {
+    try {
+      await store.loadOlder(chatId);
+    } catch (err) {
+      ctx.announce(`Couldn't load older messages: ${errorText(err)}`);
+    }
+  }
+
+  async function loadNewer() {
+    try {
+      await store.loadNewer(chatId);
+    } catch (err) {
+      ctx.announce(`Couldn't load newer messages: ${errorText(err)}`);
+    }
+  }
+
+  async function toLatest() {
+    const t = store.timeline(chatId);
+    stickToBottom = true;
+    if (t.hasMoreAfter) {
+      try {
+        await store.loadLatest(chatId);
+      } catch (err) {
+        ctx.announce(errorText(err));
+      }
+    } else {
+      renderMessages();
+    }
+    composer.focus();
+  }
+
+  function messageEl(id) {
+    return list.querySelector(`.message[data-message-id="${Number(id)}"]`);
+  }
+
+  // Scrolls to a message, first loading the history around it when it is not loaded.
+  async function jumpTo(id) {
+    if (!findMessage(store.timeline(chatId), id)) {
+      try {
+        await store.loadAround(chatId, id);
+      } catch (err) {
+        ctx.announce(`Couldn't load that message: ${errorText(err)}`);
+        return;
+      }
+      renderMessages();
+    }
+    const target = messageEl(id);
+    if (!target) {
+      ctx.announce('That message is no longer available.');
+      return;
+    }
+    target.scrollIntoView({ block: 'center' });
+    target.classList.remove('highlight');
+    void target.offsetWidth; // restart the highlight animation
+    target.classList.add('highlight');
+    target.focus({ preventScroll: true });
+    updateJump();
+  }
+
+  function jumpToPinned() {
+    const pinned = store.pins(chatId)[0];
+    if (pinned) jumpTo(pinned.id);
+  }
+
+  function editLast() {
+    const t = store.timeline(chatId);
+    const mine = [...t.messages].reverse().find((m) => m.sender_id === me.id && !m.deleted && m.kind === 'text');
+    if (mine) composer.edit(mine);
+  }
+
+  function messageFor(node) {
+    const t = store.timeline(chatId);
+    if (node.dataset.messageId) return findMessage(t, Number(node.dataset.messageId));
+    return t.pending.find((p) => p.client_id === node.dataset.clientId) || null;
+  }
+
+  function actions(message, where) {
+    openMessageActions(ctx, message, { ...where, reply: composer.reply, edit: composer.edit });
+  }
+
+  list.addEventListener('click', (event) => {
+    const node = event.target.closest('.message');
+    const message = node && messageFor(node);
+    if (!message) return;
+    const menuButton = event.target.closest('.menu-btn');
+    const reaction = event.target.closest('.reactions button');
+    const quoted = event.target.closest('.quote');
+    if (menuButton) actions(message, { anchor: menuButton });
+    else if (reaction) store.toggleReaction(message, reaction.dataset.emoji).catch((err) => ctx.announce(errorText(err)));
+    else if (quoted) jumpTo(Number(quoted.dataset.replyTo));
+    else if (event.target.closest('.retry')) store.retry(chatId, message.client_id);
+    else if (event.target.closest('.discard')) store.discard(chatId, message.client_id);
+  });
+
+  list.addEventListener('contextmenu', (event) => {
+    const node = event.target.closest('.message[data-message-id]:not(.system)');
+    if (!node || event.target.closest('a')) return;
+    const message = messageFor(node);
+    if (!message) return;
+    event.preventDefault();
+    // The context menu key fires this with no pointer position: open at the message's button.
+    const fromKeyboard = event.clientX === 0 && event.clientY === 0;
+    actions(message, fromKeyboard ? { anchor: node.querySelector('.menu-btn') } : { point: { x: event.clientX, y: event.clientY } });
+  });
+
+  list.addEventListener('scroll', () => {
+    const t = store.timeline(chatId);
+    if (list.scrollTop < NEAR_EDGE_PX && t.hasMoreBefore) loadOlder();
+    if (list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX && t.hasMoreAfter) loadNewer();
+    followNewest = isAtBottom();
+    updateJump();
+  }, { passive: true });
+  const resized = new ResizeObserver(() => {
+    if (followNewest && !store.timeline(chatId).hasMoreAfter) scrollToBottom();
+  });
+  resized.observe(list);
+
+  // ---- life cycle
+  function showProblem(err) {
+    const text = err.code === 'not_a_member' || err.status === 403 ? "You're not a member of this chat."
+      : err.status === 404 ? "This chat doesn't exist (any more)."
+        : `Couldn't open this chat: ${errorText(err)}`;
+    title.textContent = 'Chat';
+    problem.hidden = false;
+    problem.replaceChildren(h('p', {}, text), h('a', { href: '/', class: 'btn btn-secondary' }, 'Back to chats'));
+    list.hidden = true;
+    composer.el.hidden = true;
+  }
+
+  async function open() {
+    store.setActive(chatId);
+    try {
+      await store.loadChat(chatId);
+    } catch (err) {
+      if (alive) showProblem(err);
+      return;
+    }
+    if (!alive) return;
+    renderHeader();
+    composer.enable();
+    store.loadPins(chatId).catch(() => {});
+    const t = store.timeline(chatId);
+    try {
+      if (aroundId) {
+        await jumpTo(aroundId);
+      } else {
+        if (!t.loaded || t.hasMoreAfter) await store.loadLatest(chatId);
+        stickToBottom = true;
+        renderMessages();
+      }
+    } catch (err) {
+      ctx.announce(`Couldn't load messages: ${errorText(err)}`);
+    }
+    if (alive && matchMedia('(min-width: 720px)').matches && !aroundId) composer.focus();
+  }
+
+  const offs = [
+    store.on(`timeline:${chatId}`, renderMessages),
+    store.on(`members:${chatId}`, () => { renderMessages(); renderHeader(); }),
+    store.on(`chat:${chatId}`, renderHeader),
+    store.on(`typing:${chatId}`, renderTyping),
+    store.on(`pins:${chatId}`, renderPins),
+    store.on('presence', renderHeader),
+    store.on('users', () => { renderMessages(); renderTyping(); }),
+    store.on('removed', (id) => {
+      if (id !== chatId) return;
+      ctx.announce('You are no longer in this chat.');
+      ctx.navigate('/', { replace: true });
+    }),
+    store.on('reset', () => { stickToBottom = true; store.loadLatest(chatId).catch(() => {}); }),
+  ];
+  // "last seen 5 min ago" ages while the chat stays open.
+  const clock = setInterval(renderHeader, 30_000);
+  ctx.cleanup(() => {
+    alive = false;
+    for (const off of offs) off();
+    clearInterval(clock);
+    resized.disconnect();
+    store.setActive(null);
+  });
+
+  open();
+  return el;
+}
