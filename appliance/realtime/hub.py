@@ -84,6 +84,26 @@ class Hub:
                 connection.deliver(event, frame)
         if event.type == "message.created" and event.chat_id is not None:
             self._typing_ended_by_message(event)
+        elif event.type in {"chat.created", "member.added"} and event.chat_id is not None:
+            self._introduce(event)
+
+    def _introduce(self, event: EventRow) -> None:
+        """People who just started sharing a chat learn each other's presence."""
+        assert event.chat_id is not None
+        members = self.audience.members(event.chat_id)
+        if event.type == "member.added":
+            newcomers = {json.loads(event.data)["user"]["id"]}
+        else:
+            newcomers = set(members)
+        for newcomer in newcomers:
+            for other in members:
+                if other == newcomer or self.audience.blocked(newcomer, other):
+                    continue
+                for a, b in ((newcomer, other), (other, newcomer)):
+                    if self.online(a) and self.online(b):
+                        frame = self._presence_frame(a, self._status(a), None)
+                        for connection in self._connections(b):
+                            connection.push(frame)
 
     # --- connections and presence ------------------------------------------------------------
 
@@ -135,10 +155,14 @@ class Hub:
             return "offline"
         return "online" if any(c.status == "online" for c in connections) else "away"
 
-    def _announce(self, user_id: int, status: str, last_seen_at: str | None) -> None:
-        frame = signal_frame(
+    @staticmethod
+    def _presence_frame(user_id: int, status: str, last_seen_at: str | None) -> str:
+        return signal_frame(
             "presence", {"user_id": user_id, "status": status, "last_seen_at": last_seen_at}
         )
+
+    def _announce(self, user_id: int, status: str, last_seen_at: str | None) -> None:
+        frame = self._presence_frame(user_id, status, last_seen_at)
         for peer in self.audience.peers(user_id):
             for connection in self._connections(peer):
                 connection.push(frame)
