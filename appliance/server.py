@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -14,6 +15,7 @@ from hypercorn.config import Config as HypercornConfig
 from appliance.config import Settings
 from appliance.context import Hearth
 from appliance.net.tls import Certificate
+from appliance.realtime.endpoint import HUB_KEY
 from appliance.web.context import EXTENSION_KEY
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,18 @@ def banner(certificate: Certificate, urls: list[str], setup_token: str | None) -
     return "\n".join(lines) + "\n"
 
 
+def _quiet_tls_teardown(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A client that drops its TLS connection untidily is not a server error: one line, no
+    traceback. Everything else goes to asyncio's default handler."""
+    error = context.get("exception")
+    if isinstance(error, ssl.SSLError | ConnectionError) and "client_connected_cb" in str(
+        context.get("message", "")
+    ):
+        log.info("a client's connection ended uncleanly: %s", error)
+        return
+    loop.default_exception_handler(context)
+
+
 async def serve(
     config: Settings, certificate: Certificate, stop: asyncio.Event, urls: list[str]
 ) -> None:
@@ -96,12 +110,21 @@ async def serve(
     main.accesslog = None
     main.errorlog = logging.getLogger("hypercorn.error")
     main.include_server_header = False
-    # WebSocket frames are small JSON; pings at the protocol level find dead peers (a phone
-    # that left the Wi-Fi) even when the app-level ping is late.
+    # WebSocket frames are small JSON. (No protocol pings: Hypercorn's ping task sleeps through
+    # shutdown; clients ping every 25 s and a silent socket is closed after 60 s.)
     main.websocket_max_message_size = 256 * 1024
-    main.websocket_ping_interval = 20.0
+    hub = app.extensions[HUB_KEY]
 
-    servers = [hypercorn_serve(app, main, shutdown_trigger=stop.wait)]
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().set_exception_handler(_quiet_tls_teardown)
+
+    async def shutdown_trigger() -> None:
+        await stop.wait()
+        stopping.set()
+        # Open WebSockets would hold Hypercorn's graceful stop for its whole timeout.
+        hub.close_connections()
+
+    servers = [hypercorn_serve(app, main, shutdown_trigger=shutdown_trigger)]
     if config.server.http_port:
         plain = HypercornConfig()
         plain.bind = [_bind(config.server.host, config.server.http_port)]
@@ -120,6 +143,10 @@ async def serve(
         results = await asyncio.gather(*tasks, return_exceptions=True)
         await db.close()
     for result in results:
-        if isinstance(result, BaseException):
+        if isinstance(result, ssl.SSLError) and stopping.is_set():
+            # A client's TLS connection ended untidily while we stopped (Hypercorn lets that
+            # error out of its shutdown); the server itself stopped fine.
+            log.info("a TLS connection closed uncleanly during shutdown: %s", result)
+        elif isinstance(result, BaseException):
             raise result
     log.info("Hearth stopped")

@@ -41,6 +41,8 @@ REPLAY_PAGE = 500
 REPLAY_LIMIT = 20_000  # beyond this many missed events, reloading is cheaper than replaying
 MAX_FRAME_CHARS = 64 * 1024
 HUB_KEY = "hearth.hub"
+_MALFORMED: dict[str, Any] = {}
+_BAD_ID: dict[str, Any] = {}
 
 blueprint = Blueprint("realtime", __name__)
 
@@ -123,27 +125,36 @@ class Driver:
         self.connection.push(frame)
 
     async def handle(self, raw: str | bytes) -> None:
-        try:
-            self.limiter.hit("frames")
-        except RateLimitedError as error:
-            self.reply(error_frame(None, error.code, error.message,
-                                   retry_after=round(error.retry_after, 1)))  # fmt: skip
+        if isinstance(raw, bytes):
+            self.reply(error_frame(None, "validation_error", "Frames are JSON text, not binary."))
             return
-        if isinstance(raw, bytes) or len(raw) > MAX_FRAME_CHARS:
-            self.reply(error_frame(None, "bad_frame",
-                                   f"Frames are JSON text of at most {MAX_FRAME_CHARS} characters."))  # fmt: skip
+        if len(raw) > MAX_FRAME_CHARS:
+            self.reply(error_frame(None, "payload_too_large",
+                                   f"Frames are at most {MAX_FRAME_CHARS} characters."))  # fmt: skip
             return
         try:
             frame = json.loads(raw)
         except ValueError:
+            frame = _MALFORMED
+        request_id = frame.get("id") if isinstance(frame, dict) else None
+        if request_id is not None and (not isinstance(request_id, str) or len(request_id) > 64):
+            request_id = None
+            frame = _BAD_ID
+        try:
+            self.limiter.hit("frames")
+        except RateLimitedError as error:
+            self.reply(error_frame(request_id, error.code, error.message,
+                                   retry_after=round(error.retry_after, 1)))  # fmt: skip
+            return
+        if frame is _MALFORMED:
             self.reply(error_frame(None, "malformed_json", "The frame is not valid JSON."))
             return
-        if not isinstance(frame, dict):
-            self.reply(error_frame(None, "bad_frame", "A frame is a JSON object."))
+        if frame is _BAD_ID:
+            self.reply(error_frame(None, "validation_error",
+                                   "id is a string of at most 64 characters."))  # fmt: skip
             return
-        request_id = frame.get("id")
-        if request_id is not None and (not isinstance(request_id, str) or len(request_id) > 64):
-            self.reply(error_frame(None, "bad_frame", "id is a string of at most 64 characters."))
+        if not isinstance(frame, dict):
+            self.reply(error_frame(None, "validation_error", "A frame is a JSON object."))
             return
         kind = frame.get("type")
         data = frame.get("data", {})

@@ -56,11 +56,21 @@ class Hub:
         for handle in self._typing.values():
             handle.cancel()
         self._typing.clear()
+        self.close_connections()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def close_connections(self) -> None:
+        """Close every socket (the server is stopping); clients reconnect and resume."""
         for connections in list(self._by_user.values()):
             for connection in list(connections):
                 connection.close(1001, "server stopping")
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def recheck_sessions_soon(self) -> None:
+        """A session may just have been revoked: close its sockets now, not at the next sweep."""
+        task = asyncio.create_task(self.check_sessions(), name="ws-session-check")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _connections(self, user_id: int | None) -> Iterable[Connection]:
         return self._by_user.get(user_id) or () if user_id is not None else ()

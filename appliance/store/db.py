@@ -117,17 +117,19 @@ class Database:
             self._readers.put_nowait(reader)
 
     async def close(self) -> None:
+        if self._writer is not None:
+            async with self._write_lock:
+                if self._batch is not None:
+                    await self._finish(self._batch)
+                writer, self._writer = self._writer, None
+                await writer.execute("PRAGMA optimize")
+                await writer.close()
         if self._committers:
             await asyncio.gather(*self._committers, return_exceptions=True)
         for reader in self._all_readers:
             await reader.close()
         self._all_readers.clear()
         self._readers = asyncio.Queue()
-        if self._writer is not None:
-            writer, self._writer = self._writer, None
-            async with self._write_lock:
-                await writer.execute("PRAGMA optimize")
-                await writer.close()
 
     async def schema_version(self) -> int:
         async with self.read() as conn:

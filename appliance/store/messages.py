@@ -274,7 +274,7 @@ async def unpin(tx: aiosqlite.Connection, message_id: int) -> bool:
 async def pinned(conn: aiosqlite.Connection, chat_id: int) -> list[MessageRow]:
     async with conn.execute(
         f"SELECT {_M_COLUMNS} FROM pins p JOIN messages m ON m.id = p.message_id"
-        " WHERE p.chat_id = ? ORDER BY p.pinned_at DESC",
+        " WHERE p.chat_id = ? ORDER BY p.pinned_at DESC, p.rowid DESC",
         (chat_id,),
     ) as cur:
         return [_row(row) for row in await cur.fetchall()]

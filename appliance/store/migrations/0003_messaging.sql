@@ -91,7 +91,7 @@ CREATE TABLE pins (
     pinned_by  INTEGER REFERENCES users(id) ON DELETE SET NULL,
     pinned_at  INTEGER NOT NULL,
     PRIMARY KEY (chat_id, message_id)
-) WITHOUT ROWID;
+);
 
 -- One row per direction: (ada, bob, 'outgoing') and (bob, ada, 'incoming') for a request,
 -- both 'accepted' once bob accepts.
