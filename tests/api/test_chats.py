@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -102,6 +103,17 @@ async def test_direct_chat_cannot_be_renamed(people):
     response = await ada.patch(f"/chats/{chat['id']}", json={"title": "Us"})
     assert response.status_code in {400, 403}, await response.get_data(as_text=True)
     assert (await ada.chat(chat["id"]))["title"] == ""
+
+
+async def test_a_direct_chat_stays_between_two(people):
+    ada, bob, cyd = await people("ada", "bob", "cyd")
+    chat = await ada.direct(bob)
+    response = await ada.post(f"/chats/{chat['id']}/members", json={"user_ids": [cyd.id]})
+    assert 400 <= response.status_code < 500, await response.get_data(as_text=True)
+    response = await ada.post(f"/chats/{chat['id']}/invites", json={})
+    assert 400 <= response.status_code < 500, await response.get_data(as_text=True)
+    assert await ada.member_ids(chat["id"]) == {ada.id, bob.id}
+    assert await cyd.chats() == []
 
 
 # --- groups -----------------------------------------------------------------------------------
@@ -487,12 +499,18 @@ async def test_a_deleted_chats_invite_is_invalid(people):
 # --- the chat list ----------------------------------------------------------------------------
 
 
+async def tick():
+    """Times are stored in milliseconds: make the next change land in a later one."""
+    await asyncio.sleep(0.002)
+
+
 async def test_chat_list_is_ordered_by_last_activity(people):
     ada, bob, cy, dan = await people("ada", "bob", "cyd", "dan")
     first = await ada.direct(bob)
     second = await ada.direct(cy)
     third = await ada.group("Trio", dan)
     assert ids(await ada.chats()) == [third["id"], second["id"], first["id"]]
+    await tick()
     sent = await bob.send(first["id"], "bump")
     chats = await ada.chats()
     assert ids(chats) == [first["id"], third["id"], second["id"]]

@@ -3,7 +3,9 @@ history pages, read and delivered cursors, search, body rules and the send rate 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import pytest
 from accounts_helpers import error_of, field_error, json_of, running
@@ -18,6 +20,7 @@ from messaging_helpers import (
     no_content,
 )
 
+import appliance.clock
 from tests.conftest import Client, make_settings
 
 # Sending 120 messages in a test must not trip the send limit; one test below sets it low.
@@ -84,6 +87,17 @@ async def test_a_retry_with_another_body_still_returns_the_stored_message(pair):
     again = await json_of(await post_message(ada, chat_id, client_id="retry-2", body="two"), 200)
     assert again["id"] == first["id"] and again["body"] == "one"
     assert [m["body"] for m in await ada.message_list(chat_id)] == ["one"]
+
+
+async def test_concurrent_retries_store_once(pair):
+    ada, bob, chat_id = pair
+    payload = {"client_id": "race-1", "body": "sent from a flaky network"}
+    responses = await asyncio.gather(*(post_message(ada, chat_id, **payload) for _ in range(8)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 7 + [201], statuses
+    bodies = [await r.get_json() for r in responses]
+    assert len({b["id"] for b in bodies}) == 1
+    assert ids(await bob.message_list(chat_id)) == [bodies[0]["id"]]
 
 
 async def test_client_id_is_unique_per_sender_not_globally(pair):
@@ -350,6 +364,62 @@ async def test_delete_with_an_unknown_scope_is_refused(pair):
     assert (await ada.message(chat_id, message["id"]))["deleted"] is False
 
 
+# --- deleted text never comes back ------------------------------------------------------------
+
+
+async def test_edit_history_of_a_deleted_message_is_gone(pair):
+    ada, bob, chat_id = pair
+    message = await ada.send(chat_id, "first secret")
+    await json_of(await ada.patch(f"/messages/{message['id']}", json={"body": "second"}), 200)
+    await no_content(
+        await ada.delete(f"/messages/{message['id']}", query_string={"for": "everyone"})
+    )
+    response = await bob.get(f"/messages/{message['id']}/edits")
+    if response.status_code == 200:
+        assert (await response.get_json())["edits"] == []
+    else:
+        assert response.status_code in {403, 404, 410}, await response.get_data(as_text=True)
+
+
+async def test_a_deleted_message_leaves_the_pins_and_the_chat_list_preview(pair):
+    ada, bob, chat_id = pair
+    message = await ada.send(chat_id, "pinned secret")
+    await no_content(await ada.put(f"/messages/{message['id']}/pin"))
+    await no_content(
+        await ada.delete(f"/messages/{message['id']}", query_string={"for": "everyone"})
+    )
+    pins = await json_of(await bob.get(f"/chats/{chat_id}/pins"), 200)
+    assert all("secret" not in m["body"] for m in pins["messages"]), pins
+    preview = (await bob.chat_in_list(chat_id))["last_message"]
+    assert preview is None or (preview["deleted"] is True and preview["body"] == ""), preview
+
+
+async def test_a_deleted_message_cannot_be_forwarded(people):
+    ada, bob, cyd = await people("ada", "bob", "cyd")
+    source = await ada.direct(bob)
+    gone = await ada.send(source["id"], "retracted words")
+    await no_content(await ada.delete(f"/messages/{gone['id']}", query_string={"for": "everyone"}))
+    target = await bob.direct(cyd)
+    response = await post_message(
+        bob, target["id"], client_id="fw-gone", body="", forward_of=gone["id"]
+    )
+    assert 400 <= response.status_code < 500, await response.get_data(as_text=True)
+    assert all("retracted" not in m["body"] for m in await cyd.message_list(target["id"]))
+
+
+async def test_hidden_messages_do_not_shorten_a_page(pair):
+    ada, bob, chat_id = pair
+    sent = [await bob.send(chat_id, f"m{n}") for n in range(10)]
+    for message in sent[5:]:
+        await no_content(await ada.delete(f"/messages/{message['id']}", query_string={"for": "me"}))
+    page = await ada.messages(chat_id, limit=3)
+    assert ids(page["messages"]) == [m["id"] for m in sent[2:5]]
+    assert page["has_more_before"] is True and page["has_more_after"] is False
+    page = await ada.messages(chat_id, after=sent[3]["id"], limit=3)
+    assert ids(page["messages"]) == [sent[4]["id"]]
+    assert page["has_more_after"] is False
+
+
 # --- reactions --------------------------------------------------------------------------------
 
 
@@ -393,6 +463,7 @@ async def test_pins_newest_first_and_unpin(pair):
     first = await ada.send(chat_id, "first")
     second = await bob.send(chat_id, "second")
     await no_content(await ada.put(f"/messages/{second['id']}/pin"))
+    await asyncio.sleep(0.002)  # a later millisecond: see the test below for the same one
     await no_content(await bob.put(f"/messages/{first['id']}/pin"))
     pins = await json_of(await ada.get(f"/chats/{chat_id}/pins"), 200)
     assert ids(pins["messages"]) == [first["id"], second["id"]]
@@ -402,6 +473,19 @@ async def test_pins_newest_first_and_unpin(pair):
     pins = await json_of(await bob.get(f"/chats/{chat_id}/pins"), 200)
     assert ids(pins["messages"]) == [second["id"]]
     assert (await ada.message(chat_id, first["id"]))["pinned"] is False
+
+
+async def test_pins_in_the_same_millisecond_keep_their_order(pair, monkeypatch):
+    """Stored times have millisecond resolution; two pins within one must still list newest
+    first (a busy admin pinning a few messages in a row)."""
+    ada, _, chat_id = pair
+    sent = [await ada.send(chat_id, f"rule {n}") for n in range(3)]
+    frozen = time.time_ns()
+    monkeypatch.setattr(appliance.clock.time, "time_ns", lambda: frozen)
+    for message in (sent[1], sent[0], sent[2]):
+        await no_content(await ada.put(f"/messages/{message['id']}/pin"))
+    pins = await json_of(await ada.get(f"/chats/{chat_id}/pins"), 200)
+    assert ids(pins["messages"]) == [sent[2]["id"], sent[0]["id"], sent[1]["id"]]
 
 
 async def test_admins_pin_in_groups(people):
@@ -623,6 +707,19 @@ async def test_search_in_a_chat_you_are_not_in_finds_nothing(people):
         assert (await response.get_json())["results"] == []
     else:
         await error_of(response, 403, "not_a_member")
+
+
+async def test_search_forgets_chats_you_left_and_chats_deleted(people):
+    ada, bob = await people("ada", "bob")
+    left = await ada.group("Left", bob)
+    await ada.send(left["id"], "marmalade recipe")
+    deleted = await bob.group("Deleted", ada)
+    await bob.send(deleted["id"], "marmalade jars")
+    assert len(await search(bob, "marmalade")) == 2
+    await no_content(await bob.delete(f"/chats/{left['id']}/members/{bob.id}"))
+    await no_content(await bob.delete(f"/chats/{deleted['id']}"))
+    assert await search(bob, "marmalade") == []
+    assert [m["body"] for m in await search(ada, "marmalade")] == ["marmalade recipe"]
 
 
 async def test_deleted_and_hidden_messages_are_not_found(pair):

@@ -13,6 +13,7 @@ from messaging_helpers import (
     chat_not_found,
     emoji_path,
     forbidden,
+    ids,
     no_content,
     not_a_member,
 )
@@ -343,7 +344,7 @@ async def test_no_message_in_an_existing_direct_chat_across_a_block(people, who)
         f"/chats/{chat['id']}/messages", json={"client_id": "blk", "body": "after"}
     )
     await error_of(response, 403, "blocked")
-    assert ids_of(await bob.message_list(chat["id"])) == [before["id"]]
+    assert ids(await bob.message_list(chat["id"])) == [before["id"]]
 
 
 async def test_a_block_lifted_lets_messages_through_again(people):
@@ -352,8 +353,4 @@ async def test_a_block_lifted_lets_messages_through_again(people):
     await block(bob, ada)
     await no_content(await bob.delete(f"/blocks/{ada.id}"))
     sent = await ada.send(chat["id"], "friends again")
-    assert ids_of(await bob.message_list(chat["id"])) == [sent["id"]]
-
-
-def ids_of(messages: list[dict[str, Any]]) -> list[int]:
-    return [m["id"] for m in messages]
+    assert ids(await bob.message_list(chat["id"])) == [sent["id"]]

@@ -1,0 +1,24 @@
+"""One real `hearth serve` per test module, with limits high enough for bursts of sends; people
+signed up over HTTPS with their sockets closed after each test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.realtime.client import People, roomy_config
+from tests.server import HearthServer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthServer]:
+    with HearthServer(roomy_config(tmp_path_factory.mktemp("hearth"))) as running:
+        yield running
+
+
+@pytest.fixture
+async def people(server: HearthServer) -> AsyncIterator[People]:
+    crowd = People(server)
+    yield crowd
+    await crowd.close()

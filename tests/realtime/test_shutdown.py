@@ -1,0 +1,57 @@
+"""Stopping a server that has WebSocket clients: as clean as stopping one without (see
+tests/e2e/test_serve.py::test_stops_cleanly_on_signals): exit 0, no traceback, no waiting out
+server.shutdown_timeout_seconds for sockets that are already gone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+from websockets.exceptions import ConnectionClosed
+
+from tests.realtime.client import People, roomy_config
+from tests.server import HearthServer
+
+
+async def stop_without_blocking(server: HearthServer, timeout: float = 15.0) -> tuple[int, float]:
+    """SIGTERM, then wait while this loop keeps running (so our sockets can answer the close)."""
+    assert server.process is not None
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    server.process.send_signal(signal.SIGTERM)
+    while server.process.poll() is None:
+        if loop.time() - started > timeout:
+            server.process.kill()
+            server.process.wait()
+            raise AssertionError(f"hearth serve still running {timeout}s after SIGTERM")
+        await asyncio.sleep(0.05)
+    server._log_file.close()
+    return server.process.returncode, loop.time() - started
+
+
+async def test_stop_with_an_open_socket_closes_it_and_exits_cleanly(tmp_path):
+    server = HearthServer(roomy_config(tmp_path, shutdown_timeout=5)).start()
+    (ada,) = await People(server)("ada")
+    socket = await ada.connect()
+    code, _ = await stop_without_blocking(server)
+    with contextlib.suppress(ConnectionClosed):
+        await asyncio.wait_for(socket.ws.recv(), 5)
+    assert code == 0, server.log()[-3000:]
+    assert "Traceback" not in server.log(), server.log()[-3000:]
+    assert "Hearth stopped" in server.log()
+    # 1001 "going away": the client reconnects (with backoff) once the server is back.
+    assert socket.ws.close_code == 1001, (socket.ws.close_code, socket.ws.close_reason)
+
+
+async def test_stop_after_sockets_closed_does_not_wait_for_the_timeout(tmp_path):
+    server = HearthServer(roomy_config(tmp_path, shutdown_timeout=6)).start()
+    ada, bob = await People(server)("ada", "bob")
+    await ada.direct(bob)
+    for person in (ada, bob):
+        socket = await person.connect()
+        await socket.ping_round_trip()
+        await socket.close()
+    code, elapsed = await stop_without_blocking(server)
+    assert code == 0, server.log()[-3000:]
+    assert elapsed < 3.0, f"took {elapsed:.1f}s to stop with no socket open"
