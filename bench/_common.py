@@ -26,6 +26,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU time all cores of the machine have spent busy (not idle, not iowait) since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values
+    return (user + nice + system + irq + softirq + steal) / _TICKS
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -38,6 +45,7 @@ class Sample:
     t_ns: int  # time.time_ns(), the clock every bench process shares
     cpu_s: float
     rss_mb: float
+    machine_busy_s: float  # every process on the machine, to see what else was running
 
 
 class ProcessSampler:
@@ -53,7 +61,14 @@ class ProcessSampler:
     def _run(self) -> None:
         while True:
             try:
-                self.samples.append(Sample(time.time_ns(), cpu_seconds(self.pid), rss_mb(self.pid)))
+                self.samples.append(
+                    Sample(
+                        time.time_ns(),
+                        cpu_seconds(self.pid),
+                        rss_mb(self.pid),
+                        machine_busy_seconds(),
+                    )
+                )
             except (FileNotFoundError, ProcessLookupError):
                 return  # the process is gone
             if self._stop.wait(self.interval):
@@ -68,16 +83,20 @@ class ProcessSampler:
         self._thread.join()
 
     def usage(self, start_ns: int, end_ns: int) -> dict[str, float]:
-        """CPU as % of one core between the samples nearest the window, and RSS in it."""
+        """CPU as % of one core between the samples nearest the window, and RSS in it;
+        also how busy the whole machine was (% of one core, so 2 cores top out at 200)."""
         inside = [s for s in self.samples if start_ns <= s.t_ns <= end_ns]
         if len(inside) < 2:
-            return {"cpu_percent": float("nan"), "peak_rss_mb": float("nan")}
+            return {}
         first, last = inside[0], inside[-1]
         wall = (last.t_ns - first.t_ns) / 1e9
         return {
             "cpu_percent": round(100 * (last.cpu_s - first.cpu_s) / wall, 1),
             "peak_rss_mb": round(max(s.rss_mb for s in inside), 1),
             "start_rss_mb": round(first.rss_mb, 1),
+            "machine_cpu_percent": round(
+                100 * (last.machine_busy_s - first.machine_busy_s) / wall, 1
+            ),
         }
 
 
@@ -92,6 +111,21 @@ def percentiles(values: list[float], points: tuple[int, ...] = (50, 90, 99)) -> 
         summary[f"p{point}"] = round(ordered[rank - 1], 2)
     summary["max"] = round(ordered[-1], 2)
     return summary
+
+
+def fsync_probe(folder: Path, count: int = 100) -> dict[str, float]:
+    """Latency (ms) of 4 KiB write + fsync in `folder`: what one durable commit costs at least."""
+    path = folder / "fsync-probe"
+    latencies = []
+    with path.open("wb") as file:
+        for _ in range(count):
+            file.write(b"x" * 4096)
+            file.flush()
+            started = time.perf_counter()
+            os.fsync(file.fileno())
+            latencies.append((time.perf_counter() - started) * 1000)
+    path.unlink()
+    return percentiles(latencies)
 
 
 def write_result(name: str, result: dict[str, Any]) -> Path:
