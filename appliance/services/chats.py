@@ -154,7 +154,13 @@ class Chats:
             rows = await chats.members(conn, chat.id)
             people = await users.by_ids(conn, [row.user_id for row in rows])
             view["members"] = [
-                views.member(row, people[row.user_id]) for row in rows if row.user_id in people
+                views.member(
+                    row,
+                    people[row.user_id],
+                    last_seen=not self.audience.blocked(user_id, row.user_id),
+                )
+                for row in rows
+                if row.user_id in people
             ]
         return view
 
@@ -183,7 +189,9 @@ class Chats:
             view.update(
                 role=member.role,
                 joined_at=views.iso(member.joined_at),
-                peer=views.user(peers[peer]) if peer is not None and peer in peers else None,
+                peer=None
+                if peer is None or peer not in peers
+                else views.user(peers[peer], last_seen=not self.audience.blocked(user_id, peer)),
                 member_count=counts.get(row.id, 0),
                 last_message=None if last_message is None else views.message(last_message, extras),
                 unread_count=unread_count,

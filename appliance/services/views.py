@@ -19,7 +19,9 @@ def iso(ms: int | None) -> str | None:
     return to_datetime(ms).isoformat().replace("+00:00", "Z")
 
 
-def user(row: UserRow) -> dict[str, Any]:
+def user(row: UserRow, *, last_seen: bool = False) -> dict[str, Any]:
+    """A public profile; `last_seen_at` only for someone who shares a chat with the viewer and
+    has no block between them (presence rules), else null."""
     return {
         "id": row.id,
         "username": row.username,
@@ -28,7 +30,7 @@ def user(row: UserRow) -> dict[str, Any]:
         "status_text": row.status_text,
         "is_admin": row.is_admin,
         "created_at": iso(row.created_at),
-        "last_seen_at": iso(row.last_seen_at),
+        "last_seen_at": iso(row.last_seen_at) if last_seen else None,
     }
 
 
@@ -76,9 +78,9 @@ def chat_fields(row: ChatRow) -> dict[str, Any]:
     }
 
 
-def member(row: MemberRow, person: UserRow) -> dict[str, Any]:
+def member(row: MemberRow, person: UserRow, *, last_seen: bool = False) -> dict[str, Any]:
     return {
-        "user": user(person),
+        "user": user(person, last_seen=last_seen),
         "role": row.role,
         "joined_at": iso(row.joined_at),
         "last_read_id": row.last_read_id,

@@ -107,7 +107,6 @@ class UserOut(Out):
     status_text: str
     is_admin: bool
     created_at: datetime
-    last_seen_at: datetime | None = None
 
     @classmethod
     def of(cls, user: UserRow) -> UserOut:
@@ -119,7 +118,6 @@ class UserOut(Out):
             status_text=user.status_text,
             is_admin=user.is_admin,
             created_at=to_datetime(user.created_at),
-            last_seen_at=None if user.last_seen_at is None else to_datetime(user.last_seen_at),
         )
 
 
