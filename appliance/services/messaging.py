@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -13,7 +14,14 @@ from appliance.bus import Bus
 from appliance.clock import DAY_MS, now_ms
 from appliance.config import Settings
 from appliance.services import views
-from appliance.services.chats import MANAGERS, Changes, display_name, peer_of, require_member
+from appliance.services.chats import (
+    MANAGERS,
+    Changes,
+    chat_not_found,
+    display_name,
+    peer_of,
+    require_member,
+)
 from appliance.services.errors import ForbiddenError, InvalidError, NotFoundError
 from appliance.services.ratelimit import RateLimiter
 from appliance.store import chats, contacts, events, messages, users
@@ -108,39 +116,43 @@ class Messaging:
             raise InvalidError(
                 f"client_id is 1 to {CLIENT_ID_LIMIT} characters.", field="client_id"
             )
+        forwarded = None
         if forward_of is None:
             body = self._body(body)
+        else:
+            async with self.db.read() as conn:
+                body, forwarded = await self._forwarded(conn, forward_of, user_id)
         self.limiter.hit(str(user_id))
-        changes = Changes.start()
-        async with self.db.write() as tx:
-            chat, _ = await require_member(tx, chat_id, user_id)
-            await self._check_direct(tx, chat, user_id)
-            forwarded = None
-            if forward_of is not None:
-                body, forwarded = await self._forwarded(tx, forward_of, user_id)
-            # A new message has no reactions or pin yet: its view needs no more queries.
-            extras = messages.Extras()
-            if reply_to is not None:
-                original = await messages.get(tx, reply_to)
-                if original is None or original.chat_id != chat_id:
-                    raise InvalidError("reply_to is not a message of this chat.", field="reply_to")
-                extras.replies[original.id] = original
-            row = await messages.create(
-                tx, chat_id=chat_id, sender_id=user_id, client_id=client_id, body=body,
-                now=changes.now, reply_to=reply_to, forwarded_from=forwarded,
-            )  # fmt: skip
-            if row is None:  # a retry: answer with what was stored the first time
-                earlier = await messages.by_client_id(tx, user_id, client_id)
-                assert earlier is not None
-                return await self._view(tx, earlier), False
-            mentioned = await self._mentions(tx, chat_id, body)
-            if mentioned:
-                await messages.add_mentions(tx, row.id, mentioned)
-                extras.mentions[row.id] = mentioned
-            view = views.message(row, extras)
-            await changes.event(tx, "message.created", view, chat_id=chat_id)
-        self.bus.publish(changes.written)
-        return view, True
+        new = messages.NewText(
+            chat_id=chat_id,
+            sender_id=user_id,
+            client_id=client_id,
+            body=body,
+            now=now_ms(),
+            reply_to=reply_to,
+            forwarded_from=forwarded,
+            mention_names=tuple(sorted({n.lower() for n in MENTION_RE.findall(body)})),
+        )
+        # The whole send is one trip to the writer thread: it is the hottest write there is.
+        stored = await self.db.write_in_thread(
+            partial(messages.insert_text, new=new, describe=views.message)
+        )
+        if stored.refusal == "no_chat":
+            raise chat_not_found()
+        if stored.refusal == "not_member":
+            raise ForbiddenError("You are not a member of this chat.", code="not_a_member")
+        if stored.refusal == "blocked":
+            raise ForbiddenError("You cannot message this person.", code="blocked")
+        if stored.refusal == "bad_reply":
+            raise InvalidError("reply_to is not a message of this chat.", field="reply_to")
+        assert stored.row is not None
+        if stored.duplicate:  # a retry: answer with what was stored the first time
+            async with self.db.read() as conn:
+                await require_member(conn, stored.row.chat_id, user_id)
+                return await self._view(conn, stored.row), False
+        assert stored.event is not None and stored.view is not None
+        self.bus.publish([stored.event])
+        return stored.view, True
 
     async def _check_direct(self, tx: aiosqlite.Connection, chat: ChatRow, user_id: int) -> None:
         peer = peer_of(chat, user_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,3 +82,22 @@ async def prune(tx: aiosqlite.Connection, older_than: int) -> int:
         (PRUNED_THROUGH_KEY, str(through)),
     )
     return cursor.rowcount
+
+
+def append_in_thread(
+    conn: sqlite3.Connection,
+    type: str,
+    data: dict[str, Any],
+    now: int,
+    *,
+    chat_id: int | None = None,
+    user_id: int | None = None,
+) -> EventRow:
+    """`append` for code already on the writer's thread (Database.write_in_thread)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    cursor = conn.execute(
+        "INSERT INTO events (chat_id, user_id, type, data, created_at) VALUES (?, ?, ?, ?, ?)",
+        (chat_id, user_id, type, text, now),
+    )
+    assert cursor.lastrowid is not None
+    return EventRow(cursor.lastrowid, chat_id, user_id, type, text)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
 
+from appliance.store import events
 from appliance.store.db import fetch_one
+from appliance.store.events import EventRow
 
 _FIELDS = (
     "id", "chat_id", "sender_id", "client_id", "kind", "body", "reply_to", "forwarded_from",
@@ -297,3 +300,102 @@ async def search(
     sql += " ORDER BY m.id DESC LIMIT :limit"
     async with conn.execute(sql, params) as cur:
         return [_row(row) for row in await cur.fetchall()]
+
+
+# --- sending, in one trip to the writer thread -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewText:
+    chat_id: int
+    sender_id: int
+    client_id: str
+    body: str
+    now: int
+    reply_to: int | None = None
+    forwarded_from: dict[str, Any] | None = None
+    mention_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    """What `insert_text` did: refused (and why), found a retry's original, or stored."""
+
+    refusal: str | None = None  # no_chat | not_member | blocked | bad_reply
+    row: MessageRow | None = None
+    duplicate: bool = False
+    event: EventRow | None = None
+    view: dict[str, Any] | None = None  # the event's data, as described
+
+
+def insert_text(
+    conn: sqlite3.Connection,
+    new: NewText,
+    describe: Callable[[MessageRow, Extras], dict[str, Any]],
+) -> Inserted:
+    """Check and store a text message with its mentions and its message.created event, all
+    on the writer's thread (Database.write_in_thread). `describe` makes the event's data."""
+    found = conn.execute(
+        "SELECT c.direct_key, m.user_id FROM chats c LEFT JOIN chat_members m"
+        " ON m.chat_id = c.id AND m.user_id = ?2 WHERE c.id = ?1",
+        (new.chat_id, new.sender_id),
+    ).fetchone()
+    if found is None:
+        return Inserted(refusal="no_chat")
+    direct_key, member = found
+    if member is None:
+        return Inserted(refusal="not_member")
+    if direct_key is not None:
+        low, high = (int(part) for part in direct_key.split(":"))
+        peer = high if low == new.sender_id else low
+        blocked = conn.execute(
+            "SELECT 1 FROM blocks WHERE (blocker_id = ?1 AND blocked_id = ?2)"
+            " OR (blocker_id = ?2 AND blocked_id = ?1)",
+            (new.sender_id, peer),
+        ).fetchone()
+        if blocked is not None:
+            return Inserted(refusal="blocked")
+    extras = Extras()
+    if new.reply_to is not None:
+        original = conn.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (new.reply_to,)
+        ).fetchone()
+        if original is None or original[1] != new.chat_id:
+            return Inserted(refusal="bad_reply")
+        extras.replies[new.reply_to] = _row(original)
+    forwarded = json.dumps(new.forwarded_from) if new.forwarded_from else None
+    inserted = conn.execute(
+        "INSERT INTO messages (chat_id, sender_id, client_id, kind, body, reply_to,"
+        " forwarded_from, created_at) VALUES (?, ?, ?, 'text', ?, ?, ?, ?)"
+        " ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id",
+        (new.chat_id, new.sender_id, new.client_id, new.body, new.reply_to, forwarded, new.now),
+    ).fetchone()
+    if inserted is None:
+        earlier = conn.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?",
+            (new.sender_id, new.client_id),
+        ).fetchone()
+        return Inserted(row=_row(earlier), duplicate=True)
+    row = MessageRow(
+        inserted[0], new.chat_id, new.sender_id, new.client_id, "text", new.body, new.reply_to,
+        new.forwarded_from, new.now, None, None,
+    )  # fmt: skip
+    if new.mention_names:
+        marks = ",".join("?" * len(new.mention_names))
+        mentioned = [
+            user_id
+            for (user_id,) in conn.execute(
+                f"SELECT u.id FROM users u JOIN chat_members m ON m.user_id = u.id"
+                f" AND m.chat_id = ? WHERE u.username IN ({marks})",
+                (new.chat_id, *new.mention_names),
+            ).fetchall()
+        ]
+        if mentioned:
+            conn.executemany(
+                "INSERT OR IGNORE INTO message_mentions (message_id, user_id) VALUES (?, ?)",
+                [(row.id, user_id) for user_id in mentioned],
+            )
+            extras.mentions[row.id] = mentioned
+    view = describe(row, extras)
+    event = events.append_in_thread(conn, "message.created", view, new.now, chat_id=new.chat_id)
+    return Inserted(row=row, event=event, view=view)

@@ -86,3 +86,38 @@ async def test_a_constraint_error_leaves_the_batch_intact(db):
     assert isinstance(results[0], sqlite3.IntegrityError)
     assert results[1] is None
     assert _count(db.path) == 2
+
+
+def test_the_aiosqlite_internals_write_in_thread_uses_are_there():
+    # Database.write_in_thread queues a function on the writer's thread with aiosqlite's private
+    # Connection._execute and hands it Connection._conn. If an aiosqlite upgrade renames them,
+    # say so here rather than in every send.
+    import aiosqlite
+
+    assert callable(getattr(aiosqlite.Connection, "_execute", None))
+    assert isinstance(getattr(aiosqlite.Connection, "_conn", None), property)
+
+
+async def test_write_in_thread_joins_batches_and_rolls_back_its_own_savepoint(db):
+    def put(key: str, fail: bool = False):
+        def job(conn: sqlite3.Connection) -> str:
+            conn.execute("INSERT INTO settings (key, value) VALUES (?, 'v')", (key,))
+            if fail:
+                raise LookupError(key)
+            return key
+
+        return db.write_in_thread(job)
+
+    async def classic(i: int) -> None:
+        async with db.write() as tx:
+            await tx.execute("INSERT INTO settings (key, value) VALUES (?, 'v')", (f"c{i}",))
+
+    results = await asyncio.gather(
+        put("t1"), classic(1), put("bad", fail=True), put("t2"), classic(2),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert results[0] == "t1" and results[3] == "t2"
+    assert isinstance(results[2], LookupError)
+    with sqlite3.connect(db.path) as conn:
+        keys = {row[0] for row in conn.execute("SELECT key FROM settings")}
+    assert keys == {"t1", "t2", "c1", "c2"}
