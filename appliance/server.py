@@ -15,6 +15,7 @@ from hypercorn.config import Config as HypercornConfig
 from appliance.config import Settings
 from appliance.context import Hearth
 from appliance.net.tls import Certificate
+from appliance.realtime.compression import decline_compression
 from appliance.realtime.endpoint import HUB_KEY
 from appliance.web.context import EXTENSION_KEY
 
@@ -114,6 +115,7 @@ async def serve(
     # shutdown; clients ping every 25 s and a silent socket is closed after 60 s.)
     main.websocket_max_message_size = 256 * 1024
     hub = app.extensions[HUB_KEY]
+    decline_compression()
 
     stopping = asyncio.Event()
     asyncio.get_running_loop().set_exception_handler(_quiet_tls_teardown)

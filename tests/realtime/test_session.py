@@ -237,3 +237,14 @@ async def test_the_send_limit_counts_rest_and_socket_together(tmp_path):
             ]
         finally:
             await crowd.close()
+
+
+async def test_compression_is_declined(people):
+    # websockets offers permessage-deflate as browsers do; the server turns it down (LAN
+    # bandwidth is cheap, a Pi's CPU and memory per socket are not).
+    (ada,) = await people("ada")
+    socket = await ada.connect()
+    assert socket.ws.response is not None
+    assert "Sec-WebSocket-Extensions" not in socket.ws.response.headers
+    assert "permessage-deflate" in (socket.ws.request.headers.get("Sec-WebSocket-Extensions") or "")
+    await socket.ping_round_trip()
