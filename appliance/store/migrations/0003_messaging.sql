@@ -35,7 +35,7 @@ CREATE TABLE messages (
     chat_id        INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
     sender_id      INTEGER REFERENCES users(id) ON DELETE SET NULL,
     client_id      TEXT,
-    kind           TEXT    NOT NULL DEFAULT 'text' CHECK (kind IN ('text', 'system')),
+    kind           TEXT    NOT NULL DEFAULT 'text' CHECK (kind IN ('text', 'system', 'call')),
     body           TEXT    NOT NULL,
     reply_to       INTEGER REFERENCES messages(id) ON DELETE SET NULL,
     -- JSON {"message_id", "sender_id", "sender_name"} of the original, for forwards.
