@@ -1,0 +1,93 @@
+"""The selective forwarding unit: every call's media goes through here, as encoded frames.
+
+Importing this package imports aiortc and PyAV (tens of MB): the calls service imports it
+only when the first call starts, so an idle Hearth stays small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from appliance.config import CallSettings
+from appliance.sfu import hooks
+from appliance.sfu.room import Notify, OnFailed, Room
+
+log = logging.getLogger(__name__)
+
+SPEAKER_INTERVAL = 0.25  # seconds between active-speaker decisions
+
+__all__ = ["SFU"]
+
+
+class SFU:
+    def __init__(self, settings: CallSettings, notify: Notify, on_failed: OnFailed) -> None:
+        hooks.check()
+        hooks.restrict_host_addresses(list(settings.addresses))
+        self.settings = settings
+        self.notify = notify
+        self.on_failed = on_failed
+        self.rooms: dict[int, Room] = {}
+        self._speaker_task: asyncio.Task[None] | None = None
+
+    def _room(self, call_id: int, *, create: bool = False) -> Room:
+        room = self.rooms.get(call_id)
+        if room is None:
+            if not create:
+                raise LookupError(f"no media for call {call_id}")
+            room = self.rooms[call_id] = Room(call_id, self.settings, self.notify, self.on_failed)
+            if self._speaker_task is None:
+                self._speaker_task = asyncio.create_task(self._speakers(), name="sfu-speakers")
+        return room
+
+    async def publish(self, call_id: int, user_id: int, offer_sdp: str) -> str:
+        """Answer a participant's publish offer (their mic, camera and screen)."""
+        return await self._room(call_id, create=True).publish(user_id, offer_sdp)
+
+    async def subscribe_offer(self, call_id: int, user_id: int) -> str:
+        """The server's offer of audio and video slots to a participant."""
+        return await self._room(call_id).subscribe_offer(user_id)
+
+    async def subscribe_answer(self, call_id: int, user_id: int, answer_sdp: str) -> None:
+        await self._room(call_id).subscribe_answer(user_id, answer_sdp)
+
+    def set_media(
+        self, call_id: int, user_id: int, *, mic: bool, camera: bool, screen: bool
+    ) -> None:
+        self._room(call_id).set_media(user_id, mic=mic, camera=camera, screen=screen)
+
+    async def leave(self, call_id: int, user_id: int) -> None:
+        room = self.rooms.get(call_id)
+        if room is None:
+            return
+        await room.leave(user_id)
+        if not room.participants:
+            self.rooms.pop(call_id, None)
+
+    async def end(self, call_id: int) -> None:
+        room = self.rooms.pop(call_id, None)
+        if room is not None:
+            await room.close()
+
+    async def close(self) -> None:
+        if self._speaker_task is not None:
+            self._speaker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._speaker_task
+            self._speaker_task = None
+        for call_id in list(self.rooms):
+            await self.end(call_id)
+
+    async def _speakers(self) -> None:
+        while True:
+            await asyncio.sleep(SPEAKER_INTERVAL)
+            for room in list(self.rooms.values()):
+                try:
+                    room.update_speaker()
+                except Exception:
+                    log.exception("active speaker update failed in call %s", room.call_id)
+
+    def stats(self) -> dict[int, Any]:
+        return {call_id: room.stats() for call_id, room in self.rooms.items()}
