@@ -26,6 +26,7 @@ class SFU:
     def __init__(self, settings: CallSettings, notify: Notify, on_failed: OnFailed) -> None:
         hooks.check()
         hooks.restrict_host_addresses(list(settings.addresses))
+        hooks.quick_consent()
         self.settings = settings
         self.notify = notify
         self.on_failed = on_failed

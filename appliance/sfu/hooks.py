@@ -17,7 +17,8 @@ aiortc decodes what it receives and encodes what it sends. An SFU must do neithe
 * Active speaker: the ssrc-audio-level header extension is parsed onto each packet; we read it
   by wrapping the receiver's `_handle_rtp_packet`.
 * ICE: aioice gathers host candidates from `aioice.ice.get_host_addresses`; we restrict it to
-  the configured addresses.
+  the configured addresses, and shorten its consent checks so a vanished peer is noticed in
+  seconds.
 
 `check()` verifies all of it; tests/sfu/test_aiortc_internals.py calls it so that an aiortc
 upgrade that moves any of these fails loudly.
@@ -25,6 +26,7 @@ upgrade that moves any of these fails loudly.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import queue
 from collections.abc import Awaitable, Callable
@@ -180,6 +182,30 @@ def restrict_host_addresses(addresses: list[str]) -> None:
     aioice.ice.get_host_addresses = get_host_addresses
 
 
+def quick_consent(interval: int = 2, failures: int = 3) -> None:
+    """Notice a vanished peer (a browser killed, a phone off the Wi-Fi) in about
+    interval x failures seconds instead of aioice's 5 s x 6: its ICE consent checks stop
+    being answered, the connection fails, and the room removes the participant."""
+    aioice.ice.CONSENT_INTERVAL = interval
+    aioice.ice.CONSENT_FAILURES = failures
+
+
+def stop_consent_checks(pc: Any) -> None:
+    """After `pc.close()`: cancel ICE consent checks still running for its connections.
+    (aioice starts them at the end of connect(); a close that races connect() leaves them
+    polling a closed connection for seconds.)"""
+    connections = {id(t.receiver.transport.transport._connection) for t in pc.getTransceivers()}
+    for task in asyncio.all_tasks():
+        coroutine = task.get_coro()
+        frame = getattr(coroutine, "cr_frame", None)
+        if (
+            frame is not None
+            and getattr(coroutine, "__qualname__", "") == "Connection.query_consent"
+            and id(frame.f_locals.get("self")) in connections
+        ):
+            task.cancel()
+
+
 def check() -> None:
     """Fail loudly if the aiortc internals above are not where this code expects them."""
     import inspect
@@ -211,3 +237,10 @@ def check() -> None:
         raise RuntimeError("aiortc JitterBuffer changed")
     if not callable(getattr(aioice.ice, "get_host_addresses", None)):
         raise RuntimeError("aioice.ice.get_host_addresses is gone")
+    consent = inspect.getsource(aioice.ice.Connection)
+    if (
+        "CONSENT_INTERVAL" not in consent
+        or "CONSENT_FAILURES" not in consent
+        or "async def query_consent(self)" not in consent
+    ):
+        raise RuntimeError("aioice's ICE consent checks changed")

@@ -88,6 +88,7 @@ class Participant:
         for pc in (self.publisher, self.subscriber):
             if pc is not None:
                 await pc.close()
+                hooks.stop_consent_checks(pc)
 
 
 class Room:
@@ -296,8 +297,11 @@ class Room:
     def _watch(self, pc: RTCPeerConnection, user_id: int) -> None:
         @pc.on("connectionstatechange")
         async def _changed() -> None:
-            if pc.connectionState == "failed" and user_id in self.participants:
-                log.info("call %s: user %s's connection failed", self.call_id, user_id)
+            # "closed" while still a participant: the other end went away (we pop a participant
+            # before closing its connections ourselves).
+            if pc.connectionState in {"failed", "closed"} and user_id in self.participants:
+                log.info("call %s: user %s's connection %s", self.call_id, user_id,
+                         pc.connectionState)  # fmt: skip
                 task = asyncio.ensure_future(self.on_failed(self.call_id, user_id))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -314,8 +318,12 @@ class Room:
     async def close(self) -> None:
         for user_id in list(self.participants):
             await self.leave(user_id)
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Wait for failure handlers still running, but not for the one that may be closing
+        # us (a dropped peer that ends the call).
+        current = asyncio.current_task()
+        pending = [t for t in self._tasks if t is not current]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,179 @@
+"""The SFU with real aiortc peers on loopback: three people in a call, late joiners, muting,
+screen sharing, a participant that vanishes, and nothing left running afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from appliance.config import CallSettings
+from appliance.sfu import SFU
+from tests.sfu.peers import PatternTrack, Peer, eventually, recorder
+
+CALL = 1
+
+
+@pytest.fixture
+async def call() -> AsyncIterator[dict[str, Any]]:
+    threads_before = {t.ident for t in threading.enumerate()}
+    peers: dict[int, Peer] = {}
+    failed: list[int] = []
+
+    async def on_failed(call_id: int, user_id: int) -> None:
+        failed.append(user_id)
+        await sfu.leave(call_id, user_id)
+
+    settings = CallSettings(addresses=("127.0.0.1",), video_slots=3, audio_slots=3)
+    sfu = SFU(settings, recorder(peers), on_failed)
+    state = {"sfu": sfu, "peers": peers, "failed": failed}
+    yield state
+    for peer in peers.values():
+        await peer.close()
+    await sfu.close()
+
+    # Everything the call started is gone: peer connection tasks and the receivers' threads.
+    # (The event loop's default executor keeps its idle workers, named asyncio_N, for reuse:
+    # the client peers' encoders ran there; that pool is the loop's, not the call's.)
+    def call_threads() -> set[int | None]:
+        return {
+            t.ident
+            for t in threading.enumerate()
+            if t.ident not in threads_before and not t.name.startswith("asyncio_")
+        }
+
+    current = asyncio.current_task()
+
+    def call_tasks() -> list[asyncio.Task[Any]]:
+        return [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+
+    try:
+        await eventually(lambda: not call_threads() and not call_tasks(), timeout=10)
+    except AssertionError:
+        names = [t.name for t in threading.enumerate() if t.ident in call_threads()]
+        raise AssertionError(f"left running: threads {names}, tasks {call_tasks()}") from None
+
+
+async def join(state: dict[str, Any], user_id: int, **kwargs: Any) -> Peer:
+    peer = state["peers"][user_id] = Peer(CALL, user_id, **kwargs)
+    await peer.join(state["sfu"])
+    return peer
+
+
+async def test_three_people_each_decode_the_other_two_at_the_sent_size(call):
+    sizes = {1: (320, 240), 2: (240, 160), 3: (160, 120)}
+    peers = [await join(call, uid, width=w, height=h) for uid, (w, h) in sizes.items()]
+
+    def everyone_sees_everyone() -> bool:
+        for peer in peers:
+            for other, size in sizes.items():
+                if other == peer.user_id:
+                    continue
+                seen = peer.video_from(other)
+                if seen is None or seen.size != size or seen.frames < 5:
+                    return False
+        return True
+
+    await eventually(everyone_sees_everyone, timeout=20)
+    # Audio flows too: each hears the other two.
+    for peer in peers:
+        for other in sizes:
+            if other != peer.user_id:
+                mid = peer.slot_of(other, "mic")
+                assert mid is not None
+                await eventually(lambda p=peer, m=mid: p.received.get(m, None) is not None
+                                 and p.received[m].frames > 10)  # fmt: skip
+
+
+async def test_a_late_joiner_decodes_video_within_a_second(call):
+    first = await join(call, 1)
+    await join(call, 2)
+    await eventually(lambda: (s := first.video_from(2)) is not None and s.frames > 3, timeout=15)
+    late = await join(call, 3)
+    # The SFU asks the publishers for a keyframe as the new slots open: no wait for the next one.
+    await eventually(lambda: (s := late.video_from(1)) is not None and s.frames > 0, timeout=10)
+    seen = late.video_from(1)
+    assert seen is not None and seen.first_at is not None
+    connected_after = seen.first_at - late.joined_at
+    assert connected_after < 1.0, f"first frame {connected_after:.2f} s after joining"
+
+
+async def test_muting_empties_that_audio_slot(call):
+    speaker = await join(call, 1)
+    listener = await join(call, 2)
+    mid = None
+
+    def hears() -> bool:
+        nonlocal mid
+        mid = listener.slot_of(1, "mic")
+        return mid is not None and listener.received.get(mid, None) is not None
+
+    await eventually(hears, timeout=15)
+    call["sfu"].set_media(CALL, speaker.user_id, mic=False, camera=True, screen=False)
+    await eventually(lambda: listener.slot_of(1, "mic") is None)
+    assert mid is not None
+    frames = listener.received[mid].frames
+    await asyncio.sleep(1.0)
+    assert listener.received[mid].frames <= frames + 2  # what was in flight, then silence
+
+
+async def test_a_shared_screen_takes_a_slot_first(call):
+    sharer = await join(call, 1)
+    viewer = await join(call, 2)
+    await eventually(lambda: viewer.video_from(1) is not None, timeout=15)
+    await sharer.share_screen(PatternTrack(400, 300))
+    call["sfu"].set_media(CALL, sharer.user_id, mic=True, camera=True, screen=True)
+    await eventually(lambda: viewer.slot_of(1, "screen") is not None)
+    # Screens rank first: with fewer slots than sources, a screen is what stays.
+    room = call["sfu"].rooms[CALL]
+    ranked = room._ranked(room.participants[viewer.user_id], "video")
+    assert [s.name for s in ranked] == ["screen", "camera"]
+    await eventually(
+        lambda: (s := viewer.video_from(1, "screen")) is not None and s.size == (400, 300),
+        timeout=15,
+    )
+
+
+async def test_a_participant_whose_connection_dies_is_removed(call):
+    await join(call, 1)
+    stays = await join(call, 2)
+    goes = await join(call, 3)
+    await eventually(lambda: stays.video_from(3) is not None, timeout=15)
+    # The third peer vanishes without leaving.
+    await goes.close()
+    await eventually(lambda: 3 in call["failed"], timeout=20)
+    await eventually(lambda: stays.slot_of(3, "camera") is None and stays.slot_of(3, "mic") is None)
+    assert 3 not in call["sfu"].rooms[CALL].participants
+
+
+async def test_pts_stay_monotonic_when_a_slot_switches_source(call):
+    # One video slot for two other people: the slot follows whoever is dealt to it, and the
+    # timestamps it sends never go back.
+    from appliance.sfu.media import Slot
+
+    slot = Slot("video", lambda s: None)
+    stamps: list[int] = []
+    slot.offer(b"\x00key", 1000, True)
+    slot.offer(b"\x01delta", 4000, False)
+    slot._offset = None  # what show() does on a switch
+    slot.offer(b"\x00key", 50, True)  # the new source's clock is far behind
+    while not slot._queue.empty():
+        stamps.append(slot._queue.get_nowait().pts)
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3
+    assert stamps[2] - stamps[1] == 3000  # one frame interval across the switch
+
+
+def test_teardown_leaves_no_threads_behind_when_idle():
+    # Creating an SFU starts nothing: threads and tasks only come with peer connections.
+    before = threading.active_count()
+    SFU(CallSettings(addresses=("127.0.0.1",)), lambda *a: None, _never)
+    assert threading.active_count() == before
+    time.sleep(0)
+
+
+async def _never(call_id: int, user_id: int) -> None:
+    raise AssertionError("unexpected")
