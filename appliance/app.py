@@ -22,6 +22,7 @@ from appliance.realtime.hub import Hub
 from appliance.web import (
     api_admin,
     api_auth,
+    api_calls,
     api_chats,
     api_messages,
     api_users,
@@ -113,12 +114,14 @@ def create_app(
         api_admin.blueprint,
         api_chats.blueprint,
         api_messages.blueprint,
+        api_calls.blueprint,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(realtime.blueprint)
     app.register_blueprint(pages.create_blueprint())
     hub = Hub(context)
     app.extensions[realtime.HUB_KEY] = hub
+    context.calls.connect(hub)
 
     @app.after_request
     async def _close_revoked_sockets(response: Response) -> Response:
@@ -141,6 +144,7 @@ def create_app(
         await context.sessions.prune()
         await context.messaging.prune_events()
         await context.audience.load(context.db)
+        await context.calls.end_interrupted()
         hub.start()
         if announcer is not None:
             # Probing for the name takes a second; serve meanwhile.
@@ -157,6 +161,7 @@ def create_app(
         await asyncio.gather(*background, return_exceptions=True)
         if announcer is not None:
             await announcer.close()
+        await context.calls.close()  # logs every ongoing call while the database is open
         await hub.close()
         await context.db.close()
 

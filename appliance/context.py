@@ -11,6 +11,7 @@ from appliance.bus import Bus
 from appliance.config import Settings
 from appliance.services.accounts import Accounts
 from appliance.services.audience import Audience
+from appliance.services.calls import Calls
 from appliance.services.chats import Chats
 from appliance.services.contacts import Contacts
 from appliance.services.messaging import Messaging
@@ -30,6 +31,7 @@ class Hearth:
     chats: Chats
     contacts: Contacts
     messaging: Messaging
+    calls: Calls
 
 
 def build(config: Settings, *, read_connections: int | None = None) -> Hearth:
@@ -51,6 +53,7 @@ def build(config: Settings, *, read_connections: int | None = None) -> Hearth:
         chats=Chats(db, bus, audience),
         contacts=Contacts(db, bus, audience),
         messaging=Messaging(db, bus, config),
+        calls=Calls(db, bus, audience, config.calls),
     )
 
 

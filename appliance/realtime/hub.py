@@ -115,6 +115,20 @@ class Hub:
                         for connection in self._connections(b):
                             connection.push(frame)
 
+    # --- signals to people ------------------------------------------------------------------
+
+    def signal(self, user_id: int, name: str, data: dict[str, Any]) -> None:
+        """Push a signal to every open connection of one user."""
+        self.signal_users((user_id,), name, data)
+
+    def signal_users(self, user_ids: Iterable[int], name: str, data: dict[str, Any]) -> None:
+        """Push one signal to every open connection of these users (serialized once)."""
+        frame: str | None = None
+        for user_id in set(user_ids):
+            for connection in self._connections(user_id):
+                frame = frame or signal_frame(name, data)
+                connection.push(frame)
+
     # --- connections and presence ------------------------------------------------------------
 
     def attach(self, connection: Connection) -> None:
@@ -137,6 +151,7 @@ class Hub:
         del self._by_user[connection.user_id]
         for chat_id in list(self.audience.chats_of(connection.user_id)):
             self._stop_typing(chat_id, connection.user_id)
+        self.context.calls.user_disconnected(connection.user_id)
         # Detaching happens while the connection's task is being torn down: the database
         # write gets a task of its own.
         task = asyncio.create_task(self._gone_offline(connection.user_id), name="ws-offline")

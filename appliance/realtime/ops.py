@@ -104,6 +104,25 @@ class PresenceOp(In):
     status: Literal["online", "away"]
 
 
+class CallStartOp(In):
+    chat_id: Id
+    kind: Literal["audio", "video"]
+
+
+class CallOp(In):
+    call_id: Id
+
+
+class CallMediaOp(CallOp):
+    mic: bool
+    camera: bool
+    screen: bool
+
+
+class SdpOp(CallOp):
+    sdp: Annotated[str, Field(min_length=1, max_length=60_000)]
+
+
 # --- handlers --------------------------------------------------------------------------------
 
 
@@ -159,4 +178,47 @@ async def typing(caller: Caller, data: ChatOp, name: str) -> dict[str, Any]:
 @op("presence.set", model=PresenceOp)
 async def presence(caller: Caller, data: PresenceOp, name: str) -> dict[str, Any]:
     caller.hub.set_status(caller.connection, data.status)
+    return {}
+
+
+# --- calls -----------------------------------------------------------------------------------
+
+
+@op("call.start", model=CallStartOp)
+async def call_start(caller: Caller, data: CallStartOp, name: str) -> dict[str, Any]:
+    return await caller.context.calls.start(caller.user_id, data.chat_id, data.kind)
+
+
+@op("call.accept", "call.join", model=CallOp)
+async def call_join(caller: Caller, data: CallOp, name: str) -> dict[str, Any]:
+    calls = caller.context.calls
+    enter = calls.accept if name == "call.accept" else calls.join
+    return await enter(caller.user_id, data.call_id)
+
+
+@op("call.decline", "call.leave", "call.end", model=CallOp)
+async def call_change(caller: Caller, data: CallOp, name: str) -> dict[str, Any]:
+    calls = caller.context.calls
+    change = {"call.decline": calls.decline, "call.leave": calls.leave, "call.end": calls.end}
+    await change[name](caller.user_id, data.call_id)
+    return {}
+
+
+@op("call.media", model=CallMediaOp)
+async def call_media(caller: Caller, data: CallMediaOp, name: str) -> dict[str, Any]:
+    await caller.context.calls.set_media(
+        caller.user_id, data.call_id, mic=data.mic, camera=data.camera, screen=data.screen
+    )
+    return {}
+
+
+@op("sfu.offer", model=SdpOp)
+async def sfu_offer(caller: Caller, data: SdpOp, name: str) -> dict[str, Any]:
+    answer = await caller.context.calls.publish(caller.user_id, data.call_id, data.sdp)
+    return {"sdp": answer}
+
+
+@op("sfu.answer", model=SdpOp)
+async def sfu_answer(caller: Caller, data: SdpOp, name: str) -> dict[str, Any]:
+    await caller.context.calls.subscribe_answer(caller.user_id, data.call_id, data.sdp)
     return {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.clock import to_datetime
+from appliance.store.calls import CallRow
 from appliance.store.chats import ChatRow, MemberRow
 from appliance.store.messages import Extras, MessageRow
 from appliance.store.users import UserRow
@@ -61,6 +62,20 @@ def message(row: MessageRow, extras: Extras) -> dict[str, Any]:
         "mentions": sorted(extras.mentions.get(row.id, [])),
         "reactions": [{"emoji": e, "user_ids": ids} for e, ids in grouped.items()],
         "pinned": row.id in extras.pinned,
+        "call": call_summary(extras.calls.get(row.id)) if not row.deleted else None,
+    }
+
+
+def call_summary(row: CallRow | None) -> dict[str, Any] | None:
+    """What a call-log message shows of its call."""
+    if row is None:
+        return None
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "outcome": row.outcome,
+        "duration_seconds": row.duration_seconds,
+        "started_by": row.started_by,
     }
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import aiosqlite
 
-from appliance.store import events
+from appliance.store import calls, events
+from appliance.store.calls import CallRow
 from appliance.store.db import fetch_one
 from appliance.store.events import EventRow
 
@@ -50,6 +51,7 @@ class Extras:
     reactions: dict[int, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
     mentions: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     pinned: set[int] = field(default_factory=set)
+    calls: dict[int, CallRow] = field(default_factory=dict)  # message id -> its call
 
 
 def _row(row: aiosqlite.Row | sqlite3.Row) -> MessageRow:
@@ -188,6 +190,7 @@ async def extras(conn: aiosqlite.Connection, rows: list[MessageRow]) -> Extras:
         f"SELECT message_id FROM pins WHERE message_id IN ({marks})", ids
     ) as cur:
         found.pinned = {row[0] for row in await cur.fetchall()}
+    found.calls = await calls.by_messages(conn, [row.id for row in rows if row.kind == "call"])
     return found
 
 

@@ -127,12 +127,20 @@ class ReactionOut(Out):
     user_ids: list[int]
 
 
+class CallSummaryOut(Out):
+    id: int
+    kind: Literal["audio", "video"]
+    outcome: Literal["completed", "missed", "declined", "busy", "failed"] | None
+    duration_seconds: int | None
+    started_by: int | None
+
+
 class MessageOut(Out):
     id: int
     chat_id: int
     sender_id: int | None
     client_id: str | None
-    kind: Literal["text", "system"]
+    kind: Literal["text", "system", "call"]
     body: str
     created_at: str
     edited_at: str | None
@@ -142,6 +150,7 @@ class MessageOut(Out):
     mentions: list[int]
     reactions: list[ReactionOut]
     pinned: bool
+    call: CallSummaryOut | None = None
 
 
 class MessagesOut(Out):

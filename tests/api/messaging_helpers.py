@@ -36,6 +36,7 @@ MESSAGE_FIELDS = {
     "mentions",
     "reactions",
     "pinned",
+    "call",
 }
 CHAT_FIELDS = {
     "id",
