@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 KINDS = frozenset({"audio", "video"})
 HISTORY_LIMIT = 100
+RECONNECT_GRACE = 10.0  # seconds a participant's sockets may all be down before they leave
 
 
 class Signals(Protocol):
@@ -49,6 +50,8 @@ class Signals(Protocol):
     def signal(self, user_id: int, name: str, data: dict[str, Any]) -> None: ...
 
     def signal_users(self, user_ids: Iterable[int], name: str, data: dict[str, Any]) -> None: ...
+
+    def online(self, user_id: int) -> bool: ...
 
 
 class _NoSignals:
@@ -59,6 +62,9 @@ class _NoSignals:
 
     def signal_users(self, user_ids: Iterable[int], name: str, data: dict[str, Any]) -> None:
         pass
+
+    def online(self, user_id: int) -> bool:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +169,17 @@ class Calls:
             self._sfu = None
 
     def user_disconnected(self, user_id: int) -> None:
-        """The user's last connection closed: they leave the calls they are in."""
+        """The user's last connection closed: unless they are back within a few seconds (a
+        network blip; their media connections may well have survived), they leave their
+        calls. A vanished peer connection is handled by the SFU either way."""
         if not self._closed and self._call_of(user_id) is not None:
-            self._spawn(self._leave_all(user_id), "call-disconnected")
+            self._spawn(self._leave_all(user_id, grace=RECONNECT_GRACE), "call-disconnected")
 
-    async def _leave_all(self, user_id: int) -> None:
+    async def _leave_all(self, user_id: int, grace: float = 0.0) -> None:
+        if grace:
+            await asyncio.sleep(grace)
+            if self._signals.online(user_id):
+                return
         async with self._lock:
             for live in list(self._live.values()):
                 if user_id in live.participants:

@@ -318,10 +318,13 @@ class Room:
     async def close(self) -> None:
         for user_id in list(self.participants):
             await self.leave(user_id)
-        # Wait for failure handlers still running, but not for the one that may be closing
-        # us (a dropped peer that ends the call).
+        # Failure reports still pending are moot once the room closes: cancel them rather than
+        # wait (one may be waiting for the very lock our closer holds), except the one that
+        # may be closing us.
         current = asyncio.current_task()
         pending = [t for t in self._tasks if t is not current]
+        for task in pending:
+            task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
