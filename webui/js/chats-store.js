@@ -561,6 +561,7 @@ export function createChatsStore(me) {
 
   return {
     me,
+    realtime, // for calls (call/hook.js): call signals and ops
     on: emitter.on,
     start() {
       document.addEventListener('visibilitychange', onVisibility);

@@ -48,6 +48,11 @@
  *              button.sign-out on the others
  *              radios input[name=theme] values light|dark|system (ids #theme-light ...)
  *              admins: #invite-form: #invite-uses #invite-days; result #invite-url, #invite-copy
+ *   calls      #call-audio #call-video (chat header); #call-bar > #call-join (a call going on in the chat);
+ *              #incoming-call: #call-accept #call-decline; #call-view[data-stats] (JSON, every second):
+ *              #call-status #call-timer #call-stage, .call-tile[data-user-id] (.self .speaking .no-video,
+ *              .call-muted), #call-mute #call-camera #call-screen [aria-pressed], #call-minimize #call-hangup;
+ *              call log lines .message.call-log[data-call-id] (.missed) with .call-back[data-kind]
  *   every form: button[type=submit] inside it; field errors #<input-id>-error;
  *               form-level errors [role=alert].alert; app-wide messages #announcer */
 import { api, errorText, onUnauthenticated } from './api.js';

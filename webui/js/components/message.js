@@ -4,6 +4,7 @@
 import { h } from '../dom.js';
 import { clockTime, dateTime } from '../format.js';
 import { preview, richText } from '../text.js';
+import { callLogElement } from '../call/log.js';
 import { avatar } from './avatar.js';
 import { icon } from './icons.js';
 
@@ -55,6 +56,7 @@ function body(m, view) {
  * ('sent'|'delivered'|'read'|null), nameOf(id), sender (User|null), mentionKind(username)}.
  */
 export function messageElement(m, view) {
+  if (m.kind === 'call') return callLogElement(m, view.me);
   if (m.kind === 'system') {
     return h('div', { class: 'message system', 'data-message-id': m.id },
       h('p', { class: 'body' }, m.body));

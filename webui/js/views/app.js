@@ -8,6 +8,8 @@ import { createChatsStore } from '../chats-store.js';
 import { askPermission, canAskPermission, notifyNewMessage } from '../notify.js';
 import { preview } from '../text.js';
 import { setPageTitle, setUnreadCount } from '../title.js';
+import { createCallHook } from '../call/hook.js';
+import { callLogText } from '../call/log.js';
 import { avatar } from '../components/avatar.js';
 import { closeAllDialogs } from '../components/dialog.js';
 import { icon } from '../components/icons.js';
@@ -64,7 +66,8 @@ function notificationPrompt() {
 
 export function createFrame(ctx) {
   const chats = createChatsStore(ctx.store.get().me);
-  const paneBase = { ...ctx, chats };
+  const calls = createCallHook({ ...ctx, chats });
+  const paneBase = { ...ctx, chats, calls };
   const avatarSlot = h('span', { class: 'avatar-slot' });
   const meName = h('p', { id: 'me-name', class: 'me-name' });
   const meStatus = h('p', { id: 'me-status', class: 'me-status' });
@@ -129,7 +132,8 @@ export function createFrame(ctx) {
     const title = chat.kind === 'direct' ? sender : `${sender} in ${chats.chatTitle(chat)}`;
     notifyNewMessage({
       title, tag: `chat-${chat.id}`,
-      body: message.deleted ? '' : preview(message.body, 140) || 'Forwarded message',
+      body: message.kind === 'call' ? callLogText(message.call || {}, chats.me.id)
+        : message.deleted ? '' : preview(message.body, 140) || 'Forwarded message',
       onClick: () => ctx.navigate(`/chats/${chat.id}`),
     });
   }
@@ -188,6 +192,7 @@ export function createFrame(ctx) {
       for (const off of offs) off();
       clearTimeout(offlineTimer);
       chatList.destroy();
+      calls.destroy();
       chats.stop();
       setUnreadCount(0);
     },

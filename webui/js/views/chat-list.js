@@ -4,6 +4,7 @@ import { h, reconcile } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { listTime, typingText } from '../format.js';
 import { preview } from '../text.js';
+import { callLogText } from '../call/log.js';
 import { chatAvatar } from '../components/chat-avatar.js';
 import { icon } from '../components/icons.js';
 import { openNewChatMenu } from './new-chat.js';
@@ -16,6 +17,7 @@ function previewText(store, chat) {
   const m = chat.last_message;
   if (!m) return chat.topic || 'No messages yet';
   if (m.kind === 'system') return m.body;
+  if (m.kind === 'call') return callLogText(m.call || {}, store.me.id);
   const text = m.deleted ? 'This message was deleted' : m.body ? preview(m.body, 80) : 'Forwarded message';
   if (m.sender_id === store.me.id) return `You: ${text}`;
   if (chat.kind === 'direct') return text;

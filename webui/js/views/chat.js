@@ -34,7 +34,7 @@ export function chatView(ctx, chatId, aroundId = null) {
   }, icon('info'));
   const header = h('header', { id: 'chat-header', class: 'pane-header chat-header' },
     h('button', { type: 'button', class: 'icon-btn back', 'aria-label': 'Back to chats', onclick: () => ctx.navigate('/') }, icon('back')),
-    avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), settingsButton);
+    avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), ctx.calls.buttons(chatId), settingsButton);
   const pinnedBar = h('button', { type: 'button', id: 'pinned-bar', class: 'pinned-bar', hidden: true, onclick: () => jumpToPinned() });
   const list = h('div', { id: 'conversation', class: 'conversation', role: 'log', 'aria-labelledby': 'chat-title', tabindex: 0 });
   const jumpLatest = h('button', {
@@ -48,7 +48,7 @@ export function chatView(ctx, chatId, aroundId = null) {
     onEditLast: editLast,
   });
   const el = h('section', { id: 'chat', class: 'pane chat-pane', 'data-chat-id': chatId, 'aria-labelledby': 'chat-title' },
-    header, pinnedBar, problem, h('div', { class: 'conversation-wrap' }, list, jumpLatest), typingLine, composer.el);
+    header, ctx.calls.bar(chatId), pinnedBar, problem, h('div', { class: 'conversation-wrap' }, list, jumpLatest), typingLine, composer.el);
 
   // ---- header
   function renderHeader() {
@@ -127,7 +127,7 @@ export function chatView(ctx, chatId, aroundId = null) {
         const label = dayLabel(m.created_at);
         nodes.push(cached(`day-${dayKey(m.created_at)}`, label, () => h('div', { class: 'day-separator', role: 'separator' }, h('span', {}, label))));
       }
-      const first = newDay || !prev || prev.sender_id !== m.sender_id || prev.kind === 'system' ||
+      const first = newDay || !prev || prev.sender_id !== m.sender_id || prev.kind !== 'text' ||
         Date.parse(m.created_at) - Date.parse(prev.created_at) > RUN_GAP_MS;
       const confirmedOwn = m.sender_id === me.id && m.id != null && !m.state;
       const tick = confirmedOwn ? tickState(m.id, others) : null;
@@ -270,6 +270,11 @@ export function chatView(ctx, chatId, aroundId = null) {
   }
 
   list.addEventListener('click', (event) => {
+    const callBack = event.target.closest('.call-back');
+    if (callBack) {
+      ctx.calls.start(chatId, callBack.dataset.kind);
+      return;
+    }
     const node = event.target.closest('.message');
     const message = node && messageFor(node);
     if (!message) return;
