@@ -177,3 +177,26 @@ def test_teardown_leaves_no_threads_behind_when_idle():
 
 async def _never(call_id: int, user_id: int) -> None:
     raise AssertionError("unexpected")
+
+
+async def test_the_loud_participant_becomes_the_active_speaker(call):
+    from tests.sfu.peers import ToneTrack
+
+    said: list[int] = []
+    notify = call["sfu"].notify
+
+    def listen(user_id: int, name: str, data: dict[str, Any]) -> None:
+        if name == "speaker.active" and user_id == 2:
+            said.append(data["user_id"])
+        notify(user_id, name, data)
+
+    call["sfu"].notify = listen
+    for room_user in (1, 2):
+        peer = Peer(CALL, room_user, mic=ToneTrack(volume=0.3 if room_user == 1 else 0.0001))
+        call["peers"][room_user] = peer
+    room = call["sfu"]._room(CALL, create=True)
+    room.notify = listen
+    for peer in call["peers"].values():
+        await peer.join(call["sfu"])
+    await eventually(lambda: said[-1:] == [1], timeout=15)
+    assert room.participants[1].loudness > room.participants[2].loudness
