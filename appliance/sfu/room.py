@@ -87,7 +87,10 @@ class Participant:
                 slot.detach(source)
         for pc in (self.publisher, self.subscriber):
             if pc is not None:
-                await pc.close()
+                try:
+                    await pc.close()
+                except Exception as error:  # closing twice (the peer hung up as we left)
+                    log.debug("closing a peer connection: %r", error)
                 hooks.stop_consent_checks(pc)
 
 
