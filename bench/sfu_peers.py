@@ -35,16 +35,13 @@ import av  # noqa: E402
 import numpy as np  # noqa: E402
 from aiortc import (  # noqa: E402
     MediaStreamTrack,
-    RTCBundlePolicy,
-    RTCConfiguration,
     RTCPeerConnection,
-    RTCRtpSender,
-    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
 
 from appliance.sfu import hooks  # noqa: E402
+from appliance.sfu.room import configuration, prefer_codecs  # noqa: E402
 from tests.sfu.peers import ToneTrack  # noqa: E402
 
 VIDEO_RATE = 90_000
@@ -52,21 +49,6 @@ BAR_BITS = 24  # wall-clock milliseconds modulo 2**24 (about 4.6 hours)
 BAR_W = 26  # 24 bars x 26 px = 624 px: the frame must be at least 640 wide
 BAR_H = 32
 TEARDOWN = "--- bench: quitting ---"  # on stderr: what follows is teardown
-
-
-def configuration() -> RTCConfiguration:
-    # As a browser (and the SFU): no STUN/TURN, every m-line on one transport.
-    return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-
-
-def prefer(transceiver: RTCRtpTransceiver, kind: str) -> None:
-    """VP8 (with RTX) or Opus only, as the SFU offers and answers."""
-    wanted = "video/vp8" if kind == "video" else "audio/opus"
-    capabilities = RTCRtpSender.getCapabilities(kind)
-    assert capabilities is not None
-    codecs = [c for c in capabilities.codecs if c.mimeType.lower() == wanted]
-    codecs += [c for c in capabilities.codecs if c.mimeType.lower().endswith("/rtx")]
-    transceiver.setCodecPreferences(codecs)
 
 
 # --- synthetic media with a clock in it ---------------------------------------------------------
@@ -211,12 +193,12 @@ async def publishers(args: argparse.Namespace) -> None:
         pc = RTCPeerConnection(configuration())
         pcs.append(pc)
         mic = pc.addTransceiver(ToneTrack(), direction="sendonly")
-        prefer(mic, "audio")
+        prefer_codecs(mic, "audio")
         camera = pc.addTransceiver(
             BarTrack(args.width, args.height, args.fps), direction="sendonly"
         )
-        prefer(camera, "video")
-        prefer(pc.addTransceiver("video", direction="sendonly"), "video")  # the screen
+        prefer_codecs(camera, "video")
+        prefer_codecs(pc.addTransceiver("video", direction="sendonly"), "video")  # the screen
         original = camera.sender._send_keyframe
 
         def on_keyframe_request(original: Any = original) -> None:
@@ -308,7 +290,7 @@ async def subscribers(args: argparse.Namespace) -> None:
             # Camera and mic off: a publish connection with no tracks, as a browser makes.
             pub = viewer.publisher = RTCPeerConnection(configuration())
             for kind in ("audio", "video", "video"):
-                prefer(pub.addTransceiver(kind, direction="sendonly"), kind)
+                prefer_codecs(pub.addTransceiver(kind, direction="sendonly"), kind)
             await pub.setLocalDescription(await pub.createOffer())
             reply = await signal.call(
                 {"op": "publish", "user": user, "sdp": pub.localDescription.sdp, "viewer": True}

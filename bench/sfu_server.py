@@ -43,10 +43,10 @@ from aiortc import (  # noqa: E402
 )
 from aiortc.contrib.media import MediaRelay  # noqa: E402
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
-from sfu_peers import configuration, prefer  # noqa: E402
 
 from appliance.config import CallSettings  # noqa: E402
 from appliance.sfu import SFU, hooks  # noqa: E402
+from appliance.sfu.room import configuration, prefer_codecs  # noqa: E402
 
 CALL = 1
 log = logging.getLogger("bench.sfu_server")
@@ -149,7 +149,7 @@ class Relay:
         transceivers = []
         for kind in ("audio", "video", "video"):  # mic, camera, screen, as the SFU answers
             transceiver = pc.addTransceiver(kind, direction="recvonly")
-            prefer(transceiver, kind)
+            prefer_codecs(transceiver, kind)
             transceivers.append(transceiver)
         await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
@@ -178,7 +178,7 @@ class Relay:
                 transceiver = pc.addTransceiver(
                     self.relay.subscribe(tracks[name]), direction="sendonly"
                 )
-                prefer(transceiver, kind)
+                prefer_codecs(transceiver, kind)
         await pc.setLocalDescription(await pc.createOffer())
         return str(pc.localDescription.sdp)
 

@@ -41,14 +41,16 @@ SMOOTHING = 0.8  # weight of the previous loudness in the moving average, per pa
 SWITCH_MARGIN = 8.0  # a new active speaker must be this much louder than the current one
 
 
-def _configuration() -> RTCConfiguration:
+def configuration() -> RTCConfiguration:
+    """How every peer connection of a call is set up (the SFU's, and the test and bench peers
+    that stand in for browsers)."""
     # No STUN or TURN server: a LAN appliance contacts nobody; host candidates suffice.
     # Max-bundle: every slot on one transport. (aiortc's default, "balanced", leaves the
     # second and later video slots of an offer on transports that never connect.)
     return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 
-def _prefer(transceiver: RTCRtpTransceiver, kind: str) -> None:
+def prefer_codecs(transceiver: RTCRtpTransceiver, kind: str) -> None:
     """VP8 and Opus only (with RTX for video), so nobody ever needs a transcode."""
     wanted = "video/vp8" if kind == "video" else "audio/opus"
     capabilities = RTCRtpSender.getCapabilities(kind)
@@ -127,12 +129,12 @@ class Room:
         me = self.participant(user_id)
         if me.publisher is not None:
             raise ValueError("this participant publishes already")
-        pc = me.publisher = RTCPeerConnection(_configuration())
+        pc = me.publisher = RTCPeerConnection(configuration())
         self._watch(pc, user_id)
         receivers: list[tuple[RTCRtpReceiver, str, str]] = []
         for kind, name in PUBLISHED:
             transceiver = pc.addTransceiver(kind, direction="recvonly")
-            _prefer(transceiver, kind)
+            prefer_codecs(transceiver, kind)
             receivers.append((transceiver.receiver, kind, name))
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
@@ -166,7 +168,7 @@ class Room:
         me = self._existing(user_id)
         if me.subscriber is not None:
             raise ValueError("this participant subscribes already")
-        pc = me.subscriber = RTCPeerConnection(_configuration())
+        pc = me.subscriber = RTCPeerConnection(configuration())
         self._watch(pc, user_id)
         others = max(1, self.settings.max_participants - 1)
         counts = {
@@ -178,7 +180,7 @@ class Room:
             for _ in range(counts[kind]):
                 slot = Slot(kind, self._resync)
                 transceiver = pc.addTransceiver(slot, direction="sendonly")
-                _prefer(transceiver, kind)
+                prefer_codecs(transceiver, kind)
                 pairs.append((slot, transceiver))
                 (me.audio_slots if kind == "audio" else me.video_slots).append(slot)
         await pc.setLocalDescription(await pc.createOffer())

@@ -17,8 +17,6 @@ import av
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
-    RTCBundlePolicy,
-    RTCConfiguration,
     RTCPeerConnection,
     RTCRtpTransceiver,
     RTCSessionDescription,
@@ -26,15 +24,10 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 
 from appliance.sfu import hooks
+from appliance.sfu.room import configuration
 
 VIDEO_RATE = 90_000
 AUDIO_RATE = 48_000
-
-
-def _configuration() -> RTCConfiguration:
-    # aiortc's default bundle policy leaves a second video transceiver on a transport of its
-    # own that never connects; browsers bundle everything in the offer's BUNDLE group.
-    return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 
 class PatternTrack(MediaStreamTrack):
@@ -136,7 +129,7 @@ class Peer:
 
     async def join(self, sfu: Any, *, camera: bool = True) -> None:
         self.camera = PatternTrack(self.width, self.height) if camera else None
-        pub = self.publisher = RTCPeerConnection(_configuration())
+        pub = self.publisher = RTCPeerConnection(configuration())
         pub.addTransceiver(self.mic, direction="sendonly")
         if self.camera is not None:
             pub.addTransceiver(self.camera, direction="sendonly")
@@ -147,7 +140,7 @@ class Peer:
         answer = await sfu.publish(self.call_id, self.user_id, pub.localDescription.sdp)
         await pub.setRemoteDescription(RTCSessionDescription(answer, "answer"))
 
-        sub = self.subscriber = RTCPeerConnection(_configuration())
+        sub = self.subscriber = RTCPeerConnection(configuration())
 
         @sub.on("track")
         def _on_track(track: MediaStreamTrack) -> None:
