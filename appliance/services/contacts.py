@@ -68,20 +68,13 @@ class Contacts:
         return result
 
     async def accept(self, user_id: int, other_id: int) -> dict[str, Any]:
-        changes = Changes.start()
-        async with self.db.write() as tx:
-            other = await self._other(tx, user_id, other_id)
-            if await contacts.state(tx, user_id, other_id) != "incoming":
-                raise NotFoundError("There is no request from this person.", code="no_request")
-            me = await users.get(tx, user_id)
-            assert me is not None
-            await contacts.accept(tx, user_id, other_id)
-            await self._events(tx, changes, "contact.accepted", other, me)
-            result = await self._list(tx, user_id)
-        self.bus.publish(changes.written)
-        return result
+        return await self._answer(user_id, other_id, accept=True)
 
     async def reject(self, user_id: int, other_id: int) -> dict[str, Any]:
+        return await self._answer(user_id, other_id, accept=False)
+
+    async def _answer(self, user_id: int, other_id: int, *, accept: bool) -> dict[str, Any]:
+        """Accept or turn down the request `other_id` sent `user_id`."""
         changes = Changes.start()
         async with self.db.write() as tx:
             other = await self._other(tx, user_id, other_id)
@@ -89,8 +82,12 @@ class Contacts:
                 raise NotFoundError("There is no request from this person.", code="no_request")
             me = await users.get(tx, user_id)
             assert me is not None
-            await contacts.remove(tx, user_id, other_id)
-            await self._events(tx, changes, "contact.removed", other, me)
+            if accept:
+                await contacts.accept(tx, user_id, other_id)
+            else:
+                await contacts.remove(tx, user_id, other_id)
+            event = "contact.accepted" if accept else "contact.removed"
+            await self._events(tx, changes, event, other, me)
             result = await self._list(tx, user_id)
         self.bus.publish(changes.written)
         return result

@@ -10,6 +10,11 @@ from typing import Any
 import aiosqlite
 
 PRUNED_THROUGH_KEY = "events_pruned_through"
+_INSERT = "INSERT INTO events (chat_id, user_id, type, data, created_at) VALUES (?, ?, ?, ?, ?)"
+
+
+def _text(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +35,8 @@ async def append(
     chat_id: int | None = None,
     user_id: int | None = None,
 ) -> EventRow:
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    cursor = await tx.execute(
-        "INSERT INTO events (chat_id, user_id, type, data, created_at) VALUES (?, ?, ?, ?, ?)",
-        (chat_id, user_id, type, text, now),
-    )
+    text = _text(data)
+    cursor = await tx.execute(_INSERT, (chat_id, user_id, type, text, now))
     assert cursor.lastrowid is not None
     return EventRow(cursor.lastrowid, chat_id, user_id, type, text)
 
@@ -94,10 +96,7 @@ def append_in_thread(
     user_id: int | None = None,
 ) -> EventRow:
     """`append` for code already on the writer's thread (Database.write_in_thread)."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    cursor = conn.execute(
-        "INSERT INTO events (chat_id, user_id, type, data, created_at) VALUES (?, ?, ?, ?, ?)",
-        (chat_id, user_id, type, text, now),
-    )
+    text = _text(data)
+    cursor = conn.execute(_INSERT, (chat_id, user_id, type, text, now))
     assert cursor.lastrowid is not None
     return EventRow(cursor.lastrowid, chat_id, user_id, type, text)
