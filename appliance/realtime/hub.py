@@ -75,10 +75,6 @@ class Hub:
     def _connections(self, user_id: int | None) -> Iterable[Connection]:
         return self._by_user.get(user_id) or () if user_id is not None else ()
 
-    @property
-    def connection_count(self) -> int:
-        return sum(len(c) for c in self._by_user.values())
-
     def online(self, user_id: int) -> bool:
         return bool(self._by_user.get(user_id))
 

@@ -101,17 +101,6 @@ async def left(tx: aiosqlite.Connection, call_id: int, user_id: int, now: int) -
     )
 
 
-async def took_part(conn: aiosqlite.Connection, call_id: int) -> list[int]:
-    """Everyone who was in the call at some time, in the order they first joined."""
-    rows = await fetch_all(
-        conn,
-        "SELECT user_id FROM call_participants WHERE call_id = ?"
-        " GROUP BY user_id ORDER BY min(joined_at), user_id",
-        (call_id,),
-    )
-    return [row[0] for row in rows]
-
-
 async def for_user(
     conn: aiosqlite.Connection,
     user_id: int,

@@ -95,17 +95,6 @@ async def get(conn: aiosqlite.Connection, message_id: int) -> MessageRow | None:
     return None if row is None else _row(row)
 
 
-async def by_client_id(
-    conn: aiosqlite.Connection, sender_id: int, client_id: str
-) -> MessageRow | None:
-    row = await fetch_one(
-        conn,
-        f"SELECT {_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?",
-        (sender_id, client_id),
-    )
-    return None if row is None else _row(row)
-
-
 _VISIBLE = (
     "m.chat_id = :chat AND NOT EXISTS"
     " (SELECT 1 FROM message_hidden h WHERE h.user_id = :user AND h.message_id = m.id)"
