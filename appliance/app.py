@@ -35,7 +35,6 @@ from appliance.web.requests import HearthRequest
 
 access_log = logging.getLogger("appliance.access")
 UNLOGGED_PATHS = frozenset({"/health"})
-SESSION_ENDING_PATHS = ("/api/v1/auth/", "/api/v1/me/password", "/api/v1/admin/users/")
 
 
 def _install_request_log(app: Quart, enabled: bool) -> None:
@@ -122,18 +121,6 @@ def create_app(
     hub = Hub(context)
     app.extensions[realtime.HUB_KEY] = hub
     context.calls.connect(hub)
-
-    @app.after_request
-    async def _close_revoked_sockets(response: Response) -> Response:
-        # Sign-out, a revoked device, a password change or reset, an account disabled: the
-        # sessions they end lose their WebSockets at once (the CLI's at the next sweep).
-        if (
-            request.method in security.STATE_CHANGING
-            and response.status_code < 400
-            and request.path.startswith(SESSION_ENDING_PATHS)
-        ):
-            hub.recheck_sessions_soon()
-        return response
 
     announcer = _announcer(config)
     background: set[asyncio.Task[None]] = set()

@@ -17,6 +17,7 @@ Subscriber = Callable[[EventRow], None]
 class Bus:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
+        self._session_watchers: list[Callable[[], None]] = []
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         self._subscribers.append(subscriber)
@@ -29,3 +30,15 @@ class Bus:
                     subscriber(event)
                 except Exception:
                     log.exception("event subscriber failed on %s", event.type)
+
+    def watch_sessions(self, watcher: Callable[[], None]) -> None:
+        """Call `watcher` whenever sessions were ended (sign-out, revoked device, password
+        change or reset, disabled account), once that has committed."""
+        self._session_watchers.append(watcher)
+
+    def sessions_ended(self) -> None:
+        for watcher in list(self._session_watchers):
+            try:
+                watcher()
+            except Exception:
+                log.exception("session watcher failed")

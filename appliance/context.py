@@ -46,8 +46,8 @@ def build(config: Settings, *, read_connections: int | None = None) -> Hearth:
     return Hearth(
         config=config,
         db=db,
-        accounts=Accounts(db, config, PasswordHasher(config.auth.bcrypt_cost)),
-        sessions=Sessions(db, config.auth, datadir.secret_key(config.data_dir)),
+        accounts=Accounts(db, config, PasswordHasher(config.auth.bcrypt_cost), bus),
+        sessions=Sessions(db, config.auth, datadir.secret_key(config.data_dir), bus),
         bus=bus,
         audience=audience,
         chats=Chats(db, bus, audience),

@@ -41,6 +41,9 @@ class Hub:
         self._by_user: defaultdict[int, set[Connection]] = defaultdict(set)
         self._typing: dict[tuple[int, int], asyncio.TimerHandle] = {}
         self._unsubscribe = context.bus.subscribe(self._on_event)
+        # Sessions ended in this process close their sockets at once; those ended by another
+        # process (the CLI) at the next sweep.
+        context.bus.watch_sessions(self.recheck_sessions_soon)
         self._sweeper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import aiosqlite
 
+from appliance.bus import Bus
 from appliance.clock import DAY_MS, HOUR_MS, now_ms
 from appliance.config import Settings
 from appliance.services.errors import (
@@ -107,8 +108,9 @@ class IssuedLink:
 
 
 class Accounts:
-    def __init__(self, db: Database, config: Settings, hasher: PasswordHasher) -> None:
+    def __init__(self, db: Database, config: Settings, hasher: PasswordHasher, bus: Bus) -> None:
         self._db = db
+        self._bus = bus
         self._config = config
         self._hasher = hasher
         limits = config.limits
@@ -246,6 +248,7 @@ class Accounts:
         async with self._db.write() as tx:
             await users.set_password(tx, user_id, password_hash, now)
             await sessions.revoke_all(tx, user_id, now, keep=keep_session)
+        self._bus.sessions_ended()
 
     # --- profiles ----------------------------------------------------------------------------
 
@@ -347,6 +350,7 @@ class Accounts:
                 )
             await users.set_password(tx, user_id, password_hash, now)
             await sessions.revoke_all(tx, user_id, now)
+        self._bus.sessions_ended()
         return user_id
 
     # --- administration ----------------------------------------------------------------------
@@ -374,6 +378,8 @@ class Accounts:
             if is_admin is not None:
                 await users.set_admin(tx, user_id, is_admin, now)
             updated = await users.get(tx, user_id)
+        if disabled:
+            self._bus.sessions_ended()
         assert updated is not None
         return updated
 

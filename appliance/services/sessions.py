@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from appliance.bus import Bus
 from appliance.clock import DAY_MS, MINUTE_MS, now_ms
 from appliance.config import AuthSettings
 from appliance.services.errors import ForbiddenError, NotFoundError, UnauthenticatedError
@@ -44,8 +45,9 @@ class Principal:
 
 
 class Sessions:
-    def __init__(self, db: Database, auth: AuthSettings, secret: bytes) -> None:
+    def __init__(self, db: Database, auth: AuthSettings, secret: bytes, bus: Bus) -> None:
         self._db = db
+        self._bus = bus
         self._auth = auth
         self._cookie = URLSafeTimedSerializer(secret, salt="hearth.session-cookie")
         self._access = URLSafeTimedSerializer(secret, salt="hearth.access-token")
@@ -111,6 +113,7 @@ class Sessions:
                 )
                 await sessions.touch(tx, session.id, now, address)
         if not first_use:
+            self._bus.sessions_ended()
             # Raised after the commit: the revocation stands although the request is refused.
             raise UnauthenticatedError(
                 "This refresh token was already used; the session has been signed out.",
@@ -177,6 +180,7 @@ class Sessions:
             if session is None or session.user_id != user_id or not session.live(now):
                 raise NotFoundError("No such session.")
             await sessions.revoke(tx, session_id, now)
+        self._bus.sessions_ended()
 
     async def prune(self) -> None:
         async with self._db.write() as tx:

@@ -248,3 +248,21 @@ async def test_compression_is_declined(people):
     assert "Sec-WebSocket-Extensions" not in socket.ws.response.headers
     assert "permessage-deflate" in (socket.ws.request.headers.get("Sec-WebSocket-Extensions") or "")
     await socket.ping_round_trip()
+
+
+async def test_a_password_change_closes_the_other_devices_sockets(people):
+    (ada,) = await people("ada")
+    login = await ada.rest.call(
+        "POST", "/auth/login", {"login": ada.username, "password": PASSWORD, "device": "phone"}
+    )
+    assert login.status == 200, login.body
+    phone = await open_socket(ada.server, {"Authorization": f"Bearer {login.body['access_token']}"})
+    laptop = await ada.connect()
+    try:
+        await phone.hello()
+        change = {"current_password": PASSWORD, "new_password": PASSWORD + " 2"}
+        await ada.api("POST", "/me/password", change, status=204)
+        assert await closed_with(phone, timeout=5) == 4001
+        await laptop.ping_round_trip()  # the session that changed it stays
+    finally:
+        await phone.close()
