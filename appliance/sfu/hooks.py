@@ -190,19 +190,19 @@ def quick_consent(interval: int = 2, failures: int = 3) -> None:
     aioice.ice.CONSENT_FAILURES = failures
 
 
-def stop_consent_checks(pc: Any) -> None:
-    """After `pc.close()`: cancel ICE consent checks still running for its connections.
-    (aioice starts them at the end of connect(); a close that races connect() leaves them
-    polling a closed connection for seconds.)"""
-    connections = {id(t.receiver.transport.transport._connection) for t in pc.getTransceivers()}
+def stop_leftover_tasks(pc: Any) -> None:
+    """After `pc.close()`: cancel tasks still running for its parts. A close that races the
+    connection's setup leaves some behind: aioice starts consent checks at the end of
+    connect(), and aiortc's connect task can start a receiver's RTCP loop after close()
+    stopped that receiver; both would run on (the RTCP loop forever)."""
+    parts = set()
+    for transceiver in pc.getTransceivers():
+        parts.add(id(transceiver.receiver))
+        parts.add(id(transceiver.sender))
+        parts.add(id(transceiver.receiver.transport.transport._connection))
     for task in asyncio.all_tasks():
-        coroutine = task.get_coro()
-        frame = getattr(coroutine, "cr_frame", None)
-        if (
-            frame is not None
-            and getattr(coroutine, "__qualname__", "") == "Connection.query_consent"
-            and id(frame.f_locals.get("self")) in connections
-        ):
+        frame = getattr(task.get_coro(), "cr_frame", None)
+        if frame is not None and id(frame.f_locals.get("self")) in parts:
             task.cancel()
 
 
@@ -237,6 +237,10 @@ def check() -> None:
         raise RuntimeError("aiortc JitterBuffer changed")
     if not callable(getattr(aioice.ice, "get_host_addresses", None)):
         raise RuntimeError("aioice.ice.get_host_addresses is gone")
+    from aiortc import rtcicetransport
+
+    if "self._connection = " not in inspect.getsource(rtcicetransport.RTCIceTransport):
+        raise RuntimeError("aiortc RTCIceTransport no longer keeps its aioice _connection")
     consent = inspect.getsource(aioice.ice.Connection)
     if (
         "CONSENT_INTERVAL" not in consent

@@ -93,7 +93,7 @@ class Participant:
                     await pc.close()
                 except Exception as error:  # closing twice (the peer hung up as we left)
                     log.debug("closing a peer connection: %r", error)
-                hooks.stop_consent_checks(pc)
+                hooks.stop_leftover_tasks(pc)
 
 
 class Room:

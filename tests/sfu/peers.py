@@ -186,7 +186,7 @@ class Peer:
         for pc in (self.publisher, self.subscriber):
             if pc is not None:
                 await pc.close()
-                hooks.stop_consent_checks(pc)  # the same aioice race as on the server
+                hooks.stop_leftover_tasks(pc)  # the same aioice race as on the server
         for task in self._readers:
             task.cancel()
         await asyncio.gather(*self._readers, return_exceptions=True)
