@@ -188,6 +188,19 @@ def quick_consent(interval: int = 2, failures: int = 3) -> None:
     being answered, the connection fails, and the room removes the participant."""
     aioice.ice.CONSENT_INTERVAL = interval
     aioice.ice.CONSENT_FAILURES = failures
+    # aioice's connect() can start the consent checks after close() began (when the checks
+    # completed just before it): they would poll a closed connection until they fail.
+    connection = aioice.ice.Connection
+    if not getattr(connection.query_consent, "_hearth_guarded", False):
+        original = connection.query_consent
+
+        async def query_consent(self: Any) -> None:
+            if getattr(self, "_closing", False):
+                return
+            await original(self)
+
+        query_consent._hearth_guarded = True  # type: ignore[attr-defined]
+        connection.query_consent = query_consent  # type: ignore[method-assign]
 
 
 def stop_leftover_tasks(pc: Any) -> None:
@@ -246,5 +259,6 @@ def check() -> None:
         "CONSENT_INTERVAL" not in consent
         or "CONSENT_FAILURES" not in consent
         or "async def query_consent(self)" not in consent
+        or "self._closing = True" not in consent
     ):
         raise RuntimeError("aioice's ICE consent checks changed")
