@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 KINDS = frozenset({"audio", "video"})
 HISTORY_LIMIT = 100
-RECONNECT_GRACE = 10.0  # seconds a participant's sockets may all be down before they leave
+RECONNECT_GRACE = 5.0  # seconds a participant's sockets may all be down before they leave
 
 
 class Signals(Protocol):
