@@ -1,9 +1,17 @@
-"""Wall-clock time as stored (integer milliseconds, UTC) and as shown (ISO 8601)."""
+"""Time: stored as integer milliseconds UTC, shown as ISO 8601, and read through a `Clock`.
+
+Services and the hub take a `Clock` instead of calling `time` and `asyncio` themselves, so tests
+can pass one they advance by hand (`tests/support/clock.py`) rather than sleep through real
+timeouts.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -16,3 +24,30 @@ def now_ms() -> int:
 
 def to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def iso(ms: int | None) -> str | None:
+    """Stored time as the API shows it: ISO 8601 in UTC with a Z."""
+    if ms is None:
+        return None
+    return to_datetime(ms).isoformat().replace("+00:00", "Z")
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock:
+    """Wall time for what is stored, monotonic time for intervals, and timers on the loop."""
+
+    def now_ms(self) -> int:
+        return now_ms()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> Timer:
+        return asyncio.get_running_loop().call_later(delay, callback, *args)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)

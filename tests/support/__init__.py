@@ -1,0 +1,1 @@
+"""What tests share: a clock they advance, waiting without sleeps, people and pages."""
