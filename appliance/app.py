@@ -12,6 +12,8 @@ from quart import Quart, Response, g, request
 from quart_schema import QuartSchema
 
 from appliance import __version__, datadir
+from appliance.api.current import EXTENSION_KEY
+from appliance.clock import Clock
 from appliance.config import Settings
 from appliance.context import Hearth
 from appliance.context import build as build_context
@@ -19,6 +21,7 @@ from appliance.net.addresses import announced_addresses
 from appliance.net.mdns import Announcer
 from appliance.realtime import endpoint as realtime
 from appliance.realtime.hub import Hub
+from appliance.realtime.ops import build_registry
 from appliance.web import (
     api_admin,
     api_auth,
@@ -30,7 +33,6 @@ from appliance.web import (
     pages,
     security,
 )
-from appliance.web.context import EXTENSION_KEY
 from appliance.web.requests import HearthRequest
 
 access_log = logging.getLogger("appliance.access")
@@ -82,13 +84,16 @@ def _announcer(config: Settings) -> Announcer | None:
 
 
 def create_app(
-    config: Settings, *, on_ready: Callable[[Hearth], Awaitable[None]] | None = None
+    config: Settings,
+    *,
+    on_ready: Callable[[Hearth], Awaitable[None]] | None = None,
+    clock: Clock | None = None,
 ) -> Quart:
     app = Quart("appliance", static_folder=None)
     app.request_class = HearthRequest
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
-    context = build_context(config)
+    context = build_context(config, clock=clock)
     app.extensions[EXTENSION_KEY] = context
 
     QuartSchema(
@@ -117,6 +122,7 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(realtime.blueprint)
+    app.extensions[realtime.OPS_KEY] = build_registry()
     app.register_blueprint(pages.create_blueprint())
     hub = Hub(context)
     app.extensions[realtime.HUB_KEY] = hub
@@ -129,7 +135,7 @@ def create_app(
     async def _startup() -> None:
         await context.db.open()
         await context.sessions.prune()
-        await context.messaging.prune_events()
+        await context.events.prune()
         await context.audience.load(context.db)
         await context.calls.end_interrupted()
         hub.start()

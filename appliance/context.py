@@ -8,21 +8,25 @@ from dataclasses import dataclass
 
 from appliance import datadir
 from appliance.bus import Bus
+from appliance.clock import Clock
 from appliance.config import Settings
 from appliance.services.accounts import Accounts
 from appliance.services.audience import Audience
 from appliance.services.calls import Calls
 from appliance.services.chats import Chats
 from appliance.services.contacts import Contacts
+from appliance.services.eventlog import EventLog
 from appliance.services.messaging import Messaging
 from appliance.services.passwords import PasswordHasher
 from appliance.services.sessions import Sessions
+from appliance.services.unit import Work
 from appliance.store.db import Database
 
 
 @dataclass(frozen=True, slots=True)
 class Hearth:
     config: Settings
+    clock: Clock
     db: Database
     accounts: Accounts
     sessions: Sessions
@@ -31,11 +35,15 @@ class Hearth:
     chats: Chats
     contacts: Contacts
     messaging: Messaging
+    events: EventLog
     calls: Calls
 
 
-def build(config: Settings, *, read_connections: int | None = None) -> Hearth:
+def build(
+    config: Settings, *, read_connections: int | None = None, clock: Clock | None = None
+) -> Hearth:
     datadir.prepare(config.data_dir)
+    clock = clock or Clock()
     db = Database(
         config.database_path,
         read_connections=read_connections or config.storage.read_connections,
@@ -43,17 +51,20 @@ def build(config: Settings, *, read_connections: int | None = None) -> Hearth:
     )
     bus = Bus()
     audience = Audience()
+    work = Work(db, bus, audience, clock)
     return Hearth(
         config=config,
+        clock=clock,
         db=db,
-        accounts=Accounts(db, config, PasswordHasher(config.auth.bcrypt_cost), bus),
-        sessions=Sessions(db, config.auth, datadir.secret_key(config.data_dir), bus),
+        accounts=Accounts(work, config, PasswordHasher(config.auth.bcrypt_cost)),
+        sessions=Sessions(work, config.auth, datadir.secret_key(config.data_dir)),
         bus=bus,
         audience=audience,
-        chats=Chats(db, bus, audience),
-        contacts=Contacts(db, bus, audience),
-        messaging=Messaging(db, bus, config),
-        calls=Calls(db, bus, audience, config.calls),
+        chats=Chats(work),
+        contacts=Contacts(work),
+        messaging=Messaging(work, config),
+        events=EventLog(work, config.messages.event_retention_days),
+        calls=Calls(work, config.calls),
     )
 
 

@@ -12,12 +12,12 @@ from typing import Any, cast
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
 
+from appliance.api.current import EXTENSION_KEY
 from appliance.config import Settings
 from appliance.context import Hearth
 from appliance.net.tls import Certificate
 from appliance.realtime.compression import decline_compression
 from appliance.realtime.endpoint import HUB_KEY
-from appliance.web.context import EXTENSION_KEY
 
 log = logging.getLogger(__name__)
 

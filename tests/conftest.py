@@ -11,9 +11,11 @@ from quart import Quart
 from quart.typing import TestClientProtocol
 
 from appliance.app import create_app
+from appliance.clock import Clock
 from appliance.config import Settings, parse
 from appliance.context import Hearth
 from tests.server import config_dict
+from tests.support.clock import ManualClock
 
 ORIGIN = "https://localhost"
 PASSWORD = "correct horse battery"
@@ -30,8 +32,16 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Quart]:
-    application = create_app(settings)
+def clock(request: pytest.FixtureRequest) -> Clock:
+    """The app's clock: the real one, or a ManualClock for tests marked `manual_clock`."""
+    if request.node.get_closest_marker("manual_clock"):
+        return ManualClock()
+    return Clock()
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: Clock) -> AsyncIterator[Quart]:
+    application = create_app(settings, clock=clock)
     async with application.test_app():
         yield application
 

@@ -12,6 +12,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import BaseModel
+
+from appliance.api.errors import WireError
 from appliance.store.events import EventRow
 
 log = logging.getLogger(__name__)
@@ -36,13 +39,15 @@ def signal_frame(name: str, data: dict[str, Any]) -> str:
     return dumps({"type": "signal", "event": name, "data": data})
 
 
-def result_frame(request_id: str | None, data: dict[str, Any]) -> str:
-    return dumps({"id": request_id, "type": "result", "ok": True, "data": data})
+def result_frame(request_id: str | None, data: BaseModel) -> str:
+    """A successful op's result: the same shape REST answers with."""
+    body = data.model_dump_json(by_alias=True)
+    return f'{{"id":{dumps(request_id)},"type":"result","ok":true,"data":{body}}}'
 
 
-def error_frame(request_id: str | None, code: str, message: str, **extra: Any) -> str:
-    error = {"code": code, "message": message, **extra}
-    return dumps({"id": request_id, "type": "result", "ok": False, "error": error})
+def error_frame(request_id: str | None, error: WireError) -> str:
+    """A failed op's result: the same error body REST answers with."""
+    return dumps({"id": request_id, "type": "result", "ok": False, "error": error.body()})
 
 
 class Connection:

@@ -17,6 +17,10 @@ from typing import Any, cast
 from pydantic import ValidationError
 from quart import Blueprint, current_app, websocket
 
+from appliance.api import shapes
+from appliance.api.auth import COOKIE_NAME, authenticate
+from appliance.api.current import hearth
+from appliance.api.errors import INTERNAL, WireError, from_service, invalid
 from appliance.realtime.connection import (
     CLOSE_IDLE,
     Connection,
@@ -26,13 +30,9 @@ from appliance.realtime.connection import (
     signal_frame,
 )
 from appliance.realtime.hub import Hub
-from appliance.realtime.ops import OPS, Caller, HelloOp
+from appliance.realtime.ops import Caller, HelloOp, Registry
 from appliance.services.errors import ForbiddenError, RateLimitedError, ServiceError
 from appliance.services.ratelimit import RateLimiter
-from appliance.store import events
-from appliance.web.auth import COOKIE_NAME, authenticate
-from appliance.web.context import hearth
-from appliance.web.errors import field_errors
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,16 @@ REPLAY_PAGE = 500
 REPLAY_LIMIT = 20_000  # beyond this many missed events, reloading is cheaper than replaying
 MAX_FRAME_CHARS = 64 * 1024
 HUB_KEY = "hearth.hub"
+OPS_KEY = "hearth.ops"
 _MALFORMED: dict[str, Any] = {}
 _BAD_ID: dict[str, Any] = {}
 
 blueprint = Blueprint("realtime", __name__)
+
+
+def refusal(code: str, message: str) -> WireError:
+    """A frame the socket cannot act on (the socket stays open)."""
+    return WireError(400, code, message)
 
 
 def check_origin() -> None:
@@ -63,19 +69,23 @@ def check_origin() -> None:
 @blueprint.websocket("/api/v1/ws")
 async def socket() -> None:
     check_origin()
+    context = hearth()
     principal = await authenticate(
+        context.sessions,
         websocket.headers.get("Authorization", ""),
         websocket.cookies.get(COOKIE_NAME),
         websocket.remote_addr or "",
     )
     await websocket.accept()
     ws = cast(Any, websocket)._get_current_object()  # the object itself, usable from tasks
-    context = hearth()
-    hub: Hub = context_hub()
+    hub: Hub = current_app.extensions[HUB_KEY]
     connection = Connection(principal.user.id, principal.session_id, ws.send)
     limit = context.config.limits.ws_frames_per_connection
     driver = Driver(
-        Caller(context, hub, connection), ws.receive, RateLimiter(limit.count, limit.per_seconds)
+        Caller(context, hub, connection),
+        current_app.extensions[OPS_KEY],
+        ws.receive,
+        RateLimiter(limit.count, limit.per_seconds, clock=context.clock.monotonic),
     )
     writer = asyncio.create_task(connection.write_loop(), name="ws-writer")
     reader = asyncio.create_task(driver.read_loop(), name="ws-reader")
@@ -94,19 +104,16 @@ async def socket() -> None:
         await ws.close(connection.close_code, connection.close_reason)
 
 
-def context_hub() -> Hub:
-    hub: Hub = current_app.extensions[HUB_KEY]
-    return hub
-
-
 class Driver:
     def __init__(
         self,
         caller: Caller,
+        ops: Registry,
         receive: Callable[[], Awaitable[str | bytes]],
         limiter: RateLimiter,
     ) -> None:
         self.caller = caller
+        self.ops = ops
         self.connection = caller.connection
         self.receive = receive
         self.limiter = limiter
@@ -126,11 +133,12 @@ class Driver:
 
     async def handle(self, raw: str | bytes) -> None:
         if isinstance(raw, bytes):
-            self.reply(error_frame(None, "validation_error", "Frames are JSON text, not binary."))
+            self.reply(error_frame(None, refusal("validation_error",
+                                                 "Frames are JSON text, not binary.")))  # fmt: skip
             return
         if len(raw) > MAX_FRAME_CHARS:
-            self.reply(error_frame(None, "payload_too_large",
-                                   f"Frames are at most {MAX_FRAME_CHARS} characters."))  # fmt: skip
+            self.reply(error_frame(None, refusal("payload_too_large",
+                                                 f"Frames are at most {MAX_FRAME_CHARS} characters.")))  # fmt: skip
             return
         try:
             frame = json.loads(raw)
@@ -143,18 +151,17 @@ class Driver:
         try:
             self.limiter.hit("frames")
         except RateLimitedError as error:
-            self.reply(error_frame(request_id, error.code, error.message,
-                                   retry_after=round(error.retry_after, 1)))  # fmt: skip
+            self.reply(error_frame(request_id, from_service(error)))
             return
         if frame is _MALFORMED:
-            self.reply(error_frame(None, "malformed_json", "The frame is not valid JSON."))
+            self.reply(error_frame(None, refusal("malformed_json", "The frame is not valid JSON.")))
             return
         if frame is _BAD_ID:
-            self.reply(error_frame(None, "validation_error",
-                                   "id is a string of at most 64 characters."))  # fmt: skip
+            self.reply(error_frame(None, refusal("validation_error",
+                                                 "id is a string of at most 64 characters.")))  # fmt: skip
             return
         if not isinstance(frame, dict):
-            self.reply(error_frame(None, "validation_error", "A frame is a JSON object."))
+            self.reply(error_frame(None, refusal("validation_error", "A frame is a JSON object.")))
             return
         kind = frame.get("type")
         data = frame.get("data", {})
@@ -162,71 +169,55 @@ class Driver:
             await self.hello(request_id, data)
             return
         if not self.greeted:
-            self.reply(error_frame(request_id, "hello_required", "Send hello first."))
+            self.reply(error_frame(request_id, refusal("hello_required", "Send hello first.")))
             return
-        op = OPS.get(kind) if isinstance(kind, str) else None
+        op = self.ops.get(kind) if isinstance(kind, str) else None
         if op is None:
-            self.reply(error_frame(request_id, "unknown_op", f"Unknown type {kind!r}."))
+            self.reply(error_frame(request_id, refusal("unknown_op", f"Unknown type {kind!r}.")))
             return
         try:
             parsed = op.model.model_validate(data if data is not None else {})
-            result = await op.handler(self.caller, parsed)
+            result = await op.run(self.caller, parsed)
         except ValidationError as error:
-            fields = field_errors(error)
-            summary = "; ".join(f"{f['loc']}: {f['message']}" for f in fields[:5])
-            self.reply(error_frame(request_id, "validation_error", f"Invalid data: {summary}",
-                                   fields=fields))  # fmt: skip
-        except RateLimitedError as error:
-            self.reply(error_frame(request_id, error.code, error.message,
-                                   retry_after=round(error.retry_after, 1)))  # fmt: skip
+            self.reply(error_frame(request_id, invalid(error, "data")))
         except ServiceError as error:
-            extra: dict[str, Any] = {}
-            field = getattr(error, "field", None)
-            if field:
-                extra["fields"] = [{"loc": field, "message": error.message}]
-            self.reply(error_frame(request_id, error.code, error.message, **extra))
+            self.reply(error_frame(request_id, from_service(error)))
         except Exception:
             log.exception("WebSocket op %s failed", kind)
-            self.reply(error_frame(request_id, "internal", "Something went wrong on the server."))
+            self.reply(error_frame(request_id, INTERNAL))
         else:
             self.reply(result_frame(request_id, result))
 
     async def hello(self, request_id: str | None, data: Any) -> None:
         if self.greeted:
-            self.reply(error_frame(request_id, "already_greeted", "hello comes once."))
+            self.reply(error_frame(request_id, refusal("already_greeted", "hello comes once.")))
             return
         try:
             hello = HelloOp.model_validate(data if data is not None else {})
         except ValidationError as error:
-            self.reply(error_frame(request_id, "validation_error", "Invalid hello.",
-                                   fields=field_errors(error)))  # fmt: skip
+            self.reply(error_frame(request_id, invalid(error, "hello")))
             return
         self.greeted = True
         caller, connection = self.caller, self.connection
-        db = caller.context.db
+        event_log = caller.context.events
         caller.hub.attach(connection)  # live events are held from here until the replay is done
-        async with db.read() as conn:
-            latest = await events.latest_seq(conn)
-            pruned = await events.pruned_through(conn)
+        position = await event_log.position()
+        latest = position.latest
         user_id = connection.user_id
-        await connection.put(result_frame(request_id, {
-            "user_id": user_id, "seq": latest,
-            "presence": caller.hub.presence_snapshot(user_id),
-        }))  # fmt: skip
+        presence = [shapes.PresenceOut(**entry) for entry in caller.hub.presence_snapshot(user_id)]
+        greeting = shapes.HelloOut(user_id=user_id, seq=latest, presence=presence)
+        await connection.put(result_frame(request_id, greeting))
         start = hello.resume_from
         if start is None:
             connection.last_seq = latest
-        elif start < pruned or start > latest or latest - start > REPLAY_LIMIT:
+        elif start < position.pruned_through or start > latest or latest - start > REPLAY_LIMIT:
             # Too old to replay, or from a database this one is not (restored from a backup).
             connection.last_seq = latest
             await connection.put(signal_frame("sync.reset", {"seq": latest}))
         else:
             connection.last_seq = start
             while True:
-                async with db.read() as conn:
-                    page = await events.for_user_since(
-                        conn, user_id, connection.last_seq, REPLAY_PAGE
-                    )
+                page = await event_log.missed(user_id, connection.last_seq, REPLAY_PAGE)
                 for event in page:
                     connection.last_seq = event.seq
                     await connection.put(event_frame(event))

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from appliance.clock import iso
 from appliance.context import Hearth
 from appliance.realtime.connection import (
     CLOSE_SESSION_ENDED,
@@ -23,7 +24,6 @@ from appliance.realtime.connection import (
     event_frame,
     signal_frame,
 )
-from appliance.services import views
 from appliance.services.errors import ForbiddenError
 from appliance.store.events import EventRow
 
@@ -164,7 +164,7 @@ class Hub:
             log.exception("could not record last seen for user %s", user_id)
             seen = None
         if not self._by_user.get(user_id):  # they may have come back meanwhile
-            self._announce(user_id, "offline", views.iso(seen))
+            self._announce(user_id, "offline", iso(seen))
 
     def set_status(self, connection: Connection, status: str) -> None:
         before = self._status(connection.user_id)
@@ -248,7 +248,7 @@ class Hub:
             sweeps += 1
             if sweeps % PRUNE_EVERY_SWEEPS == 0:
                 try:
-                    await self.context.messaging.prune_events()
+                    await self.context.events.prune()
                 except Exception:
                     log.exception("pruning old events failed")
 

@@ -1,25 +1,23 @@
-"""The WebSocket ops: one schema and one handler each, in a registry.
+"""The WebSocket ops: one schema and one handler each, registered by `create_app`.
 
-Handlers call the same services as REST, so rules, errors and rate limits are the same.
+Handlers call the same services as REST, so rules, errors and rate limits are the same, and
+return the same shapes (`appliance/api/shapes.py`) that REST replies with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from appliance.clock import now_ms
+from appliance.api.requests import Body, Id, In, SendIn
+from appliance.api.shapes import Empty, PingOut, SdpOut
+from appliance.clock import to_datetime
 from appliance.context import Hearth
 from appliance.realtime.connection import Connection
 from appliance.realtime.hub import Hub
-from appliance.services import views
-from appliance.web.messaging_models import Body, Id, SendIn
-from appliance.web.models import In
-
-M = TypeVar("M", bound=In)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,32 +31,36 @@ class Caller:
         return self.connection.user_id
 
 
-Handler = Callable[[Caller, Any], Awaitable[dict[str, Any]]]
+Handler = Callable[[Caller, Any, str], Awaitable[BaseModel]]
 
 
 @dataclass(frozen=True, slots=True)
 class Op:
+    name: str
     model: type[In]
     handler: Handler
 
+    async def run(self, caller: Caller, data: In) -> BaseModel:
+        return await self.handler(caller, data, self.name)
 
-OPS: dict[str, Op] = {}
 
+class Registry:
+    """Op name -> schema and handler (Home Assistant's `async_register_command`)."""
 
-def op(
-    *names: str, model: type[M]
-) -> Callable[[Callable[[Caller, M, str], Awaitable[dict[str, Any]]]], None]:
-    """Register a handler for one or more op names; it gets the caller, data and op name."""
+    def __init__(self) -> None:
+        self._ops: dict[str, Op] = {}
 
-    def register(handler: Callable[[Caller, M, str], Awaitable[dict[str, Any]]]) -> None:
+    def register(self, model: type[In], handler: Handler, *names: str) -> None:
         for name in names:
+            if name in self._ops:
+                raise ValueError(f"op {name!r} is registered twice")
+            self._ops[name] = Op(name, model, handler)
 
-            async def bound(caller: Caller, data: Any, _name: str = name) -> dict[str, Any]:
-                return await handler(caller, data, _name)
+    def get(self, name: str) -> Op | None:
+        return self._ops.get(name)
 
-            OPS[name] = Op(model, bound)
-
-    return register
+    def names(self) -> list[str]:
+        return sorted(self._ops)
 
 
 # --- schemas ---------------------------------------------------------------------------------
@@ -126,13 +128,11 @@ class SdpOp(CallOp):
 # --- handlers --------------------------------------------------------------------------------
 
 
-@op("ping", model=EmptyOp)
-async def ping(caller: Caller, data: EmptyOp, name: str) -> dict[str, Any]:
-    return {"time": views.iso(now_ms())}
+async def ping(caller: Caller, data: EmptyOp, name: str) -> BaseModel:
+    return PingOut(time=to_datetime(caller.context.clock.now_ms()))
 
 
-@op("message.send", model=SendOp)
-async def send(caller: Caller, data: SendOp, name: str) -> dict[str, Any]:
+async def send(caller: Caller, data: SendOp, name: str) -> BaseModel:
     view, _ = await caller.context.messaging.send(
         caller.user_id,
         data.chat_id,
@@ -144,81 +144,89 @@ async def send(caller: Caller, data: SendOp, name: str) -> dict[str, Any]:
     return view
 
 
-@op("message.edit", model=EditOp)
-async def edit(caller: Caller, data: EditOp, name: str) -> dict[str, Any]:
+async def edit(caller: Caller, data: EditOp, name: str) -> BaseModel:
     return await caller.context.messaging.edit(caller.user_id, data.message_id, data.body)
 
 
-@op("message.delete", model=DeleteOp)
-async def delete(caller: Caller, data: DeleteOp, name: str) -> dict[str, Any]:
+async def delete(caller: Caller, data: DeleteOp, name: str) -> BaseModel:
     await caller.context.messaging.delete(caller.user_id, data.message_id, data.scope)
-    return {}
+    return Empty()
 
 
-@op("reaction.add", "reaction.remove", model=ReactionOp)
-async def react(caller: Caller, data: ReactionOp, name: str) -> dict[str, Any]:
+async def react(caller: Caller, data: ReactionOp, name: str) -> BaseModel:
     add = name == "reaction.add"
     await caller.context.messaging.react(caller.user_id, data.message_id, data.emoji, add=add)
-    return {}
+    return Empty()
 
 
-@op("chat.read", "chat.delivered", model=MarkOp)
-async def mark(caller: Caller, data: MarkOp, name: str) -> dict[str, Any]:
+async def mark(caller: Caller, data: MarkOp, name: str) -> BaseModel:
     read = name == "chat.read"
     await caller.context.messaging.mark(caller.user_id, data.chat_id, data.message_id, read=read)
-    return {}
+    return Empty()
 
 
-@op("typing.start", "typing.stop", model=ChatOp)
-async def typing(caller: Caller, data: ChatOp, name: str) -> dict[str, Any]:
+async def typing(caller: Caller, data: ChatOp, name: str) -> BaseModel:
     caller.hub.typing(caller.user_id, data.chat_id, name == "typing.start")
-    return {}
+    return Empty()
 
 
-@op("presence.set", model=PresenceOp)
-async def presence(caller: Caller, data: PresenceOp, name: str) -> dict[str, Any]:
+async def presence(caller: Caller, data: PresenceOp, name: str) -> BaseModel:
     caller.hub.set_status(caller.connection, data.status)
-    return {}
+    return Empty()
 
 
 # --- calls -----------------------------------------------------------------------------------
 
 
-@op("call.start", model=CallStartOp)
-async def call_start(caller: Caller, data: CallStartOp, name: str) -> dict[str, Any]:
+async def call_start(caller: Caller, data: CallStartOp, name: str) -> BaseModel:
     return await caller.context.calls.start(caller.user_id, data.chat_id, data.kind)
 
 
-@op("call.accept", "call.join", model=CallOp)
-async def call_join(caller: Caller, data: CallOp, name: str) -> dict[str, Any]:
+async def call_join(caller: Caller, data: CallOp, name: str) -> BaseModel:
     calls = caller.context.calls
     enter = calls.accept if name == "call.accept" else calls.join
     return await enter(caller.user_id, data.call_id)
 
 
-@op("call.decline", "call.leave", "call.end", model=CallOp)
-async def call_change(caller: Caller, data: CallOp, name: str) -> dict[str, Any]:
+async def call_change(caller: Caller, data: CallOp, name: str) -> BaseModel:
     calls = caller.context.calls
     change = {"call.decline": calls.decline, "call.leave": calls.leave, "call.end": calls.end}
     await change[name](caller.user_id, data.call_id)
-    return {}
+    return Empty()
 
 
-@op("call.media", model=CallMediaOp)
-async def call_media(caller: Caller, data: CallMediaOp, name: str) -> dict[str, Any]:
+async def call_media(caller: Caller, data: CallMediaOp, name: str) -> BaseModel:
     await caller.context.calls.set_media(
         caller.user_id, data.call_id, mic=data.mic, camera=data.camera, screen=data.screen
     )
-    return {}
+    return Empty()
 
 
-@op("sfu.offer", model=SdpOp)
-async def sfu_offer(caller: Caller, data: SdpOp, name: str) -> dict[str, Any]:
+async def sfu_offer(caller: Caller, data: SdpOp, name: str) -> BaseModel:
     answer = await caller.context.calls.publish(caller.user_id, data.call_id, data.sdp)
-    return {"sdp": answer}
+    return SdpOut(sdp=answer)
 
 
-@op("sfu.answer", model=SdpOp)
-async def sfu_answer(caller: Caller, data: SdpOp, name: str) -> dict[str, Any]:
+async def sfu_answer(caller: Caller, data: SdpOp, name: str) -> BaseModel:
     await caller.context.calls.subscribe_answer(caller.user_id, data.call_id, data.sdp)
-    return {}
+    return Empty()
+
+
+def build_registry() -> Registry:
+    """Every op the WebSocket understands (`hello` aside, which the endpoint handles)."""
+    registry = Registry()
+    registry.register(EmptyOp, ping, "ping")
+    registry.register(SendOp, send, "message.send")
+    registry.register(EditOp, edit, "message.edit")
+    registry.register(DeleteOp, delete, "message.delete")
+    registry.register(ReactionOp, react, "reaction.add", "reaction.remove")
+    registry.register(MarkOp, mark, "chat.read", "chat.delivered")
+    registry.register(ChatOp, typing, "typing.start", "typing.stop")
+    registry.register(PresenceOp, presence, "presence.set")
+    registry.register(CallStartOp, call_start, "call.start")
+    registry.register(CallOp, call_join, "call.accept", "call.join")
+    registry.register(CallOp, call_change, "call.decline", "call.leave", "call.end")
+    registry.register(CallMediaOp, call_media, "call.media")
+    registry.register(SdpOp, sfu_offer, "sfu.offer")
+    registry.register(SdpOp, sfu_answer, "sfu.answer")
+    return registry

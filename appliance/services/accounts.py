@@ -8,10 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from appliance.bus import Bus
-from appliance.clock import DAY_MS, HOUR_MS, now_ms
+from appliance.clock import DAY_MS, HOUR_MS
 from appliance.config import Settings
 from appliance.services.errors import (
     ConflictError,
@@ -23,8 +20,9 @@ from appliance.services.errors import (
 from appliance.services.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
 from appliance.services.ratelimit import RateLimiter
 from appliance.services.tokens import token_hash
+from appliance.services.unit import Work
 from appliance.store import invites, sessions, settings, users
-from appliance.store.db import Database
+from appliance.store.db import Connection
 from appliance.store.errors import DuplicateError
 from appliance.store.invites import InviteRow
 from appliance.store.users import UserRow
@@ -86,7 +84,7 @@ class _NewUser:
     password_hash: str
 
 
-async def _insert(tx: aiosqlite.Connection, new: _NewUser, *, is_admin: bool) -> UserRow:
+async def _insert(tx: Connection, new: _NewUser, *, is_admin: bool, now: int) -> UserRow:
     try:
         return await users.create(
             tx,
@@ -95,7 +93,7 @@ async def _insert(tx: aiosqlite.Connection, new: _NewUser, *, is_admin: bool) ->
             password_hash=new.password_hash,
             display_name=new.display_name,
             is_admin=is_admin,
-            now=now_ms(),
+            now=now,
         )
     except DuplicateError as error:
         raise _duplicate(error) from None
@@ -108,31 +106,31 @@ class IssuedLink:
 
 
 class Accounts:
-    def __init__(self, db: Database, config: Settings, hasher: PasswordHasher, bus: Bus) -> None:
-        self._db = db
-        self._bus = bus
+    def __init__(self, work: Work, config: Settings, hasher: PasswordHasher) -> None:
+        self._work = work
         self._config = config
         self._hasher = hasher
         limits = config.limits
+        clock = work.clock.monotonic
         self._login_by_address = RateLimiter(
-            limits.login_per_address.count, limits.login_per_address.per_seconds
+            limits.login_per_address.count, limits.login_per_address.per_seconds, clock=clock
         )
         self._login_by_account = RateLimiter(
-            limits.login_per_account.count, limits.login_per_account.per_seconds
+            limits.login_per_account.count, limits.login_per_account.per_seconds, clock=clock
         )
         self._signup_by_address = RateLimiter(
-            limits.signup_per_address.count, limits.signup_per_address.per_seconds
+            limits.signup_per_address.count, limits.signup_per_address.per_seconds, clock=clock
         )
 
     # --- first run -------------------------------------------------------------------------
 
     async def setup_needed(self) -> bool:
-        async with self._db.read() as conn:
+        async with self._work.read() as conn:
             return await users.count(conn) == 0
 
     async def setup_token(self) -> str | None:
         """The one-time setup token while no account exists (made on first call), else None."""
-        async with self._db.write() as tx:
+        async with self._work.unit() as (tx, _):
             if await users.count(tx) > 0:
                 await settings.delete(tx, SETUP_TOKEN_KEY)
                 return None
@@ -153,13 +151,13 @@ class Accounts:
         if not await self.setup_needed():
             raise ConflictError("Hearth is already set up.", code="setup_done")
         new = await self._new_user(username, password, display_name, email)
-        async with self._db.write() as tx:
+        async with self._work.unit() as (tx, outbox):
             if await users.count(tx) > 0:  # set up meanwhile, by another request
                 raise ConflictError("Hearth is already set up.", code="setup_done")
             expected = await settings.get(tx, SETUP_TOKEN_KEY)
             if expected is None or not secrets.compare_digest(expected, token):
                 raise ForbiddenError("The setup link is not valid.", code="invalid_token")
-            user = await _insert(tx, new, is_admin=True)
+            user = await _insert(tx, new, is_admin=True, now=outbox.now)
             await settings.delete(tx, SETUP_TOKEN_KEY)
         return user
 
@@ -183,18 +181,18 @@ class Accounts:
         if mode == "invite" and not invite:
             raise ForbiddenError("You need an invite link to sign up.", code="invalid_invite")
         new = await self._new_user(username, password, display_name, email, address=address)
-        async with self._db.write() as tx:
-            if invite and not await invites.consume(tx, invite, now_ms()):
+        async with self._work.unit() as (tx, outbox):
+            if invite and not await invites.consume(tx, invite, self._work.clock.now_ms()):
                 raise ForbiddenError(
                     "This invite link has expired or been used up.", code="invalid_invite"
                 )
-            return await _insert(tx, new, is_admin=False)
+            return await _insert(tx, new, is_admin=False, now=outbox.now)
 
     async def create_user(self, username: str, password: str, *, is_admin: bool = False) -> UserRow:
         """An operator's account creation (CLI): no invite, no rate limit."""
         new = await self._new_user(username, password, "", None)
-        async with self._db.write() as tx:
-            return await _insert(tx, new, is_admin=is_admin)
+        async with self._work.unit() as (tx, outbox):
+            return await _insert(tx, new, is_admin=is_admin, now=outbox.now)
 
     async def _new_user(
         self,
@@ -219,7 +217,7 @@ class Accounts:
         account_key = login.strip().lower()
         self._login_by_address.hit(address)
         self._login_by_account.check(account_key)
-        async with self._db.read() as conn:
+        async with self._work.read() as conn:
             user = await users.get_by_login(conn, login.strip())
         ok = await self._hasher.verify(password, user.password_hash if user else None)
         if not ok or user is None:
@@ -231,7 +229,7 @@ class Accounts:
         return user
 
     async def verify_password(self, user_id: int, password: str) -> bool:
-        async with self._db.read() as conn:
+        async with self._work.read() as conn:
             user = await users.get(conn, user_id)
         return await self._hasher.verify(password, user.password_hash if user else None)
 
@@ -244,23 +242,23 @@ class Accounts:
         if not await self.verify_password(user_id, current_password):
             raise InvalidError("The current password is wrong.", field="current_password")
         password_hash = await self._hasher.hash(new_password)
-        now = now_ms()
-        async with self._db.write() as tx:
+        now = self._work.clock.now_ms()
+        async with self._work.unit() as (tx, outbox):
             await users.set_password(tx, user_id, password_hash, now)
             await sessions.revoke_all(tx, user_id, now, keep=keep_session)
-        self._bus.sessions_ended()
+            outbox.sessions_ended = True
 
     # --- profiles ----------------------------------------------------------------------------
 
     async def get(self, user_id: int) -> UserRow:
-        async with self._db.read() as conn:
+        async with self._work.read() as conn:
             user = await users.get(conn, user_id)
         if user is None:
             raise NotFoundError("No such user.")
         return user
 
     async def get_by_username(self, username: str) -> UserRow:
-        async with self._db.read() as conn:
+        async with self._work.read() as conn:
             user = await users.get_by_login(conn, username.strip().lower())
         if user is None:
             raise NotFoundError(f"No user named {username!r}.")
@@ -270,7 +268,7 @@ class Accounts:
         query = query.strip().lower()
         if not query:
             return []
-        async with self._db.read() as conn:
+        async with self._work.read() as conn:
             return await users.search(conn, query, max(1, min(limit, 50)))
 
     async def update_profile(self, user_id: int, changes: dict[str, Any]) -> UserRow:
@@ -282,9 +280,9 @@ class Accounts:
                 fields[name] = _clean_text(name, value)
             else:
                 raise InvalidError(f"{name} cannot be changed here.", field=name)
-        async with self._db.write() as tx:
+        async with self._work.unit() as (tx, _):
             try:
-                await users.update_profile(tx, user_id, fields, now_ms())
+                await users.update_profile(tx, user_id, fields, self._work.clock.now_ms())
             except DuplicateError as error:
                 raise _duplicate(error) from None
             user = await users.get(tx, user_id)
@@ -302,8 +300,8 @@ class Accounts:
         days = self._config.auth.invite_days if days is None else days
         if not 1 <= days <= 365:
             raise InvalidError("An invite lasts 1 to 365 days.", field="days")
-        now = now_ms()
-        async with self._db.write() as tx:
+        now = self._work.clock.now_ms()
+        async with self._work.unit() as (tx, _):
             return await invites.create(
                 tx,
                 code=secrets.token_urlsafe(12),
@@ -314,23 +312,23 @@ class Accounts:
             )
 
     async def get_invite(self, code: str) -> InviteRow:
-        async with self._db.read() as conn:
+        async with self._work.read() as conn:
             invite = await invites.get(conn, code)
-        if invite is None or not invite.usable(now_ms()):
+        if invite is None or not invite.usable(self._work.clock.now_ms()):
             raise NotFoundError(
                 "This invite link has expired or been used up.", code="invalid_invite"
             )
         return invite
 
     async def list_invites(self) -> list[InviteRow]:
-        async with self._db.read() as conn:
+        async with self._work.read() as conn:
             return await invites.list_recent(conn)
 
     async def create_reset_link(self, user_id: int) -> IssuedLink:
         token = secrets.token_urlsafe(24)
-        now = now_ms()
+        now = self._work.clock.now_ms()
         expires_at = now + self._config.auth.reset_link_hours * HOUR_MS
-        async with self._db.write() as tx:
+        async with self._work.unit() as (tx, _):
             if await users.get(tx, user_id) is None:
                 raise NotFoundError("No such user.")
             await users.add_reset_token(tx, token_hash(token), user_id, now, expires_at)
@@ -341,8 +339,8 @@ class Accounts:
         the account's id."""
         check_password(new_password)
         password_hash = await self._hasher.hash(new_password)
-        now = now_ms()
-        async with self._db.write() as tx:
+        now = self._work.clock.now_ms()
+        async with self._work.unit() as (tx, outbox):
             user_id = await users.use_reset_token(tx, token_hash(token), now)
             if user_id is None:
                 raise ForbiddenError(
@@ -350,21 +348,21 @@ class Accounts:
                 )
             await users.set_password(tx, user_id, password_hash, now)
             await sessions.revoke_all(tx, user_id, now)
-        self._bus.sessions_ended()
+            outbox.sessions_ended = True
         return user_id
 
     # --- administration ----------------------------------------------------------------------
 
     async def list_users(self) -> list[UserRow]:
-        async with self._db.read() as conn:
+        async with self._work.read() as conn:
             return await users.list_all(conn)
 
     async def set_flags(
         self, user_id: int, *, disabled: bool | None = None, is_admin: bool | None = None
     ) -> UserRow:
         """Disable (which signs the account out everywhere) or enable; grant or take admin."""
-        now = now_ms()
-        async with self._db.write() as tx:
+        now = self._work.clock.now_ms()
+        async with self._work.unit() as (tx, outbox):
             user = await users.get(tx, user_id)
             if user is None:
                 raise NotFoundError("No such user.")
@@ -375,17 +373,16 @@ class Accounts:
                 await users.set_disabled(tx, user_id, disabled, now)
             if disabled:
                 await sessions.revoke_all(tx, user_id, now)
+                outbox.sessions_ended = True
             if is_admin is not None:
                 await users.set_admin(tx, user_id, is_admin, now)
             updated = await users.get(tx, user_id)
-        if disabled:
-            self._bus.sessions_ended()
         assert updated is not None
         return updated
 
     async def record_last_seen(self, user_id: int) -> int:
         """Note that `user_id` was just online (their last connection closed); returns when."""
-        now = now_ms()
-        async with self._db.write() as tx:
+        now = self._work.clock.now_ms()
+        async with self._work.unit() as (tx, _):
             await users.set_last_seen(tx, user_id, now)
         return now

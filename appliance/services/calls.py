@@ -20,19 +20,16 @@ from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-import aiosqlite
-
-from appliance.bus import Bus
-from appliance.clock import now_ms
+from appliance.api import shapes
 from appliance.config import CallSettings
 from appliance.services import views
-from appliance.services.audience import Audience
-from appliance.services.chats import MANAGERS, Changes, peer_of, require_member
+from appliance.services.chats import MANAGERS, require_member, require_unblocked
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
-from appliance.store import calls, chats, contacts, messages
+from appliance.services.unit import Outbox, Work
+from appliance.store import calls, chats, messages
 from appliance.store.calls import CallRow
 from appliance.store.chats import MemberRow
-from appliance.store.db import Database
+from appliance.store.db import Connection
 
 if TYPE_CHECKING:
     from appliance.sfu import SFU
@@ -97,26 +94,6 @@ class LiveCall:
         return "completed" if self.answered else "missed"
 
 
-def call_view(row: CallRow, participants: Iterable[int] = ()) -> dict[str, Any]:
-    if row.ended_at is not None:
-        state = "ended"
-    else:
-        state = "active" if row.answered_at is not None else "ringing"
-    return {
-        "id": row.id,
-        "chat_id": row.chat_id,
-        "kind": row.kind,
-        "started_by": row.started_by,
-        "state": state,
-        "started_at": views.iso(row.started_at),
-        "answered_at": views.iso(row.answered_at),
-        "ended_at": views.iso(row.ended_at),
-        "outcome": row.outcome,
-        "participants": sorted(participants),
-        "duration_seconds": row.duration_seconds,
-    }
-
-
 def call_not_found() -> NotFoundError:
     return NotFoundError("There is no such call.", code="call_not_found")
 
@@ -126,10 +103,9 @@ def not_in_call() -> ConflictError:
 
 
 class Calls:
-    def __init__(self, db: Database, bus: Bus, audience: Audience, settings: CallSettings) -> None:
-        self.db = db
-        self.bus = bus
-        self.audience = audience
+    def __init__(self, work: Work, settings: CallSettings) -> None:
+        self.work = work
+        self.audience = work.audience
         self.settings = settings
         self.ring_timeout = settings.ring_timeout_seconds  # seconds; tests may shorten it
         self._signals: Signals = _NoSignals()
@@ -146,7 +122,7 @@ class Calls:
 
     async def end_interrupted(self) -> None:
         """At start: calls a stopped server left open end now, each with its log message."""
-        async with self.db.read() as conn:
+        async with self.work.read() as conn:
             left_open = await calls.unfinished(conn)
         for row in left_open:
             outcome = "completed" if row.answered_at is not None else "missed"
@@ -192,8 +168,8 @@ class Calls:
 
     # --- reading -----------------------------------------------------------------------------
 
-    async def get(self, user_id: int, call_id: int) -> dict[str, Any]:
-        async with self.db.read() as conn:
+    async def get(self, user_id: int, call_id: int) -> shapes.CallOut:
+        async with self.work.read() as conn:
             row = await calls.get(conn, call_id)
             if row is None:
                 raise call_not_found()
@@ -202,8 +178,8 @@ class Calls:
 
     async def history(
         self, user_id: int, chat_id: int | None = None, limit: int = 50
-    ) -> list[dict[str, Any]]:
-        async with self.db.read() as conn:
+    ) -> list[shapes.CallOut]:
+        async with self.work.read() as conn:
             if chat_id is not None:
                 await require_member(conn, chat_id, user_id)
             rows = await calls.for_user(
@@ -211,32 +187,30 @@ class Calls:
             )
         return [self._view(row) for row in rows]
 
-    async def ongoing(self, user_id: int) -> list[dict[str, Any]]:
+    async def ongoing(self, user_id: int) -> list[shapes.CallOut]:
         """Ringing and active calls in the user's chats."""
-        async with self.db.read() as conn:
+        async with self.work.read() as conn:
             rows = await calls.for_user(conn, user_id, ongoing=True, limit=HISTORY_LIMIT)
         return [self._view(row) for row in rows if row.id in self._live]
 
-    def _view(self, row: CallRow) -> dict[str, Any]:
+    def _view(self, row: CallRow) -> shapes.CallOut:
         live = self._live.get(row.id)
         if live is None:
-            return call_view(row)
-        return call_view(live.row, live.participants)
+            return views.call(row)
+        return views.call(live.row, live.participants)
 
     # --- ringing, answering, joining -----------------------------------------------------------
 
-    async def start(self, user_id: int, chat_id: int, kind: str) -> dict[str, Any]:
+    async def start(self, user_id: int, chat_id: int, kind: str) -> shapes.CallOut:
         if not self.settings.enabled:
             raise ForbiddenError("Calls are turned off on this Hearth.", code="calls_disabled")
         if kind not in KINDS:
             raise InvalidError("kind is audio or video.", field="kind")
         async with self._lock:
-            now = now_ms()
-            async with self.db.write() as tx:
+            now = self.work.clock.now_ms()
+            async with self.work.unit() as (tx, _):
                 chat, _ = await require_member(tx, chat_id, user_id)
-                peer = peer_of(chat, user_id)
-                if peer is not None and await contacts.either_blocked(tx, user_id, peer):
-                    raise ForbiddenError("You cannot call this person.", code="blocked")
+                await require_unblocked(tx, chat, user_id)
                 if any(live.row.chat_id == chat_id for live in self._live.values()):
                     raise ConflictError(
                         "There is already a call in this chat; join it.", code="call_in_progress"
@@ -254,7 +228,9 @@ class Calls:
             live.ringing = set(others) - set(busy)
             self._live[row.id] = live
             self._joined(live, user_id)
-            self._signals.signal_users(live.ringing, "call.incoming", {"call": self._view(row)})
+            self._signals.signal_users(
+                live.ringing, "call.incoming", {"call": self._view(row).model_dump(mode="json")}
+            )
             for member in busy:
                 self._signals.signal_users(
                     live.participants,
@@ -266,17 +242,17 @@ class Calls:
             loop = asyncio.get_running_loop()
             live.timer = loop.call_later(self.ring_timeout, self._ring_timed_out, row.id)
             view = self._view(row)
-            self._signals.signal(user_id, "call.ringing", {"call": view})
+            self._signals.signal(user_id, "call.ringing", {"call": view.model_dump(mode="json")})
             return view
 
-    async def accept(self, user_id: int, call_id: int) -> dict[str, Any]:
+    async def accept(self, user_id: int, call_id: int) -> shapes.CallOut:
         """Answer a ringing call; the same as `join` (which also serves late joiners)."""
         return await self.join(user_id, call_id)
 
-    async def join(self, user_id: int, call_id: int) -> dict[str, Any]:
+    async def join(self, user_id: int, call_id: int) -> shapes.CallOut:
         async with self._lock:
-            now = now_ms()
-            async with self.db.write() as tx:
+            now = self.work.clock.now_ms()
+            async with self.work.unit() as (tx, _):
                 live, _ = await self._require_live(tx, user_id, call_id)
                 if user_id in live.participants:
                     return self._view(live.row)
@@ -311,7 +287,7 @@ class Calls:
 
     async def decline(self, user_id: int, call_id: int) -> None:
         async with self._lock:
-            async with self.db.read() as conn:
+            async with self.work.read() as conn:
                 live, _ = await self._require_live(conn, user_id, call_id)
             if user_id not in live.ringing:
                 return  # answered or declined already, perhaps on another device
@@ -344,14 +320,14 @@ class Calls:
 
     async def leave(self, user_id: int, call_id: int) -> None:
         async with self._lock:
-            async with self.db.read() as conn:
+            async with self.work.read() as conn:
                 live, _ = await self._require_live(conn, user_id, call_id)
             if user_id in live.participants:
                 await self._leave(live, user_id)
 
     async def end(self, user_id: int, call_id: int) -> None:
         async with self._lock:
-            async with self.db.read() as conn:
+            async with self.work.read() as conn:
                 live, member = await self._require_live(conn, user_id, call_id)
             if live.direct:
                 allowed = user_id in live.participants
@@ -392,10 +368,10 @@ class Calls:
         if not live.participants or (live.direct and live.answered):
             await self._finish(live, live.natural_outcome())
             return
-        async with self.db.write() as tx:
-            await calls.left(tx, live.id, user_id, now_ms())
+        async with self.work.unit() as (tx, _):
+            await calls.left(tx, live.id, user_id, self.work.clock.now_ms())
 
-    async def _finish(self, live: LiveCall, outcome: str) -> dict[str, Any]:
+    async def _finish(self, live: LiveCall, outcome: str) -> shapes.CallOut:
         """End a live call: log it, tell the SFU and every member. The lock is held."""
         self._live.pop(live.id, None)
         if live.timer is not None:
@@ -406,35 +382,35 @@ class Calls:
                 await self._sfu.end(live.id)
             except Exception:
                 log.exception("the SFU could not end call %s", live.id)
-        view = call_view(ended or replace(live.row, ended_at=now_ms(), outcome=outcome))
+        view = views.call(
+            ended or replace(live.row, ended_at=self.work.clock.now_ms(), outcome=outcome)
+        )
         self._signals.signal_users(live.ringing, "call.missed", {"call_id": live.id})
         self._signals.signal_users(
             self.audience.members(live.row.chat_id) | live.participants,
             "call.ended",
-            {"call": view},
+            {"call": view.model_dump(mode="json")},
         )
         return view
 
     async def _record_end(self, call_id: int, outcome: str) -> CallRow | None:
         """Store the end and the call-log message with its event, in one transaction."""
-        changes = Changes.start()
-        async with self.db.write() as tx:
-            row = await calls.finish(tx, call_id, now=changes.now, outcome=outcome)
+        async with self.work.unit() as (tx, outbox):
+            row = await calls.finish(tx, call_id, now=outbox.now, outcome=outcome)
             if row is not None:  # None: it had ended, or its chat was deleted meanwhile
-                row = await self._log(tx, changes, row)
-        self.bus.publish(changes.written)
+                row = await self._log(tx, outbox, row)
         return row
 
-    async def _log(self, tx: aiosqlite.Connection, changes: Changes, row: CallRow) -> CallRow:
+    async def _log(self, tx: Connection, outbox: Outbox, row: CallRow) -> CallRow:
         message = await messages.create(
             tx, chat_id=row.chat_id, sender_id=row.started_by, client_id=None, body="",
-            now=changes.now, kind="call",
+            now=outbox.now, kind="call",
         )  # fmt: skip
         assert message is not None  # no client_id to collide on
         await calls.set_message(tx, row.id, message.id)
         row = replace(row, message_id=message.id)
         view = views.message(message, messages.Extras(calls={message.id: row}))
-        await changes.event(tx, "message.created", view, chat_id=row.chat_id)
+        await outbox.event(tx, "message.created", view, chat_id=row.chat_id)
         return row
 
     # --- media -------------------------------------------------------------------------------
@@ -526,7 +502,7 @@ class Calls:
         return live
 
     async def _require_live(
-        self, conn: aiosqlite.Connection, user_id: int, call_id: int
+        self, conn: Connection, user_id: int, call_id: int
     ) -> tuple[LiveCall, MemberRow]:
         """The ongoing call, for a member of its chat; a call that is over is a conflict."""
         live = self._live.get(call_id)

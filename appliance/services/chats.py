@@ -1,28 +1,30 @@
 """Chats: direct chats, groups and channels, their members and roles, invite links.
 
 Every method takes the acting user first and checks, inside its transaction, that they may
-act. Changes write their events in the same transaction; the events are published once it
-has committed.
+act. Changes write their events in the same unit of work (`services/unit.py`), which
+publishes them once it has committed.
 """
 
 from __future__ import annotations
 
 import secrets
 import unicodedata
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-import aiosqlite
-
-from appliance.bus import Bus
-from appliance.clock import DAY_MS, now_ms
+from appliance.api import shapes
+from appliance.clock import DAY_MS, to_datetime
 from appliance.services import views
-from appliance.services.audience import Audience
-from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
-from appliance.store import chats, contacts, events, messages, users
-from appliance.store.chats import ChatInviteRow, ChatRow, MemberRow
-from appliance.store.db import Database
-from appliance.store.events import EventRow
+from appliance.services.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    ServiceError,
+)
+from appliance.services.unit import Outbox, Work
+from appliance.store import chats, contacts, messages, users
+from appliance.store.chats import ChatInviteRow, ChatRow, MemberRow, Refusal, peer_of
+from appliance.store.db import Connection, on_thread
 from appliance.store.users import UserRow
 
 TITLE_LIMIT = 80
@@ -30,9 +32,22 @@ TOPIC_LIMIT = 500
 MAX_MEMBERS_AT_ONCE = 200
 MANAGERS = frozenset({"owner", "admin"})
 
+__all__ = ["peer_of"]  # the direct-chat rule, from the store, for the services beside this one
+
 
 def chat_not_found() -> NotFoundError:
     return NotFoundError("There is no such chat.", code="chat_not_found")
+
+
+def refused(refusal: Refusal) -> ServiceError:
+    """The error for a refusal of the chat rules (`store/chats.py`), on every path."""
+    if refusal is Refusal.NO_CHAT:
+        return chat_not_found()
+    if refusal is Refusal.NOT_MEMBER:
+        return ForbiddenError("You are not a member of this chat.", code="not_a_member")
+    if refusal is Refusal.BLOCKED:
+        return ForbiddenError("You cannot message this person.", code="blocked")
+    return InvalidError("reply_to is not a message of this chat.", field="reply_to")
 
 
 def clean_text(value: str, field: str, limit: int, *, required: bool = False) -> str:
@@ -46,15 +61,18 @@ def clean_text(value: str, field: str, limit: int, *, required: bool = False) ->
     return text
 
 
-async def require_member(
-    conn: aiosqlite.Connection, chat_id: int, user_id: int
-) -> tuple[ChatRow, MemberRow]:
-    chat, member = await chats.with_member(conn, chat_id, user_id)
-    if chat is None:
-        raise chat_not_found()
-    if member is None:
-        raise ForbiddenError("You are not a member of this chat.", code="not_a_member")
-    return chat, member
+async def require_member(conn: Connection, chat_id: int, user_id: int) -> tuple[ChatRow, MemberRow]:
+    found = await on_thread(conn, chats.membership, chat_id, user_id)
+    if isinstance(found, Refusal):
+        raise refused(found)
+    return found
+
+
+async def require_unblocked(conn: Connection, chat: ChatRow, user_id: int) -> None:
+    """Writes that reach the other person of a direct chat: refused across a block."""
+    refusal = await on_thread(conn, chats.block_between, chat, user_id)
+    if refusal is not None:
+        raise refused(refusal)
 
 
 def require_manager(chat: ChatRow, member: MemberRow, action: str) -> None:
@@ -70,90 +88,47 @@ def display_name(person: UserRow | None) -> str:
     return person.display_name or person.username
 
 
-def peer_of(chat: ChatRow, user_id: int) -> int | None:
-    if chat.direct_key is None:
-        return None
-    low, high = (int(part) for part in chat.direct_key.split(":"))
-    return high if low == user_id else low
-
-
-@dataclass(slots=True)
-class Changes:
-    """Events written in one transaction, and index updates to apply once it commits."""
-
-    now: int
-    written: list[EventRow]
-    joined: list[tuple[int, int]]
-    left: list[tuple[int, int]]
-    dropped: list[int]
-
-    @classmethod
-    def start(cls) -> Changes:
-        return cls(now_ms(), [], [], [], [])
-
-    async def event(
-        self,
-        tx: aiosqlite.Connection,
-        type: str,
-        data: dict[str, Any],
-        *,
-        chat_id: int | None = None,
-        user_id: int | None = None,
-    ) -> None:
-        self.written.append(
-            await events.append(tx, type, data, self.now, chat_id=chat_id, user_id=user_id)
-        )
-
-    async def system_message(
-        self, tx: aiosqlite.Connection, chat_id: int, text: str, actor_id: int | None = None
-    ) -> None:
-        """A line like "Ada added Bob" in the chat; not unread for the one who did it."""
-        row = await messages.create(
-            tx, chat_id=chat_id, sender_id=None, client_id=None, body=text, now=self.now,
-            kind="system",
-        )  # fmt: skip
-        assert row is not None  # system messages have no client_id to collide on
-        if actor_id is not None:
-            await chats.move_cursors(tx, chat_id, actor_id, read_id=row.id, delivered_id=row.id)
-        await self.event(tx, "message.created", views.message(row, messages.Extras()),
-                         chat_id=chat_id)  # fmt: skip
+async def system_line(
+    tx: Connection, outbox: Outbox, chat_id: int, text: str, actor_id: int | None = None
+) -> None:
+    """A line like "Ada added Bob" in the chat; not unread for the one who did it."""
+    row = await messages.create(
+        tx, chat_id=chat_id, sender_id=None, client_id=None, body=text, now=outbox.now,
+        kind="system",
+    )  # fmt: skip
+    assert row is not None  # system messages have no client_id to collide on
+    if actor_id is not None:
+        await chats.move_cursors(tx, chat_id, actor_id, read_id=row.id, delivered_id=row.id)
+    await outbox.event(
+        tx, "message.created", views.message(row, messages.Extras()), chat_id=chat_id
+    )
 
 
 class Chats:
-    def __init__(self, db: Database, bus: Bus, audience: Audience) -> None:
-        self.db = db
-        self.bus = bus
-        self.audience = audience
-
-    def _apply(self, changes: Changes) -> None:
-        for chat_id, user_id in changes.joined:
-            self.audience.add(chat_id, user_id)
-        for chat_id, user_id in changes.left:
-            self.audience.remove(chat_id, user_id)
-        for chat_id in changes.dropped:
-            self.audience.drop_chat(chat_id)
-        self.bus.publish(changes.written)
+    def __init__(self, work: Work) -> None:
+        self.work = work
+        self.audience = work.audience
 
     # --- reading -----------------------------------------------------------------------------
 
-    async def for_user(self, user_id: int) -> list[dict[str, Any]]:
-        async with self.db.read() as conn:
+    async def for_user(self, user_id: int) -> shapes.ChatsOut:
+        async with self.work.read() as conn:
             rows = await chats.for_user(conn, user_id)
-            return await self._views(conn, user_id, rows)
+            return shapes.ChatsOut(chats=await self._views(conn, user_id, rows))
 
-    async def get(self, user_id: int, chat_id: int) -> dict[str, Any]:
-        async with self.db.read() as conn:
+    async def get(self, user_id: int, chat_id: int) -> shapes.ChatOut:
+        async with self.work.read() as conn:
             chat, _ = await require_member(conn, chat_id, user_id)
             return await self._view(conn, user_id, chat, with_members=True)
 
     async def _view(
-        self, conn: aiosqlite.Connection, user_id: int, chat: ChatRow, *, with_members: bool
-    ) -> dict[str, Any]:
+        self, conn: Connection, user_id: int, chat: ChatRow, *, with_members: bool
+    ) -> shapes.ChatOut:
         (view,) = await self._views(conn, user_id, [chat])
         if with_members:
             rows = await chats.members(conn, chat.id)
             people = await users.by_ids(conn, [row.user_id for row in rows])
-            view["members"] = [
+            view.members = [
                 views.member(
                     row,
                     people[row.user_id],
@@ -165,8 +140,8 @@ class Chats:
         return view
 
     async def _views(
-        self, conn: aiosqlite.Connection, user_id: int, rows: list[ChatRow]
-    ) -> list[dict[str, Any]]:
+        self, conn: Connection, user_id: int, rows: list[ChatRow]
+    ) -> list[shapes.ChatOut]:
         if not rows:
             return []
         mine = await chats.memberships(conn, user_id)
@@ -185,10 +160,10 @@ class Chats:
             peer = peer_of(row, user_id)
             last_message = last.get(row.last_message_id) if row.last_message_id else None
             unread_count, mention_count = unread.get(row.id, (0, 0))
-            view = views.chat_fields(row)
-            view.update(
+            view = shapes.ChatOut(
+                **dict(views.chat_fields(row)),
                 role=member.role,
-                joined_at=views.iso(member.joined_at),
+                joined_at=to_datetime(member.joined_at),
                 peer=None
                 if peer is None or peer not in peers
                 else views.user(peers[peer], last_seen=not self.audience.blocked(user_id, peer)),
@@ -202,49 +177,49 @@ class Chats:
             found.append(view)
         return found
 
-    async def channels(self, user_id: int, query: str, limit: int = 50) -> list[dict[str, Any]]:
-        async with self.db.read() as conn:
+    async def channels(self, user_id: int, query: str, limit: int = 50) -> shapes.ChannelsOut:
+        async with self.work.read() as conn:
             rows = await chats.public_channels(conn, query.strip(), limit)
             counts = await chats.member_counts(conn, [row.id for row in rows])
             mine = await chats.memberships(conn, user_id)
-        return [
-            {
-                "id": row.id,
-                "title": row.title,
-                "topic": row.topic,
-                "member_count": counts.get(row.id, 0),
-                "joined": row.id in mine,
-            }
-            for row in rows
-        ]
+        return shapes.ChannelsOut(
+            channels=[
+                shapes.ChannelOut(
+                    id=row.id,
+                    title=row.title,
+                    topic=row.topic,
+                    member_count=counts.get(row.id, 0),
+                    joined=row.id in mine,
+                )
+                for row in rows
+            ]
+        )
 
     # --- creating ----------------------------------------------------------------------------
 
-    async def open_direct(self, user_id: int, other_id: int) -> tuple[dict[str, Any], bool]:
+    async def open_direct(self, user_id: int, other_id: int) -> tuple[shapes.ChatOut, bool]:
         """The direct chat with `other_id`, created if needed; True when it was created."""
         if other_id == user_id:
             raise InvalidError("You cannot start a direct chat with yourself.", field="user_id")
-        changes = Changes.start()
-        async with self.db.write() as tx:
+        async with self.work.unit() as (tx, outbox):
             other = await users.get(tx, other_id)
             if other is None or other.disabled:
                 raise NotFoundError("There is no such person.", code="user_not_found")
-            if await contacts.either_blocked(tx, user_id, other_id):
-                raise ForbiddenError("You cannot message this person.", code="blocked")
+            if await on_thread(tx, contacts.either_blocked, user_id, other_id):
+                raise refused(Refusal.BLOCKED)
             key = chats.direct_key(user_id, other_id)
             chat = await chats.get_direct(tx, key)
             created = chat is None
             if chat is None:
                 chat = await chats.create(
                     tx, kind="direct", title="", topic="", is_public=False,
-                    created_by=user_id, now=changes.now, direct_key=key,
+                    created_by=user_id, now=outbox.now, direct_key=key,
                 )  # fmt: skip
                 for member in (user_id, other_id):
-                    await chats.add_member(tx, chat.id, member, "member", changes.now)
-                    changes.joined.append((chat.id, member))
-                await changes.event(tx, "chat.created", views.chat_fields(chat), chat_id=chat.id)
+                    await chats.add_member(tx, chat.id, member, "member", outbox.now)
+                    outbox.joined.append((chat.id, member))
+                await outbox.event(tx, "chat.created", views.chat_fields(chat), chat_id=chat.id)
             view = await self._view(tx, user_id, chat, with_members=True)
-        self._apply(changes)
         return view, created
 
     async def create(
@@ -256,7 +231,7 @@ class Chats:
         topic: str = "",
         member_ids: list[int] | tuple[int, ...] = (),
         is_public: bool | None = None,
-    ) -> dict[str, Any]:
+    ) -> shapes.ChatOut:
         if kind not in {"group", "channel"}:
             raise InvalidError("kind is direct, group or channel.", field="kind")
         title = clean_text(title, "title", TITLE_LIMIT, required=True)
@@ -265,30 +240,28 @@ class Chats:
         wanted = [m for m in dict.fromkeys(member_ids) if m != user_id]
         if len(wanted) > MAX_MEMBERS_AT_ONCE:
             raise InvalidError(f"At most {MAX_MEMBERS_AT_ONCE} people at once.", field="member_ids")
-        changes = Changes.start()
-        async with self.db.write() as tx:
+        async with self.work.unit() as (tx, outbox):
             me = await users.get(tx, user_id)
             chat = await chats.create(
                 tx, kind=kind, title=title, topic=topic, is_public=public, created_by=user_id,
-                now=changes.now,
+                now=outbox.now,
             )  # fmt: skip
-            await chats.add_member(tx, chat.id, user_id, "owner", changes.now)
-            changes.joined.append((chat.id, user_id))
-            await changes.event(tx, "chat.created", views.chat_fields(chat), chat_id=chat.id)
+            await chats.add_member(tx, chat.id, user_id, "owner", outbox.now)
+            outbox.joined.append((chat.id, user_id))
+            await outbox.event(tx, "chat.created", views.chat_fields(chat), chat_id=chat.id)
             noun = "channel" if kind == "channel" else "group"
-            await changes.system_message(
-                tx, chat.id, f"{display_name(me)} created the {noun} “{title}”", user_id
+            await system_line(
+                tx, outbox, chat.id, f"{display_name(me)} created the {noun} “{title}”", user_id
             )
-            await self._add(tx, changes, chat, user_id, wanted)
+            await self._add(tx, outbox, chat, user_id, wanted)
             chat = await chats.get(tx, chat.id) or chat
             view = await self._view(tx, user_id, chat, with_members=True)
-        self._apply(changes)
         return view
 
     async def _add(
         self,
-        tx: aiosqlite.Connection,
-        changes: Changes,
+        tx: Connection,
+        outbox: Outbox,
         chat: ChatRow,
         actor_id: int,
         user_ids: list[int],
@@ -301,37 +274,36 @@ class Chats:
             person = people.get(user_id)
             if person is None or person.disabled:
                 raise InvalidError(f"There is no person with id {user_id}.", field="user_ids")
-            if await contacts.either_blocked(tx, actor_id, user_id):
+            if await on_thread(tx, contacts.either_blocked, actor_id, user_id):
                 raise ForbiddenError(
                     f"{display_name(person)} cannot be added by you.", code="blocked"
                 )
         added = []
         for user_id in user_ids:
-            if await chats.add_member(tx, chat.id, user_id, "member", changes.now):
-                changes.joined.append((chat.id, user_id))
+            if await chats.add_member(tx, chat.id, user_id, "member", outbox.now):
+                outbox.joined.append((chat.id, user_id))
                 added.append(people[user_id])
         for person in added:
-            await changes.event(
+            await outbox.event(
                 tx,
                 "member.added",
-                {"chat_id": chat.id, "user": views.user(person), "role": "member", "by": actor_id},
+                shapes.MemberAddedOut(
+                    chat_id=chat.id, user=views.user(person), role="member", by=actor_id
+                ),
                 chat_id=chat.id,
             )
         if added and actor_id not in {p.id for p in added}:
             names = ", ".join(display_name(p) for p in added)
-            await changes.system_message(
-                tx, chat.id, f"{display_name(actor)} added {names}", actor_id
-            )
+            await system_line(tx, outbox, chat.id, f"{display_name(actor)} added {names}", actor_id)
         elif added:
-            await changes.system_message(tx, chat.id, f"{display_name(actor)} joined", actor_id)
+            await system_line(tx, outbox, chat.id, f"{display_name(actor)} joined", actor_id)
 
     # --- changing ----------------------------------------------------------------------------
 
     async def update(
         self, user_id: int, chat_id: int, changes_in: dict[str, Any]
-    ) -> dict[str, Any]:
-        changes = Changes.start()
-        async with self.db.write() as tx:
+    ) -> shapes.ChatOut:
+        async with self.work.unit() as (tx, outbox):
             chat, member = await require_member(tx, chat_id, user_id)
             require_manager(chat, member, "be renamed")
             title = chat.title
@@ -349,34 +321,39 @@ class Chats:
                 await chats.update(tx, chat.id, title=title, topic=topic, is_public=is_public)
                 updated = await chats.get(tx, chat.id)
                 assert updated is not None
-                await changes.event(tx, "chat.updated", views.chat_fields(updated), chat_id=chat.id)
+                await outbox.event(tx, "chat.updated", views.chat_fields(updated), chat_id=chat.id)
                 if title != chat.title:
                     me = await users.get(tx, user_id)
-                    await changes.system_message(
-                        tx, chat.id, f"{display_name(me)} renamed the chat to “{title}”", user_id
+                    await system_line(
+                        tx,
+                        outbox,
+                        chat.id,
+                        f"{display_name(me)} renamed the chat to “{title}”",
+                        user_id,
                     )
                 chat = await chats.get(tx, chat.id) or updated
             view = await self._view(tx, user_id, chat, with_members=True)
-        self._apply(changes)
         return view
 
     async def delete(self, user_id: int, chat_id: int) -> None:
-        changes = Changes.start()
-        async with self.db.write() as tx:
+        async with self.work.unit() as (tx, outbox):
             chat, member = await require_member(tx, chat_id, user_id)
             if chat.kind == "direct":
                 raise InvalidError("Direct chats cannot be deleted.", code="direct_chat")
             if member.role != "owner":
                 raise ForbiddenError("Only the owner can delete the chat.", code="not_allowed")
             for row in await chats.members(tx, chat.id):
-                await changes.event(tx, "chat.deleted", {"chat_id": chat.id}, user_id=row.user_id)
+                await outbox.event(
+                    tx,
+                    "chat.deleted",
+                    shapes.ChatRefOut(chat_id=chat.id),
+                    user_id=row.user_id,
+                )
             await chats.delete(tx, chat.id)
-            changes.dropped.append(chat.id)
-        self._apply(changes)
+            outbox.dropped.append(chat.id)
 
-    async def join_public(self, user_id: int, chat_id: int) -> dict[str, Any]:
-        changes = Changes.start()
-        async with self.db.write() as tx:
+    async def join_public(self, user_id: int, chat_id: int) -> shapes.ChatOut:
+        async with self.work.unit() as (tx, outbox):
             chat = await chats.get(tx, chat_id)
             if chat is None:
                 raise chat_not_found()
@@ -386,32 +363,28 @@ class Chats:
                         "This chat is private; ask for an invite link.", code="not_a_member"
                     )
             elif await chats.member(tx, chat_id, user_id) is None:
-                await self._add(tx, changes, chat, user_id, [user_id])
+                await self._add(tx, outbox, chat, user_id, [user_id])
             chat = await chats.get(tx, chat_id) or chat
             view = await self._view(tx, user_id, chat, with_members=True)
-        self._apply(changes)
         return view
 
-    async def add_members(self, user_id: int, chat_id: int, user_ids: list[int]) -> dict[str, Any]:
+    async def add_members(self, user_id: int, chat_id: int, user_ids: list[int]) -> shapes.ChatOut:
         if len(user_ids) > MAX_MEMBERS_AT_ONCE:
             raise InvalidError(f"At most {MAX_MEMBERS_AT_ONCE} people at once.", field="user_ids")
-        changes = Changes.start()
-        async with self.db.write() as tx:
+        async with self.work.unit() as (tx, outbox):
             chat, member = await require_member(tx, chat_id, user_id)
             require_manager(chat, member, "get new members")
-            await self._add(tx, changes, chat, user_id, list(dict.fromkeys(user_ids)))
+            await self._add(tx, outbox, chat, user_id, list(dict.fromkeys(user_ids)))
             chat = await chats.get(tx, chat_id) or chat
             view = await self._view(tx, user_id, chat, with_members=True)
-        self._apply(changes)
         return view
 
     async def set_role(
         self, user_id: int, chat_id: int, target_id: int, role: str
-    ) -> dict[str, Any]:
+    ) -> shapes.MemberOut:
         if role not in {"owner", "admin", "member"}:
             raise InvalidError("role is owner, admin or member.", field="role")
-        changes = Changes.start()
-        async with self.db.write() as tx:
+        async with self.work.unit() as (tx, outbox):
             chat, member = await require_member(tx, chat_id, user_id)
             require_manager(chat, member, "change roles")
             if member.role != "owner":
@@ -423,31 +396,27 @@ class Chats:
                 raise InvalidError("Hand ownership to someone else instead.", field="role")
             if role == "owner":
                 await chats.set_role(tx, chat_id, user_id, "admin")
-                await changes.event(
-                    tx, "member.updated", {"chat_id": chat_id, "user_id": user_id, "role": "admin"},
-                    chat_id=chat_id,
-                )  # fmt: skip
+                demoted = shapes.MemberRoleOut(chat_id=chat_id, user_id=user_id, role="admin")
+                await outbox.event(tx, "member.updated", demoted, chat_id=chat_id)
             if role != target.role:
                 await chats.set_role(tx, chat_id, target_id, role)
-                await changes.event(
-                    tx, "member.updated", {"chat_id": chat_id, "user_id": target_id, "role": role},
-                    chat_id=chat_id,
-                )  # fmt: skip
+                changed = shapes.MemberRoleOut(
+                    chat_id=chat_id, user_id=target_id, role=cast(Any, role)
+                )
+                await outbox.event(tx, "member.updated", changed, chat_id=chat_id)
             if role == "owner":
                 people = await users.by_ids(tx, [user_id, target_id])
-                await changes.system_message(
-                    tx, chat_id, f"{display_name(people.get(user_id))} made "
+                await system_line(
+                    tx, outbox, chat_id, f"{display_name(people.get(user_id))} made "
                     f"{display_name(people.get(target_id))} the owner", user_id,
                 )  # fmt: skip
             updated = await chats.member(tx, chat_id, target_id)
             person = await users.get(tx, target_id)
             assert updated is not None and person is not None
-        self._apply(changes)
         return views.member(updated, person)
 
     async def remove_member(self, user_id: int, chat_id: int, target_id: int) -> None:
-        changes = Changes.start()
-        async with self.db.write() as tx:
+        async with self.work.unit() as (tx, outbox):
             chat, member = await require_member(tx, chat_id, user_id)
             if chat.kind == "direct":
                 raise InvalidError("Nobody can leave a direct chat.", code="direct_chat")
@@ -462,92 +431,87 @@ class Chats:
                     )
             people = await users.by_ids(tx, [user_id, target_id])
             await chats.remove_member(tx, chat_id, target_id)
-            changes.left.append((chat_id, target_id))
-            data = {"chat_id": chat_id, "user_id": target_id, "by": user_id}
-            await changes.event(tx, "member.removed", data, chat_id=chat_id)
-            await changes.event(tx, "member.removed", data, user_id=target_id)
+            outbox.left.append((chat_id, target_id))
+            data = shapes.MemberRemovedOut(chat_id=chat_id, user_id=target_id, by=user_id)
+            await outbox.event(tx, "member.removed", data, chat_id=chat_id)
+            await outbox.event(tx, "member.removed", data, user_id=target_id)
             remaining = await chats.members(tx, chat_id)
             if not remaining:
                 await chats.delete(tx, chat_id)
-                changes.dropped.append(chat_id)
+                outbox.dropped.append(chat_id)
             else:
                 if target.role == "owner":
-                    await self._hand_over(tx, changes, chat_id, remaining)
+                    await self._hand_over(tx, outbox, chat_id, remaining)
                 text = (
                     f"{display_name(people.get(user_id))} left"
                     if target_id == user_id
                     else f"{display_name(people.get(user_id))} removed "
                     f"{display_name(people.get(target_id))}"
                 )
-                await changes.system_message(tx, chat_id, text, user_id)
-        self._apply(changes)
+                await system_line(tx, outbox, chat_id, text, user_id)
 
     async def _hand_over(
-        self, tx: aiosqlite.Connection, changes: Changes, chat_id: int, remaining: list[MemberRow]
+        self, tx: Connection, outbox: Outbox, chat_id: int, remaining: list[MemberRow]
     ) -> None:
         admins = [row for row in remaining if row.role == "admin"]
         heir = (admins or remaining)[0]  # both ordered by joined_at
         await chats.set_role(tx, chat_id, heir.user_id, "owner")
-        await changes.event(
-            tx, "member.updated", {"chat_id": chat_id, "user_id": heir.user_id, "role": "owner"},
-            chat_id=chat_id,
-        )  # fmt: skip
+        promoted = shapes.MemberRoleOut(chat_id=chat_id, user_id=heir.user_id, role="owner")
+        await outbox.event(tx, "member.updated", promoted, chat_id=chat_id)
 
     # --- invite links ------------------------------------------------------------------------
 
     async def create_invite(
-        self, user_id: int, chat_id: int, *, uses: int, days: int
-    ) -> ChatInviteRow:
-        async with self.db.write() as tx:
+        self, user_id: int, chat_id: int, *, uses: int, days: int, base_url: str
+    ) -> shapes.ChatInviteOut:
+        async with self.work.unit() as (tx, outbox):
             chat, member = await require_member(tx, chat_id, user_id)
             require_manager(chat, member, "make invite links")
-            now = now_ms()
-            return await chats.create_invite(
+            invite = await chats.create_invite(
                 tx, code=secrets.token_urlsafe(12), chat_id=chat_id, created_by=user_id,
-                now=now, expires_at=now + days * DAY_MS, max_uses=uses,
+                now=outbox.now, expires_at=outbox.now + days * DAY_MS, max_uses=uses,
             )  # fmt: skip
+        return views.chat_invite(invite, base_url)
 
-    async def _usable_invite(self, conn: aiosqlite.Connection, code: str) -> ChatInviteRow:
+    async def _usable_invite(self, conn: Connection, code: str) -> ChatInviteRow:
         invite = await chats.get_invite(conn, code)
-        if invite is None or not invite.usable(now_ms()):
+        if invite is None or not invite.usable(self.work.clock.now_ms()):
             raise NotFoundError(
                 "This invite link is not valid: it may have expired or been used up.",
                 code="invalid_invite",
             )
         return invite
 
-    async def preview_invite(self, user_id: int, code: str) -> dict[str, Any]:
-        async with self.db.read() as conn:
+    async def preview_invite(self, user_id: int, code: str) -> shapes.ChatInvitePreviewOut:
+        async with self.work.read() as conn:
             invite = await self._usable_invite(conn, code)
             chat = await chats.get(conn, invite.chat_id)
             if chat is None:
                 raise NotFoundError("This invite link is not valid.", code="invalid_invite")
             counts = await chats.member_counts(conn, [chat.id])
             already = await chats.member(conn, chat.id, user_id) is not None
-        return {
-            "chat": {
-                "id": chat.id,
-                "kind": chat.kind,
-                "title": chat.title,
-                "topic": chat.topic,
-                "member_count": counts.get(chat.id, 0),
-            },
-            "expires_at": views.iso(invite.expires_at),
-            "already_member": already,
-        }
+        return shapes.ChatInvitePreviewOut(
+            chat=shapes.InviteChatOut(
+                id=chat.id,
+                kind=cast(Any, chat.kind),
+                title=chat.title,
+                topic=chat.topic,
+                member_count=counts.get(chat.id, 0),
+            ),
+            expires_at=to_datetime(invite.expires_at),
+            already_member=already,
+        )
 
-    async def join_invite(self, user_id: int, code: str) -> dict[str, Any]:
-        changes = Changes.start()
-        async with self.db.write() as tx:
+    async def join_invite(self, user_id: int, code: str) -> shapes.ChatOut:
+        async with self.work.unit() as (tx, outbox):
             invite = await self._usable_invite(tx, code)
             chat = await chats.get(tx, invite.chat_id)
             if chat is None:
                 raise NotFoundError("This invite link is not valid.", code="invalid_invite")
             if await chats.member(tx, chat.id, user_id) is None:
-                if not await chats.use_invite(tx, code, changes.now):
+                if not await chats.use_invite(tx, code, outbox.now):
                     raise ConflictError("The invite link was just used up.", code="invalid_invite")
-                await self._add(tx, changes, chat, user_id, [user_id])
+                await self._add(tx, outbox, chat, user_id, [user_id])
             chat = await chats.get(tx, chat.id) or chat
             view = await self._view(tx, user_id, chat, with_members=True)
-        self._apply(changes)
         return view

@@ -2,128 +2,109 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiosqlite
-
-from appliance.bus import Bus
+from appliance.api import shapes
 from appliance.services import views
-from appliance.services.audience import Audience
-from appliance.services.chats import Changes
 from appliance.services.errors import ForbiddenError, InvalidError, NotFoundError
+from appliance.services.unit import Outbox, Work
 from appliance.store import contacts, users
-from appliance.store.db import Database
+from appliance.store.db import Connection, on_thread
+from appliance.store.users import UserRow
 
 
 class Contacts:
-    def __init__(self, db: Database, bus: Bus, audience: Audience) -> None:
-        self.db = db
-        self.bus = bus
-        self.audience = audience
+    def __init__(self, work: Work) -> None:
+        self.work = work
 
-    async def overview(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
-        async with self.db.read() as conn:
+    async def overview(self, user_id: int) -> shapes.ContactsOut:
+        async with self.work.read() as conn:
             return await self._list(conn, user_id)
 
-    async def _list(self, conn: aiosqlite.Connection, user_id: int) -> dict[str, Any]:
+    async def _list(self, conn: Connection, user_id: int) -> shapes.ContactsOut:
         states = await contacts.states(conn, user_id)
         blocked = await contacts.blocked_by(conn, user_id)
         people = await users.by_ids(conn, [*states, *blocked])
-        found: dict[str, list[dict[str, Any]]] = {
-            "contacts": [], "incoming": [], "outgoing": [], "blocked": [],
-        }  # fmt: skip
-        names = {"accepted": "contacts", "incoming": "incoming", "outgoing": "outgoing"}
+        found = shapes.ContactsOut(contacts=[], incoming=[], outgoing=[], blocked=[])
+        lists = {"accepted": found.contacts, "incoming": found.incoming, "outgoing": found.outgoing}
         for other_id, state in states.items():
             if other_id in people:
-                found[names[state]].append(views.user(people[other_id]))
-        found["blocked"] = [views.user(people[b]) for b in blocked if b in people]
+                lists[state].append(views.user(people[other_id]))
+        found.blocked = [views.user(people[b]) for b in blocked if b in people]
         return found
 
-    async def _other(self, conn: aiosqlite.Connection, user_id: int, other_id: int) -> Any:
+    async def _people(
+        self, conn: Connection, user_id: int, other_id: int
+    ) -> tuple[UserRow, UserRow]:
+        """(me, the other person), refusing yourself and anyone gone."""
         if other_id == user_id:
             raise InvalidError("That is you.", field="user_id")
         other = await users.get(conn, other_id)
         if other is None or other.disabled:
             raise NotFoundError("There is no such person.", code="user_not_found")
-        return other
+        me = await users.get(conn, user_id)
+        assert me is not None
+        return me, other
 
-    async def request(self, user_id: int, other_id: int) -> dict[str, Any]:
+    async def request(self, user_id: int, other_id: int) -> shapes.ContactsOut:
         """Ask `other_id` to be a contact; accepts at once if they had asked first."""
-        changes = Changes.start()
-        async with self.db.write() as tx:
-            other = await self._other(tx, user_id, other_id)
-            if await contacts.either_blocked(tx, user_id, other_id):
+        async with self.work.unit() as (tx, outbox):
+            me, other = await self._people(tx, user_id, other_id)
+            if await on_thread(tx, contacts.either_blocked, user_id, other_id):
                 raise ForbiddenError("You cannot add this person.", code="blocked")
             state = await contacts.state(tx, user_id, other_id)
-            me = await users.get(tx, user_id)
-            assert me is not None
             if state is None:
-                await contacts.request(tx, user_id, other_id, changes.now)
-                await self._events(tx, changes, "contact.requested", me, other)
+                await contacts.request(tx, user_id, other_id, outbox.now)
+                await self._events(tx, outbox, "contact.requested", me, other)
             elif state == "incoming":
                 await contacts.accept(tx, user_id, other_id)
-                await self._events(tx, changes, "contact.accepted", other, me)
-            result = await self._list(tx, user_id)
-        self.bus.publish(changes.written)
-        return result
+                await self._events(tx, outbox, "contact.accepted", other, me)
+            return await self._list(tx, user_id)
 
-    async def accept(self, user_id: int, other_id: int) -> dict[str, Any]:
+    async def accept(self, user_id: int, other_id: int) -> shapes.ContactsOut:
         return await self._answer(user_id, other_id, accept=True)
 
-    async def reject(self, user_id: int, other_id: int) -> dict[str, Any]:
+    async def reject(self, user_id: int, other_id: int) -> shapes.ContactsOut:
         return await self._answer(user_id, other_id, accept=False)
 
-    async def _answer(self, user_id: int, other_id: int, *, accept: bool) -> dict[str, Any]:
+    async def _answer(self, user_id: int, other_id: int, *, accept: bool) -> shapes.ContactsOut:
         """Accept or turn down the request `other_id` sent `user_id`."""
-        changes = Changes.start()
-        async with self.db.write() as tx:
-            other = await self._other(tx, user_id, other_id)
+        async with self.work.unit() as (tx, outbox):
+            me, other = await self._people(tx, user_id, other_id)
             if await contacts.state(tx, user_id, other_id) != "incoming":
                 raise NotFoundError("There is no request from this person.", code="no_request")
-            me = await users.get(tx, user_id)
-            assert me is not None
             if accept:
                 await contacts.accept(tx, user_id, other_id)
             else:
                 await contacts.remove(tx, user_id, other_id)
             event = "contact.accepted" if accept else "contact.removed"
-            await self._events(tx, changes, event, other, me)
-            result = await self._list(tx, user_id)
-        self.bus.publish(changes.written)
-        return result
+            await self._events(tx, outbox, event, other, me)
+            return await self._list(tx, user_id)
 
     async def remove(self, user_id: int, other_id: int) -> None:
-        changes = Changes.start()
-        async with self.db.write() as tx:
-            other = await self._other(tx, user_id, other_id)
-            me = await users.get(tx, user_id)
-            assert me is not None
+        async with self.work.unit() as (tx, outbox):
+            me, other = await self._people(tx, user_id, other_id)
             if await contacts.remove(tx, user_id, other_id):
-                await self._events(tx, changes, "contact.removed", me, other)
-        self.bus.publish(changes.written)
+                await self._events(tx, outbox, "contact.removed", me, other)
 
     async def _events(
-        self, tx: aiosqlite.Connection, changes: Changes, type: str, sender: Any, receiver: Any
+        self, tx: Connection, outbox: Outbox, type: str, sender: UserRow, receiver: UserRow
     ) -> None:
         """One event for each of the two people; `user` is the other person for each."""
-        base = {"from_user_id": sender.id, "to_user_id": receiver.id}
-        await changes.event(tx, type, {**base, "user": views.user(receiver)}, user_id=sender.id)
-        await changes.event(tx, type, {**base, "user": views.user(sender)}, user_id=receiver.id)
+        for person, other in ((sender, receiver), (receiver, sender)):
+            data = shapes.ContactChangeOut(
+                from_user_id=sender.id, to_user_id=receiver.id, user=views.user(other)
+            )
+            await outbox.event(tx, type, data, user_id=person.id)
 
     async def block(self, user_id: int, other_id: int) -> None:
-        changes = Changes.start()
-        async with self.db.write() as tx:
-            other = await self._other(tx, user_id, other_id)
-            me = await users.get(tx, user_id)
-            assert me is not None
-            await contacts.block(tx, user_id, other_id, changes.now)
+        async with self.work.unit() as (tx, outbox):
+            me, other = await self._people(tx, user_id, other_id)
+            await contacts.block(tx, user_id, other_id, outbox.now)
             if await contacts.remove(tx, user_id, other_id):
-                await self._events(tx, changes, "contact.removed", me, other)
-        self.audience.block(user_id, other_id)
-        self.bus.publish(changes.written)
+                await self._events(tx, outbox, "contact.removed", me, other)
+            outbox.blocked.append((user_id, other_id))
 
     async def unblock(self, user_id: int, other_id: int) -> None:
-        async with self.db.write() as tx:
-            await self._other(tx, user_id, other_id)
+        async with self.work.unit() as (tx, outbox):
+            await self._people(tx, user_id, other_id)
             await contacts.unblock(tx, user_id, other_id)
-        self.audience.unblock(user_id, other_id)
+            outbox.unblocked.append((user_id, other_id))

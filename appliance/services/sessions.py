@@ -13,13 +13,12 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from appliance.bus import Bus
-from appliance.clock import DAY_MS, MINUTE_MS, now_ms
+from appliance.clock import DAY_MS, MINUTE_MS
 from appliance.config import AuthSettings
 from appliance.services.errors import ForbiddenError, NotFoundError, UnauthenticatedError
 from appliance.services.tokens import token_hash
+from appliance.services.unit import Work
 from appliance.store import sessions, users
-from appliance.store.db import Database
 from appliance.store.sessions import SessionRow
 from appliance.store.users import UserRow
 
@@ -45,9 +44,8 @@ class Principal:
 
 
 class Sessions:
-    def __init__(self, db: Database, auth: AuthSettings, secret: bytes, bus: Bus) -> None:
-        self._db = db
-        self._bus = bus
+    def __init__(self, work: Work, auth: AuthSettings, secret: bytes) -> None:
+        self._work = work
         self._auth = auth
         self._cookie = URLSafeTimedSerializer(secret, salt="hearth.session-cookie")
         self._access = URLSafeTimedSerializer(secret, salt="hearth.access-token")
@@ -60,11 +58,11 @@ class Sessions:
         return self._access.dumps(session_id), secrets.token_urlsafe(32)
 
     async def start(self, user: UserRow, device: str, address: str) -> IssuedSession:
-        now = now_ms()
+        now = self._work.clock.now_ms()
         session_id = "s_" + secrets.token_urlsafe(16)
         access, refresh = self._issue(session_id)
         expires_at = now + self._auth.session_days * DAY_MS
-        async with self._db.write() as tx:
+        async with self._work.unit() as (tx, _):
             await sessions.create(
                 tx,
                 session_id=session_id,
@@ -90,15 +88,16 @@ class Sessions:
         )
 
     async def refresh(self, refresh_token: str, address: str) -> IssuedSession:
-        now = now_ms()
+        now = self._work.clock.now_ms()
         digest = token_hash(refresh_token)
-        async with self._db.write() as tx:
+        async with self._work.unit() as (tx, outbox):
             row = await sessions.get_refresh_token(tx, digest)
             if row is None or row.expires_at <= now:
                 raise UnauthenticatedError("This refresh token is not valid.", code="invalid_token")
             first_use = await sessions.use_refresh_token(tx, digest, now)
             if not first_use:
                 await sessions.revoke(tx, row.session_id, now)
+                outbox.sessions_ended = True
             else:
                 session = await sessions.get(tx, row.session_id)
                 if session is None or not session.live(now):
@@ -113,7 +112,6 @@ class Sessions:
                 )
                 await sessions.touch(tx, session.id, now, address)
         if not first_use:
-            self._bus.sessions_ended()
             # Raised after the commit: the revocation stands although the request is refused.
             raise UnauthenticatedError(
                 "This refresh token was already used; the session has been signed out.",
@@ -129,8 +127,8 @@ class Sessions:
 
     async def live(self, session_ids: list[str]) -> set[str]:
         """The ones of `session_ids` still signed in (open WebSockets are checked with this)."""
-        async with self._db.read() as conn:
-            return await sessions.live_ids(conn, session_ids, now_ms())
+        async with self._work.read() as conn:
+            return await sessions.live_ids(conn, session_ids, self._work.clock.now_ms())
 
     async def from_cookie(self, cookie: str, address: str) -> Principal:
         try:
@@ -153,8 +151,8 @@ class Sessions:
         return await self._principal(str(session_id), address)
 
     async def _principal(self, session_id: str, address: str) -> Principal:
-        now = now_ms()
-        async with self._db.read() as conn:
+        now = self._work.clock.now_ms()
+        async with self._work.read() as conn:
             session = await sessions.get(conn, session_id)
             user = await users.get(conn, session.user_id) if session else None
         if session is None or user is None or not session.live(now):
@@ -164,24 +162,24 @@ class Sessions:
         if user.disabled:
             raise ForbiddenError("This account is disabled.", code="account_disabled")
         if now - session.last_used_at > TOUCH_INTERVAL_MS or session.ip != address:
-            async with self._db.write() as tx:
+            async with self._work.unit() as (tx, _):
                 await sessions.touch(tx, session.id, now, address)
         return Principal(user, session.id)
 
     async def active(self, user_id: int) -> list[SessionRow]:
-        async with self._db.read() as conn:
-            return await sessions.list_live(conn, user_id, now_ms())
+        async with self._work.read() as conn:
+            return await sessions.list_live(conn, user_id, self._work.clock.now_ms())
 
     async def revoke(self, user_id: int, session_id: str) -> None:
         """End one of the user's own sessions."""
-        now = now_ms()
-        async with self._db.write() as tx:
+        now = self._work.clock.now_ms()
+        async with self._work.unit() as (tx, outbox):
             session = await sessions.get(tx, session_id)
             if session is None or session.user_id != user_id or not session.live(now):
                 raise NotFoundError("No such session.")
             await sessions.revoke(tx, session_id, now)
-        self._bus.sessions_ended()
+            outbox.sessions_ended = True
 
     async def prune(self) -> None:
-        async with self._db.write() as tx:
-            await sessions.prune(tx, now_ms())
+        async with self._work.unit() as (tx, _):
+            await sessions.prune(tx, self._work.clock.now_ms())

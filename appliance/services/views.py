@@ -1,103 +1,177 @@
-"""The JSON shapes of users, chats and messages (docs/protocol.md), shared by REST, the
-WebSocket and the stored events, so every client sees one shape."""
+"""Store rows turned into the shapes of `appliance/api/shapes.py`: the one place that knows
+both, so REST replies, WebSocket results and stored events are built the same way."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
+from appliance.api import shapes
 from appliance.clock import to_datetime
+from appliance.services.sessions import IssuedSession
 from appliance.store.calls import CallRow
-from appliance.store.chats import ChatRow, MemberRow
+from appliance.store.chats import ChatInviteRow, ChatRow, MemberRow
+from appliance.store.invites import InviteRow
 from appliance.store.messages import Extras, MessageRow
+from appliance.store.sessions import SessionRow
 from appliance.store.users import UserRow
 
 REPLY_SNIPPET = 200
 
 
-def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return to_datetime(ms).isoformat().replace("+00:00", "Z")
+def _at(ms: int | None) -> Any:
+    return None if ms is None else to_datetime(ms)
 
 
-def user(row: UserRow, *, last_seen: bool = False) -> dict[str, Any]:
-    """A public profile; `last_seen_at` only for someone who shares a chat with the viewer and
-    has no block between them (presence rules), else null."""
-    return {
-        "id": row.id,
-        "username": row.username,
-        "display_name": row.display_name,
-        "bio": row.bio,
-        "status_text": row.status_text,
-        "is_admin": row.is_admin,
-        "created_at": iso(row.created_at),
-        "last_seen_at": iso(row.last_seen_at) if last_seen else None,
-    }
+def user(row: UserRow, *, last_seen: bool = False) -> shapes.UserOut:
+    """A public profile; `last_seen_at` only when the presence rules allow (`last_seen`)."""
+    return shapes.UserOut(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        bio=row.bio,
+        status_text=row.status_text,
+        is_admin=row.is_admin,
+        created_at=to_datetime(row.created_at),
+        last_seen_at=_at(row.last_seen_at) if last_seen else None,
+    )
 
 
-def message(row: MessageRow, extras: Extras) -> dict[str, Any]:
+def me(row: UserRow) -> shapes.MeOut:
+    """Your own profile (and what admins see of an account)."""
+    return shapes.MeOut(
+        **user(row).model_dump(exclude={"last_seen_at"}), email=row.email, disabled=row.disabled
+    )
+
+
+def session(row: SessionRow, current_id: str) -> shapes.SessionOut:
+    return shapes.SessionOut(
+        id=row.id,
+        device=row.device,
+        ip=row.ip,
+        created_at=to_datetime(row.created_at),
+        last_used_at=to_datetime(row.last_used_at),
+        current=row.id == current_id,
+    )
+
+
+def invite(row: InviteRow, base_url: str) -> shapes.InviteOut:
+    return shapes.InviteOut(
+        code=row.code,
+        url=f"{base_url}/signup?invite={row.code}",
+        expires_at=to_datetime(row.expires_at),
+        max_uses=row.max_uses,
+        uses=row.uses,
+    )
+
+
+def chat_invite(row: ChatInviteRow, base_url: str) -> shapes.ChatInviteOut:
+    return shapes.ChatInviteOut(
+        code=row.code,
+        url=f"{base_url}/join/{row.code}",
+        expires_at=to_datetime(row.expires_at),
+        max_uses=row.max_uses,
+        uses=row.uses,
+    )
+
+
+def message(row: MessageRow, extras: Extras) -> shapes.MessageOut:
     reply = extras.replies.get(row.reply_to) if row.reply_to else None
     grouped: dict[str, list[int]] = {}
     for emoji, user_id in extras.reactions.get(row.id, []):
         grouped.setdefault(emoji, []).append(user_id)
-    return {
-        "id": row.id,
-        "chat_id": row.chat_id,
-        "sender_id": row.sender_id,
-        "client_id": row.client_id,
-        "kind": row.kind,
-        "body": row.body,
-        "created_at": iso(row.created_at),
-        "edited_at": iso(row.edited_at),
-        "deleted": row.deleted,
-        "reply_to": None
+    forwarded = row.forwarded_from
+    return shapes.MessageOut(
+        id=row.id,
+        chat_id=row.chat_id,
+        sender_id=row.sender_id,
+        client_id=row.client_id,
+        kind=cast(Any, row.kind),
+        body=row.body,
+        created_at=to_datetime(row.created_at),
+        edited_at=_at(row.edited_at),
+        deleted=row.deleted,
+        reply_to=None
         if reply is None
-        else {
-            "id": reply.id,
-            "sender_id": reply.sender_id,
-            "body": reply.body[:REPLY_SNIPPET],
-            "deleted": reply.deleted,
-        },
-        "forwarded_from": row.forwarded_from,
-        "mentions": sorted(extras.mentions.get(row.id, [])),
-        "reactions": [{"emoji": e, "user_ids": ids} for e, ids in grouped.items()],
-        "pinned": row.id in extras.pinned,
-        "call": call_summary(extras.calls.get(row.id)) if not row.deleted else None,
-    }
+        else shapes.ReplyOut(
+            id=reply.id,
+            sender_id=reply.sender_id,
+            body=reply.body[:REPLY_SNIPPET],
+            deleted=reply.deleted,
+        ),
+        forwarded_from=None if not forwarded else shapes.ForwardOut(**forwarded),
+        mentions=sorted(extras.mentions.get(row.id, [])),
+        reactions=[shapes.ReactionOut(emoji=e, user_ids=ids) for e, ids in grouped.items()],
+        pinned=row.id in extras.pinned,
+        call=call_summary(extras.calls.get(row.id)) if not row.deleted else None,
+    )
 
 
-def call_summary(row: CallRow | None) -> dict[str, Any] | None:
+def call_summary(row: CallRow | None) -> shapes.CallSummaryOut | None:
     """What a call-log message shows of its call."""
     if row is None:
         return None
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "outcome": row.outcome,
-        "duration_seconds": row.duration_seconds,
-        "started_by": row.started_by,
-    }
+    return shapes.CallSummaryOut(
+        id=row.id,
+        kind=cast(Any, row.kind),
+        outcome=cast(Any, row.outcome),
+        duration_seconds=row.duration_seconds,
+        started_by=row.started_by,
+    )
 
 
-def chat_fields(row: ChatRow) -> dict[str, Any]:
+def call(row: CallRow, participants: Iterable[int] = ()) -> shapes.CallOut:
+    if row.ended_at is not None:
+        state = "ended"
+    else:
+        state = "active" if row.answered_at is not None else "ringing"
+    return shapes.CallOut(
+        id=row.id,
+        chat_id=row.chat_id,
+        kind=cast(Any, row.kind),
+        started_by=row.started_by,
+        state=cast(Any, state),
+        started_at=to_datetime(row.started_at),
+        answered_at=_at(row.answered_at),
+        ended_at=_at(row.ended_at),
+        outcome=cast(Any, row.outcome),
+        participants=sorted(participants),
+        duration_seconds=row.duration_seconds,
+    )
+
+
+def chat_fields(row: ChatRow) -> shapes.ChatFieldsOut:
     """What every member sees alike (the data of chat.created and chat.updated)."""
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "title": row.title,
-        "topic": row.topic,
-        "is_public": row.is_public,
-        "created_by": row.created_by,
-        "created_at": iso(row.created_at),
-        "last_activity_at": iso(row.last_activity_at),
-    }
+    return shapes.ChatFieldsOut(
+        id=row.id,
+        kind=cast(Any, row.kind),
+        title=row.title,
+        topic=row.topic,
+        is_public=row.is_public,
+        created_by=row.created_by,
+        created_at=to_datetime(row.created_at),
+        last_activity_at=to_datetime(row.last_activity_at),
+    )
 
 
-def member(row: MemberRow, person: UserRow, *, last_seen: bool = False) -> dict[str, Any]:
-    return {
-        "user": user(person, last_seen=last_seen),
-        "role": row.role,
-        "joined_at": iso(row.joined_at),
-        "last_read_id": row.last_read_id,
-        "last_delivered_id": row.last_delivered_id,
-    }
+def member(row: MemberRow, person: UserRow, *, last_seen: bool = False) -> shapes.MemberOut:
+    return shapes.MemberOut(
+        user=user(person, last_seen=last_seen),
+        role=cast(Any, row.role),
+        joined_at=to_datetime(row.joined_at),
+        last_read_id=row.last_read_id,
+        last_delivered_id=row.last_delivered_id,
+    )
+
+
+def tokens(issued: IssuedSession) -> shapes.TokensOut:
+    return shapes.TokensOut(
+        session_id=issued.session_id,
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_in=issued.expires_in,
+    )
+
+
+def signed_in(row: UserRow, issued: IssuedSession) -> shapes.LoginOut:
+    return shapes.LoginOut(**dict(tokens(issued)), user=me(row))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from enum import Enum
 
 import aiosqlite
 
+from appliance.store import contacts
 from appliance.store.db import fetch_one
 
 _CHAT_FIELDS = (
@@ -94,24 +96,62 @@ async def get(conn: aiosqlite.Connection, chat_id: int) -> ChatRow | None:
     return None if row is None else _chat(row)
 
 
-async def with_member(
-    conn: aiosqlite.Connection, chat_id: int, user_id: int
+def with_member(
+    conn: sqlite3.Connection, chat_id: int, user_id: int
 ) -> tuple[ChatRow | None, MemberRow | None]:
-    """The chat and `user_id`'s membership of it, in one query."""
-    row = await fetch_one(
-        conn,
+    """The chat and `user_id`'s membership of it, in one query. A plain sqlite3 function:
+    services run it with `db.on_thread`, a job on the writer's thread calls it directly."""
+    row = conn.execute(
         f"SELECT {_JOINED_CHAT_COLUMNS}, m.role, m.joined_at, m.last_read_id,"
         " m.last_delivered_id FROM chats c LEFT JOIN chat_members m"
         " ON m.chat_id = c.id AND m.user_id = ?2 WHERE c.id = ?1",
         (chat_id, user_id),
-    )
+    ).fetchone()
     if row is None:
         return None, None
     width = len(_CHAT_FIELDS)
-    chat = _chat(row[:width])
+    chat = _chat(tuple(row)[:width])
     if row[width] is None:
         return chat, None
-    return chat, MemberRow(chat_id, user_id, *row[width:])
+    return chat, MemberRow(chat_id, user_id, *tuple(row)[width:])
+
+
+class Refusal(Enum):
+    """Why the chat rules refuse someone: the services turn each into its error."""
+
+    NO_CHAT = "no_chat"
+    NOT_MEMBER = "not_member"
+    BLOCKED = "blocked"
+    BAD_REPLY = "bad_reply"
+
+
+def membership(
+    conn: sqlite3.Connection, chat_id: int, user_id: int
+) -> tuple[ChatRow, MemberRow] | Refusal:
+    """The rule for any access to a chat: it exists and `user_id` is a member."""
+    chat, member = with_member(conn, chat_id, user_id)
+    if chat is None:
+        return Refusal.NO_CHAT
+    if member is None:
+        return Refusal.NOT_MEMBER
+    return chat, member
+
+
+def block_between(conn: sqlite3.Connection, chat: ChatRow, user_id: int) -> Refusal | None:
+    """The rule for writes that reach the other person of a direct chat: refused when either
+    of the two blocked the other. Groups and channels have no such rule."""
+    peer = peer_of(chat, user_id)
+    if peer is not None and contacts.either_blocked(conn, user_id, peer):
+        return Refusal.BLOCKED
+    return None
+
+
+def peer_of(chat: ChatRow, user_id: int) -> int | None:
+    """The other person of a direct chat (None for groups and channels)."""
+    if chat.direct_key is None:
+        return None
+    low, high = (int(part) for part in chat.direct_key.split(":"))
+    return high if low == user_id else low
 
 
 async def get_direct(conn: aiosqlite.Connection, key: str) -> ChatRow | None:
@@ -213,15 +253,17 @@ async def memberships(conn: aiosqlite.Connection, user_id: int) -> dict[int, Mem
         return {row[0]: MemberRow(*row) for row in await cur.fetchall()}
 
 
-async def members_named(conn: aiosqlite.Connection, chat_id: int, names: list[str]) -> list[int]:
-    """Ids of the chat's members with these usernames."""
+def members_named(conn: sqlite3.Connection, chat_id: int, names: list[str]) -> list[int]:
+    """Ids of the chat's members with these usernames (a plain sqlite3 function)."""
+    if not names:
+        return []
     marks = ",".join("?" * len(names))
-    async with conn.execute(
+    rows = conn.execute(
         f"SELECT u.id FROM users u JOIN chat_members m ON m.user_id = u.id AND m.chat_id = ?"
         f" WHERE u.username IN ({marks})",
         (chat_id, *names),
-    ) as cur:
-        return [row[0] for row in await cur.fetchall()]
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 async def member_counts(conn: aiosqlite.Connection, chat_ids: list[int]) -> dict[int, int]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import aiosqlite
+import sqlite3
 
-from appliance.store.db import fetch_one
+import aiosqlite
 
 
 async def states(conn: aiosqlite.Connection, user_id: int) -> dict[int, str]:
@@ -69,13 +69,13 @@ async def blocked_by(conn: aiosqlite.Connection, blocker_id: int) -> list[int]:
         return [row[0] for row in await cur.fetchall()]
 
 
-async def either_blocked(conn: aiosqlite.Connection, a: int, b: int) -> bool:
-    row = await fetch_one(
-        conn,
+def either_blocked(conn: sqlite3.Connection, a: int, b: int) -> bool:
+    """Whether either of the two blocked the other (a plain sqlite3 function)."""
+    row = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = ?1 AND blocked_id = ?2)"
         " OR (blocker_id = ?2 AND blocked_id = ?1))",
         (a, b),
-    )
+    ).fetchone()
     return bool(row and row[0])
 
 

@@ -13,10 +13,9 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar
 
 import aiosqlite
 
@@ -24,6 +23,13 @@ log = logging.getLogger(__name__)
 
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+# What services hold while they read or write: a reader's snapshot or the open write
+# transaction. They pass it to store functions and never use it themselves.
+Connection: TypeAlias = aiosqlite.Connection
+# The plain sqlite3 connection that functions run with `on_thread` get, on its own thread.
+ThreadConnection: TypeAlias = sqlite3.Connection
 
 # Most write transactions committed together (each keeps its own savepoint).
 MAX_BATCH = 256
@@ -194,7 +200,7 @@ class Database:
         try:
             batch = await self._open_batch(conn)
             try:
-                result = await _on_writer_thread(conn, partial(_in_savepoint, job))
+                result = await on_thread(conn, _in_savepoint, job)
             except BaseException as error:
                 if not conn.in_transaction:  # SQLite rolled back the whole batch
                     await self._rollback_job(conn, batch, error)
@@ -291,7 +297,7 @@ class Database:
             self._readers.put_nowait(conn)
 
 
-def _in_savepoint(job: Callable[[sqlite3.Connection], T], raw: sqlite3.Connection) -> T:
+def _in_savepoint(raw: sqlite3.Connection, job: Callable[[sqlite3.Connection], T]) -> T:
     """On the writer thread: `job` inside its own savepoint of the open batch."""
     raw.execute("SAVEPOINT job")
     try:
@@ -305,13 +311,22 @@ def _in_savepoint(job: Callable[[sqlite3.Connection], T], raw: sqlite3.Connectio
     return result
 
 
-async def _on_writer_thread(
-    conn: aiosqlite.Connection, function: Callable[[sqlite3.Connection], T]
+async def on_thread(
+    conn: aiosqlite.Connection,
+    function: Callable[Concatenate[sqlite3.Connection, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
 ) -> T:
-    """aiosqlite runs each call on the connection's thread; `_execute` is how it queues a
+    """Run a plain sqlite3 function on the connection's own thread, in one trip.
+
+    Store functions written this way serve both a service's async transaction and a job
+    already on the writer's thread (`Database.write_in_thread`), so a rule is written once.
+    aiosqlite runs each call on the connection's thread; `_execute` is how it queues a
     function there and `_conn` is its sqlite3 connection. Both are private, so
     tests/store/test_group_commit.py checks them on the installed version."""
-    result: T = await conn._execute(function, conn._conn)  # type: ignore[no-untyped-call]
+    result: T = await conn._execute(  # type: ignore[no-untyped-call]
+        function, conn._conn, *args, **kwargs
+    )
     return result
 
 

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
 
 import aiosqlite
 
 PRUNED_THROUGH_KEY = "events_pruned_through"
 _INSERT = "INSERT INTO events (chat_id, user_id, type, data, created_at) VALUES (?, ?, ?, ?, ?)"
-
-
-def _text(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,21 +18,6 @@ class EventRow:
     user_id: int | None
     type: str
     data: str  # JSON text, sent as stored
-
-
-async def append(
-    tx: aiosqlite.Connection,
-    type: str,
-    data: dict[str, Any],
-    now: int,
-    *,
-    chat_id: int | None = None,
-    user_id: int | None = None,
-) -> EventRow:
-    text = _text(data)
-    cursor = await tx.execute(_INSERT, (chat_id, user_id, type, text, now))
-    assert cursor.lastrowid is not None
-    return EventRow(cursor.lastrowid, chat_id, user_id, type, text)
 
 
 async def latest_seq(conn: aiosqlite.Connection) -> int:
@@ -86,17 +65,17 @@ async def prune(tx: aiosqlite.Connection, older_than: int) -> int:
     return cursor.rowcount
 
 
-def append_in_thread(
+def append(
     conn: sqlite3.Connection,
     type: str,
-    data: dict[str, Any],
+    data: str,
     now: int,
     *,
     chat_id: int | None = None,
     user_id: int | None = None,
 ) -> EventRow:
-    """`append` for code already on the writer's thread (Database.write_in_thread)."""
-    text = _text(data)
-    cursor = conn.execute(_INSERT, (chat_id, user_id, type, text, now))
+    """Write an event in the open transaction (a plain sqlite3 function: services run it with
+    `db.on_thread`, a job on the writer's thread calls it directly). `data` is JSON text."""
+    cursor = conn.execute(_INSERT, (chat_id, user_id, type, data, now))
     assert cursor.lastrowid is not None
-    return EventRow(cursor.lastrowid, chat_id, user_id, type, text)
+    return EventRow(cursor.lastrowid, chat_id, user_id, type, data)

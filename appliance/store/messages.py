@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
 
-from appliance.store import calls, events
+from appliance.store import calls, chats
 from appliance.store.calls import CallRow
+from appliance.store.chats import Refusal
 from appliance.store.db import fetch_one
-from appliance.store.events import EventRow
 
 _FIELDS = (
     "id", "chat_id", "sender_id", "client_id", "kind", "body", "reply_to", "forwarded_from",
@@ -217,16 +216,13 @@ async def hide(tx: aiosqlite.Connection, message_id: int, user_id: int) -> None:
     )
 
 
-async def add_mentions(tx: aiosqlite.Connection, message_id: int, user_ids: list[int]) -> None:
-    await tx.executemany(
+def set_mentions(conn: sqlite3.Connection, message_id: int, user_ids: list[int]) -> None:
+    """The message mentions exactly these people (a plain sqlite3 function)."""
+    conn.execute("DELETE FROM message_mentions WHERE message_id = ?", (message_id,))
+    conn.executemany(
         "INSERT OR IGNORE INTO message_mentions (message_id, user_id) VALUES (?, ?)",
         [(message_id, user_id) for user_id in user_ids],
     )
-
-
-async def replace_mentions(tx: aiosqlite.Connection, message_id: int, user_ids: list[int]) -> None:
-    await tx.execute("DELETE FROM message_mentions WHERE message_id = ?", (message_id,))
-    await add_mentions(tx, message_id, user_ids)
 
 
 async def add_reaction(
@@ -313,47 +309,29 @@ class NewText:
 class Inserted:
     """What `insert_text` did: refused (and why), found a retry's original, or stored."""
 
-    refusal: str | None = None  # no_chat | not_member | blocked | bad_reply
+    refusal: Refusal | None = None
     row: MessageRow | None = None
     duplicate: bool = False
-    event: EventRow | None = None
-    view: dict[str, Any] | None = None  # the event's data, as described
+    extras: Extras = field(default_factory=lambda: Extras())
 
 
-def insert_text(
-    conn: sqlite3.Connection,
-    new: NewText,
-    describe: Callable[[MessageRow, Extras], dict[str, Any]],
-) -> Inserted:
-    """Check and store a text message with its mentions and its message.created event, all
-    on the writer's thread (Database.write_in_thread). `describe` makes the event's data."""
-    found = conn.execute(
-        "SELECT c.direct_key, m.user_id FROM chats c LEFT JOIN chat_members m"
-        " ON m.chat_id = c.id AND m.user_id = ?2 WHERE c.id = ?1",
-        (new.chat_id, new.sender_id),
-    ).fetchone()
-    if found is None:
-        return Inserted(refusal="no_chat")
-    direct_key, member = found
-    if member is None:
-        return Inserted(refusal="not_member")
-    if direct_key is not None:
-        low, high = (int(part) for part in direct_key.split(":"))
-        peer = high if low == new.sender_id else low
-        blocked = conn.execute(
-            "SELECT 1 FROM blocks WHERE (blocker_id = ?1 AND blocked_id = ?2)"
-            " OR (blocker_id = ?2 AND blocked_id = ?1)",
-            (new.sender_id, peer),
-        ).fetchone()
-        if blocked is not None:
-            return Inserted(refusal="blocked")
+def insert_text(conn: sqlite3.Connection, new: NewText) -> Inserted:
+    """Check the chat rules and store a text message with its mentions, all on the writer's
+    thread (Database.write_in_thread); the caller writes the event in the same job."""
+    found = chats.membership(conn, new.chat_id, new.sender_id)
+    if isinstance(found, Refusal):
+        return Inserted(refusal=found)
+    chat, _ = found
+    refusal = chats.block_between(conn, chat, new.sender_id)
+    if refusal is not None:
+        return Inserted(refusal=refusal)
     extras = Extras()
     if new.reply_to is not None:
         original = conn.execute(
             f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (new.reply_to,)
         ).fetchone()
         if original is None or original[1] != new.chat_id:
-            return Inserted(refusal="bad_reply")
+            return Inserted(refusal=Refusal.BAD_REPLY)
         extras.replies[new.reply_to] = _row(original)
     forwarded = json.dumps(new.forwarded_from) if new.forwarded_from else None
     inserted = conn.execute(
@@ -372,22 +350,8 @@ def insert_text(
         inserted[0], new.chat_id, new.sender_id, new.client_id, "text", new.body, new.reply_to,
         new.forwarded_from, new.now, None, None,
     )  # fmt: skip
-    if new.mention_names:
-        marks = ",".join("?" * len(new.mention_names))
-        mentioned = [
-            user_id
-            for (user_id,) in conn.execute(
-                f"SELECT u.id FROM users u JOIN chat_members m ON m.user_id = u.id"
-                f" AND m.chat_id = ? WHERE u.username IN ({marks})",
-                (new.chat_id, *new.mention_names),
-            ).fetchall()
-        ]
-        if mentioned:
-            conn.executemany(
-                "INSERT OR IGNORE INTO message_mentions (message_id, user_id) VALUES (?, ?)",
-                [(row.id, user_id) for user_id in mentioned],
-            )
-            extras.mentions[row.id] = mentioned
-    view = describe(row, extras)
-    event = events.append_in_thread(conn, "message.created", view, new.now, chat_id=new.chat_id)
-    return Inserted(row=row, event=event, view=view)
+    mentioned = chats.members_named(conn, new.chat_id, list(new.mention_names))
+    if mentioned:
+        set_mentions(conn, row.id, mentioned)
+        extras.mentions[row.id] = mentioned
+    return Inserted(row=row, extras=extras)

@@ -5,18 +5,12 @@ from __future__ import annotations
 from quart import Blueprint, request
 from quart_schema import tag, validate_request, validate_response
 
+from appliance.api.current import hearth
+from appliance.api.requests import AdminUserPatch, InviteIn
+from appliance.api.shapes import AdminUsersOut, InviteOut, InvitesOut, LinkOut, MeOut
 from appliance.clock import to_datetime
+from appliance.services import views
 from appliance.web.auth import admin_required, principal
-from appliance.web.context import hearth
-from appliance.web.models import (
-    AdminUserPatch,
-    AdminUsersOut,
-    InviteIn,
-    InviteOut,
-    InvitesOut,
-    LinkOut,
-    MeOut,
-)
 
 blueprint = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 tag_admin = tag(["admin"])
@@ -36,7 +30,7 @@ def base_url() -> str:
 async def create_invite(data: InviteIn) -> tuple[InviteOut, int]:
     """Make an invite link for `uses` sign-ups, valid for `days`."""
     invite = await hearth().accounts.create_invite(principal().user.id, data.uses, data.days)
-    return InviteOut.of(invite, base_url()), 201
+    return views.invite(invite, base_url()), 201
 
 
 @blueprint.get("/invites")
@@ -46,7 +40,7 @@ async def create_invite(data: InviteIn) -> tuple[InviteOut, int]:
 async def list_invites() -> InvitesOut:
     """Recent invite links."""
     rows = await hearth().accounts.list_invites()
-    return InvitesOut(invites=[InviteOut.of(row, base_url()) for row in rows])
+    return InvitesOut(invites=[views.invite(row, base_url()) for row in rows])
 
 
 @blueprint.get("/users")
@@ -55,7 +49,7 @@ async def list_invites() -> InvitesOut:
 @tag_admin
 async def list_users() -> AdminUsersOut:
     """Every account, disabled ones included."""
-    return AdminUsersOut(users=[MeOut.of(user) for user in await hearth().accounts.list_users()])
+    return AdminUsersOut(users=[views.me(user) for user in await hearth().accounts.list_users()])
 
 
 @blueprint.patch("/users/<int:user_id>")
@@ -68,7 +62,7 @@ async def patch_user(user_id: int, data: AdminUserPatch) -> MeOut:
     user = await hearth().accounts.set_flags(
         user_id, disabled=data.disabled, is_admin=data.is_admin
     )
-    return MeOut.of(user)
+    return views.me(user)
 
 
 @blueprint.post("/users/<int:user_id>/reset-link")

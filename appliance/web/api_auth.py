@@ -6,30 +6,24 @@ from quart import Blueprint, Response, request
 from quart_schema import tag, validate_request, validate_response
 
 from appliance import __version__
+from appliance.api.current import hearth
+from appliance.api.requests import LoginIn, RefreshIn, ResetIn, SetupIn, SignupIn
+from appliance.api.shapes import (
+    InfoOut,
+    InviteCheckOut,
+    LoginOut,
+    SessionsOut,
+    TokensOut,
+)
 from appliance.clock import to_datetime
+from appliance.services import views
 from appliance.services.sessions import IssuedSession
-from appliance.store.users import UserRow
 from appliance.web.auth import (
     clear_session_cookie,
     client_address,
     login_required,
     principal,
     session_cookie_header,
-)
-from appliance.web.context import hearth
-from appliance.web.models import (
-    InfoOut,
-    InviteCheckOut,
-    LoginIn,
-    LoginOut,
-    MeOut,
-    RefreshIn,
-    ResetIn,
-    SessionOut,
-    SessionsOut,
-    SetupIn,
-    SignupIn,
-    TokensOut,
 )
 
 blueprint = Blueprint("auth", __name__, url_prefix="/api/v1")
@@ -42,9 +36,8 @@ def device_name(given: str) -> str:
 
 
 def _signed_in(
-    user: UserRow, issued: IssuedSession, status: int
+    body: LoginOut, issued: IssuedSession, status: int
 ) -> tuple[LoginOut, int, dict[str, str]]:
-    body = LoginOut(**TokensOut.of(issued).model_dump(), user=MeOut.of(user))
     return body, status, session_cookie_header(issued)
 
 
@@ -73,7 +66,7 @@ async def setup(data: SetupIn) -> tuple[LoginOut, int, dict[str, str]]:
         data.token, data.username, data.password, data.display_name, data.email
     )
     issued = await ctx.sessions.start(user, device_name(data.device), client_address())
-    return _signed_in(user, issued, 201)
+    return _signed_in(views.signed_in(user, issued), issued, 201)
 
 
 @blueprint.post("/auth/signup")
@@ -92,7 +85,7 @@ async def signup(data: SignupIn) -> tuple[LoginOut, int, dict[str, str]]:
         address=client_address(),
     )
     issued = await ctx.sessions.start(user, device_name(data.device), client_address())
-    return _signed_in(user, issued, 201)
+    return _signed_in(views.signed_in(user, issued), issued, 201)
 
 
 @blueprint.get("/invites/<code>")
@@ -117,7 +110,7 @@ async def login(data: LoginIn) -> tuple[LoginOut, int, dict[str, str]]:
     ctx = hearth()
     user = await ctx.accounts.authenticate(data.login, data.password, client_address())
     issued = await ctx.sessions.start(user, device_name(data.device), client_address())
-    return _signed_in(user, issued, 200)
+    return _signed_in(views.signed_in(user, issued), issued, 200)
 
 
 @blueprint.post("/auth/refresh")
@@ -127,7 +120,7 @@ async def login(data: LoginIn) -> tuple[LoginOut, int, dict[str, str]]:
 async def refresh(data: RefreshIn) -> TokensOut:
     """Trade a refresh token for a new access token and a new refresh token (single use)."""
     issued = await hearth().sessions.refresh(data.refresh_token, client_address())
-    return TokensOut.of(issued)
+    return views.tokens(issued)
 
 
 @blueprint.post("/auth/logout")
@@ -157,7 +150,7 @@ async def list_sessions() -> SessionsOut:
     """Your signed-in devices, most recently used first."""
     me = principal()
     rows = await hearth().sessions.active(me.user.id)
-    return SessionsOut(sessions=[SessionOut.of(row, me.session_id) for row in rows])
+    return SessionsOut(sessions=[views.session(row, me.session_id) for row in rows])
 
 
 @blueprint.delete("/auth/sessions/<session_id>")

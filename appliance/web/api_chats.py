@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from quart import Blueprint, Response
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
-from appliance.services import views
-from appliance.services.errors import InvalidError
-from appliance.web.api_admin import base_url
-from appliance.web.auth import login_required, principal
-from appliance.web.context import hearth
-from appliance.web.messaging_models import (
+from appliance.api.current import hearth
+from appliance.api.requests import (
     ChannelQuery,
-    ChannelsOut,
     ChatInviteIn,
-    ChatInviteOut,
-    ChatInvitePreviewOut,
-    ChatOut,
     ChatPatch,
-    ChatsOut,
-    ContactsOut,
-    MemberOut,
     MembersIn,
     NewChatIn,
     RoleIn,
     UserIdIn,
 )
+from appliance.api.shapes import (
+    ChannelsOut,
+    ChatInviteOut,
+    ChatInvitePreviewOut,
+    ChatOut,
+    ChatsOut,
+    ContactsOut,
+    MemberOut,
+)
+from appliance.services.errors import InvalidError
+from appliance.web.api_admin import base_url
+from appliance.web.auth import login_required, principal
 
 blueprint = Blueprint("chats", __name__, url_prefix="/api/v1")
 tag_contacts = tag(["contacts"])
@@ -45,7 +44,7 @@ def me() -> int:
 @login_required
 @validate_response(ContactsOut)
 @tag_contacts
-async def list_contacts() -> dict[str, Any]:
+async def list_contacts() -> ContactsOut:
     """Your contacts, requests both ways, and the people you blocked."""
     return await hearth().contacts.overview(me())
 
@@ -55,7 +54,7 @@ async def list_contacts() -> dict[str, Any]:
 @validate_request(UserIdIn)
 @validate_response(ContactsOut, 201)
 @tag_contacts
-async def request_contact(data: UserIdIn) -> tuple[dict[str, Any], int]:
+async def request_contact(data: UserIdIn) -> tuple[ContactsOut, int]:
     """Ask someone to be a contact (accepts at once if they asked you first)."""
     return await hearth().contacts.request(me(), data.user_id), 201
 
@@ -64,7 +63,7 @@ async def request_contact(data: UserIdIn) -> tuple[dict[str, Any], int]:
 @login_required
 @validate_response(ContactsOut)
 @tag_contacts
-async def accept_contact(user_id: int) -> dict[str, Any]:
+async def accept_contact(user_id: int) -> ContactsOut:
     """Accept someone's contact request."""
     return await hearth().contacts.accept(me(), user_id)
 
@@ -73,7 +72,7 @@ async def accept_contact(user_id: int) -> dict[str, Any]:
 @login_required
 @validate_response(ContactsOut)
 @tag_contacts
-async def reject_contact(user_id: int) -> dict[str, Any]:
+async def reject_contact(user_id: int) -> ContactsOut:
     """Turn down someone's contact request."""
     return await hearth().contacts.reject(me(), user_id)
 
@@ -113,9 +112,9 @@ async def unblock(user_id: int) -> Response:
 @login_required
 @validate_response(ChatsOut)
 @tag_chats
-async def list_chats() -> dict[str, Any]:
+async def list_chats() -> ChatsOut:
     """Your chats, latest activity first, with unread and mention counts."""
-    return {"chats": await hearth().chats.for_user(me())}
+    return await hearth().chats.for_user(me())
 
 
 @blueprint.post("/chats")
@@ -123,7 +122,7 @@ async def list_chats() -> dict[str, Any]:
 @validate_request(NewChatIn)
 @validate_response(ChatOut, 201)
 @tag_chats
-async def create_chat(data: NewChatIn) -> tuple[dict[str, Any], int]:
+async def create_chat(data: NewChatIn) -> tuple[ChatOut, int]:
     """Open the direct chat with someone (200 if it exists), or create a group or channel."""
     chats = hearth().chats
     if data.kind == "direct":
@@ -146,7 +145,7 @@ async def create_chat(data: NewChatIn) -> tuple[dict[str, Any], int]:
 @login_required
 @validate_response(ChatOut)
 @tag_chats
-async def get_chat(chat_id: int) -> dict[str, Any]:
+async def get_chat(chat_id: int) -> ChatOut:
     """One chat with its members and their read cursors."""
     return await hearth().chats.get(me(), chat_id)
 
@@ -156,7 +155,7 @@ async def get_chat(chat_id: int) -> dict[str, Any]:
 @validate_request(ChatPatch)
 @validate_response(ChatOut)
 @tag_chats
-async def patch_chat(chat_id: int, data: ChatPatch) -> dict[str, Any]:
+async def patch_chat(chat_id: int, data: ChatPatch) -> ChatOut:
     """Rename a chat, change its topic or whether a channel is public (owner and admins)."""
     return await hearth().chats.update(me(), chat_id, data.model_dump(exclude_unset=True))
 
@@ -174,7 +173,7 @@ async def delete_chat(chat_id: int) -> Response:
 @login_required
 @validate_response(ChatOut)
 @tag_chats
-async def join_channel(chat_id: int) -> dict[str, Any]:
+async def join_channel(chat_id: int) -> ChatOut:
     """Join a public channel."""
     return await hearth().chats.join_public(me(), chat_id)
 
@@ -184,7 +183,7 @@ async def join_channel(chat_id: int) -> dict[str, Any]:
 @validate_request(MembersIn)
 @validate_response(ChatOut)
 @tag_chats
-async def add_members(chat_id: int, data: MembersIn) -> dict[str, Any]:
+async def add_members(chat_id: int, data: MembersIn) -> ChatOut:
     """Add people (owner and admins)."""
     return await hearth().chats.add_members(me(), chat_id, data.user_ids)
 
@@ -194,7 +193,7 @@ async def add_members(chat_id: int, data: MembersIn) -> dict[str, Any]:
 @validate_request(RoleIn)
 @validate_response(MemberOut)
 @tag_chats
-async def set_role(chat_id: int, user_id: int, data: RoleIn) -> dict[str, Any]:
+async def set_role(chat_id: int, user_id: int, data: RoleIn) -> MemberOut:
     """Change a member's role (owner only); role `owner` hands ownership over."""
     return await hearth().chats.set_role(me(), chat_id, user_id, data.role)
 
@@ -213,23 +212,19 @@ async def remove_member(chat_id: int, user_id: int) -> Response:
 @validate_request(ChatInviteIn)
 @validate_response(ChatInviteOut, 201)
 @tag_chats
-async def create_chat_invite(chat_id: int, data: ChatInviteIn) -> tuple[dict[str, Any], int]:
+async def create_chat_invite(chat_id: int, data: ChatInviteIn) -> tuple[ChatInviteOut, int]:
     """A link that lets people join this chat (owner and admins)."""
-    invite = await hearth().chats.create_invite(me(), chat_id, uses=data.uses, days=data.days)
-    return {
-        "code": invite.code,
-        "url": f"{base_url()}/join/{invite.code}",
-        "expires_at": views.iso(invite.expires_at),
-        "max_uses": invite.max_uses,
-        "uses": invite.uses,
-    }, 201
+    invite = await hearth().chats.create_invite(
+        me(), chat_id, uses=data.uses, days=data.days, base_url=base_url()
+    )
+    return invite, 201
 
 
 @blueprint.get("/chat-invites/<code>")
 @login_required
 @validate_response(ChatInvitePreviewOut)
 @tag_chats
-async def preview_chat_invite(code: str) -> dict[str, Any]:
+async def preview_chat_invite(code: str) -> ChatInvitePreviewOut:
     """What a chat invite link leads to."""
     return await hearth().chats.preview_invite(me(), code)
 
@@ -238,7 +233,7 @@ async def preview_chat_invite(code: str) -> dict[str, Any]:
 @login_required
 @validate_response(ChatOut)
 @tag_chats
-async def join_by_invite(code: str) -> dict[str, Any]:
+async def join_by_invite(code: str) -> ChatOut:
     """Join a chat through its invite link."""
     return await hearth().chats.join_invite(me(), code)
 
@@ -248,6 +243,6 @@ async def join_by_invite(code: str) -> dict[str, Any]:
 @validate_querystring(ChannelQuery)
 @validate_response(ChannelsOut)
 @tag_chats
-async def list_channels(query_args: ChannelQuery) -> dict[str, Any]:
+async def list_channels(query_args: ChannelQuery) -> ChannelsOut:
     """Public channels, to browse and join."""
-    return {"channels": await hearth().chats.channels(me(), query_args.q)}
+    return await hearth().chats.channels(me(), query_args.q)

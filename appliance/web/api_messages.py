@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote
 
 from quart import Blueprint, Response
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
+from appliance.api.current import hearth
+from appliance.api.requests import DeleteQuery, EditIn, HistoryQuery, MarkIn, SearchQuery, SendIn
+from appliance.api.shapes import EditsOut, HistoryOut, MessageOut, MessagesOut, SearchOut
 from appliance.web.api_chats import me
 from appliance.web.auth import login_required
-from appliance.web.context import hearth
-from appliance.web.messaging_models import (
-    DeleteQuery,
-    EditIn,
-    EditsOut,
-    HistoryOut,
-    HistoryQuery,
-    MarkIn,
-    MessageOut,
-    MessagesOut,
-    SearchOut,
-    SearchQuery,
-    SendIn,
-)
 
 blueprint = Blueprint("messages", __name__, url_prefix="/api/v1")
 tag_messages = tag(["messages"])
@@ -34,7 +22,7 @@ tag_messages = tag(["messages"])
 @validate_querystring(HistoryQuery)
 @validate_response(HistoryOut)
 @tag_messages
-async def history(chat_id: int, query_args: HistoryQuery) -> dict[str, Any]:
+async def history(chat_id: int, query_args: HistoryQuery) -> HistoryOut:
     """A page of history: the newest, or before/after/around a message id; oldest first."""
     return await hearth().messaging.history(
         me(),
@@ -51,7 +39,7 @@ async def history(chat_id: int, query_args: HistoryQuery) -> dict[str, Any]:
 @validate_request(SendIn)
 @validate_response(MessageOut, 201)
 @tag_messages
-async def send(chat_id: int, data: SendIn) -> tuple[dict[str, Any], int]:
+async def send(chat_id: int, data: SendIn) -> tuple[MessageOut, int]:
     """Send a message. Retrying with the same client_id returns the stored one (200)."""
     view, created = await hearth().messaging.send(
         me(),
@@ -69,7 +57,7 @@ async def send(chat_id: int, data: SendIn) -> tuple[dict[str, Any], int]:
 @validate_request(EditIn)
 @validate_response(MessageOut)
 @tag_messages
-async def edit(message_id: int, data: EditIn) -> dict[str, Any]:
+async def edit(message_id: int, data: EditIn) -> MessageOut:
     """Edit your message; the previous text is kept in its history."""
     return await hearth().messaging.edit(me(), message_id, data.body)
 
@@ -78,9 +66,9 @@ async def edit(message_id: int, data: EditIn) -> dict[str, Any]:
 @login_required
 @validate_response(EditsOut)
 @tag_messages
-async def edits(message_id: int) -> dict[str, Any]:
+async def edits(message_id: int) -> EditsOut:
     """Earlier versions of an edited message, oldest first."""
-    return {"edits": await hearth().messaging.edits(me(), message_id)}
+    return await hearth().messaging.edits(me(), message_id)
 
 
 @blueprint.delete("/messages/<int:message_id>")
@@ -133,9 +121,9 @@ async def unpin(message_id: int) -> Response:
 @login_required
 @validate_response(MessagesOut)
 @tag_messages
-async def pins(chat_id: int) -> dict[str, Any]:
+async def pins(chat_id: int) -> MessagesOut:
     """The chat's pinned messages, newest pin first."""
-    return {"messages": await hearth().messaging.pins(me(), chat_id)}
+    return await hearth().messaging.pins(me(), chat_id)
 
 
 @blueprint.post("/chats/<int:chat_id>/read")
@@ -163,9 +151,6 @@ async def mark_delivered(chat_id: int, data: MarkIn) -> Response:
 @validate_querystring(SearchQuery)
 @validate_response(SearchOut)
 @tag_messages
-async def search(query_args: SearchQuery) -> dict[str, Any]:
+async def search(query_args: SearchQuery) -> SearchOut:
     """Messages matching all the words (the last one as a prefix), in your chats."""
-    results = await hearth().messaging.search(
-        me(), query_args.q, query_args.chat_id, query_args.limit
-    )
-    return {"results": results}
+    return await hearth().messaging.search(me(), query_args.q, query_args.chat_id, query_args.limit)

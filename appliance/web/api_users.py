@@ -5,16 +5,11 @@ from __future__ import annotations
 from quart import Blueprint, Response
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
+from appliance.api.current import hearth
+from appliance.api.requests import PasswordChangeIn, ProfilePatch, UserQuery
+from appliance.api.shapes import MeOut, UserOut, UsersOut
+from appliance.services import views
 from appliance.web.auth import login_required, principal
-from appliance.web.context import hearth
-from appliance.web.models import (
-    MeOut,
-    PasswordChangeIn,
-    ProfilePatch,
-    UserOut,
-    UserQuery,
-    UsersOut,
-)
 
 blueprint = Blueprint("users", __name__, url_prefix="/api/v1")
 tag_users = tag(["users"])
@@ -26,7 +21,7 @@ tag_users = tag(["users"])
 @tag_users
 async def get_me() -> MeOut:
     """Your account."""
-    return MeOut.of(principal().user)
+    return views.me(principal().user)
 
 
 @blueprint.patch("/me")
@@ -38,7 +33,7 @@ async def patch_me(data: ProfilePatch) -> MeOut:
     """Change your display name, bio, status text or email."""
     changes = data.model_dump(exclude_unset=True)
     user = await hearth().accounts.update_profile(principal().user.id, changes)
-    return MeOut.of(user)
+    return views.me(user)
 
 
 @blueprint.post("/me/password")
@@ -62,7 +57,7 @@ async def change_password(data: PasswordChangeIn) -> Response:
 async def search_users(query_args: UserQuery) -> UsersOut:
     """Find people by the start of their username or display name."""
     found = await hearth().accounts.search(query_args.q, query_args.limit)
-    return UsersOut(users=[UserOut.of(user) for user in found])
+    return UsersOut(users=[views.user(user) for user in found])
 
 
 @blueprint.get("/users/<int:user_id>")
@@ -71,4 +66,4 @@ async def search_users(query_args: UserQuery) -> UsersOut:
 @tag_users
 async def get_user(user_id: int) -> UserOut:
     """One person's public profile."""
-    return UserOut.of(await hearth().accounts.get(user_id))
+    return views.user(await hearth().accounts.get(user_id))

@@ -9,11 +9,10 @@ from typing import ParamSpec, TypeVar
 from quart import Response, g, request
 from werkzeug.http import dump_cookie
 
-from appliance.services.errors import ForbiddenError, UnauthenticatedError
+from appliance.api.auth import COOKIE_NAME, authenticate
+from appliance.api.current import hearth
+from appliance.services.errors import ForbiddenError
 from appliance.services.sessions import IssuedSession, Principal
-from appliance.web.context import hearth
-
-COOKIE_NAME = "hearth_session"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,23 +24,11 @@ def client_address() -> str:
 
 async def authenticate_request() -> Principal:
     return await authenticate(
-        request.headers.get("Authorization", ""), request.cookies.get(COOKIE_NAME), client_address()
+        hearth().sessions,
+        request.headers.get("Authorization", ""),
+        request.cookies.get(COOKIE_NAME),
+        client_address(),
     )
-
-
-async def authenticate(header: str, cookie: str | None, address: str) -> Principal:
-    """The session behind a Bearer header or else the session cookie (HTTP and WebSocket)."""
-    sessions = hearth().sessions
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise UnauthenticatedError(
-                "Use 'Authorization: Bearer <access token>'.", code="invalid_token"
-            )
-        return await sessions.from_access_token(token.strip(), address)
-    if cookie:
-        return await sessions.from_cookie(cookie, address)
-    raise UnauthenticatedError("Please sign in.")
 
 
 def login_required(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

@@ -10,27 +10,11 @@ from quart import Quart, Response, g, jsonify, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
-from appliance.services.errors import (
-    ConflictError,
-    ForbiddenError,
-    InvalidError,
-    NotFoundError,
-    RateLimitedError,
-    ServiceError,
-    UnauthenticatedError,
-)
+from appliance.api.errors import INTERNAL, WireError, from_service, invalid
+from appliance.services.errors import ServiceError
 from appliance.web.requests import MalformedJSONError
 
 log = logging.getLogger(__name__)
-
-_STATUS: list[tuple[type[ServiceError], int]] = [
-    (InvalidError, 400),
-    (UnauthenticatedError, 401),
-    (ForbiddenError, 403),
-    (NotFoundError, 404),
-    (ConflictError, 409),
-    (RateLimitedError, 429),
-]
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -51,36 +35,22 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> Respon
     return response
 
 
-def status_of(error: ServiceError) -> int:
-    for kind, status in _STATUS:
-        if isinstance(error, kind):
-            return status
-    return 400
-
-
-async def _service_error(error: ServiceError) -> Response:
-    extra: dict[str, Any] = {}
-    if isinstance(error, InvalidError) and error.field:
-        extra["fields"] = [{"loc": error.field, "message": error.message}]
-    response = error_response(status_of(error), error.code, error.message, **extra)
-    if isinstance(error, RateLimitedError):
+def wire_response(error: WireError) -> Response:
+    response = jsonify({"error": error.body()})
+    response.status_code = error.status
+    if error.retry_after is not None:
         response.headers["Retry-After"] = str(max(1, round(error.retry_after + 0.5)))
     return response
 
 
-def field_errors(error: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"loc": ".".join(str(p) for p in item["loc"]) or "body", "message": item["msg"]}
-        for item in error.errors(include_url=False, include_input=False)
-    ]
+async def _service_error(error: ServiceError) -> Response:
+    return wire_response(from_service(error))
 
 
 async def _schema_error(error: RequestSchemaValidationError) -> Response:
     cause = error.validation_error
     if isinstance(cause, ValidationError):
-        fields = field_errors(cause)
-        summary = "; ".join(f"{f['loc']}: {f['message']}" for f in fields[:5])
-        return error_response(400, "validation_error", f"Invalid request: {summary}", fields=fields)
+        return wire_response(invalid(cause))
     if isinstance(cause, TypeError):
         return error_response(400, "validation_error", "The request body must be a JSON object.")
     return error_response(400, "validation_error", "Invalid request.")
@@ -103,7 +73,7 @@ async def _unexpected(error: Exception) -> Response:
     log.exception(
         "unhandled error in %s %s [request %s]", request.method, request.path, g.get("request_id")
     )
-    return error_response(500, "internal", "Something went wrong on the server.")
+    return wire_response(INTERNAL)
 
 
 def install(app: Quart) -> None:

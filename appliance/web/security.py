@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from quart import Quart, Response, request
 
+from appliance.api.auth import COOKIE_NAME
 from appliance.services.errors import ForbiddenError
-from appliance.web.auth import COOKIE_NAME
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

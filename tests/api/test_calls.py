@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from accounts_helpers import error_of, json_of, running
 from messaging_helpers import MESSAGE_FIELDS, People, not_a_member
+from pydantic import BaseModel
 
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from appliance.store import calls as call_store
@@ -65,9 +66,29 @@ def signals(hearth):
     return recorder
 
 
+class WireCalls:
+    """The calls service as a client sees it: each reply in its JSON shape."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.service, name)
+        if not asyncio.iscoroutinefunction(found):
+            return found
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            result = await found(*args, **kwargs)
+            if isinstance(result, list):
+                return [item.model_dump(mode="json") for item in result]
+            return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+
+        return call
+
+
 @pytest.fixture
 def calls(hearth, signals):
-    return hearth.calls
+    return WireCalls(hearth.calls)
 
 
 @pytest.fixture
@@ -355,7 +376,7 @@ async def test_shutdown_ends_and_logs_ongoing_calls(tmp_path):
         people = People(context, lambda: Client(app))
         ada, bob = await people("ada", "bob")
         chat_id = (await ada.direct(bob))["id"]
-        call = await context.calls.start(ada.id, chat_id, "audio")
+        call = await WireCalls(context.calls).start(ada.id, chat_id, "audio")
         await context.calls.accept(bob.id, call["id"])
         database = context.config.database_path
     with sqlite3.connect(database) as conn:

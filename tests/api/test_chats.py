@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -19,10 +17,6 @@ from messaging_helpers import (
     no_content,
     not_a_member,
 )
-
-import appliance.clock
-
-DAY_NS = 86_400 * 10**9
 
 
 @pytest.fixture
@@ -460,15 +454,14 @@ async def test_a_used_up_invite_link_is_invalid(people):
     assert cy.id not in await ada.member_ids(chat["id"])
 
 
-async def test_an_expired_invite_link_is_invalid(people, monkeypatch):
+@pytest.mark.manual_clock
+async def test_an_expired_invite_link_is_invalid(people, clock):
     ada, bob = await people("ada", "bob")
     chat = await ada.group("Kitchen")
     invite = await make_invite(ada, chat["id"], days=1)
-    real = time.time_ns
-    monkeypatch.setattr(appliance.clock.time, "time_ns", lambda: real() + 2 * DAY_NS)
+    await clock.advance(2 * 86_400)
     await error_of(await bob.get(f"/chat-invites/{invite['code']}"), 404, "invalid_invite")
     await error_of(await bob.post(f"/invites/{invite['code']}/join"), 404, "invalid_invite")
-    monkeypatch.undo()
     assert bob.id not in await ada.member_ids(chat["id"])
 
 
@@ -499,18 +492,14 @@ async def test_a_deleted_chats_invite_is_invalid(people):
 # --- the chat list ----------------------------------------------------------------------------
 
 
-async def tick():
-    """Times are stored in milliseconds: make the next change land in a later one."""
-    await asyncio.sleep(0.002)
-
-
-async def test_chat_list_is_ordered_by_last_activity(people):
+@pytest.mark.manual_clock
+async def test_chat_list_is_ordered_by_last_activity(people, clock):
     ada, bob, cy, dan = await people("ada", "bob", "cyd", "dan")
     first = await ada.direct(bob)
     second = await ada.direct(cy)
     third = await ada.group("Trio", dan)
     assert ids(await ada.chats()) == [third["id"], second["id"], first["id"]]
-    await tick()
+    await clock.advance(0.002)  # stored times are milliseconds: the next change is later
     sent = await bob.send(first["id"], "bump")
     chats = await ada.chats()
     assert ids(chats) == [first["id"], third["id"], second["id"]]

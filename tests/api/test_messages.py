@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 from accounts_helpers import error_of, field_error, json_of, running
@@ -20,7 +19,6 @@ from messaging_helpers import (
     no_content,
 )
 
-import appliance.clock
 from tests.conftest import Client, make_settings
 
 # Sending 120 messages in a test must not trip the send limit; one test below sets it low.
@@ -475,13 +473,13 @@ async def test_pins_newest_first_and_unpin(pair):
     assert (await ada.message(chat_id, first["id"]))["pinned"] is False
 
 
-async def test_pins_in_the_same_millisecond_keep_their_order(pair, monkeypatch):
+@pytest.mark.manual_clock
+async def test_pins_in_the_same_millisecond_keep_their_order(pair):
     """Stored times have millisecond resolution; two pins within one must still list newest
     first (a busy admin pinning a few messages in a row)."""
     ada, _, chat_id = pair
     sent = [await ada.send(chat_id, f"rule {n}") for n in range(3)]
-    frozen = time.time_ns()
-    monkeypatch.setattr(appliance.clock.time, "time_ns", lambda: frozen)
+    # The clock stands still: every pin below lands in the same millisecond.
     for message in (sent[1], sent[0], sent[2]):
         await no_content(await ada.put(f"/messages/{message['id']}/pin"))
     pins = await json_of(await ada.get(f"/chats/{chat_id}/pins"), 200)

@@ -6,7 +6,11 @@ import pytest
 from accounts_helpers import error_of, field_error, json_of, make_user, signed_in
 
 ME = "/api/v1/me"
-PUBLIC_FIELDS = {"id", "username", "display_name", "bio", "status_text", "is_admin", "created_at"}
+# One user shape everywhere: last_seen_at is always there, and null on public profiles.
+PUBLIC_FIELDS = {
+    "id", "username", "display_name", "bio", "status_text", "is_admin", "created_at",
+    "last_seen_at",
+}  # fmt: skip
 
 
 async def patch_me(client, **changes):
@@ -183,6 +187,7 @@ async def test_search_results_are_public_profiles(hearth, client, admin):
     response = await client.get("/api/v1/users", query_string={"q": "grace"})
     (user,) = (await json_of(response, 200))["users"]
     assert set(user) == PUBLIC_FIELDS
+    assert user["last_seen_at"] is None
     assert "grace@example.org" not in await response.get_data(as_text=True)
 
 
@@ -214,6 +219,7 @@ async def test_get_user_returns_a_public_profile(hearth, client, admin):
     await hearth.accounts.update_profile(grace, {"email": "grace@example.org"})
     body = await json_of(await client.get(f"/api/v1/users/{grace}"), 200)
     assert set(body) == PUBLIC_FIELDS
+    assert body["last_seen_at"] is None
     assert body["username"] == "grace"
     assert body["display_name"] == "Grace Hopper"
     assert body["is_admin"] is False

@@ -1,4 +1,4 @@
-"""Reach the app's Hearth context from a request, without globals."""
+"""The Hearth of the app serving the current request or WebSocket, without globals."""
 
 from __future__ import annotations
 

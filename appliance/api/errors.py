@@ -1,0 +1,71 @@
+"""One mapping from what went wrong to what the client is told, for REST and the WebSocket:
+`{"code", "message"[, "fields"][, "retry_after"]}` with an HTTP status (REST uses it; a
+WebSocket result carries the same body)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from appliance.services.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    RateLimitedError,
+    ServiceError,
+    UnauthenticatedError,
+)
+
+_STATUS: list[tuple[type[ServiceError], int]] = [
+    (InvalidError, 400),
+    (UnauthenticatedError, 401),
+    (ForbiddenError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (RateLimitedError, 429),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WireError:
+    status: int
+    code: str
+    message: str
+    fields: list[dict[str, str]] | None = None
+    retry_after: float | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields is not None:
+            body["fields"] = self.fields
+        if self.retry_after is not None:
+            body["retry_after"] = round(self.retry_after, 1)
+        return body
+
+
+def field_errors(error: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"loc": ".".join(str(p) for p in item["loc"]) or "body", "message": item["msg"]}
+        for item in error.errors(include_url=False, include_input=False)
+    ]
+
+
+def invalid(error: ValidationError, what: str = "request") -> WireError:
+    fields = field_errors(error)
+    summary = "; ".join(f"{f['loc']}: {f['message']}" for f in fields[:5])
+    return WireError(400, "validation_error", f"Invalid {what}: {summary}", fields=fields)
+
+
+def from_service(error: ServiceError) -> WireError:
+    status = next((status for kind, status in _STATUS if isinstance(error, kind)), 400)
+    fields = None
+    if isinstance(error, InvalidError) and error.field:
+        fields = [{"loc": error.field, "message": error.message}]
+    retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
+    return WireError(status, error.code, error.message, fields, retry_after)
+
+
+INTERNAL = WireError(500, "internal", "Something went wrong on the server.")

@@ -1,0 +1,384 @@
+"""The JSON shapes Hearth sends: each defined once, here.
+
+The same class is the REST reply (quart-schema validates it and puts it in /openapi.json), the
+WebSocket result, and the stored event's data (`model_dump(mode="json")`), so a client sees
+one shape whichever way a thing reaches it. Services build them (`services/views.py`).
+Times are UTC datetimes, sent as ISO 8601 with a Z.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["owner", "admin", "member"]
+CallKind = Literal["audio", "video"]
+CallOutcome = Literal["completed", "missed", "declined", "busy", "failed"]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+class UserOut(Out):
+    """A public profile. `last_seen_at` only for someone who shares a chat with the viewer and
+    has no block between them (the presence rules); else null."""
+
+    id: int
+    username: str
+    display_name: str
+    bio: str
+    status_text: str
+    is_admin: bool
+    created_at: datetime
+    last_seen_at: datetime | None = None
+
+
+class MeOut(UserOut):
+    email: str | None
+    disabled: bool = False
+
+
+class UsersOut(Out):
+    users: list[UserOut]
+
+
+class AdminUsersOut(Out):
+    users: list[MeOut]
+
+
+class ContactsOut(Out):
+    contacts: list[UserOut]
+    incoming: list[UserOut]
+    outgoing: list[UserOut]
+    blocked: list[UserOut]
+
+
+# --- accounts and sessions -------------------------------------------------------------------
+
+
+class TokensOut(Out):
+    session_id: str
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class LoginOut(TokensOut):
+    user: MeOut
+
+
+class InfoOut(Out):
+    name: str
+    version: str
+    registration: Literal["open", "invite", "closed"]
+    setup_needed: bool
+
+
+class SessionOut(Out):
+    id: str
+    device: str
+    ip: str
+    created_at: datetime
+    last_used_at: datetime
+    current: bool
+
+
+class SessionsOut(Out):
+    sessions: list[SessionOut]
+
+
+class InviteCheckOut(Out):
+    valid: bool
+    expires_at: datetime
+    uses_left: int
+
+
+class InviteOut(Out):
+    code: str
+    url: str
+    expires_at: datetime
+    max_uses: int
+    uses: int
+
+
+class InvitesOut(Out):
+    invites: list[InviteOut]
+
+
+class LinkOut(Out):
+    url: str
+    expires_at: datetime
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+class ReplyOut(Out):
+    id: int
+    sender_id: int | None
+    body: str
+    deleted: bool
+
+
+class ForwardOut(Out):
+    message_id: int
+    sender_id: int | None
+    sender_name: str
+
+
+class ReactionOut(Out):
+    emoji: str
+    user_ids: list[int]
+
+
+class CallSummaryOut(Out):
+    """What a call-log message shows of its call."""
+
+    id: int
+    kind: CallKind
+    outcome: CallOutcome | None
+    duration_seconds: int | None
+    started_by: int | None
+
+
+class MessageOut(Out):
+    """A message: the data of message.created and message.updated too."""
+
+    id: int
+    chat_id: int
+    sender_id: int | None
+    client_id: str | None
+    kind: Literal["text", "system", "call"]
+    body: str
+    created_at: datetime
+    edited_at: datetime | None
+    deleted: bool
+    reply_to: ReplyOut | None
+    forwarded_from: ForwardOut | None
+    mentions: list[int]
+    reactions: list[ReactionOut]
+    pinned: bool
+    call: CallSummaryOut | None = None
+
+
+class MessagesOut(Out):
+    messages: list[MessageOut]
+
+
+class HistoryOut(MessagesOut):
+    has_more_before: bool
+    has_more_after: bool
+
+
+class SearchOut(Out):
+    results: list[MessageOut]
+
+
+class EditOut(Out):
+    body: str
+    edited_at: datetime | None
+
+
+class EditsOut(Out):
+    edits: list[EditOut]
+
+
+class MessageDeletedOut(Out):
+    """The data of message.deleted."""
+
+    id: int
+    chat_id: int
+    scope: Annotated[Literal["me", "everyone"], Field(alias="for")]
+
+
+class ReactionChangeOut(Out):
+    """The data of reaction.added and reaction.removed."""
+
+    chat_id: int
+    message_id: int
+    user_id: int
+    emoji: str
+
+
+class ReceiptOut(Out):
+    """The data of receipt.updated: one member's read and delivered cursors."""
+
+    chat_id: int
+    user_id: int
+    last_read_id: int
+    last_delivered_id: int
+
+
+# --- chats -----------------------------------------------------------------------------------
+
+
+class ChatFieldsOut(Out):
+    """What every member sees alike: the data of chat.created and chat.updated."""
+
+    id: int
+    kind: Literal["direct", "group", "channel"]
+    title: str
+    topic: str
+    is_public: bool
+    created_by: int | None
+    created_at: datetime
+    last_activity_at: datetime
+
+
+class MemberOut(Out):
+    user: UserOut
+    role: Role
+    joined_at: datetime
+    last_read_id: int
+    last_delivered_id: int
+
+
+class ChatOut(ChatFieldsOut):
+    """A chat as one member sees it."""
+
+    role: Role
+    joined_at: datetime
+    peer: UserOut | None
+    member_count: int
+    last_message: MessageOut | None
+    unread_count: int
+    mention_count: int
+    last_read_id: int
+    last_delivered_id: int
+    members: list[MemberOut] | None = None
+
+
+class ChatsOut(Out):
+    chats: list[ChatOut]
+
+
+class ChatRefOut(Out):
+    """The data of chat.deleted."""
+
+    chat_id: int
+
+
+class MemberAddedOut(Out):
+    """The data of member.added."""
+
+    chat_id: int
+    user: UserOut
+    role: Role
+    by: int
+
+
+class MemberRemovedOut(Out):
+    """The data of member.removed (sent to the others, and to the one removed)."""
+
+    chat_id: int
+    user_id: int
+    by: int
+
+
+class MemberRoleOut(Out):
+    """The data of member.updated."""
+
+    chat_id: int
+    user_id: int
+    role: Role
+
+
+class ContactChangeOut(Out):
+    """The data of contact.requested, contact.accepted and contact.removed; `user` is the
+    other person for whoever receives it."""
+
+    from_user_id: int
+    to_user_id: int
+    user: UserOut
+
+
+class ChannelOut(Out):
+    id: int
+    title: str
+    topic: str
+    member_count: int
+    joined: bool
+
+
+class ChannelsOut(Out):
+    channels: list[ChannelOut]
+
+
+class ChatInviteOut(Out):
+    code: str
+    url: str
+    expires_at: datetime
+    max_uses: int
+    uses: int
+
+
+class InviteChatOut(Out):
+    id: int
+    kind: Literal["direct", "group", "channel"]
+    title: str
+    topic: str
+    member_count: int
+
+
+class ChatInvitePreviewOut(Out):
+    chat: InviteChatOut
+    expires_at: datetime
+    already_member: bool
+
+
+# --- calls -----------------------------------------------------------------------------------
+
+
+class CallOut(Out):
+    id: int
+    chat_id: int
+    kind: CallKind
+    started_by: int | None
+    state: Literal["ringing", "active", "ended"]
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    outcome: CallOutcome | None
+    participants: list[int]
+    duration_seconds: int | None
+
+
+class CallsOut(Out):
+    calls: list[CallOut]
+
+
+# --- the WebSocket ---------------------------------------------------------------------------
+
+
+class Empty(Out):
+    """A result with nothing to say (`{}`)."""
+
+
+class PingOut(Out):
+    time: datetime
+
+
+class SdpOut(Out):
+    sdp: str
+
+
+class PresenceOut(Out):
+    """The data of the presence signal, and each entry of hello's snapshot."""
+
+    user_id: int
+    status: Literal["online", "away", "offline"]
+    last_seen_at: datetime | None
+
+
+class HelloOut(Out):
+    """The result of hello: who you are, the newest seq, who of your people is online."""
+
+    user_id: int
+    seq: int
+    presence: list[PresenceOut]

@@ -1,0 +1,119 @@
+"""A unit of work: one write transaction, what it records, and what follows its commit.
+
+    async with self.work.unit() as (tx, outbox):
+        ...store calls with tx...
+        await outbox.event(tx, "message.updated", view, chat_id=chat.id)
+        outbox.joined.append((chat_id, user_id))
+
+Leaving the block commits (the events are in the same transaction as the change they record).
+Only then does the unit update the in-memory audience, publish the events on the bus and say
+that sessions ended, in that order: fanout routes by the audience, and nothing is announced
+for a transaction that rolled back. No service publishes by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from appliance.bus import Bus
+from appliance.clock import Clock
+from appliance.services.audience import Audience
+from appliance.store import events
+from appliance.store.db import Connection, Database, ThreadConnection, on_thread
+from appliance.store.events import EventRow
+
+T = TypeVar("T")
+
+
+def event_data(shape: BaseModel) -> str:
+    """An event's stored data: the shape as JSON text, exactly as clients receive it."""
+    return shape.model_dump_json(by_alias=True)
+
+
+@dataclass(slots=True)
+class Outbox:
+    """What one unit of work announces once it has committed."""
+
+    now: int
+    events: list[EventRow] = field(default_factory=list)
+    joined: list[tuple[int, int]] = field(default_factory=list)  # (chat, user)
+    left: list[tuple[int, int]] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)  # chats deleted
+    blocked: list[tuple[int, int]] = field(default_factory=list)  # (blocker, blocked)
+    unblocked: list[tuple[int, int]] = field(default_factory=list)
+    sessions_ended: bool = False
+
+    def record(
+        self,
+        conn: ThreadConnection,
+        type: str,
+        data: BaseModel,
+        *,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        """Write an event in the open transaction, from the writer's thread."""
+        self.events.append(
+            events.append(conn, type, event_data(data), self.now, chat_id=chat_id, user_id=user_id)
+        )
+
+    async def event(
+        self,
+        tx: Connection,
+        type: str,
+        data: BaseModel,
+        *,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        """Write an event in the unit's transaction."""
+        await on_thread(tx, self.record, type, data, chat_id=chat_id, user_id=user_id)
+
+
+class Work:
+    """Reads, and units of work that cannot forget what follows a commit."""
+
+    def __init__(self, db: Database, bus: Bus, audience: Audience, clock: Clock) -> None:
+        self.db = db
+        self.bus = bus
+        self.audience = audience
+        self.clock = clock
+
+    def read(self) -> AbstractAsyncContextManager[Connection]:
+        """A read-only snapshot."""
+        return self.db.read()
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[tuple[Connection, Outbox]]:
+        outbox = Outbox(self.clock.now_ms())
+        async with self.db.write() as tx:
+            yield tx, outbox
+        self._announce(outbox)
+
+    async def unit_in_thread(self, job: Callable[[ThreadConnection, Outbox], T]) -> T:
+        """A unit of work run whole on the writer's thread, in one trip: for the hottest
+        writes (sending a message). Same commit and announcements as `unit()`."""
+        outbox = Outbox(self.clock.now_ms())
+        result = await self.db.write_in_thread(lambda conn: job(conn, outbox))
+        self._announce(outbox)
+        return result
+
+    def _announce(self, outbox: Outbox) -> None:
+        for chat_id, user_id in outbox.joined:
+            self.audience.add(chat_id, user_id)
+        for chat_id, user_id in outbox.left:
+            self.audience.remove(chat_id, user_id)
+        for chat_id in outbox.dropped:
+            self.audience.drop_chat(chat_id)
+        for blocker, blocked in outbox.blocked:
+            self.audience.block(blocker, blocked)
+        for blocker, blocked in outbox.unblocked:
+            self.audience.unblock(blocker, blocked)
+        self.bus.publish(outbox.events)
+        if outbox.sessions_ended:
+            self.bus.sessions_ended()
