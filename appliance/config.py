@@ -115,6 +115,8 @@ class RateLimit(Section):
 
 class LimitSettings(Section):
     max_body_bytes: ByteSize = 1024**2
+    # max_image_bytes, max_file_bytes and uploads_per_user are not read yet: file sharing
+    # (../shared/DESIGN.md §7) enforces them when it lands, as the example config says.
     max_image_bytes: ByteSize = 10 * 1000**2
     max_file_bytes: ByteSize = 50 * 1000**2
     login_per_address: RateLimit = RateLimit(count=20, per_seconds=60)

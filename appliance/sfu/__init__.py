@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 from appliance.config import CallSettings
 from appliance.sfu import hooks
@@ -89,6 +88,3 @@ class SFU:
                     room.update_speaker()
                 except Exception:
                     log.exception("active speaker update failed in call %s", room.call_id)
-
-    def stats(self) -> dict[int, Any]:
-        return {call_id: room.stats() for call_id, room in self.rooms.items()}

@@ -47,9 +47,7 @@ class Source:
         self.name = name  # mic, camera or screen
         self.enabled = False  # the publisher says it is sending (call.media)
         self.slots: set[Slot] = set()
-        self.frames = 0
         self.keyframes = 0
-        self.last_frame_at = 0.0
         self._last_pli = 0.0
         self._pli_pending = False
         hooks.take_frames(receiver, kind, self._on_frame)
@@ -60,9 +58,7 @@ class Source:
                 slot.detach(self)
             return
         key = is_keyframe(self.kind, frame.data)
-        self.frames += 1
         self.keyframes += key
-        self.last_frame_at = time.monotonic()
         if not self.slots:
             return
         for slot in self.slots:

@@ -332,17 +332,3 @@ class Room:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-
-    def stats(self) -> dict[str, Any]:
-        return {
-            "participants": {
-                p.user_id: {
-                    "sources": {n: s.frames for n, s in p.sources.items()},
-                    "slots": [
-                        {"kind": s.kind, "user_id": s.source_user, "sent": s.sent}
-                        for s in p.audio_slots + p.video_slots
-                    ],
-                }
-                for p in self.participants.values()
-            }
-        }

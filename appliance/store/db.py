@@ -140,10 +140,6 @@ class Database:
         self._all_readers.clear()
         self._readers = asyncio.Queue()
 
-    async def schema_version(self) -> int:
-        async with self.read() as conn:
-            return await _user_version(conn)
-
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
         current = await _user_version(conn)
         if current > self.latest_version:
