@@ -32,8 +32,6 @@ TOPIC_LIMIT = 500
 MAX_MEMBERS_AT_ONCE = 200
 MANAGERS = frozenset({"owner", "admin"})
 
-__all__ = ["peer_of"]  # the direct-chat rule, from the store, for the services beside this one
-
 
 def chat_not_found() -> NotFoundError:
     return NotFoundError("There is no such chat.", code="chat_not_found")

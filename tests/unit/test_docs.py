@@ -2,9 +2,9 @@
 
 Ops come from the op registry at runtime (plus `hello`, which the endpoint answers itself).
 Event and signal names come from an AST scan of appliance/: a stored event is written by
-`events.append` / `events.append_in_thread`; every signal frame is built by `signal_frame`, and
+`events.append` (directly, or through `db.on_thread`); every signal frame is built by `signal_frame`, and
 the SFU's signals leave through its `notify` callback. A function that passes one of its own
-parameters on as the name (`Changes.event`, `Hub.signal_users`, ...) is found by the scan and
+parameters on as the name (`Outbox.event`, `Hub.signal_users`, ...) is found by the scan and
 counts as a writer too, so a new event needs no list here to be checked.
 """
 
@@ -42,7 +42,6 @@ class Writer:
 
 SEEDS = {
     "append": Writer("event", 1, "type", receiver="events"),
-    "append_in_thread": Writer("event", 1, "type", receiver="events"),
     "signal_frame": Writer("signal", 0, "name"),
     "notify": Writer("signal", 1, "name"),  # sfu.room.Notify, bound to Calls._notify
 }
@@ -131,6 +130,18 @@ def _writer(call: ast.Call, writers: dict[str, Writer]) -> Writer | None:
     return writer
 
 
+def _unwrap_on_thread(call: ast.Call) -> ast.Call:
+    """`on_thread(conn, function, *args)` (store.db) calls `function(conn, *args)` on the
+    connection's thread: scan it as that call."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if name != "on_thread" or len(call.args) < 2:
+        return call
+    unwrapped = ast.Call(func=call.args[1], args=[call.args[0], *call.args[2:]],
+                         keywords=call.keywords)  # fmt: skip
+    return ast.copy_location(unwrapped, call)
+
+
 def _argument(call: ast.Call, writer: Writer) -> ast.expr | None:
     for keyword in call.keywords:
         if keyword.arg == writer.keyword:
@@ -188,7 +199,8 @@ def scan(root: Path = APPLIANCE) -> Scan:
         unresolved: list[str] = []
         forwarders: dict[str, Writer] = {}
         for path, tree in trees.items():
-            for function, call in _calls(tree):
+            for function, found in _calls(tree):
+                call = _unwrap_on_thread(found)
                 writer = _writer(call, writers)
                 if writer is None:
                     continue
