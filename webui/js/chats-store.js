@@ -540,29 +540,29 @@ export function createChatsStore(me) {
   }
 
   const unsubscribers = [
-    realtime.on('ready', onReady),
-    realtime.on('event', ({ event, data }) => handlers[event]?.(data)),
-    realtime.on('signal', ({ event, data }) => {
+    realtime.subscribe('ready', onReady),
+    realtime.subscribe('event', ({ event, data }) => handlers[event]?.(data)),
+    realtime.subscribe('signal', ({ event, data }) => {
       if (event === 'typing') setTyping(data.chat_id, data.user_id, data.typing);
       if (event === 'presence') {
         presence.set(data.user_id, data);
         notify('presence');
       }
     }),
-    realtime.on('reset', onReset),
-    realtime.on('down', ({ code }) => {
+    realtime.subscribe('reset', onReset),
+    realtime.subscribe('down', ({ code }) => {
       connected = false;
       notify('connection');
       // A refused handshake looks like any network failure: ask REST whether we are signed out.
       if (code !== 1000) api.get('/me').catch(noop);
     }),
-    realtime.on('signed-out', () => api.get('/me').catch(noop)),
+    realtime.subscribe('signed-out', () => api.get('/me').catch(noop)),
   ];
 
   return {
     me,
     realtime, // for calls (call/hook.js): call signals and ops
-    on: emitter.on,
+    on: emitter.subscribe,
     start() {
       document.addEventListener('visibilitychange', onVisibility);
       realtime.start();

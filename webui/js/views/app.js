@@ -177,7 +177,7 @@ export function createFrame(ctx) {
 
   renderMe(ctx.store.get().me);
   const offs = [
-    ctx.store.subscribe((state) => renderMe(state.me)),
+    ctx.store.subscribe('me', () => renderMe(ctx.store.get().me)),
     chats.on('chats', () => setUnreadCount(chats.totalUnread())),
     chats.on('connection', renderConnection),
     chats.on('incoming', onIncoming),
