@@ -19,15 +19,14 @@ const STATS_MS = 1000;
 const ENDED = { declined: 'Call declined.', busy: 'They are in another call.', missed: 'No answer.', failed: 'The call failed.' };
 
 export function createCalls(ctx, openBar) {
-  const { chats } = ctx;
-  const me = chats.me;
-  const op = (type, data) => chats.realtime.call(type, data);
+  const { me, people, chats } = ctx;
+  const op = (type, data) => ctx.connection.call(type, data);
   const ringtone = createRingtone();
   const going = new Map(); // call id -> Call ringing or going on in my chats
   let incoming = null; // {call, el}
   let current = null; // the call this device is in; see enter()
 
-  const chatOf = (call) => chats.chat(call.chat_id);
+  const chatOf = (call) => chats.get(call.chat_id);
   const direct = (call) => chatOf(call)?.kind === 'direct';
   const kindText = (call) => (call.kind === 'video' ? 'video call' : 'audio call');
 
@@ -49,11 +48,11 @@ export function createCalls(ctx, openBar) {
   // ---- ringing
   function showIncoming(call) {
     const chat = chatOf(call);
-    const name = chats.nameOf(call.started_by);
-    const where = chat && chat.kind !== 'direct' ? ` in ${chats.chatTitle(chat)}` : '';
+    const name = people.nameOf(call.started_by);
+    const where = chat && chat.kind !== 'direct' ? ` in ${chats.title(chat)}` : '';
     const text = `Incoming ${kindText(call)}${where}`;
     const el = incomingView({
-      user: chats.user(call.started_by) || { id: call.started_by }, title: name, text,
+      user: people.user(call.started_by) || { id: call.started_by }, title: name, text,
       onAccept: () => join(call, 'call.accept'),
       onDecline: () => {
         closeIncoming();
@@ -79,7 +78,7 @@ export function createCalls(ctx, openBar) {
   // ---- being in a call
   function enter(call, phase) {
     closeIncoming();
-    const view = createCallView(chats.chatTitle(chatOf(call)) || 'Call', {
+    const view = createCallView(chats.title(chatOf(call)) || 'Call', {
       mute: () => toggle('mic'), camera: () => toggle('camera'), screen: () => toggle('screen'), hangup,
     });
     const mine = {
@@ -218,7 +217,7 @@ export function createCalls(ctx, openBar) {
     const session = current.session;
     const stream = self ? session.preview('camera') : flags.camera === false ? null : session.streamOf(id, 'camera');
     return {
-      id, self, user: chats.user(id) || { id }, name: chats.nameOf(id), stream: stream || null,
+      id, self, user: people.user(id) || { id }, name: people.nameOf(id), stream: stream || null,
       muted: self ? !session.state().mic : flags.mic === false, speaking: current.speaker === id,
     };
   }
@@ -233,7 +232,7 @@ export function createCalls(ctx, openBar) {
     const sharer = current.slots.find((s) => s.source === 'screen' && s.user_id != null && session.streamOf(s.user_id, 'screen'));
     const ownScreen = session.preview('screen');
     const stage = sharer
-      ? { stream: session.streamOf(sharer.user_id, 'screen'), name: `${chats.nameOf(sharer.user_id)} is presenting` }
+      ? { stream: session.streamOf(sharer.user_id, 'screen'), name: `${people.nameOf(sharer.user_id)} is presenting` }
       : ownScreen && { stream: ownScreen, name: 'You are presenting' };
     view.render({
       people: [...ids].map(person), stage: stage || null,
@@ -279,12 +278,12 @@ export function createCalls(ctx, openBar) {
     'call.declined': ({ call_id: id, user_id: userId, reason }) => {
       if (userId === me.id) closeIncoming(id);
       if (current?.call.id === id && current.phase === 'outgoing' && direct(current.call)) {
-        leave(reason === 'busy' ? `${chats.nameOf(userId)} is in another call.` : `${chats.nameOf(userId)} declined the call.`);
+        leave(reason === 'busy' ? `${people.nameOf(userId)} is in another call.` : `${people.nameOf(userId)} declined the call.`);
       }
     },
     'call.missed': ({ call_id: id }) => {
       if (incoming?.call.id === id) {
-        ctx.announce(`Missed ${kindText(incoming.call)} from ${chats.nameOf(incoming.call.started_by)}.`);
+        ctx.announce(`Missed ${kindText(incoming.call)} from ${people.nameOf(incoming.call.started_by)}.`);
         closeIncoming(id);
       }
       if (current?.call.id === id && current.phase === 'outgoing') leave(ENDED.missed);
