@@ -1,5 +1,5 @@
-// The app's state. Each slice has one writer: main.js the session (info, me, notice),
-// messaging/* their parts. Anyone may read it.
+// The app's whole state. Each slice has one writer: main.js the session (info, me, notice),
+// messaging/* their parts, call/index.js the calls once loaded. Anyone may read it.
 // subscribe(topic, fn) returns the function that unsubscribes. A topic names a slice or a part
 // of one ('me', 'timeline:12'): changed(topic) announces it, once per task however many
 // changes came. emit(topic, ...args) tells of a moment, not a state, at once ('incoming').
