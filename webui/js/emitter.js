@@ -1,8 +1,8 @@
-// A tiny event emitter: on() returns the function that unsubscribes.
+// A tiny event emitter: subscribe(name, fn) returns the function that unsubscribes.
 export function createEmitter() {
   const topics = new Map();
   return {
-    on(name, fn) {
+    subscribe(name, fn) {
       if (!topics.has(name)) topics.set(name, new Set());
       topics.get(name).add(fn);
       return () => topics.get(name)?.delete(fn);

@@ -157,7 +157,7 @@ export function createRealtime({ url = defaultUrl() } = {}) {
   }
 
   return {
-    on: emitter.on,
+    subscribe: emitter.subscribe,
     isReady: () => ready,
     start() {
       stopped = false;

@@ -1,8 +1,8 @@
-// One chat's loaded messages: a window of the history, oldest first, plus the messages this
-// device is still sending. Pure functions; the chats store owns the objects.
+// One chat's loaded messages: a window of the history, oldest first. Pure functions; the
+// history module (messaging/history.js) owns the objects.
 
 export function emptyTimeline() {
-  return { messages: [], pending: [], hasMoreBefore: false, hasMoreAfter: false, loaded: false };
+  return { messages: [], hasMoreBefore: false, hasMoreAfter: false, loaded: false };
 }
 
 // Merges two lists of stored messages by id; the newer copy of a message wins.
@@ -12,11 +12,8 @@ export function mergeMessages(current, incoming) {
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
-// Puts a stored message in place (created or updated) and retires the pending copy it confirms.
-export function upsert(timeline, message, myId) {
-  if (message.sender_id === myId && message.client_id) {
-    timeline.pending = timeline.pending.filter((p) => p.client_id !== message.client_id);
-  }
+// Puts a stored message in place, created or updated.
+export function upsert(timeline, message) {
   const index = timeline.messages.findIndex((m) => m.id === message.id);
   if (index >= 0) {
     timeline.messages[index] = message;

@@ -8,7 +8,7 @@ import { icon } from '../components/icons.js';
 const SIGNAL = /^(call|sfu|speaker)\./;
 
 export function createCallHook(ctx) {
-  const { chats } = ctx;
+  const { connection } = ctx;
   const early = [];
   let calls = null;
   let loading = null;
@@ -28,7 +28,7 @@ export function createCallHook(ctx) {
   }
 
   const offs = [
-    chats.realtime.on('signal', (frame) => {
+    connection.subscribe('signal', (frame) => {
       if (!SIGNAL.test(frame.event)) return;
       if (calls) calls.signal(frame);
       else {
@@ -37,7 +37,7 @@ export function createCallHook(ctx) {
       }
     }),
     // Signals are not replayed: after any (re)connection ask what is ringing or going on.
-    chats.realtime.on('ready', () => {
+    connection.subscribe('ready', () => {
       api.get('/calls/active').then(({ calls: list }) => {
         if (calls || list.length) return load().then((c) => c.adopt(list));
       }).catch(() => {});

@@ -1,6 +1,7 @@
 // Calls in this browser, loaded on demand by hook.js: the call this device is in (one at a
 // time), the one ringing it, the calls going on in my chats (for join bars), and the signals
-// that move them along. Media is session.js's job; the screens are view.js's.
+// that move them along. They are the store's 'calls' slice (topic 'calls') from the moment
+// this loads. Media is session.js's job; the screens are view.js's.
 import { h } from '../dom.js';
 import { errorText } from '../api.js';
 import { notifyNewMessage } from '../notify.js';
@@ -19,29 +20,33 @@ const STATS_MS = 1000;
 const ENDED = { declined: 'Call declined.', busy: 'They are in another call.', missed: 'No answer.', failed: 'The call failed.' };
 
 export function createCalls(ctx, openBar) {
-  const { chats } = ctx;
-  const me = chats.me;
-  const op = (type, data) => chats.realtime.call(type, data);
+  const { store, me, people, chats } = ctx;
+  const op = (type, data) => ctx.connection.call(type, data);
   const ringtone = createRingtone();
-  const going = new Map(); // call id -> Call ringing or going on in my chats
-  let incoming = null; // {call, el}
-  let current = null; // the call this device is in; see enter()
+  const calls = store.slice('calls', {
+    going: new Map(), // call id -> Call ringing or going on in my chats
+    incoming: null, // {call, el}
+    current: null, // the call this device is in; see enter()
+  });
+  const { going } = calls;
+  const changed = () => store.changed('calls');
+  const unsubscribe = store.subscribe('calls', renderBar);
 
-  const chatOf = (call) => chats.chat(call.chat_id);
+  const chatOf = (call) => chats.get(call.chat_id);
   const direct = (call) => chatOf(call)?.kind === 'direct';
   const kindText = (call) => (call.kind === 'video' ? 'video call' : 'audio call');
 
   function remember(call) {
     if (call.state === 'ended') going.delete(call.id);
     else going.set(call.id, { ...going.get(call.id), ...call });
-    renderBar();
+    changed();
   }
 
   // ---- the join bar of the chat on screen
   function renderBar() {
     const bar = openBar();
     if (!bar) return;
-    const call = [...going.values()].find((c) => c.chat_id === bar.chatId && c.id !== current?.call.id && c.id !== incoming?.call.id &&
+    const call = [...going.values()].find((c) => c.chat_id === bar.chatId && c.id !== calls.current?.call.id && c.id !== calls.incoming?.call.id &&
       (c.state === 'active' || c.started_by !== me.id));
     renderJoinBar(bar.el, call, call && `${call.kind === 'video' ? 'Video' : 'Audio'} call going on`, () => join(call, 'call.join'));
   }
@@ -49,37 +54,37 @@ export function createCalls(ctx, openBar) {
   // ---- ringing
   function showIncoming(call) {
     const chat = chatOf(call);
-    const name = chats.nameOf(call.started_by);
-    const where = chat && chat.kind !== 'direct' ? ` in ${chats.chatTitle(chat)}` : '';
+    const name = people.nameOf(call.started_by);
+    const where = chat && chat.kind !== 'direct' ? ` in ${chats.title(chat)}` : '';
     const text = `Incoming ${kindText(call)}${where}`;
     const el = incomingView({
-      user: chats.user(call.started_by) || { id: call.started_by }, title: name, text,
+      user: people.user(call.started_by) || { id: call.started_by }, title: name, text,
       onAccept: () => join(call, 'call.accept'),
       onDecline: () => {
         closeIncoming();
         op('call.decline', { call_id: call.id }).catch(() => {});
       },
     });
-    incoming = { call, el };
+    calls.incoming = { call, el };
     document.body.append(el);
-    renderBar();
+    changed();
     ringtone.start();
     ctx.announce(`${name}: ${text}`);
     notifyNewMessage({ title: name, body: text, tag: `call-${call.id}`, onClick: () => ctx.navigate(`/chats/${call.chat_id}`) });
   }
 
   function closeIncoming(callId = null) {
-    if (!incoming || (callId != null && incoming.call.id !== callId)) return;
-    incoming.el.remove();
-    incoming = null;
+    if (!calls.incoming || (callId != null && calls.incoming.call.id !== callId)) return;
+    calls.incoming.el.remove();
+    calls.incoming = null;
     ringtone.stop();
-    renderBar();
+    changed();
   }
 
   // ---- being in a call
   function enter(call, phase) {
     closeIncoming();
-    const view = createCallView(chats.chatTitle(chatOf(call)) || 'Call', {
+    const view = createCallView(chats.title(chatOf(call)) || 'Call', {
       mute: () => toggle('mic'), camera: () => toggle('camera'), screen: () => toggle('screen'), hangup,
     });
     const mine = {
@@ -87,16 +92,16 @@ export function createCalls(ctx, openBar) {
       participants: new Set([me.id, ...(call.participants || [])]), media: new Map(),
       session: createSession({ op, onChange: render }),
     };
-    current = mine;
+    calls.current = mine;
     mine.timer = setInterval(tick, STATS_MS);
     document.body.append(view.el);
     view.el.querySelector('h2').focus(); // keyboard and screen reader users start in the call
-    renderBar();
+    changed();
     render();
     // The camera and microphone while the call is set up (the preview shows meanwhile).
     const video = call.kind === 'video';
     mine.opened = mine.session.open(video).then((ok) => {
-      if (!ok && current === mine) ctx.announce(video ? "Couldn't use your camera or microphone." : "Couldn't use your microphone.");
+      if (!ok && calls.current === mine) ctx.announce(video ? "Couldn't use your camera or microphone." : "Couldn't use your microphone.");
     });
     return mine;
   }
@@ -110,44 +115,44 @@ export function createCalls(ctx, openBar) {
     if (call.state === 'active' && mine.phase !== 'outgoing') activate();
     for (const frame of mine.early.splice(0)) signal(frame);
     await mine.opened;
-    if (current !== mine) return;
+    if (calls.current !== mine) return;
     sendMedia();
     await mine.session.publish(call.id);
   }
 
   function activate() {
-    if (current.phase === 'active') return;
-    current.phase = 'active';
-    const answered = Date.parse(current.call.answered_at || '');
-    current.since = Number.isNaN(answered) ? Date.now() : Math.min(Date.now(), answered);
+    if (calls.current.phase === 'active') return;
+    calls.current.phase = 'active';
+    const answered = Date.parse(calls.current.call.answered_at || '');
+    calls.current.since = Number.isNaN(answered) ? Date.now() : Math.min(Date.now(), answered);
     render();
   }
 
   async function start(chatId, kind) {
-    if (current) {
-      if (current.call.chat_id !== chatId) ctx.announce("You're already in a call.");
-      current.view.el.classList.remove('mini');
+    if (calls.current) {
+      if (calls.current.call.chat_id !== chatId) ctx.announce("You're already in a call.");
+      calls.current.view.el.classList.remove('mini');
       return;
     }
     const existing = [...going.values()].find((c) => c.chat_id === chatId);
-    if (existing && incoming?.call.id === existing.id) return join(existing, 'call.accept');
+    if (existing && calls.incoming?.call.id === existing.id) return join(existing, 'call.accept');
     if (existing && (existing.state === 'active' || existing.started_by !== me.id)) return join(existing, 'call.join');
     const mine = enter({ chat_id: chatId, kind, started_by: me.id, participants: [me.id] }, 'starting');
     let call;
     try {
       call = await op('call.start', { chat_id: chatId, kind });
     } catch (err) {
-      if (current === mine) leave(`Couldn't start the call: ${errorText(err)}`);
+      if (calls.current === mine) leave(`Couldn't start the call: ${errorText(err)}`);
       return;
     }
     // Hung up before the server answered: the call rings by now, so end it.
-    if (current !== mine) op('call.end', { call_id: call.id }).catch(() => {});
+    if (calls.current !== mine) op('call.end', { call_id: call.id }).catch(() => {});
     else await begin(mine, call).catch((err) => fail(mine, err));
   }
 
   // Accept a ringing call, or join (again) one going on.
   async function join(call, how) {
-    if (current) {
+    if (calls.current) {
       ctx.announce("You're already in a call.");
       return;
     }
@@ -156,20 +161,20 @@ export function createCalls(ctx, openBar) {
     try {
       joined = await op(how, { call_id: call.id });
     } catch (err) {
-      if (current === mine) leave(`Couldn't join the call: ${errorText(err)}`);
+      if (calls.current === mine) leave(`Couldn't join the call: ${errorText(err)}`);
       return;
     }
-    if (current !== mine) return;
+    if (calls.current !== mine) return;
     activate();
     await begin(mine, joined).catch((err) => fail(mine, err));
   }
 
   function fail(mine, err) {
-    if (current === mine) leave(`The call failed: ${errorText(err)}`, 'call.leave');
+    if (calls.current === mine) leave(`The call failed: ${errorText(err)}`, 'call.leave');
   }
 
   function hangup() {
-    const { call, phase, participants } = current;
+    const { call, phase, participants } = calls.current;
     // A direct call ends for both; a group call goes on without me, unless nobody came yet.
     leave('Call ended.', direct(call) || (phase !== 'active' && participants.size <= 1) ? 'call.end' : 'call.leave');
   }
@@ -177,63 +182,63 @@ export function createCalls(ctx, openBar) {
   // Off the screen at once; with an op (call.leave, call.end), the media stops when the server
   // has answered it: the server lets go of its side first, rather than seeing ours drop.
   function leave(text = '', how = null) {
-    if (!current) return;
-    const { timer, session, view, early, call, ready } = current;
+    if (!calls.current) return;
+    const { timer, session, view, early, call, ready } = calls.current;
     clearInterval(timer);
     if (how && ready) op(how, { call_id: call.id }).catch(() => {}).finally(session.close);
     else session.close();
     view.el.remove();
-    current = null;
+    calls.current = null;
     if (text) ctx.announce(text);
-    renderBar();
+    changed();
     for (const frame of early) signal(frame);
   }
 
   async function toggle(source) {
-    const mine = current;
+    const mine = calls.current;
     if (!mine) return;
-    const state = mine.session.state();
+    const was = mine.session.state();
     try {
-      if (source === 'mic') await mine.session.setMic(!state.mic);
-      if (source === 'camera') await mine.session.setCamera(!state.camera);
-      if (source === 'screen') await mine.session.setScreen(!state.screen);
+      if (source === 'mic') await mine.session.setMic(!was.mic);
+      if (source === 'camera') await mine.session.setCamera(!was.camera);
+      if (source === 'screen') await mine.session.setScreen(!was.screen);
     } catch (err) {
       ctx.announce(errorText(err));
     }
-    if (current !== mine) return;
-    if (source === 'camera' && !state.camera && !mine.session.state().camera) ctx.announce("Couldn't start your camera.");
+    if (calls.current !== mine) return;
+    if (source === 'camera' && !was.camera && !mine.session.state().camera) ctx.announce("Couldn't start your camera.");
     sendMedia();
     render();
   }
 
   function sendMedia() {
-    if (!current?.ready) return;
-    op('call.media', { call_id: current.call.id, ...current.session.state() }).catch(() => {});
+    if (!calls.current?.ready) return;
+    op('call.media', { call_id: calls.current.call.id, ...calls.current.session.state() }).catch(() => {});
   }
 
   // ---- drawing
   function person(id) {
     const self = id === me.id;
-    const flags = current.media.get(id) || {};
-    const session = current.session;
+    const flags = calls.current.media.get(id) || {};
+    const session = calls.current.session;
     const stream = self ? session.preview('camera') : flags.camera === false ? null : session.streamOf(id, 'camera');
     return {
-      id, self, user: chats.user(id) || { id }, name: chats.nameOf(id), stream: stream || null,
-      muted: self ? !session.state().mic : flags.mic === false, speaking: current.speaker === id,
+      id, self, user: people.user(id) || { id }, name: people.nameOf(id), stream: stream || null,
+      muted: self ? !session.state().mic : flags.mic === false, speaking: calls.current.speaker === id,
     };
   }
 
   function render() {
-    if (!current) return;
-    const { call, view, session, phase } = current;
-    const ids = new Set(current.participants);
-    for (const slot of current.slots) if (slot.user_id != null) ids.add(slot.user_id);
+    if (!calls.current) return;
+    const { call, view, session, phase } = calls.current;
+    const ids = new Set(calls.current.participants);
+    for (const slot of calls.current.slots) if (slot.user_id != null) ids.add(slot.user_id);
     const peer = chatOf(call)?.peer;
     if (peer && phase !== 'active') ids.add(peer.id);
-    const sharer = current.slots.find((s) => s.source === 'screen' && s.user_id != null && session.streamOf(s.user_id, 'screen'));
+    const sharer = calls.current.slots.find((s) => s.source === 'screen' && s.user_id != null && session.streamOf(s.user_id, 'screen'));
     const ownScreen = session.preview('screen');
     const stage = sharer
-      ? { stream: session.streamOf(sharer.user_id, 'screen'), name: `${chats.nameOf(sharer.user_id)} is presenting` }
+      ? { stream: session.streamOf(sharer.user_id, 'screen'), name: `${people.nameOf(sharer.user_id)} is presenting` }
       : ownScreen && { stream: ownScreen, name: 'You are presenting' };
     view.render({
       people: [...ids].map(person), stage: stage || null,
@@ -242,14 +247,14 @@ export function createCalls(ctx, openBar) {
     view.audio(session.audio());
     const health = session.health();
     view.status(phase === 'starting' || phase === 'joining' ? 'Connecting…'
-      : phase === 'outgoing' ? (current.rang ? 'Ringing…' : 'Calling…')
+      : phase === 'outgoing' ? (calls.current.rang ? 'Ringing…' : 'Calling…')
         : health === 'failed' ? 'Connection lost' : health === 'disconnected' ? 'Reconnecting…' : '');
   }
 
   function tick() {
-    if (!current) return;
-    current.view.timer(current.since ? duration((Date.now() - current.since) / 1000) : '');
-    const mine = current;
+    if (!calls.current) return;
+    calls.current.view.timer(calls.current.since ? duration((Date.now() - calls.current.since) / 1000) : '');
+    const mine = calls.current;
     mine.session.stats().then((stats) => {
       mine.view.el.dataset.stats = JSON.stringify(stats);
     }, () => {});
@@ -259,72 +264,72 @@ export function createCalls(ctx, openBar) {
   const handlers = {
     'call.incoming': ({ call }) => {
       remember(call);
-      if (!current && !incoming && call.started_by !== me.id) showIncoming(call);
+      if (!calls.current && !calls.incoming && call.started_by !== me.id) showIncoming(call);
     },
     'call.ringing': ({ call }) => {
       remember(call);
-      if (current?.call.id !== call.id) return;
-      current.rang = true;
+      if (calls.current?.call.id !== call.id) return;
+      calls.current.rang = true;
       render();
     },
     'call.accepted': ({ call_id: id, user_id: userId }) => {
       if (going.has(id)) going.get(id).state = 'active';
-      if (userId === me.id && current?.call.id !== id) closeIncoming(id); // answered on another device
-      if (current?.call.id === id) {
-        current.participants.add(userId);
+      if (userId === me.id && calls.current?.call.id !== id) closeIncoming(id); // answered on another device
+      if (calls.current?.call.id === id) {
+        calls.current.participants.add(userId);
         activate();
       }
-      renderBar();
+      changed();
     },
     'call.declined': ({ call_id: id, user_id: userId, reason }) => {
       if (userId === me.id) closeIncoming(id);
-      if (current?.call.id === id && current.phase === 'outgoing' && direct(current.call)) {
-        leave(reason === 'busy' ? `${chats.nameOf(userId)} is in another call.` : `${chats.nameOf(userId)} declined the call.`);
+      if (calls.current?.call.id === id && calls.current.phase === 'outgoing' && direct(calls.current.call)) {
+        leave(reason === 'busy' ? `${people.nameOf(userId)} is in another call.` : `${people.nameOf(userId)} declined the call.`);
       }
     },
     'call.missed': ({ call_id: id }) => {
-      if (incoming?.call.id === id) {
-        ctx.announce(`Missed ${kindText(incoming.call)} from ${chats.nameOf(incoming.call.started_by)}.`);
+      if (calls.incoming?.call.id === id) {
+        ctx.announce(`Missed ${kindText(calls.incoming.call)} from ${people.nameOf(calls.incoming.call.started_by)}.`);
         closeIncoming(id);
       }
-      if (current?.call.id === id && current.phase === 'outgoing') leave(ENDED.missed);
+      if (calls.current?.call.id === id && calls.current.phase === 'outgoing') leave(ENDED.missed);
     },
     'call.ended': ({ call }) => {
       remember({ ...call, state: 'ended' });
       closeIncoming(call.id);
-      if (current?.call.id === call.id) leave(ENDED[call.outcome] || 'Call ended.');
+      if (calls.current?.call.id === call.id) leave(ENDED[call.outcome] || 'Call ended.');
     },
     'call.participant.joined': ({ call_id: id, user_id: userId }) => {
-      if (current?.call.id !== id) return;
-      current.participants.add(userId);
+      if (calls.current?.call.id !== id) return;
+      calls.current.participants.add(userId);
       if (userId !== me.id) activate();
       render();
     },
     'call.participant.left': ({ call_id: id, user_id: userId }) => {
-      if (current?.call.id !== id || userId === me.id) return;
-      current.participants.delete(userId);
-      current.media.delete(userId);
+      if (calls.current?.call.id !== id || userId === me.id) return;
+      calls.current.participants.delete(userId);
+      calls.current.media.delete(userId);
       render();
     },
     'call.media': ({ call_id: id, user_id: userId, ...flags }) => {
-      if (current?.call.id !== id) return;
-      current.media.set(userId, flags);
+      if (calls.current?.call.id !== id) return;
+      calls.current.media.set(userId, flags);
       render();
     },
     'sfu.offer': ({ call_id: id, sdp }) => {
-      const mine = current;
+      const mine = calls.current;
       if (mine?.call.id !== id) return;
       mine.session.subscribe(id, sdp).then(render, (err) => fail(mine, err));
     },
     'call.slots': ({ call_id: id, slots }) => {
-      if (current?.call.id !== id) return;
-      current.slots = slots || [];
-      current.session.setSlots(current.slots);
+      if (calls.current?.call.id !== id) return;
+      calls.current.slots = slots || [];
+      calls.current.session.setSlots(calls.current.slots);
       render();
     },
     'speaker.active': ({ call_id: id, user_id: userId }) => {
-      if (current?.call.id !== id) return;
-      current.speaker = userId;
+      if (calls.current?.call.id !== id) return;
+      calls.current.speaker = userId;
       render();
     },
   };
@@ -333,8 +338,8 @@ export function createCalls(ctx, openBar) {
     const { event, data } = frame;
     const id = data.call_id ?? data.call?.id;
     // Signals about the call being started or joined may overtake the op's reply: kept till then.
-    if (current && !current.ready && id != null && (current.phase === 'starting' || id === current.call.id)) {
-      current.early.push(frame);
+    if (calls.current && !calls.current.ready && id != null && (calls.current.phase === 'starting' || id === calls.current.call.id)) {
+      calls.current.early.push(frame);
       return;
     }
     handlers[event]?.(data);
@@ -345,12 +350,12 @@ export function createCalls(ctx, openBar) {
     const ids = new Set(list.map((c) => c.id));
     going.clear();
     for (const call of list) going.set(call.id, call);
-    if (incoming && !ids.has(incoming.call.id)) closeIncoming();
-    if (current?.ready && !ids.has(current.call.id)) leave('Call ended.');
+    if (calls.incoming && !ids.has(calls.incoming.call.id)) closeIncoming();
+    if (calls.current?.ready && !ids.has(calls.current.call.id)) leave('Call ended.');
     // Ringing here too; one going on shows its join bar (a reload left it: the server saw us go).
     const ringing = list.find((c) => c.state === 'ringing' && c.started_by !== me.id && !c.participants.includes(me.id));
-    if (ringing && !current && !incoming) showIncoming(ringing);
-    renderBar();
+    if (ringing && !calls.current && !calls.incoming) showIncoming(ringing);
+    changed();
   }
 
   return {
@@ -359,6 +364,8 @@ export function createCalls(ctx, openBar) {
     destroy() {
       leave('', 'call.leave');
       closeIncoming();
+      unsubscribe();
+      store.release('calls');
     },
   };
 }

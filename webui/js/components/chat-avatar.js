@@ -3,16 +3,16 @@ import { h } from '../dom.js';
 import { presenceLabel } from '../format.js';
 import { avatar } from './avatar.js';
 
-export function chatAvatar(store, chat) {
+export function chatAvatar({ people, chats }, chat) {
   if (chat.kind === 'direct' && chat.peer) {
-    const presence = store.presenceOf(chat.peer.id);
+    const presence = people.presenceOf(chat.peer.id);
     const label = presenceLabel(presence);
     return h('span', { class: 'avatar-wrap', title: label },
       avatar(chat.peer),
       h('span', { class: 'presence-dot', 'data-status': presence.status, 'aria-hidden': 'true' }),
       h('span', { class: 'vh' }, ` (${label})`));
   }
-  const picture = avatar({ id: chat.id, display_name: store.chatTitle(chat) });
+  const picture = avatar({ id: chat.id, display_name: chats.title(chat) });
   picture.classList.add(chat.kind === 'channel' ? 'avatar-channel' : 'avatar-group');
   return h('span', { class: 'avatar-wrap' }, picture);
 }

@@ -10,10 +10,11 @@ const MAX_HEIGHT = 160;
 const drafts = new Map(); // chat id -> unsent text, for this page's life
 
 /**
- * store: the chats store; onSent(): after a message went out; announce(text); onEditLast():
- * ArrowUp in an empty box edits your last message.
+ * ctx: the frame's (messaging parts and announce); onSent(): after a message went out;
+ * onEditLast(): ArrowUp in an empty box edits your last message.
  */
-export function createComposer({ store, chatId, announce, onSent, onEditLast }) {
+export function createComposer(ctx, { chatId, onSent, onEditLast }) {
+  const { me, people, chats, typing, outbox, announce } = ctx;
   const contextText = h('div', { class: 'context-text' });
   const cancel = h('button', { type: 'button', id: 'composer-cancel', class: 'icon-btn', 'aria-label': 'Cancel', onclick: () => setMode(null) },
     icon('close'));
@@ -43,7 +44,7 @@ export function createComposer({ store, chatId, announce, onSent, onEditLast }) 
     context.hidden = !mode;
     if (mode) {
       const m = mode.message;
-      const label = mode.kind === 'edit' ? 'Editing message' : `Replying to ${m.sender_id === store.me.id ? 'yourself' : store.nameOf(m.sender_id)}`;
+      const label = mode.kind === 'edit' ? 'Editing message' : `Replying to ${m.sender_id === me.id ? 'yourself' : people.nameOf(m.sender_id)}`;
       contextText.replaceChildren(h('strong', {}, label), h('span', {}, preview(m.body, 100)));
       cancel.setAttribute('aria-label', mode.kind === 'edit' ? 'Cancel editing' : 'Cancel reply');
       if (mode.kind === 'edit') input.value = m.body;
@@ -62,11 +63,11 @@ export function createComposer({ store, chatId, announce, onSent, onEditLast }) 
   }
 
   function candidates(query) {
-    const people = store.membersOf(chatId).map((m) => m.user);
-    const peer = store.chat(chatId)?.peer;
-    if (!people.length && peer) people.push(peer);
-    return people
-      .filter((u) => u.id !== store.me.id)
+    const users = chats.membersOf(chatId).map((m) => m.user);
+    const peer = chats.get(chatId)?.peer;
+    if (!users.length && peer) users.push(peer);
+    return users
+      .filter((u) => u.id !== me.id)
       .filter((u) => u.username.startsWith(query) || (u.display_name || '').toLowerCase().split(/\s+/).some((w) => w.startsWith(query)))
       .slice(0, 6);
   }
@@ -106,7 +107,7 @@ export function createComposer({ store, chatId, announce, onSent, onEditLast }) 
         return;
       }
       try {
-        await store.edit(current.message, text);
+        await outbox.edit(current.message, text);
         setMode(null);
       } catch (err) {
         announce(`Couldn't edit: ${errorText(err)}`);
@@ -117,7 +118,8 @@ export function createComposer({ store, chatId, announce, onSent, onEditLast }) 
     drafts.delete(chatId);
     setMode(null);
     resize();
-    const sent = store.send(chatId, text, current?.kind === 'reply' ? current.message : null);
+    typing.stop(chatId);
+    const sent = outbox.send(chatId, text, current?.kind === 'reply' ? current.message : null);
     onSent();
     await sent;
   }
@@ -156,13 +158,13 @@ export function createComposer({ store, chatId, announce, onSent, onEditLast }) 
     resize();
     if (mode?.kind !== 'edit') {
       drafts.set(chatId, input.value);
-      if (input.value.trim()) store.typingStart(chatId);
-      else store.typingStop(chatId);
+      if (input.value.trim()) typing.start(chatId);
+      else typing.stop(chatId);
     }
     showMentions();
   });
   input.addEventListener('blur', () => {
-    store.typingStop(chatId);
+    typing.stop(chatId);
     mentionList.hidden = true;
     options = [];
   });

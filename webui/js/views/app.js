@@ -1,15 +1,15 @@
 // The app frame: sidebar (me, search, chat list) and the main pane (a conversation, contacts,
 // settings, a join link). On narrow screens the two alternate (data-pane="list" or "main" on
-// #app-frame); on wide screens they sit side by side. The frame owns the messaging session:
-// the chats store and its WebSocket live as long as it does.
+// #app-frame); on wide screens they sit side by side. The frame owns the messaging session
+// (messaging/index.js): its WebSocket and its slices of the store live as long as it does.
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
-import { createChatsStore } from '../chats-store.js';
 import { askPermission, canAskPermission, notifyNewMessage } from '../notify.js';
 import { preview } from '../text.js';
 import { setPageTitle, setUnreadCount } from '../title.js';
 import { createCallHook } from '../call/hook.js';
 import { callLogText } from '../call/log.js';
+import { createMessaging } from '../messaging/index.js';
 import { avatar } from '../components/avatar.js';
 import { closeAllDialogs } from '../components/dialog.js';
 import { icon } from '../components/icons.js';
@@ -65,9 +65,11 @@ function notificationPrompt() {
 }
 
 export function createFrame(ctx) {
-  const chats = createChatsStore(ctx.store.get().me);
-  const calls = createCallHook({ ...ctx, chats });
-  const paneBase = { ...ctx, chats, calls };
+  const messaging = createMessaging(ctx.store, ctx.store.get().me);
+  const { me, connection, people, chats, history, typing, outbox } = messaging;
+  const sessionCtx = { ...ctx, me, connection, people, chats, history, typing, outbox };
+  const calls = createCallHook(sessionCtx);
+  const paneBase = { ...sessionCtx, calls };
   const avatarSlot = h('span', { class: 'avatar-slot' });
   const meName = h('p', { id: 'me-name', class: 'me-name' });
   const meStatus = h('p', { id: 'me-status', class: 'me-status' });
@@ -77,14 +79,14 @@ export function createFrame(ctx) {
     icon('settings'));
   const logout = h('button', { id: 'logout', type: 'button', class: 'icon-btn', 'aria-label': 'Sign out', title: 'Sign out', onclick: signOut },
     icon('logout'));
-  const connection = h('p', { id: 'connection-status', class: 'connection-status', role: 'status' });
+  const connectionStatus = h('p', { id: 'connection-status', class: 'connection-status', role: 'status' });
   const chatList = createChatList(paneBase);
 
   const sidebar = h('nav', { id: 'sidebar', class: 'sidebar', 'aria-label': 'Chats' },
     h('header', { class: 'sidebar-header' },
       avatarSlot, h('div', { class: 'me-text' }, meName, meStatus), contactsLink, settingsLink, logout),
     chatList.tools,
-    connection,
+    connectionStatus,
     notificationPrompt(),
     h('h2', { class: 'vh' }, 'Chats'),
     chatList.body);
@@ -94,21 +96,23 @@ export function createFrame(ctx) {
   let cleanups = [];
   let offlineTimer = 0;
 
-  function renderMe(me) {
-    if (!me) return;
-    avatarSlot.replaceChildren(avatar(me));
-    meName.textContent = me.display_name || me.username;
-    meStatus.textContent = me.status_text || `@${me.username}`;
+  // From the store, not the session's `me`: settings may have changed the profile since.
+  function renderMe() {
+    const user = ctx.store.get().me;
+    if (!user) return;
+    avatarSlot.replaceChildren(avatar(user));
+    meName.textContent = user.display_name || user.username;
+    meStatus.textContent = user.status_text || `@${user.username}`;
   }
 
   // Say so only when the socket stays down a moment: a quick reconnect is nobody's business.
   function renderConnection() {
-    if (chats.isConnected()) {
+    if (connection.isUp()) {
       clearTimeout(offlineTimer);
       offlineTimer = 0;
-      connection.textContent = '';
+      connectionStatus.textContent = '';
     } else if (!offlineTimer) {
-      offlineTimer = setTimeout(() => { connection.textContent = 'Connecting…'; }, OFFLINE_NOTICE_DELAY_MS);
+      offlineTimer = setTimeout(() => { connectionStatus.textContent = 'Connecting…'; }, OFFLINE_NOTICE_DELAY_MS);
     }
   }
 
@@ -128,11 +132,11 @@ export function createFrame(ctx) {
   }
 
   function onIncoming(message, chat) {
-    const sender = chats.nameOf(message.sender_id);
-    const title = chat.kind === 'direct' ? sender : `${sender} in ${chats.chatTitle(chat)}`;
+    const sender = people.nameOf(message.sender_id);
+    const title = chat.kind === 'direct' ? sender : `${sender} in ${chats.title(chat)}`;
     notifyNewMessage({
       title, tag: `chat-${chat.id}`,
-      body: message.kind === 'call' ? callLogText(message.call || {}, chats.me.id)
+      body: message.kind === 'call' ? callLogText(message.call || {}, me.id)
         : message.deleted ? '' : preview(message.body, 140) || 'Forwarded message',
       onClick: () => ctx.navigate(`/chats/${chat.id}`),
     });
@@ -175,14 +179,14 @@ export function createFrame(ctx) {
     }
   }
 
-  renderMe(ctx.store.get().me);
+  renderMe();
   const offs = [
-    ctx.store.subscribe((state) => renderMe(state.me)),
-    chats.on('chats', () => setUnreadCount(chats.totalUnread())),
-    chats.on('connection', renderConnection),
-    chats.on('incoming', onIncoming),
+    ctx.store.subscribe('me', renderMe),
+    ctx.store.subscribe('chats', () => setUnreadCount(chats.totalUnread())),
+    ctx.store.subscribe('connection', renderConnection),
+    ctx.store.subscribe('incoming', onIncoming),
   ];
-  chats.start().catch((err) => ctx.announce(`Couldn't load your chats: ${errorText(err)}`));
+  messaging.start().catch((err) => ctx.announce(`Couldn't load your chats: ${errorText(err)}`));
 
   return {
     el,
@@ -193,7 +197,7 @@ export function createFrame(ctx) {
       clearTimeout(offlineTimer);
       chatList.destroy();
       calls.destroy();
-      chats.stop();
+      messaging.destroy();
       setUnreadCount(0);
     },
   };

@@ -11,50 +11,52 @@ import { openNewChatMenu } from './new-chat.js';
 
 const SEARCH_DELAY_MS = 250;
 
-function previewText(store, chat) {
-  const typers = store.typingUsers(chat.id);
-  if (typers.length) return chat.kind === 'direct' ? 'typing…' : typingText(typers.map((id) => store.nameOf(id)));
+function previewText(ctx, chat) {
+  const { me, people } = ctx;
+  const typers = ctx.typing.users(chat.id);
+  if (typers.length) return chat.kind === 'direct' ? 'typing…' : typingText(typers.map((id) => people.nameOf(id)));
   const m = chat.last_message;
   if (!m) return chat.topic || 'No messages yet';
   if (m.kind === 'system') return m.body;
-  if (m.kind === 'call') return callLogText(m.call || {}, store.me.id);
+  if (m.kind === 'call') return callLogText(m.call || {}, me.id);
   const text = m.deleted ? 'This message was deleted' : m.body ? preview(m.body, 80) : 'Forwarded message';
-  if (m.sender_id === store.me.id) return `You: ${text}`;
+  if (m.sender_id === me.id) return `You: ${text}`;
   if (chat.kind === 'direct') return text;
-  return `${store.nameOf(m.sender_id).split(' ')[0]}: ${text}`;
+  return `${people.nameOf(m.sender_id).split(' ')[0]}: ${text}`;
 }
 
-function chatItem(store, chat, current) {
+function chatItem(ctx, chat, current) {
   const last = chat.last_message;
-  const typing = store.typingUsers(chat.id).length > 0;
+  const typing = ctx.typing.users(chat.id).length > 0;
   return h('a', {
     href: `/chats/${chat.id}`, class: 'chat-item', 'data-chat-id': chat.id, 'data-kind': chat.kind,
     'aria-current': current ? 'page' : null,
   },
-  chatAvatar(store, chat),
+  chatAvatar(ctx, chat),
   h('span', { class: 'chat-item-main' },
     h('span', { class: 'chat-item-row' },
-      h('span', { class: 'chat-item-title' }, store.chatTitle(chat)),
+      h('span', { class: 'chat-item-title' }, ctx.chats.title(chat)),
       last && h('time', { class: 'chat-item-time', datetime: last.created_at }, listTime(last.created_at))),
     h('span', { class: 'chat-item-row' },
-      h('span', { class: `chat-item-preview${typing ? ' is-typing' : ''}` }, previewText(store, chat)),
+      h('span', { class: `chat-item-preview${typing ? ' is-typing' : ''}` }, previewText(ctx, chat)),
       chat.mention_count > 0 && h('span', { class: 'mention-badge', title: 'You were mentioned' }, '@', h('span', { class: 'vh' }, ' mentioned you')),
       chat.unread_count > 0 && h('span', { class: 'unread-badge' }, String(chat.unread_count)),
       chat.unread_count > 0 && h('span', { class: 'vh' }, ' unread'))));
 }
 
-function searchHit(store, m) {
-  const chat = store.chat(m.chat_id);
+function searchHit(ctx, m) {
+  const { chats, people } = ctx;
+  const chat = chats.get(m.chat_id);
   return h('li', {},
     h('a', { href: `/chats/${m.chat_id}?around=${m.id}`, class: 'search-hit', 'data-message-id': m.id, 'data-chat-id': m.chat_id },
       h('span', { class: 'chat-item-row' },
-        h('span', { class: 'chat-item-title' }, chat ? store.chatTitle(chat) : 'Chat'),
+        h('span', { class: 'chat-item-title' }, chat ? chats.title(chat) : 'Chat'),
         h('time', { class: 'chat-item-time', datetime: m.created_at }, listTime(m.created_at))),
-      h('span', { class: 'chat-item-preview' }, `${m.sender_id === store.me.id ? 'You' : store.nameOf(m.sender_id)}: ${preview(m.body, 100)}`)));
+      h('span', { class: 'chat-item-preview' }, `${m.sender_id === ctx.me.id ? 'You' : people.nameOf(m.sender_id)}: ${preview(m.body, 100)}`)));
 }
 
 export function createChatList(ctx) {
-  const store = ctx.chats;
+  const { store, chats, people } = ctx;
   const search = h('input', { id: 'chat-search', type: 'search', placeholder: 'Search', autocomplete: 'off', 'aria-controls': 'chat-list search-results' });
   const newChat = h('button', {
     id: 'new-chat', type: 'button', class: 'icon-btn', 'aria-label': 'New chat', title: 'New chat', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
@@ -76,30 +78,30 @@ export function createChatList(ctx) {
   let found = [];
 
   function renderHits() {
-    hits.replaceChildren(...found.map((m) => searchHit(store, m)));
+    hits.replaceChildren(...found.map((m) => searchHit(ctx, m)));
   }
 
   function render() {
     const q = search.value.trim().toLowerCase();
-    const chats = store.list().filter((c) => !q || store.chatTitle(c).toLowerCase().includes(q)
+    const shown = chats.list().filter((c) => !q || chats.title(c).toLowerCase().includes(q)
       || (c.peer && c.peer.username.includes(q)));
-    if (!chats.length) {
+    if (!shown.length) {
       // While searching, the message results below say enough.
       list.replaceChildren(...(q ? [] : [h('p', { class: 'empty' }, 'No chats yet')]));
       cache.clear();
       return;
     }
-    const nodes = chats.map((chat) => {
-      const sig = JSON.stringify([chat, chat.id === activeId, previewText(store, chat), store.chatTitle(chat),
-        chat.peer && store.presenceOf(chat.peer.id).status]);
+    const nodes = shown.map((chat) => {
+      const sig = JSON.stringify([chat, chat.id === activeId, previewText(ctx, chat), chats.title(chat),
+        chat.peer && people.presenceOf(chat.peer.id).status]);
       const hit = cache.get(chat.id);
       if (hit && hit.sig === sig) return hit.node;
-      const node = chatItem(store, chat, chat.id === activeId);
+      const node = chatItem(ctx, chat, chat.id === activeId);
       cache.set(chat.id, { sig, node });
       return node;
     });
     reconcile(list, nodes);
-    for (const id of cache.keys()) if (!chats.some((c) => c.id === id)) cache.delete(id);
+    for (const id of cache.keys()) if (!shown.some((c) => c.id === id)) cache.delete(id);
   }
 
   async function searchMessages() {
@@ -131,8 +133,8 @@ export function createChatList(ctx) {
     searchMessages();
   });
 
-  const offs = ['chats', 'presence', 'users'].map((topic) => store.on(topic, render));
-  offs.push(store.on('users', renderHits));
+  const offs = ['chats', 'typing', 'presence', 'users'].map((topic) => store.subscribe(topic, render));
+  offs.push(store.subscribe('users', renderHits));
   render();
   return {
     tools,

@@ -20,8 +20,7 @@ const AT_BOTTOM_PX = 80;
 const RUN_GAP_MS = 5 * 60_000;
 
 export function chatView(ctx, chatId, aroundId = null) {
-  const store = ctx.chats;
-  const me = store.me;
+  const { store, me, people, chats, history, typing, outbox } = ctx;
   let alive = true;
 
   // ---- skeleton
@@ -42,8 +41,8 @@ export function chatView(ctx, chatId, aroundId = null) {
   }, icon('back'));
   const problem = h('div', { class: 'chat-problem', role: 'alert', hidden: true });
   const typingLine = h('p', { id: 'typing', class: 'typing', 'aria-live': 'polite' });
-  const composer = createComposer({
-    store, chatId, announce: ctx.announce,
+  const composer = createComposer(ctx, {
+    chatId,
     onSent: () => { stickToBottom = true; },
     onEditLast: editLast,
   });
@@ -52,17 +51,17 @@ export function chatView(ctx, chatId, aroundId = null) {
 
   // ---- header
   function renderHeader() {
-    const chat = store.chat(chatId);
+    const chat = chats.get(chatId);
     if (!chat) return;
-    const name = store.chatTitle(chat);
+    const name = chats.title(chat);
     title.textContent = name;
     setPageTitle(name);
-    avatarSlot.replaceChildren(chatAvatar(store, chat));
+    avatarSlot.replaceChildren(chatAvatar(ctx, chat));
     if (chat.kind === 'direct' && chat.peer) {
-      const p = store.presenceOf(chat.peer.id);
+      const p = people.presenceOf(chat.peer.id);
       subtitle.replaceChildren(h('span', { class: 'presence', 'data-status': p.status }, presenceLabel(p)));
     } else {
-      const count = chat.member_count ?? store.membersOf(chatId).length;
+      const count = chat.member_count ?? chats.membersOf(chatId).length;
       subtitle.replaceChildren(`${count} ${count === 1 ? 'member' : 'members'}`, chat.topic ? ` · ${chat.topic}` : '');
     }
     settingsButton.disabled = false;
@@ -70,13 +69,13 @@ export function chatView(ctx, chatId, aroundId = null) {
   }
 
   function renderPins() {
-    const pinned = store.pins(chatId)[0];
+    const pinned = history.pins(chatId)[0];
     pinnedBar.hidden = !pinned;
     if (pinned) pinnedBar.replaceChildren(icon('pin'), h('span', { class: 'vh' }, 'Pinned: '), h('span', { class: 'pinned-text' }, preview(pinned.body, 100)));
   }
 
   function renderTyping() {
-    typingLine.textContent = typingText(store.typingUsers(chatId).map((id) => store.nameOf(id)));
+    typingLine.textContent = typingText(typing.users(chatId).map((id) => people.nameOf(id)));
   }
 
   // ---- messages
@@ -95,8 +94,8 @@ export function chatView(ctx, chatId, aroundId = null) {
   }
 
   function mentionKinds() {
-    const names = new Set(store.membersOf(chatId).map((m) => m.user.username.toLowerCase()));
-    const peer = store.chat(chatId)?.peer;
+    const names = new Set(chats.membersOf(chatId).map((m) => m.user.username.toLowerCase()));
+    const peer = chats.get(chatId)?.peer;
     if (peer) names.add(peer.username.toLowerCase());
     return names;
   }
@@ -106,10 +105,10 @@ export function chatView(ctx, chatId, aroundId = null) {
   }
 
   function messageNodes() {
-    const t = store.timeline(chatId);
-    const chat = store.chat(chatId);
+    const t = history.timeline(chatId);
+    const chat = chats.get(chatId);
     const group = chat ? chat.kind !== 'direct' : false;
-    const others = store.othersIn(chatId);
+    const others = chats.othersIn(chatId);
     const names = mentionKinds();
     const namesKey = [...names].sort().join(' ');
     const mentionKind = (name) => {
@@ -121,7 +120,7 @@ export function chatView(ctx, chatId, aroundId = null) {
     if (t.hasMoreBefore) nodes.push(edgeNote('edge-top', 'Loading older messages…'));
     else if (t.loaded) nodes.push(edgeNote('edge-top', t.messages.length ? 'This is where the chat begins.' : 'No messages yet. Say hello!'));
     let prev = null;
-    for (const m of [...t.messages, ...t.pending]) {
+    for (const m of [...t.messages, ...outbox.pending(chatId)]) {
       const newDay = !prev || dayKey(prev.created_at) !== dayKey(m.created_at);
       if (newDay) {
         const label = dayLabel(m.created_at);
@@ -131,8 +130,8 @@ export function chatView(ctx, chatId, aroundId = null) {
         Date.parse(m.created_at) - Date.parse(prev.created_at) > RUN_GAP_MS;
       const confirmedOwn = m.sender_id === me.id && m.id != null && !m.state;
       const tick = confirmedOwn ? tickState(m.id, others) : null;
-      const sender = store.user(m.sender_id);
-      const view = { me, group, first, tick, sender, nameOf: store.nameOf, mentionKind };
+      const sender = people.user(m.sender_id);
+      const view = { me, group, first, tick, sender, nameOf: people.nameOf, mentionKind };
       const key = m.id != null ? `m-${m.id}` : `p-${m.client_id}`;
       const sig = JSON.stringify([m, group, first, tick, sender?.display_name, sender?.username, namesKey]);
       nodes.push(cached(key, sig, () => messageElement(m, view)));
@@ -164,7 +163,7 @@ export function chatView(ctx, chatId, aroundId = null) {
 
   function renderMessages() {
     if (!alive) return;
-    const t = store.timeline(chatId);
+    const t = history.timeline(chatId);
     const stick = stickToBottom || (isAtBottom() && !t.hasMoreAfter);
     const anchor = stick ? null : firstVisible();
     const nodes = messageNodes();
@@ -177,7 +176,7 @@ export function chatView(ctx, chatId, aroundId = null) {
     stickToBottom = false;
     followNewest = isAtBottom();
     updateJump();
-    store.markRead(chatId);
+    chats.markRead(chatId);
     // Still at the top (a short history, or a wheel that ended there): no scroll event would
     // come to ask for more.
     if (t.hasMoreBefore && !stick && list.scrollTop < NEAR_EDGE_PX) loadOlder();
@@ -185,13 +184,13 @@ export function chatView(ctx, chatId, aroundId = null) {
   }
 
   function updateJump() {
-    const t = store.timeline(chatId);
+    const t = history.timeline(chatId);
     jumpLatest.hidden = !t.hasMoreAfter && isAtBottom();
   }
 
   async function loadOlder() {
     try {
-      await store.loadOlder(chatId);
+      await history.loadOlder(chatId);
     } catch (err) {
       ctx.announce(`Couldn't load older messages: ${errorText(err)}`);
     }
@@ -199,18 +198,18 @@ export function chatView(ctx, chatId, aroundId = null) {
 
   async function loadNewer() {
     try {
-      await store.loadNewer(chatId);
+      await history.loadNewer(chatId);
     } catch (err) {
       ctx.announce(`Couldn't load newer messages: ${errorText(err)}`);
     }
   }
 
   async function toLatest() {
-    const t = store.timeline(chatId);
+    const t = history.timeline(chatId);
     stickToBottom = true;
     if (t.hasMoreAfter) {
       try {
-        await store.loadLatest(chatId);
+        await history.loadLatest(chatId);
       } catch (err) {
         ctx.announce(errorText(err));
       }
@@ -226,9 +225,9 @@ export function chatView(ctx, chatId, aroundId = null) {
 
   // Scrolls to a message, first loading the history around it when it is not loaded.
   async function jumpTo(id) {
-    if (!findMessage(store.timeline(chatId), id)) {
+    if (!findMessage(history.timeline(chatId), id)) {
       try {
-        await store.loadAround(chatId, id);
+        await history.loadAround(chatId, id);
       } catch (err) {
         ctx.announce(`Couldn't load that message: ${errorText(err)}`);
         return;
@@ -249,20 +248,19 @@ export function chatView(ctx, chatId, aroundId = null) {
   }
 
   function jumpToPinned() {
-    const pinned = store.pins(chatId)[0];
+    const pinned = history.pins(chatId)[0];
     if (pinned) jumpTo(pinned.id);
   }
 
   function editLast() {
-    const t = store.timeline(chatId);
+    const t = history.timeline(chatId);
     const mine = [...t.messages].reverse().find((m) => m.sender_id === me.id && !m.deleted && m.kind === 'text');
     if (mine) composer.edit(mine);
   }
 
   function messageFor(node) {
-    const t = store.timeline(chatId);
-    if (node.dataset.messageId) return findMessage(t, Number(node.dataset.messageId));
-    return t.pending.find((p) => p.client_id === node.dataset.clientId) || null;
+    if (node.dataset.messageId) return findMessage(history.timeline(chatId), Number(node.dataset.messageId));
+    return outbox.pending(chatId).find((p) => p.client_id === node.dataset.clientId) || null;
   }
 
   function actions(message, where) {
@@ -282,10 +280,10 @@ export function chatView(ctx, chatId, aroundId = null) {
     const reaction = event.target.closest('.reactions button');
     const quoted = event.target.closest('.quote');
     if (menuButton) actions(message, { anchor: menuButton });
-    else if (reaction) store.toggleReaction(message, reaction.dataset.emoji).catch((err) => ctx.announce(errorText(err)));
+    else if (reaction) outbox.toggleReaction(message, reaction.dataset.emoji).catch((err) => ctx.announce(errorText(err)));
     else if (quoted) jumpTo(Number(quoted.dataset.replyTo));
-    else if (event.target.closest('.retry')) store.retry(chatId, message.client_id);
-    else if (event.target.closest('.discard')) store.discard(chatId, message.client_id);
+    else if (event.target.closest('.retry')) outbox.retry(chatId, message.client_id);
+    else if (event.target.closest('.discard')) outbox.discard(chatId, message.client_id);
   });
 
   list.addEventListener('contextmenu', (event) => {
@@ -300,14 +298,14 @@ export function chatView(ctx, chatId, aroundId = null) {
   });
 
   list.addEventListener('scroll', () => {
-    const t = store.timeline(chatId);
+    const t = history.timeline(chatId);
     if (list.scrollTop < NEAR_EDGE_PX && t.hasMoreBefore) loadOlder();
     if (list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX && t.hasMoreAfter) loadNewer();
     followNewest = isAtBottom();
     updateJump();
   }, { passive: true });
   const resized = new ResizeObserver(() => {
-    if (followNewest && !store.timeline(chatId).hasMoreAfter) scrollToBottom();
+    if (followNewest && !history.timeline(chatId).hasMoreAfter) scrollToBottom();
   });
   resized.observe(list);
 
@@ -324,9 +322,9 @@ export function chatView(ctx, chatId, aroundId = null) {
   }
 
   async function open() {
-    store.setActive(chatId);
+    chats.setActive(chatId);
     try {
-      await store.loadChat(chatId);
+      await chats.load(chatId);
     } catch (err) {
       if (alive) showProblem(err);
       return;
@@ -334,13 +332,13 @@ export function chatView(ctx, chatId, aroundId = null) {
     if (!alive) return;
     renderHeader();
     composer.enable();
-    store.loadPins(chatId).catch(() => {});
-    const t = store.timeline(chatId);
+    history.loadPins(chatId).catch(() => {});
+    const t = history.timeline(chatId);
     try {
       if (aroundId) {
         await jumpTo(aroundId);
       } else {
-        if (!t.loaded || t.hasMoreAfter) await store.loadLatest(chatId);
+        if (!t.loaded || t.hasMoreAfter) await history.loadLatest(chatId);
         stickToBottom = true;
         renderMessages();
       }
@@ -351,19 +349,20 @@ export function chatView(ctx, chatId, aroundId = null) {
   }
 
   const offs = [
-    store.on(`timeline:${chatId}`, renderMessages),
-    store.on(`members:${chatId}`, () => { renderMessages(); renderHeader(); }),
-    store.on(`chat:${chatId}`, renderHeader),
-    store.on(`typing:${chatId}`, renderTyping),
-    store.on(`pins:${chatId}`, renderPins),
-    store.on('presence', renderHeader),
-    store.on('users', () => { renderMessages(); renderTyping(); }),
-    store.on('removed', (id) => {
+    store.subscribe(`timeline:${chatId}`, renderMessages),
+    store.subscribe(`outbox:${chatId}`, renderMessages),
+    store.subscribe(`members:${chatId}`, () => { renderMessages(); renderHeader(); }),
+    store.subscribe(`chat:${chatId}`, renderHeader),
+    store.subscribe(`typing:${chatId}`, renderTyping),
+    store.subscribe(`pins:${chatId}`, renderPins),
+    store.subscribe('presence', renderHeader),
+    store.subscribe('users', () => { renderMessages(); renderTyping(); }),
+    store.subscribe('removed', (id) => {
       if (id !== chatId) return;
       ctx.announce('You are no longer in this chat.');
       ctx.navigate('/', { replace: true });
     }),
-    store.on('reset', () => { stickToBottom = true; store.loadLatest(chatId).catch(() => {}); }),
+    store.subscribe('reset', () => { stickToBottom = true; history.loadLatest(chatId).catch(() => {}); }),
   ];
   // "last seen 5 min ago" ages while the chat stays open.
   const clock = setInterval(renderHeader, 30_000);
@@ -372,7 +371,8 @@ export function chatView(ctx, chatId, aroundId = null) {
     for (const off of offs) off();
     clearInterval(clock);
     resized.disconnect();
-    store.setActive(null);
+    typing.stop(chatId);
+    chats.setActive(null);
   });
 
   open();

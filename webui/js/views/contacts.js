@@ -7,7 +7,7 @@ import { userPicker, userRow } from '../components/user-picker.js';
 import { openDirectChat } from './new-chat.js';
 
 export function contactsView(ctx) {
-  const store = ctx.chats;
+  const { store, me, people } = ctx;
   const status = h('p', { class: 'form-status', role: 'status', id: 'contacts-status' });
   const alert = h('div', { class: 'alert', role: 'alert' });
   const lists = h('div', { class: 'contacts-lists', 'aria-busy': 'true' });
@@ -45,7 +45,7 @@ export function contactsView(ctx) {
 
   function show(contacts) {
     current = contacts;
-    for (const list of Object.values(contacts)) for (const user of list) store.remember(user);
+    for (const list of Object.values(contacts)) for (const user of list) people.remember(user);
     const name = (u) => u.display_name || u.username;
     lists.replaceChildren(
       group('contacts-incoming', 'Requests', contacts.incoming, (u) => person(u,
@@ -79,7 +79,7 @@ export function contactsView(ctx) {
   }
 
   const picker = userPicker({
-    id: 'contact-search', label: 'Add a contact', me: store.me,
+    id: 'contact-search', label: 'Add a contact', me,
     exclude: () => new Set([...current.contacts, ...current.outgoing, ...current.blocked].map((u) => u.id)),
     async onPick(user) {
       show(await api.post('/contacts', { user_id: user.id }));
@@ -88,7 +88,7 @@ export function contactsView(ctx) {
     },
   });
 
-  ctx.cleanup(store.on('contacts', refresh));
+  ctx.cleanup(store.subscribe('contacts', refresh));
   ctx.cleanup(() => { alive = false; });
   refresh();
   return h('div', { class: 'pane', id: 'contacts-page' },

@@ -14,7 +14,7 @@ const ROLE_LABEL = { owner: 'Owner', admin: 'Admin', member: 'Member' };
 const ROLE_ORDER = { owner: 0, admin: 1, member: 2 };
 
 export function openChatSettings(ctx, chatId) {
-  const chat = ctx.chats.chat(chatId);
+  const chat = ctx.chats.get(chatId);
   if (!chat) return;
   if (chat.kind === 'direct') openContactPanel(ctx, chat);
   else openGroupPanel(ctx, chatId);
@@ -51,7 +51,7 @@ function detailsSection(ctx, chat) {
     async submit() {
       const body = { title: fields.title.input.value.trim(), topic: fields.topic.input.value.trim() };
       if (isPublic) body.is_public = isPublic.checked;
-      ctx.chats.setChat(await api.patch(`/chats/${chat.id}`, body));
+      ctx.chats.put(await api.patch(`/chats/${chat.id}`, body));
       saved.textContent = 'Saved.';
     },
   });
@@ -109,7 +109,7 @@ function memberActions(chat, member, myId) {
 }
 
 function membersSection(ctx, chatId) {
-  const store = ctx.chats;
+  const { me, chats } = ctx;
   const list = h('ul', { id: 'group-members', class: 'member-list' });
   const heading = h('h3', {});
   const status = h('p', { class: 'hint', role: 'status' });
@@ -127,20 +127,20 @@ function membersSection(ctx, chatId) {
       } else {
         await api.patch(path, { role: action === 'make-admin' ? 'admin' : 'member' });
       }
-      await store.loadChat(chatId);
+      await chats.load(chatId);
     } catch (err) {
       status.textContent = errorText(err);
     }
   }
 
   function render() {
-    const chat = store.chat(chatId);
+    const chat = chats.get(chatId);
     if (!chat) return;
-    const members = store.membersOf(chatId).sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role]
+    const members = chats.membersOf(chatId).sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role]
       || (a.user.display_name || a.user.username).localeCompare(b.user.display_name || b.user.username));
     heading.textContent = `${members.length} ${members.length === 1 ? 'member' : 'members'}`;
     list.replaceChildren(...members.map((member) => {
-      const items = memberActions(chat, member, store.me.id);
+      const items = memberActions(chat, member, me.id);
       const name = member.user.display_name || member.user.username;
       const button = items.length && h('button', {
         type: 'button', class: 'icon-btn member-actions', 'aria-label': `Actions for ${name}`, 'aria-haspopup': 'menu', 'aria-expanded': 'false',
@@ -149,17 +149,17 @@ function membersSection(ctx, chatId) {
         }),
       }, '⋯');
       return h('li', { class: 'member', 'data-user-id': member.user.id, 'data-role': member.role },
-        userRow(member.user, member.user.id === store.me.id && h('span', { class: 'hint' }, '(you)')),
+        userRow(member.user, member.user.id === me.id && h('span', { class: 'hint' }, '(you)')),
         member.role !== 'member' && h('span', { class: 'badge role' }, ROLE_LABEL[member.role]),
         button);
     }));
   }
 
-  const picker = isAdmin(store.chat(chatId)) && userPicker({
-    id: 'add-member-search', label: 'Add people', me: store.me,
-    exclude: () => new Set(store.membersOf(chatId).map((m) => m.user.id)),
+  const picker = isAdmin(chats.get(chatId)) && userPicker({
+    id: 'add-member-search', label: 'Add people', me,
+    exclude: () => new Set(chats.membersOf(chatId).map((m) => m.user.id)),
     async onPick(user) {
-      store.setChat(await api.post(`/chats/${chatId}/members`, { user_ids: [user.id] }));
+      chats.put(await api.post(`/chats/${chatId}/members`, { user_ids: [user.id] }));
       picker.clear();
       status.textContent = `Added ${user.display_name || user.username}.`;
     },
@@ -171,7 +171,6 @@ function membersSection(ctx, chatId) {
 }
 
 function leaveSection(ctx, chat, close) {
-  const store = ctx.chats;
   const kind = chat.kind === 'channel' ? 'channel' : 'group';
   async function leave() {
     const owner = chat.role === 'owner';
@@ -182,7 +181,7 @@ function leaveSection(ctx, chat, close) {
     });
     if (!ok) return;
     try {
-      await api.del(`/chats/${chat.id}/members/${store.me.id}`);
+      await api.del(`/chats/${chat.id}/members/${ctx.me.id}`);
       close();
       ctx.navigate('/', { replace: true });
     } catch (err) {
@@ -206,8 +205,8 @@ function leaveSection(ctx, chat, close) {
 }
 
 function openGroupPanel(ctx, chatId) {
-  const store = ctx.chats;
-  const chat = store.chat(chatId);
+  const { store, chats } = ctx;
+  const chat = chats.get(chatId);
   const members = membersSection(ctx, chatId);
   const offs = [];
   const dialog = openDialog({
@@ -220,12 +219,12 @@ function openGroupPanel(ctx, chatId) {
     ],
     onClose: () => offs.forEach((off) => off()),
   });
-  offs.push(store.on(`members:${chatId}`, members.render), store.on(`chat:${chatId}`, members.render));
-  store.loadChat(chatId).catch(() => {});
+  offs.push(store.subscribe(`members:${chatId}`, members.render), store.subscribe(`chat:${chatId}`, members.render));
+  chats.load(chatId).catch(() => {});
 }
 
 function openContactPanel(ctx, chat) {
-  const store = ctx.chats;
+  const { people } = ctx;
   const peer = chat.peer;
   const status = h('p', { class: 'hint', role: 'status' });
   const blockButton = h('button', { type: 'button', id: 'block-user', class: 'btn btn-secondary', disabled: true });
@@ -261,7 +260,7 @@ function openContactPanel(ctx, chat) {
         avatar(peer, { size: 'lg' }),
         h('p', { class: 'panel-title' }, peer.display_name || peer.username),
         h('p', { class: 'user-handle' }, `@${peer.username}`),
-        h('p', { class: 'presence', 'data-status': store.presenceOf(peer.id).status }, presenceLabel(store.presenceOf(peer.id))),
+        h('p', { class: 'presence', 'data-status': people.presenceOf(peer.id).status }, presenceLabel(people.presenceOf(peer.id))),
         peer.status_text && h('p', {}, peer.status_text),
         peer.bio && h('p', { class: 'bio' }, peer.bio)),
       h('section', { class: 'panel-section' }, blockButton, status),

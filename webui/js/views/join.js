@@ -15,7 +15,7 @@ export function joinView(ctx, code) {
     alert.textContent = '';
     try {
       const chat = await api.post(`/invites/${path}/join`);
-      ctx.chats.setChat(chat);
+      ctx.chats.put(chat);
       ctx.navigate(`/chats/${chat.id}`, { replace: true });
     } catch (err) {
       alert.textContent = errorText(err);

@@ -11,8 +11,8 @@ import { openMenu } from '../components/menu.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '👀'];
 
-function menuItems(store, chat, m) {
-  const own = m.sender_id === store.me.id;
+function menuItems(me, chat, m) {
+  const own = m.sender_id === me.id;
   const admin = chat.role === 'owner' || chat.role === 'admin';
   const live = !m.deleted;
   return [
@@ -30,8 +30,8 @@ function menuItems(store, chat, m) {
 
 /** where: {anchor} or {point}, plus reply(m) and edit(m) from the composer. */
 export function openMessageActions(ctx, message, where) {
-  const store = ctx.chats;
-  const chat = store.chat(message.chat_id);
+  const { outbox } = ctx;
+  const chat = ctx.chats.get(message.chat_id);
   if (!chat) return;
   const fail = (what) => (err) => ctx.announce(`Couldn't ${what}: ${errorText(err)}`);
   const actions = {
@@ -40,22 +40,22 @@ export function openMessageActions(ctx, message, where) {
     edit: () => where.edit(message),
     forward: () => openForwardDialog(ctx, message),
     copy: () => navigator.clipboard?.writeText(message.body).then(() => ctx.announce('Copied.'), fail('copy')),
-    pin: () => store.setPinned(message, !message.pinned).then(
+    pin: () => outbox.setPinned(message, !message.pinned).then(
       () => ctx.announce(message.pinned ? 'Unpinned.' : 'Pinned.'), fail(message.pinned ? 'unpin' : 'pin')),
     info: () => openMessageInfo(ctx, message),
     'delete-me': async () => {
       const ok = await confirmDialog({ title: 'Delete message?', text: 'It will disappear for you only.', confirmLabel: 'Delete for me' });
-      if (ok) store.remove(message, 'me').catch(fail('delete'));
+      if (ok) outbox.remove(message, 'me').catch(fail('delete'));
     },
     'delete-everyone': async () => {
       const ok = await confirmDialog({
         title: 'Delete for everyone?', text: 'Everyone in the chat will see "This message was deleted" instead.', confirmLabel: 'Delete for everyone',
       });
-      if (ok) store.remove(message, 'everyone').catch(fail('delete'));
+      if (ok) outbox.remove(message, 'everyone').catch(fail('delete'));
     },
   };
   openMenu({
-    id: 'message-menu', label: 'Message actions', items: menuItems(store, chat, message),
+    id: 'message-menu', label: 'Message actions', items: menuItems(ctx.me, chat, message),
     anchor: where.anchor, point: where.point, onPick: (item) => actions[item.action](),
   });
 }
@@ -65,9 +65,9 @@ export function openReactionPicker(ctx, message, where) {
     id: 'reaction-picker', label: 'Pick a reaction', className: 'menu-row', anchor: where.anchor, point: where.point,
     items: QUICK_REACTIONS.map((emoji) => ({ emoji, label: emoji, ariaLabel: `React with ${emoji}` })),
     onPick: ({ emoji }) => {
-      const mine = message.reactions.some((r) => r.emoji === emoji && r.user_ids.includes(ctx.chats.me.id));
+      const mine = message.reactions.some((r) => r.emoji === emoji && r.user_ids.includes(ctx.me.id));
       // Picking one you already gave from the picker keeps it; click the reaction itself to take it back.
-      if (!mine) ctx.chats.toggleReaction(message, emoji).catch((err) => ctx.announce(errorText(err)));
+      if (!mine) ctx.outbox.toggleReaction(message, emoji).catch((err) => ctx.announce(errorText(err)));
     },
   });
 }
@@ -77,12 +77,11 @@ function nameList(members) {
 }
 
 export function openMessageInfo(ctx, message) {
-  const store = ctx.chats;
-  const chat = store.chat(message.chat_id);
-  const own = message.sender_id === store.me.id;
-  const others = store.othersIn(message.chat_id);
+  const chat = ctx.chats.get(message.chat_id);
+  const own = message.sender_id === ctx.me.id;
+  const others = ctx.chats.othersIn(message.chat_id);
   const rows = [
-    ['From', own ? 'You' : store.nameOf(message.sender_id)],
+    ['From', own ? 'You' : ctx.people.nameOf(message.sender_id)],
     ['Sent', dateTime(message.created_at)],
     message.edited_at && ['Edited', dateTime(message.edited_at)],
   ];
@@ -114,7 +113,7 @@ export function openMessageInfo(ctx, message) {
 }
 
 export function openForwardDialog(ctx, message) {
-  const store = ctx.chats;
+  const { chats } = ctx;
   const filter = h('input', { id: 'forward-search', type: 'search', placeholder: 'Search chats', autocomplete: 'off', 'aria-label': 'Search chats' });
   const list = h('ul', { id: 'forward-list', class: 'pick-list' });
   const status = h('p', { class: 'hint', role: 'status' });
@@ -122,19 +121,19 @@ export function openForwardDialog(ctx, message) {
 
   function render() {
     const q = filter.value.trim().toLowerCase();
-    const shown = store.list().filter((c) => store.chatTitle(c).toLowerCase().includes(q));
+    const shown = chats.list().filter((c) => chats.title(c).toLowerCase().includes(q));
     list.replaceChildren(...shown.map((chat) => h('li', {},
       h('button', { type: 'button', class: 'pick', 'data-chat-id': chat.id, onclick: (e) => send(chat, e.currentTarget) },
-        chatAvatar(store, chat), h('span', { class: 'user-text' }, h('span', { class: 'user-name' }, store.chatTitle(chat)))))));
+        chatAvatar(ctx, chat), h('span', { class: 'user-text' }, h('span', { class: 'user-name' }, chats.title(chat)))))));
     status.textContent = shown.length ? '' : 'No chats match.';
   }
 
   async function send(chat, button) {
     button.disabled = true;
     try {
-      await store.forward(message, chat.id);
+      await ctx.outbox.forward(message, chat.id);
       dialog.close();
-      ctx.announce(`Forwarded to ${store.chatTitle(chat)}.`);
+      ctx.announce(`Forwarded to ${chats.title(chat)}.`);
     } catch (err) {
       button.disabled = false;
       status.textContent = errorText(err);

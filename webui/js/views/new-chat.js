@@ -30,14 +30,14 @@ export function openNewChatMenu(ctx, anchor) {
 // Opens (or creates) the direct chat with a person and shows it.
 export async function openDirectChat(ctx, userId) {
   const chat = await api.post('/chats', { kind: 'direct', user_id: userId });
-  ctx.chats.setChat(chat);
+  ctx.chats.put(chat);
   ctx.navigate(`/chats/${chat.id}`);
 }
 
 function openNewDirect(ctx) {
   let dialog = null;
   const picker = userPicker({
-    id: 'user-search', label: 'Find a person', me: ctx.chats.me,
+    id: 'user-search', label: 'Find a person', me: ctx.me,
     async onPick(user) {
       await openDirectChat(ctx, user.id);
       dialog.close();
@@ -57,7 +57,7 @@ function openNewGroup(ctx, kind) {
   };
   const isPublic = kind === 'channel' && h('input', { type: 'checkbox', id: 'new-chat-public', checked: true });
   const picker = userPicker({
-    id: 'new-chat-member-search', label: 'Add members', me: ctx.chats.me,
+    id: 'new-chat-member-search', label: 'Add members', me: ctx.me,
     exclude: () => new Set(picked.keys()),
     onPick(user) {
       picked.set(user.id, user);
@@ -92,7 +92,7 @@ function openNewGroup(ctx, kind) {
       if (topic) body.topic = topic;
       if (isPublic) body.is_public = isPublic.checked;
       const chat = await api.post('/chats', body);
-      ctx.chats.setChat(chat);
+      ctx.chats.put(chat);
       dialog.close();
       ctx.navigate(`/chats/${chat.id}`);
     },
@@ -111,7 +111,7 @@ function openChannelBrowser(ctx) {
   async function join(channel, button) {
     button.disabled = true;
     try {
-      if (!channel.joined) ctx.chats.setChat(await api.post(`/chats/${channel.id}/join`));
+      if (!channel.joined) ctx.chats.put(await api.post(`/chats/${channel.id}/join`));
       dialog.close();
       ctx.navigate(`/chats/${channel.id}`);
     } catch (err) {
