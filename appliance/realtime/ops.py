@@ -85,7 +85,8 @@ class EditOp(In):
 
 class DeleteOp(In):
     message_id: Id
-    scope: Annotated[Literal["me", "everyone"], Field(alias="for")] = "everyone"
+    # Without `for`, a delete is only for yourself: deleting for everyone is said out loud.
+    scope: Annotated[Literal["me", "everyone"], Field(alias="for")] = "me"
 
 
 class ReactionOp(In):

@@ -18,10 +18,10 @@ from appliance.services.chats import (
     require_member,
     require_unblocked,
 )
-from appliance.services.errors import ForbiddenError, InvalidError, NotFoundError
+from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from appliance.services.ratelimit import RateLimiter
-from appliance.services.unit import Outbox, Work
-from appliance.store import chats, messages, users
+from appliance.services.unit import Outbox, Work, event_data
+from appliance.store import chats, events, messages, users
 from appliance.store.chats import ChatRow, MemberRow
 from appliance.store.db import Connection, ThreadConnection, on_thread
 from appliance.store.messages import Inserted, MessageRow
@@ -89,6 +89,15 @@ class Messaging:
         chat, member = await require_member(conn, message.chat_id, user_id)
         return message, chat, member
 
+    async def _message_to_change(
+        self, tx: Connection, message_id: int, user_id: int
+    ) -> tuple[MessageRow, ChatRow, MemberRow]:
+        """A message the user is about to change in a way the others see (edit, reaction,
+        pin): a member's, and across no block in a direct chat."""
+        message, chat, member = await self._message_in_chat(tx, message_id, user_id)
+        await require_unblocked(tx, chat, user_id)
+        return message, chat, member
+
     # --- sending -----------------------------------------------------------------------------
 
     async def send(
@@ -129,6 +138,12 @@ class Messaging:
             if stored.refusal is not None:
                 raise refused(stored.refusal)
             assert stored.row is not None
+            if stored.duplicate and stored.row.chat_id != chat_id:
+                raise ConflictError(
+                    f"client_id {client_id!r} was already used for message {stored.row.id}"
+                    f" in chat {stored.row.chat_id}; use a new one for each message.",
+                    code="client_id_reused",
+                )
             view = views.message(stored.row, stored.extras)
             if not stored.duplicate:
                 outbox.record(conn, "message.created", view, chat_id=chat_id)
@@ -237,7 +252,7 @@ class Messaging:
     async def edit(self, user_id: int, message_id: int, body: str) -> shapes.MessageOut:
         body = self._body(body)
         async with self.work.unit() as (tx, outbox):
-            message, _, _ = await self._message_in_chat(tx, message_id, user_id)
+            message, _, _ = await self._message_to_change(tx, message_id, user_id)
             if message.sender_id != user_id:
                 raise ForbiddenError("Only the sender can edit a message.", code="not_allowed")
             if message.deleted or message.kind != "text":
@@ -252,6 +267,7 @@ class Messaging:
             assert updated is not None
             view = await self._view(tx, updated)
             if body != message.body:
+                await self._rewrite_log(tx, message.id)
                 await outbox.event(tx, "message.updated", view, chat_id=message.chat_id)
         return view
 
@@ -274,16 +290,28 @@ class Messaging:
                         code="not_allowed",
                     )
                 await messages.delete_for_everyone(tx, message.id, outbox.now)
+                await self._rewrite_log(tx, message.id)
                 await outbox.event(tx, "message.deleted", data, chat_id=message.chat_id)
+
+    async def _rewrite_log(self, tx: Connection, message_id: int) -> None:
+        """Replay shows what a message is now: after an edit or a delete, its stored events,
+        and those of the replies that quote it, are rewritten to the current state, so no
+        late joiner reads text that was deleted or edited away."""
+        row = await messages.get(tx, message_id)
+        assert row is not None
+        rows = [row, *await messages.replies_to(tx, message_id)]
+        extras = await messages.extras(tx, rows)
+        for each in rows:
+            current = event_data(views.message(each, extras))
+            await on_thread(tx, events.rewrite_message, each.id, current)
 
     async def react(self, user_id: int, message_id: int, emoji: str, *, add: bool) -> None:
         emoji = check_emoji(emoji)
         async with self.work.unit() as (tx, outbox):
-            message, chat, _ = await self._message_in_chat(tx, message_id, user_id)
+            message, chat, _ = await self._message_to_change(tx, message_id, user_id)
             if message.deleted:
                 raise InvalidError("This message was deleted.", code="message_deleted")
             if add:
-                await require_unblocked(tx, chat, user_id)
                 changed = await messages.add_reaction(tx, message.id, user_id, emoji, outbox.now)
             else:
                 changed = await messages.remove_reaction(tx, message.id, user_id, emoji)
@@ -299,7 +327,7 @@ class Messaging:
 
     async def pin(self, user_id: int, message_id: int, *, pinned: bool) -> None:
         async with self.work.unit() as (tx, outbox):
-            message, chat, member = await self._message_in_chat(tx, message_id, user_id)
+            message, chat, member = await self._message_to_change(tx, message_id, user_id)
             if chat.kind != "direct" and member.role not in MANAGERS:
                 raise ForbiddenError(
                     "Only the chat's owner and admins can pin.", code="not_allowed"
@@ -315,9 +343,11 @@ class Messaging:
                 await outbox.event(tx, "message.updated", view, chat_id=chat.id)
 
     async def mark(self, user_id: int, chat_id: int, message_id: int, *, read: bool) -> None:
-        """Move the read (with delivered) or only the delivered cursor forward."""
+        """Move the read (with delivered) or only the delivered cursor forward. Across a block
+        in a direct chat the receipt is the reader's own: the other person is not told."""
         async with self.work.unit() as (tx, outbox):
             chat, _ = await require_member(tx, chat_id, user_id)
+            blocked = await on_thread(tx, chats.block_between, chat, user_id) is not None
             upto = min(message_id, chat.last_message_id or 0)
             moved = await chats.move_cursors(
                 tx, chat_id, user_id, read_id=upto if read else 0, delivered_id=upto
@@ -332,5 +362,5 @@ class Messaging:
                         last_read_id=moved.last_read_id,
                         last_delivered_id=moved.last_delivered_id,
                     ),
-                    chat_id=chat_id,
+                    **({"user_id": user_id} if blocked else {"chat_id": chat_id}),
                 )  # fmt: skip

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from appliance.api import shapes
 from appliance.bus import Bus
 from appliance.clock import Clock
 from appliance.services.audience import Audience
@@ -57,9 +58,14 @@ class Outbox:
         chat_id: int | None = None,
         user_id: int | None = None,
     ) -> None:
-        """Write an event in the open transaction, from the writer's thread."""
+        """Write an event in the open transaction, from the writer's thread. An event that
+        carries a message is marked with its id, so later edits and deletes rewrite it."""
+        message_id = data.id if isinstance(data, shapes.MessageOut) else None
+        text = event_data(data)
         self.events.append(
-            events.append(conn, type, event_data(data), self.now, chat_id=chat_id, user_id=user_id)
+            events.append(
+                conn, type, text, self.now, chat_id=chat_id, user_id=user_id, message_id=message_id
+            )
         )
 
     async def event(

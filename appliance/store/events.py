@@ -8,7 +8,10 @@ from dataclasses import dataclass
 import aiosqlite
 
 PRUNED_THROUGH_KEY = "events_pruned_through"
-_INSERT = "INSERT INTO events (chat_id, user_id, type, data, created_at) VALUES (?, ?, ?, ?, ?)"
+_INSERT = (
+    "INSERT INTO events (chat_id, user_id, type, data, created_at, message_id)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +76,17 @@ def append(
     *,
     chat_id: int | None = None,
     user_id: int | None = None,
+    message_id: int | None = None,
 ) -> EventRow:
     """Write an event in the open transaction (a plain sqlite3 function: services run it with
-    `db.on_thread`, a job on the writer's thread calls it directly). `data` is JSON text."""
-    cursor = conn.execute(_INSERT, (chat_id, user_id, type, data, now))
+    `db.on_thread`, a job on the writer's thread calls it directly). `data` is JSON text;
+    `message_id` names the message whose current state `data` is, so it can be rewritten."""
+    cursor = conn.execute(_INSERT, (chat_id, user_id, type, data, now, message_id))
     assert cursor.lastrowid is not None
     return EventRow(cursor.lastrowid, chat_id, user_id, type, data)
+
+
+def rewrite_message(conn: sqlite3.Connection, message_id: int, data: str) -> None:
+    """Every stored event that carries this message now carries `data`, its current state:
+    replay never shows text deleted or edited away (a plain sqlite3 function)."""
+    conn.execute("UPDATE events SET data = ? WHERE message_id = ?", (data, message_id))

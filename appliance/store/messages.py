@@ -155,6 +155,14 @@ async def by_ids(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, Messag
         return {row[0]: _row(row) for row in await cur.fetchall()}
 
 
+async def replies_to(conn: aiosqlite.Connection, message_id: int) -> list[MessageRow]:
+    """The messages that quote this one."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM messages WHERE reply_to = ? ORDER BY id", (message_id,)
+    ) as cur:
+        return [_row(row) for row in await cur.fetchall()]
+
+
 async def extras(conn: aiosqlite.Connection, rows: list[MessageRow]) -> Extras:
     found = Extras()
     if not rows:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -124,3 +126,27 @@ async def test_writes_commit_before_returning_and_roll_back_on_error(tmp_path):
             assert (await cur.fetchone())[0] == 1
     finally:
         await db.close()
+
+
+async def test_upgrading_redacts_deleted_and_edited_text_from_the_event_log(tmp_path):
+    """Before 0005, events kept every version of a message for the retention window: a late
+    joiner replaying the log could read what was deleted or edited away."""
+    old = tmp_path / "old.db"
+    with contextlib.closing(sqlite3.connect(old)) as conn, conn:
+        conn.executescript((Path(__file__).parent / "schemas" / "v0004.sql").read_text())
+    await _migrate(old)
+    with contextlib.closing(sqlite3.connect(old)) as conn:
+        log = conn.execute("SELECT message_id, data FROM events ORDER BY seq").fetchall()
+    text = " ".join(data for _, data in log)
+    assert "a secret" not in text and "the first text" not in text
+    about = [(message_id, json.loads(data)) for message_id, data in log if message_id]
+    assert [message_id for message_id, _ in about] == [1, 2, 3, 4, 2]
+    for message_id, data in about:
+        assert data["id"] == message_id
+        if message_id == 2:  # created, then updated: both say what it says now
+            assert data["body"] == "the edited text"
+        if message_id == 3:
+            assert data["deleted"] is True and data["body"] == "" and data["mentions"] == []
+        if message_id == 4:
+            assert data["reply_to"] == {"id": 3, "sender_id": 1, "body": "", "deleted": True}
+    assert about[0][1]["body"] == "hello bob"
