@@ -123,6 +123,9 @@ class LimitSettings(Section):
     login_per_account: RateLimit = RateLimit(count=10, per_seconds=300)
     signup_per_address: RateLimit = RateLimit(count=10, per_seconds=3600)
     messages_per_user: RateLimit = RateLimit(count=30, per_seconds=10)
+    changes_per_user: RateLimit = RateLimit(count=60, per_seconds=10)
+    chats_per_user: RateLimit = RateLimit(count=20, per_seconds=60)
+    password_checks_per_account: RateLimit = RateLimit(count=5, per_seconds=300)
     uploads_per_user: RateLimit = RateLimit(count=30, per_seconds=60)
     ws_frames_per_connection: RateLimit = RateLimit(count=120, per_seconds=10)
 

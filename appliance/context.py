@@ -16,6 +16,7 @@ from appliance.services.calls import Calls
 from appliance.services.chats import Chats
 from appliance.services.contacts import Contacts
 from appliance.services.eventlog import EventLog
+from appliance.services.limits import Limits
 from appliance.services.messaging import Messaging
 from appliance.services.passwords import PasswordHasher
 from appliance.services.sessions import Sessions
@@ -52,6 +53,7 @@ def build(
     bus = Bus()
     audience = Audience()
     work = Work(db, bus, audience, clock)
+    limits = Limits.from_config(config.limits, clock)
     return Hearth(
         config=config,
         clock=clock,
@@ -60,9 +62,9 @@ def build(
         sessions=Sessions(work, config.auth, datadir.secret_key(config.data_dir)),
         bus=bus,
         audience=audience,
-        chats=Chats(work),
-        contacts=Contacts(work),
-        messaging=Messaging(work, config),
+        chats=Chats(work, limits),
+        contacts=Contacts(work, limits),
+        messaging=Messaging(work, config, limits),
         events=EventLog(work, config.messages.event_retention_days),
         calls=Calls(work, config.calls),
     )

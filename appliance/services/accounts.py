@@ -121,6 +121,11 @@ class Accounts:
         self._signup_by_address = RateLimiter(
             limits.signup_per_address.count, limits.signup_per_address.per_seconds, clock=clock
         )
+        self._password_checks = RateLimiter(
+            limits.password_checks_per_account.count,
+            limits.password_checks_per_account.per_seconds,
+            clock=clock,
+        )
 
     # --- first run -------------------------------------------------------------------------
 
@@ -239,8 +244,12 @@ class Accounts:
         """Check the current password, set the new one and sign every other session out, in
         one transaction: a stolen session cannot outlive the password change."""
         check_password(new_password, field="new_password")
+        key = str(user_id)
+        self._password_checks.check(key)  # each guess is a bcrypt check: bounded per account
         if not await self.verify_password(user_id, current_password):
+            self._password_checks.hit(key)
             raise InvalidError("The current password is wrong.", field="current_password")
+        self._password_checks.reset(key)
         password_hash = await self._hasher.hash(new_password)
         now = self._work.clock.now_ms()
         async with self._work.unit() as (tx, outbox):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from appliance.api import shapes
 from appliance.services import views
 from appliance.services.errors import ForbiddenError, InvalidError, NotFoundError
+from appliance.services.limits import Limits
 from appliance.services.unit import Outbox, Work
 from appliance.store import contacts, users
 from appliance.store.db import Connection, on_thread
@@ -12,8 +13,9 @@ from appliance.store.users import UserRow
 
 
 class Contacts:
-    def __init__(self, work: Work) -> None:
+    def __init__(self, work: Work, limits: Limits) -> None:
         self.work = work
+        self.limits = limits
 
     async def overview(self, user_id: int) -> shapes.ContactsOut:
         async with self.work.read() as conn:
@@ -46,6 +48,7 @@ class Contacts:
 
     async def request(self, user_id: int, other_id: int) -> shapes.ContactsOut:
         """Ask `other_id` to be a contact; accepts at once if they had asked first."""
+        self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             me, other = await self._people(tx, user_id, other_id)
             if await on_thread(tx, contacts.either_blocked, user_id, other_id):
@@ -67,6 +70,7 @@ class Contacts:
 
     async def _answer(self, user_id: int, other_id: int, *, accept: bool) -> shapes.ContactsOut:
         """Accept or turn down the request `other_id` sent `user_id`."""
+        self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             me, other = await self._people(tx, user_id, other_id)
             if await contacts.state(tx, user_id, other_id) != "incoming":
@@ -80,6 +84,7 @@ class Contacts:
             return await self._list(tx, user_id)
 
     async def remove(self, user_id: int, other_id: int) -> None:
+        self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             me, other = await self._people(tx, user_id, other_id)
             if await contacts.remove(tx, user_id, other_id):
@@ -96,6 +101,7 @@ class Contacts:
             await outbox.event(tx, type, data, user_id=person.id)
 
     async def block(self, user_id: int, other_id: int) -> None:
+        self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             me, other = await self._people(tx, user_id, other_id)
             await contacts.block(tx, user_id, other_id, outbox.now)
@@ -104,6 +110,7 @@ class Contacts:
             outbox.blocked.append((user_id, other_id))
 
     async def unblock(self, user_id: int, other_id: int) -> None:
+        self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             await self._people(tx, user_id, other_id)
             await contacts.unblock(tx, user_id, other_id)

@@ -19,7 +19,7 @@ from appliance.services.chats import (
     require_unblocked,
 )
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
-from appliance.services.ratelimit import RateLimiter
+from appliance.services.limits import Limits
 from appliance.services.unit import Outbox, Work, event_data
 from appliance.store import chats, events, messages, users
 from appliance.store.chats import ChatRow, MemberRow
@@ -61,11 +61,10 @@ def fts_query(text: str) -> str:
 
 
 class Messaging:
-    def __init__(self, work: Work, config: Settings) -> None:
+    def __init__(self, work: Work, config: Settings, limits: Limits) -> None:
         self.work = work
         self.max_length = config.messages.max_length
-        limit = config.limits.messages_per_user
-        self.limiter = RateLimiter(limit.count, limit.per_seconds, clock=work.clock.monotonic)
+        self.limits = limits
 
     def _body(self, raw: str) -> str:
         body = raw.strip()
@@ -121,7 +120,7 @@ class Messaging:
         else:
             async with self.work.read() as conn:
                 body, forwarded = await self._forwarded(conn, forward_of, user_id)
-        self.limiter.hit(str(user_id))
+        self.limits.messages.hit(str(user_id))
         new = messages.NewText(
             chat_id=chat_id,
             sender_id=user_id,
@@ -251,6 +250,7 @@ class Messaging:
 
     async def edit(self, user_id: int, message_id: int, body: str) -> shapes.MessageOut:
         body = self._body(body)
+        self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             message, _, _ = await self._message_to_change(tx, message_id, user_id)
             if message.sender_id != user_id:
@@ -274,6 +274,7 @@ class Messaging:
     async def delete(self, user_id: int, message_id: int, scope: str) -> None:
         if scope not in {"me", "everyone"}:
             raise InvalidError("for is me or everyone.", field="for")
+        self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             message, chat, member = await self._message_in_chat(tx, message_id, user_id)
             data = shapes.MessageDeletedOut(
@@ -307,6 +308,7 @@ class Messaging:
 
     async def react(self, user_id: int, message_id: int, emoji: str, *, add: bool) -> None:
         emoji = check_emoji(emoji)
+        self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             message, chat, _ = await self._message_to_change(tx, message_id, user_id)
             if message.deleted:
@@ -326,6 +328,7 @@ class Messaging:
                 )  # fmt: skip
 
     async def pin(self, user_id: int, message_id: int, *, pinned: bool) -> None:
+        self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             message, chat, member = await self._message_to_change(tx, message_id, user_id)
             if chat.kind != "direct" and member.role not in MANAGERS:
