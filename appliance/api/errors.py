@@ -16,6 +16,7 @@ from appliance.services.errors import (
     NotFoundError,
     RateLimitedError,
     ServiceError,
+    StorageFullError,
     UnauthenticatedError,
 )
 
@@ -26,6 +27,7 @@ _STATUS: list[tuple[type[ServiceError], int]] = [
     (NotFoundError, 404),
     (ConflictError, 409),
     (RateLimitedError, 429),
+    (StorageFullError, 507),
 ]
 
 

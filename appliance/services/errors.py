@@ -45,3 +45,14 @@ class RateLimitedError(ServiceError):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"Too many attempts; try again in {max(1, round(retry_after))} s.")
         self.retry_after = retry_after
+
+
+class StorageFullError(ServiceError):
+    """The appliance's disk is full: the write was not stored (507). Reads still work."""
+
+    code = "storage_full"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Hearth's storage is full, so this was not saved. Ask the admin to free some space."
+        )

@@ -8,6 +8,7 @@ means it was copied, and the whole session is revoked.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from dataclasses import dataclass
 
@@ -15,7 +16,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from appliance.clock import DAY_MS, MINUTE_MS
 from appliance.config import AuthSettings
-from appliance.services.errors import ForbiddenError, NotFoundError, UnauthenticatedError
+from appliance.services.errors import (
+    ForbiddenError,
+    NotFoundError,
+    StorageFullError,
+    UnauthenticatedError,
+)
 from appliance.services.tokens import token_hash
 from appliance.services.unit import Work
 from appliance.store import sessions, users
@@ -162,8 +168,10 @@ class Sessions:
         if user.disabled:
             raise ForbiddenError("This account is disabled.", code="account_disabled")
         if now - session.last_used_at > TOUCH_INTERVAL_MS or session.ip != address:
-            async with self._work.unit() as (tx, _):
-                await sessions.touch(tx, session.id, now, address)
+            # Bookkeeping only: with a full disk, reads go on without it.
+            with contextlib.suppress(StorageFullError):
+                async with self._work.unit() as (tx, _):
+                    await sessions.touch(tx, session.id, now, address)
         return Principal(user, session.id)
 
     async def active(self, user_id: int) -> list[SessionRow]:

@@ -24,6 +24,8 @@ from appliance.api import shapes
 from appliance.bus import Bus
 from appliance.clock import Clock
 from appliance.services.audience import Audience
+from appliance.services.errors import StorageFullError
+from appliance.store import errors as store_errors
 from appliance.store import events
 from appliance.store.db import Connection, Database, ThreadConnection, on_thread
 from appliance.store.events import EventRow
@@ -97,15 +99,21 @@ class Work:
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[tuple[Connection, Outbox]]:
         outbox = Outbox(self.clock.now_ms())
-        async with self.db.write() as tx:
-            yield tx, outbox
+        try:
+            async with self.db.write() as tx:
+                yield tx, outbox
+        except store_errors.StorageFullError as error:
+            raise StorageFullError() from error
         self._announce(outbox)
 
     async def unit_in_thread(self, job: Callable[[ThreadConnection, Outbox], T]) -> T:
         """A unit of work run whole on the writer's thread, in one trip: for the hottest
         writes (sending a message). Same commit and announcements as `unit()`."""
         outbox = Outbox(self.clock.now_ms())
-        result = await self.db.write_in_thread(lambda conn: job(conn, outbox))
+        try:
+            result = await self.db.write_in_thread(lambda conn: job(conn, outbox))
+        except store_errors.StorageFullError as error:
+            raise StorageFullError() from error
         self._announce(outbox)
         return result
 

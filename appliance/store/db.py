@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar
 
 import aiosqlite
+
+from appliance.store.errors import StorageFullError
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
         self._waiting = 0
+        self._storage_full = False  # in a full-disk episode (logged once)
         self._batch: _Batch | None = None
         self._committers: set[asyncio.Task[None]] = set()
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
@@ -172,40 +175,61 @@ class Database:
         still returns only after that commit, and an error rolls back only its own savepoint.
         An idle writer commits at once, so batching adds no latency without load.
         """
-        conn = await self._enter()
-        try:
-            batch = await self._open_batch(conn)
-            await conn.execute("SAVEPOINT job")
+        with self._full_storage_is_an_error():
+            conn = await self._enter()
             try:
-                yield conn
-            except BaseException as error:
-                await self._rollback_job(conn, batch, error)
-                raise
-            await conn.execute("RELEASE job")
-            batch.jobs += 1
-        finally:
-            self._write_lock.release()
-        # The batch may fail to commit (disk full): then nothing of it is durable, and we say so.
-        await asyncio.shield(batch.done)
+                batch = await self._open_batch(conn)
+                await conn.execute("SAVEPOINT job")
+                try:
+                    yield conn
+                except BaseException as error:
+                    await self._rollback_job(conn, batch, error)
+                    raise
+                await conn.execute("RELEASE job")
+                batch.jobs += 1
+            finally:
+                self._write_lock.release()
+            # The batch may fail to commit (disk full): then nothing of it is durable, and we
+            # say so.
+            await asyncio.shield(batch.done)
 
     async def write_in_thread(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run `job` on the writer's own thread with the plain sqlite3 connection: the whole
         job in one trip to that thread instead of one trip per statement. Same group commit,
         savepoint and durability as `write()`; for hot paths (sending a message)."""
-        conn = await self._enter()
-        try:
-            batch = await self._open_batch(conn)
+        with self._full_storage_is_an_error():
+            conn = await self._enter()
             try:
-                result = await on_thread(conn, _in_savepoint, job)
-            except BaseException as error:
-                if not conn.in_transaction:  # SQLite rolled back the whole batch
-                    await self._rollback_job(conn, batch, error)
-                raise
-            batch.jobs += 1
-        finally:
-            self._write_lock.release()
-        await asyncio.shield(batch.done)
+                batch = await self._open_batch(conn)
+                try:
+                    result = await on_thread(conn, _in_savepoint, job)
+                except BaseException as error:
+                    if not conn.in_transaction:  # SQLite rolled back the whole batch
+                        await self._rollback_job(conn, batch, error)
+                    raise
+                batch.jobs += 1
+            finally:
+                self._write_lock.release()
+            await asyncio.shield(batch.done)
         return result
+
+    @contextmanager
+    def _full_storage_is_an_error(self) -> Iterator[None]:
+        """A write that fails because the disk is full raises StorageFullError, logged once
+        per episode (not a traceback per request); the next write that succeeds ends it."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            if not _is_full(error):
+                raise
+            if not self._storage_full:
+                self._storage_full = True
+                log.error("the disk under %s is full: writes are refused until there is room "
+                          "(%s)", self.path.parent, error)  # fmt: skip
+            raise StorageFullError() from error
+        if self._storage_full:
+            self._storage_full = False
+            log.warning("there is room on the disk again: writes work")
 
     async def _enter(self) -> aiosqlite.Connection:
         """Take the writer (queueing behind other writers)."""
@@ -275,7 +299,8 @@ class Database:
         try:
             await conn.commit()
         except sqlite3.Error as error:
-            log.error("commit failed: %s", error)
+            if not _is_full(error):  # a full disk is logged once per episode, by the writer
+                log.error("commit failed: %s", error)
             if conn.in_transaction:
                 await conn.rollback()
             batch.done.set_exception(error)
@@ -291,6 +316,12 @@ class Database:
             yield conn
         finally:
             self._readers.put_nowait(conn)
+
+
+def _is_full(error: sqlite3.Error) -> bool:
+    """SQLITE_FULL: the disk (or the file system's quota) has no room for the write."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(error)
 
 
 def _in_savepoint(raw: sqlite3.Connection, job: Callable[[sqlite3.Connection], T]) -> T:

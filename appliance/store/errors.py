@@ -7,3 +7,11 @@ class DuplicateError(Exception):
     def __init__(self, field: str) -> None:
         super().__init__(f"{field} already exists")
         self.field = field
+
+
+class StorageFullError(Exception):
+    """The disk (or the file system under the data folder) is full: nothing of this write was
+    stored. Reads still work; writes work again once there is room."""
+
+    def __init__(self) -> None:
+        super().__init__("the storage under the data folder is full")

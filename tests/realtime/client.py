@@ -31,6 +31,8 @@ ROOMY_LIMITS = {
     "login_per_address": HIGH,
     "login_per_account": HIGH,
     "messages_per_user": HIGH,
+    "changes_per_user": HIGH,
+    "chats_per_user": HIGH,
     "ws_frames_per_connection": HIGH,
 }
 
