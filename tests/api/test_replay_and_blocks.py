@@ -34,7 +34,7 @@ def texts(events: list[tuple[str, dict[str, Any]]]) -> str:
 
 
 async def test_a_late_joiner_never_replays_a_message_deleted_for_everyone(hearth, people):
-    ada, bob, cy = await people("ada", "bob", "cyd")
+    ada, cy = await people("ada", "cyd")
     channel = await ada.channel("Town square")
     secret = await ada.send(channel["id"], "the door code is 4711")
     quoting = await ada.send(channel["id"], "did you see it?", reply_to=secret["id"])
