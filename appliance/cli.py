@@ -11,9 +11,11 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from appliance import __version__
+from appliance import __version__, datadir
 from appliance.config import ConfigError, Settings, load, resolve_config_path
 from appliance.context import opened
+from appliance.datadir import DataDirError
+from appliance.net.tls import TLSError
 from appliance.services.errors import ServiceError
 from appliance.store.db import SchemaTooNewError
 
@@ -140,9 +142,10 @@ def _read_password(from_stdin: bool) -> str:
 
 
 async def cmd_init(config: Settings, args: argparse.Namespace) -> None:
+    datadir.prepare(config.data_dir)
+    certificate = _certificate(config)  # unusable TLS files stop us before the database
     async with opened(config) as hearth:
         token = await hearth.accounts.setup_token()
-    certificate = _certificate(config)
     print(f"Data folder ready: {config.data_dir.resolve()}")
     print(f"TLS certificate SHA-256: {certificate.fingerprint_sha256}")
     if token:
@@ -215,6 +218,12 @@ async def cmd_discover(config: Settings, args: argparse.Namespace) -> None:
 
 
 async def cmd_check_config(config: Settings, args: argparse.Namespace) -> None:
+    """The file parses and matches the schema; the TLS files it names are there, readable and
+    a matching pair (what `serve` would trip over first)."""
+    if config.tls.cert_file is not None and config.tls.key_file is not None:
+        from appliance.net.tls import load_certificate
+
+        load_certificate(config.tls.cert_file, config.tls.key_file)
     print("config is valid")
 
 
@@ -231,6 +240,7 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
 async def cmd_serve(config: Settings, args: argparse.Namespace) -> None:
     from appliance.server import serve
 
+    datadir.prepare(config.data_dir)
     certificate = _certificate(config)
     stop = _stop_on_signals(asyncio.get_running_loop())
     await serve(config, certificate, stop, base_urls(config))
@@ -269,6 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     try:
         asyncio.run(action(config, args))
+    except (TLSError, DataDirError) as error:  # the config names something unusable
+        print(f"hearth: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     except (CommandError, ServiceError, SchemaTooNewError, OSError) as error:
         print(f"hearth: {error}", file=sys.stderr)
         return EXIT_FAILURE

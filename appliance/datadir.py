@@ -10,9 +10,21 @@ from pathlib import Path
 SECRET_FILE = "secret.key"  # noqa: S105 (a file name)
 
 
+class DataDirError(Exception):
+    """The data folder cannot be made or written (a setup problem, not a crash)."""
+
+
 def prepare(data_dir: Path) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o700)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.chmod(0o700)
+        probe = data_dir / ".write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise DataDirError(
+            f"data_dir {data_dir}: cannot use it as the data folder: {error.strerror or error}"
+        ) from None
 
 
 def secret_key(data_dir: Path) -> bytes:
