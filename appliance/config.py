@@ -133,6 +133,12 @@ class LimitSettings(Section):
 class MessageSettings(Section):
     max_length: Annotated[int, Field(ge=100, le=100_000)] = 4000
     event_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    max_reactions: Annotated[int, Field(ge=1, le=100)] = 20
+    max_edits: Annotated[int, Field(ge=1, le=1000)] = 50
+
+
+class ChatSettings(Section):
+    max_members: Annotated[int, Field(ge=2, le=10_000)] = 256
 
 
 class MDNSSettings(Section):
@@ -178,6 +184,7 @@ class Settings(Section):
     registration: RegistrationSettings = RegistrationSettings()
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
+    chats: ChatSettings = ChatSettings()
     storage: StorageSettings = StorageSettings()
     messages: MessageSettings = MessageSettings()
     mdns: MDNSSettings = MDNSSettings()

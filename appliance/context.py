@@ -62,7 +62,7 @@ def build(
         sessions=Sessions(work, config.auth, datadir.secret_key(config.data_dir)),
         bus=bus,
         audience=audience,
-        chats=Chats(work, limits),
+        chats=Chats(work, limits, config.chats),
         contacts=Contacts(work, limits),
         messaging=Messaging(work, config, limits),
         events=EventLog(work, config.messages.event_retention_days),

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from appliance.api import shapes
 from appliance.clock import DAY_MS, to_datetime
+from appliance.config import ChatSettings
 from appliance.services import views
 from appliance.services.errors import (
     ConflictError,
@@ -104,10 +105,11 @@ async def system_line(
 
 
 class Chats:
-    def __init__(self, work: Work, limits: Limits) -> None:
+    def __init__(self, work: Work, limits: Limits, settings: ChatSettings) -> None:
         self.work = work
         self.audience = work.audience
         self.limits = limits
+        self.max_members = settings.max_members
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -280,6 +282,10 @@ class Chats:
                 raise ForbiddenError(
                     f"{display_name(person)} cannot be added by you.", code="blocked"
                 )
+        counts = await chats.member_counts(tx, [chat.id])
+        joining = [u for u in user_ids if await chats.member(tx, chat.id, u) is None]
+        if counts.get(chat.id, 0) + len(joining) > self.max_members:
+            raise ConflictError(f"A chat has at most {self.max_members} members.", code="chat_full")
         added = []
         for user_id in user_ids:
             if await chats.add_member(tx, chat.id, user_id, "member", outbox.now):

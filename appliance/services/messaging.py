@@ -64,6 +64,8 @@ class Messaging:
     def __init__(self, work: Work, config: Settings, limits: Limits) -> None:
         self.work = work
         self.max_length = config.messages.max_length
+        self.max_reactions = config.messages.max_reactions
+        self.max_edits = config.messages.max_edits
         self.limits = limits
 
     def _body(self, raw: str) -> str:
@@ -258,7 +260,7 @@ class Messaging:
             if message.deleted or message.kind != "text":
                 raise InvalidError("This message cannot be edited.", code="not_editable")
             if body != message.body:
-                await messages.edit(tx, message, body, outbox.now)
+                await messages.edit(tx, message, body, outbox.now, keep=self.max_edits)
                 mentioned = await on_thread(
                     tx, chats.members_named, message.chat_id, mention_names(body)
                 )
@@ -314,6 +316,13 @@ class Messaging:
             if message.deleted:
                 raise InvalidError("This message was deleted.", code="message_deleted")
             if add:
+                present = await messages.reaction_emoji(tx, message.id)
+                if emoji not in present and len(present) >= self.max_reactions:
+                    raise ConflictError(
+                        f"A message carries at most {self.max_reactions} different reactions;"
+                        " add one of those already there.",
+                        code="too_many_reactions",
+                    )
                 changed = await messages.add_reaction(tx, message.id, user_id, emoji, outbox.now)
             else:
                 changed = await messages.remove_reaction(tx, message.id, user_id, emoji)

@@ -190,10 +190,18 @@ async def extras(conn: aiosqlite.Connection, rows: list[MessageRow]) -> Extras:
     return found
 
 
-async def edit(tx: aiosqlite.Connection, message: MessageRow, body: str, now: int) -> None:
+async def edit(
+    tx: aiosqlite.Connection, message: MessageRow, body: str, now: int, *, keep: int
+) -> None:
+    """Replace the text; the previous one joins the history, which keeps the `keep` newest."""
     await tx.execute(
         "INSERT INTO message_edits (message_id, body, edited_at) VALUES (?, ?, ?)",
         (message.id, message.body, message.edited_at or message.created_at),
+    )
+    await tx.execute(
+        "DELETE FROM message_edits WHERE message_id = ?1 AND rowid NOT IN"
+        " (SELECT rowid FROM message_edits WHERE message_id = ?1 ORDER BY rowid DESC LIMIT ?2)",
+        (message.id, keep),
     )
     await tx.execute(
         "UPDATE messages SET body = ?, edited_at = ? WHERE id = ?", (body, now, message.id)
@@ -231,6 +239,14 @@ def set_mentions(conn: sqlite3.Connection, message_id: int, user_ids: list[int])
         "INSERT OR IGNORE INTO message_mentions (message_id, user_id) VALUES (?, ?)",
         [(message_id, user_id) for user_id in user_ids],
     )
+
+
+async def reaction_emoji(conn: aiosqlite.Connection, message_id: int) -> set[str]:
+    """The different emoji on a message."""
+    async with conn.execute(
+        "SELECT DISTINCT emoji FROM reactions WHERE message_id = ?", (message_id,)
+    ) as cur:
+        return {row[0] for row in await cur.fetchall()}
 
 
 async def add_reaction(
