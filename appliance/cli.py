@@ -113,16 +113,37 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def base_urls(config: Settings) -> list[str]:
-    """Where people can reach this Hearth, best first."""
+    """Where people can reach this Hearth, best first: the running server's own answer when
+    one serves this data folder (its port may be a command-line override), else the config's.
+    """
+    serving = datadir.serving_urls(config.data_dir)
+    return serving or listening_urls(config)
+
+
+def listening_urls(config: Settings) -> list[str]:
+    """The URLs a server with this config answers on: only localhost when it listens on
+    loopback, only its address when it listens on one, else every LAN address."""
+    import ipaddress
+
     from appliance.net.addresses import lan_addresses
 
     if config.server.public_url:
         return [config.server.public_url]
     port = "" if config.server.port == 443 else f":{config.server.port}"
+    host = config.server.host
+    try:
+        bound = ipaddress.ip_address(host)
+    except ValueError:
+        bound = None  # a host name
+    if host == "localhost" or (bound is not None and bound.is_loopback):
+        return [f"https://localhost{port}"]
+    if bound is None or not bound.is_unspecified:
+        shown = f"[{host}]" if bound is not None and bound.version == 6 else host
+        return [f"https://{shown}{port}"]
     urls = []
     for address in lan_addresses():
-        host = f"[{address}]" if address.version == 6 else str(address)
-        urls.append(f"https://{host}{port}")
+        shown = f"[{address}]" if address.version == 6 else str(address)
+        urls.append(f"https://{shown}{port}")
     if config.mdns.enabled:
         urls.append(f"https://{config.mdns.host_name}.local{port}")
     urls.append(f"https://localhost{port}")
@@ -243,7 +264,9 @@ async def cmd_serve(config: Settings, args: argparse.Namespace) -> None:
     datadir.prepare(config.data_dir)
     certificate = _certificate(config)
     stop = _stop_on_signals(asyncio.get_running_loop())
-    await serve(config, certificate, stop, base_urls(config))
+    urls = listening_urls(config)
+    with datadir.serving(config.data_dir, urls):  # so `hearth invite create` prints these
+        await serve(config, certificate, stop, urls)
 
 
 # --- entry point -------------------------------------------------------------------------------

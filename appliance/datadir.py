@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SECRET_FILE = "secret.key"  # noqa: S105 (a file name)
+SERVING_FILE = "serving.json"
+
+
+@contextmanager
+def serving(data_dir: Path, urls: list[str]) -> Iterator[None]:
+    """While a server runs on this data folder, say where it answers (for CLI commands)."""
+    path = data_dir / SERVING_FILE
+    path.write_text(json.dumps({"pid": os.getpid(), "urls": urls}))
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def serving_urls(data_dir: Path) -> list[str] | None:
+    """The URLs of the server running on this data folder, if one is."""
+    try:
+        found = json.loads((data_dir / SERVING_FILE).read_text())
+        os.kill(int(found["pid"]), 0)  # still running?
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    urls = found.get("urls")
+    return [str(url) for url in urls] if isinstance(urls, list) and urls else None
 
 
 class DataDirError(Exception):
