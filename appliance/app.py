@@ -12,11 +12,13 @@ from quart import Quart, Response, g, request
 from quart_schema import QuartSchema
 
 from appliance import __version__, datadir
+from appliance.clock import HOUR_MS, Clock
 from appliance.config import Settings
 from appliance.context import Hearth
 from appliance.context import build as build_context
 from appliance.net.addresses import announced_addresses
 from appliance.net.mdns import Announcer
+from appliance.periodic import Periodic
 from appliance.realtime import endpoint as realtime
 from appliance.realtime.hub import Hub
 from appliance.web import (
@@ -118,9 +120,21 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_blueprint(realtime.blueprint)
     app.register_blueprint(pages.create_blueprint())
-    hub = Hub(context)
+    clock = Clock()
+    hub = Hub(
+        context.bus,
+        context.audience,
+        record_last_seen=context.accounts.record_last_seen,
+        live_sessions=context.sessions.live,
+        clock=clock,
+    )
     app.extensions[realtime.HUB_KEY] = hub
     context.calls.connect(hub)
+    hub.when_gone(context.calls.user_disconnected)
+    # Its own job now, no longer hidden in the hub's session sweeper: at start, then hourly.
+    event_pruning = Periodic(
+        "event-pruning", HOUR_MS / 1000, context.messaging.prune_events, clock, at_start=True
+    )
 
     announcer = _announcer(config)
     background: set[asyncio.Task[None]] = set()
@@ -129,10 +143,10 @@ def create_app(
     async def _startup() -> None:
         await context.db.open()
         await context.sessions.prune()
-        await context.messaging.prune_events()
         await context.audience.load(context.db)
         await context.calls.end_interrupted()
-        hub.start()
+        await hub.start()
+        await event_pruning.start()
         if announcer is not None:
             # Probing for the name takes a second; serve meanwhile.
             task = asyncio.create_task(announcer.start(), name="mdns-announce")
@@ -148,6 +162,7 @@ def create_app(
         await asyncio.gather(*background, return_exceptions=True)
         if announcer is not None:
             await announcer.close()
+        await event_pruning.stop()
         await context.calls.close()  # logs every ongoing call while the database is open
         await hub.close()
         await context.db.close()
