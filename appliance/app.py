@@ -1,26 +1,19 @@
-"""create_app(config): the Quart app with its services, started and stopped in order."""
+"""create_app(config): the Quart app with its Hearth, which serving starts and stops."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 
 from quart import Quart, Response, g, request
 from quart_schema import QuartSchema
 
-from appliance import __version__, datadir
-from appliance.clock import HOUR_MS, Clock
+from appliance import __version__
+from appliance.clock import Clock
 from appliance.config import Settings
-from appliance.context import Hearth
 from appliance.context import build as build_context
-from appliance.net.addresses import announced_addresses
-from appliance.net.mdns import Announcer
-from appliance.periodic import Periodic
 from appliance.realtime import endpoint as realtime
-from appliance.realtime.hub import Hub
 from appliance.web import (
     api_admin,
     api_auth,
@@ -70,27 +63,15 @@ def _install_request_log(app: Quart, enabled: bool) -> None:
         return response
 
 
-def _announcer(config: Settings) -> Announcer | None:
-    if not config.mdns.enabled:
-        return None
-    return Announcer(
-        instance_name=config.mdns.instance_name,
-        port=config.server.port,
-        addresses=announced_addresses(()),
-        version=__version__,
-        instance_id=datadir.instance_id(config.data_dir),
-        host_name=f"{config.mdns.host_name}.local.",
-    )
-
-
-def create_app(
-    config: Settings, *, on_ready: Callable[[Hearth], Awaitable[None]] | None = None
-) -> Quart:
+def create_app(config: Settings, *, clock: Clock | None = None) -> Quart:
+    """The app and its Hearth. Serving starts the Hearth's steps in order and stops them in
+    reverse (`hearth serve` starts them before it listens; then before_serving finds them
+    started)."""
     app = Quart("appliance", static_folder=None)
     app.request_class = HearthRequest
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
-    context = build_context(config)
+    context = build_context(config, clock=clock)
     app.extensions[EXTENSION_KEY] = context
 
     QuartSchema(
@@ -120,51 +101,13 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_blueprint(realtime.blueprint)
     app.register_blueprint(pages.create_blueprint())
-    clock = Clock()
-    hub = Hub(
-        context.bus,
-        context.audience,
-        record_last_seen=context.accounts.record_last_seen,
-        live_sessions=context.sessions.live,
-        clock=clock,
-    )
-    app.extensions[realtime.HUB_KEY] = hub
-    context.calls.connect(hub)
-    hub.when_gone(context.calls.user_disconnected)
-    # Its own job now, no longer hidden in the hub's session sweeper: at start, then hourly.
-    event_pruning = Periodic(
-        "event-pruning", HOUR_MS / 1000, context.messaging.prune_events, clock, at_start=True
-    )
-
-    announcer = _announcer(config)
-    background: set[asyncio.Task[None]] = set()
 
     @app.before_serving
     async def _startup() -> None:
-        await context.db.open()
-        await context.sessions.prune()
-        await context.audience.load(context.db)
-        await context.calls.end_interrupted()
-        await hub.start()
-        await event_pruning.start()
-        if announcer is not None:
-            # Probing for the name takes a second; serve meanwhile.
-            task = asyncio.create_task(announcer.start(), name="mdns-announce")
-            background.add(task)
-            task.add_done_callback(background.discard)
-        if on_ready is not None:
-            await on_ready(context)
+        await context.start()
 
     @app.after_serving
     async def _shutdown() -> None:
-        for task in list(background):
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
-        if announcer is not None:
-            await announcer.close()
-        await event_pruning.stop()
-        await context.calls.close()  # logs every ongoing call while the database is open
-        await hub.close()
-        await context.db.close()
+        await context.stop()
 
     return app

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from pydantic import ValidationError
-from quart import Blueprint, current_app, websocket
+from quart import Blueprint, websocket
 
 from appliance.realtime.connection import (
     CLOSE_IDLE,
@@ -40,7 +40,6 @@ IDLE_SECONDS = 60.0
 REPLAY_PAGE = 500
 REPLAY_LIMIT = 20_000  # beyond this many missed events, reloading is cheaper than replaying
 MAX_FRAME_CHARS = 64 * 1024
-HUB_KEY = "hearth.hub"
 _MALFORMED: dict[str, Any] = {}
 _BAD_ID: dict[str, Any] = {}
 
@@ -71,7 +70,7 @@ async def socket() -> None:
     await websocket.accept()
     ws = cast(Any, websocket)._get_current_object()  # the object itself, usable from tasks
     context = hearth()
-    hub: Hub = context_hub()
+    hub: Hub = context.hub
     connection = Connection(principal.user.id, principal.session_id, ws.send)
     limit = context.config.limits.ws_frames_per_connection
     driver = Driver(
@@ -92,11 +91,6 @@ async def socket() -> None:
                 await task
     if connection.close_code is not None:
         await ws.close(connection.close_code, connection.close_reason)
-
-
-def context_hub() -> Hub:
-    hub: Hub = current_app.extensions[HUB_KEY]
-    return hub
 
 
 class Driver:
