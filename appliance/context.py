@@ -132,8 +132,7 @@ def build(
         live_sessions=sessions.live,
         clock=clock,
     )
-    calls = Calls(db, bus, audience, config.calls)
-    calls.connect(hub)
+    calls = Calls(db, bus, audience, config.calls, signals=hub, clock=clock)
     hub.when_gone(calls.user_disconnected)
     return Hearth(
         config=config,
