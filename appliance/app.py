@@ -1,26 +1,20 @@
-"""create_app(config): the Quart app with its services, started and stopped in order."""
+"""create_app(config): the Quart app with its Hearth, which serving starts and stops."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 
 from quart import Quart, Response, g, request
 from quart_schema import QuartSchema
 
-from appliance import __version__, datadir
+from appliance import __version__
 from appliance.api.current import EXTENSION_KEY
 from appliance.clock import Clock
 from appliance.config import Settings
-from appliance.context import Hearth
 from appliance.context import build as build_context
-from appliance.net.addresses import announced_addresses
-from appliance.net.mdns import Announcer
 from appliance.realtime import endpoint as realtime
-from appliance.realtime.hub import Hub
 from appliance.realtime.ops import build_registry
 from appliance.web import (
     api_admin,
@@ -70,25 +64,10 @@ def _install_request_log(app: Quart, enabled: bool) -> None:
         return response
 
 
-def _announcer(config: Settings) -> Announcer | None:
-    if not config.mdns.enabled:
-        return None
-    return Announcer(
-        instance_name=config.mdns.instance_name,
-        port=config.server.port,
-        addresses=announced_addresses(()),
-        version=__version__,
-        instance_id=datadir.instance_id(config.data_dir),
-        host_name=f"{config.mdns.host_name}.local.",
-    )
-
-
-def create_app(
-    config: Settings,
-    *,
-    on_ready: Callable[[Hearth], Awaitable[None]] | None = None,
-    clock: Clock | None = None,
-) -> Quart:
+def create_app(config: Settings, *, clock: Clock | None = None) -> Quart:
+    """The app and its Hearth. Serving starts the Hearth's steps in order and stops them in
+    reverse (`hearth serve` starts them before it listens; then before_serving finds them
+    started)."""
     app = Quart("appliance", static_folder=None)
     app.request_class = HearthRequest
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes
@@ -124,38 +103,13 @@ def create_app(
     app.register_blueprint(realtime.blueprint)
     app.extensions[realtime.OPS_KEY] = build_registry()
     app.register_blueprint(pages.create_blueprint())
-    hub = Hub(context)
-    app.extensions[realtime.HUB_KEY] = hub
-    context.calls.connect(hub)
-
-    announcer = _announcer(config)
-    background: set[asyncio.Task[None]] = set()
 
     @app.before_serving
     async def _startup() -> None:
-        await context.db.open()
-        await context.sessions.prune()
-        await context.events.prune()
-        await context.audience.load(context.db)
-        await context.calls.end_interrupted()
-        hub.start()
-        if announcer is not None:
-            # Probing for the name takes a second; serve meanwhile.
-            task = asyncio.create_task(announcer.start(), name="mdns-announce")
-            background.add(task)
-            task.add_done_callback(background.discard)
-        if on_ready is not None:
-            await on_ready(context)
+        await context.start()
 
     @app.after_serving
     async def _shutdown() -> None:
-        for task in list(background):
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
-        if announcer is not None:
-            await announcer.close()
-        await context.calls.close()  # logs every ongoing call while the database is open
-        await hub.close()
-        await context.db.close()
+        await context.stop()
 
     return app

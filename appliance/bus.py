@@ -31,10 +31,11 @@ class Bus:
                 except Exception:
                     log.exception("event subscriber failed on %s", event.type)
 
-    def watch_sessions(self, watcher: Callable[[], None]) -> None:
+    def watch_sessions(self, watcher: Callable[[], None]) -> Callable[[], None]:
         """Call `watcher` whenever sessions were ended (sign-out, revoked device, password
-        change or reset, disabled account), once that has committed."""
+        change or reset, disabled account), once that has committed. Returns the unwatch."""
         self._session_watchers.append(watcher)
+        return lambda: self._session_watchers.remove(watcher)
 
     def sessions_ended(self) -> None:
         for watcher in list(self._session_watchers):

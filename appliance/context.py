@@ -1,15 +1,21 @@
-"""The long-lived objects of one Hearth: built once, by create_app or by a CLI command."""
+"""The long-lived objects of one Hearth, built once (by create_app or by a CLI command), and the
+one ordered list of steps that starts and stops them."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
 
-from appliance import datadir
+from appliance import __version__, datadir
 from appliance.bus import Bus
-from appliance.clock import Clock
+from appliance.clock import HOUR_MS, Clock
 from appliance.config import Settings
+from appliance.lifecycle import Background, Lifecycle, Step
+from appliance.periodic import Periodic
+from appliance.realtime.hub import Hub
 from appliance.services.accounts import Accounts
 from appliance.services.audience import Audience
 from appliance.services.calls import Calls
@@ -22,6 +28,11 @@ from appliance.services.passwords import PasswordHasher
 from appliance.services.sessions import Sessions
 from appliance.services.unit import Work
 from appliance.store.db import Database
+
+if TYPE_CHECKING:
+    from appliance.net.mdns import Announcer
+
+PRUNE_EVERY_SECONDS = HOUR_MS / 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +49,73 @@ class Hearth:
     messaging: Messaging
     events: EventLog
     calls: Calls
+    hub: Hub
+    event_pruning: Periodic
+    lifecycle: Lifecycle = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lifecycle", Lifecycle(steps(self)))
+
+    async def start(self) -> None:
+        await self.lifecycle.start()
+
+    async def stop(self) -> None:
+        await self.lifecycle.stop()
+
+
+def steps(hearth: Hearth) -> list[Step]:
+    """Start-up in this order; shutdown in reverse, each stop within its timeout. Sockets are
+    closed before any of this stops (server.py), so no op runs into a stopped part."""
+    order = [
+        # Opened once, and migrated: a database newer than this code stops start-up here.
+        Step("database", hearth.db.open, hearth.db.close, stop_timeout=10.0),
+        Step("expired sessions", hearth.sessions.prune),
+        Step("audience", partial(hearth.audience.load, hearth.db)),
+        # Before calls: calls signal through the hub; calls stop first, telling who is in one.
+        Step("hub", hearth.hub.start, hearth.hub.close),
+        # Calls a crash left open end at start; calls still open at stop end and are logged,
+        # while the database is open.
+        Step("calls", hearth.calls.end_interrupted, hearth.calls.close, stop_timeout=10.0),
+        Step("event pruning", hearth.event_pruning.start, hearth.event_pruning.stop),
+    ]
+    if hearth.config.mdns.enabled:
+        announcement = Announcement(hearth.config)
+        order.append(Step("mdns", announcement.start, announcement.stop, stop_timeout=3.0))
+    return order
+
+
+class Announcement:
+    """The mDNS announcement, started in the background: probing for the name takes a second
+    and must not delay readiness, and a network without multicast must not stop Hearth."""
+
+    def __init__(self, config: Settings) -> None:
+        self._config = config
+        self._announcer: Announcer | None = None
+        self._starting = Background()
+
+    async def start(self) -> None:
+        from appliance.net.addresses import announced_addresses
+        from appliance.net.mdns import Announcer  # zeroconf loads only for the server
+
+        mdns = self._config.mdns
+        self._announcer = Announcer(
+            instance_name=mdns.instance_name,
+            port=self._config.server.port,
+            addresses=announced_addresses(()),
+            version=__version__,
+            instance_id=datadir.instance_id(self._config.data_dir),
+            host_name=f"{mdns.host_name}.local.",
+        )
+        self._starting.spawn(self._announcer.start(), "mdns-announce")
+
+    async def stop(self) -> None:
+        if self._announcer is not None:
+            await self._announcer.close()  # cancels a start still probing
+        await self._starting.cancel()
 
 
 def build(
-    config: Settings, *, read_connections: int | None = None, clock: Clock | None = None
+    config: Settings, *, clock: Clock | None = None, read_connections: int | None = None
 ) -> Hearth:
     datadir.prepare(config.data_dir)
     clock = clock or Clock()
@@ -54,25 +128,42 @@ def build(
     audience = Audience()
     work = Work(db, bus, audience, clock)
     limits = Limits.from_config(config.limits, clock)
+    accounts = Accounts(work, config, PasswordHasher(config.auth.bcrypt_cost))
+    sessions = Sessions(work, config.auth, datadir.secret_key(config.data_dir))
+    events = EventLog(work, config.messages.event_retention_days)
+    hub = Hub(
+        bus,
+        audience,
+        record_last_seen=accounts.record_last_seen,
+        live_sessions=sessions.live,
+        clock=clock,
+    )
+    calls = Calls(work, config.calls, signals=hub)
+    hub.when_gone(calls.user_disconnected)
     return Hearth(
         config=config,
         clock=clock,
         db=db,
-        accounts=Accounts(work, config, PasswordHasher(config.auth.bcrypt_cost)),
-        sessions=Sessions(work, config.auth, datadir.secret_key(config.data_dir)),
+        accounts=accounts,
+        sessions=sessions,
         bus=bus,
         audience=audience,
         chats=Chats(work, limits, config.chats),
         contacts=Contacts(work, limits),
         messaging=Messaging(work, config, limits),
-        events=EventLog(work, config.messages.event_retention_days),
-        calls=Calls(work, config.calls),
+        events=events,
+        calls=calls,
+        hub=hub,
+        event_pruning=Periodic(
+            "event-pruning", PRUNE_EVERY_SECONDS, events.prune, clock, at_start=True
+        ),
     )
 
 
 @asynccontextmanager
 async def opened(config: Settings) -> AsyncIterator[Hearth]:
-    """A Hearth with its database open, for one command (the server may run meanwhile)."""
+    """A Hearth with only its database open, for one command (the server may run meanwhile:
+    nothing else of the lifecycle runs)."""
     context = build(config, read_connections=1)
     await context.db.open()
     try:

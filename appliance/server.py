@@ -11,13 +11,13 @@ from typing import Any, cast
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
+from quart import Quart
 
 from appliance.api.current import EXTENSION_KEY
 from appliance.config import Settings
 from appliance.context import Hearth
 from appliance.net.tls import Certificate
 from appliance.realtime.compression import decline_compression
-from appliance.realtime.endpoint import HUB_KEY
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +93,29 @@ async def serve(
 ) -> None:
     from appliance.app import create_app
 
-    async def on_ready(hearth: Hearth) -> None:
-        token = await hearth.accounts.setup_token()
-        print(banner(certificate, urls, token), file=sys.stderr, flush=True)
+    app = create_app(config)
+    hearth: Hearth = app.extensions[EXTENSION_KEY]
+    # Every start-up step runs before listening, so one that fails (a database newer than this
+    # code, an unreadable one) stops `hearth serve` with its own message, not a lifespan
+    # failure. before_serving then finds the Hearth started; after_serving stops it.
+    await hearth.start()
+    try:
+        await _serve(app, hearth, config, certificate, stop, urls)
+    finally:
+        await hearth.stop()  # if after_serving did not run (a port in use)
+    log.info("Hearth stopped")
 
-    app = create_app(config, on_ready=on_ready)
-    db = app.extensions[EXTENSION_KEY].db
-    # Open (and migrate) the database before listening, so a database that is too new or
-    # unreadable stops start-up with its own message instead of a lifespan failure.
-    await db.open()
+
+async def _serve(
+    app: Quart,
+    hearth: Hearth,
+    config: Settings,
+    certificate: Certificate,
+    stop: asyncio.Event,
+    urls: list[str],
+) -> None:
+    token = await hearth.accounts.setup_token()
+    print(banner(certificate, urls, token), file=sys.stderr, flush=True)
 
     main = HypercornConfig()
     main.bind = [_bind(config.server.host, config.server.port)]
@@ -114,7 +128,6 @@ async def serve(
     # WebSocket frames are small JSON. (No protocol pings: Hypercorn's ping task sleeps through
     # shutdown; clients ping every 25 s and a silent socket is closed after 60 s.)
     main.websocket_max_message_size = 256 * 1024
-    hub = app.extensions[HUB_KEY]
     decline_compression()
 
     stopping = asyncio.Event()
@@ -123,8 +136,9 @@ async def serve(
     async def shutdown_trigger() -> None:
         await stop.wait()
         stopping.set()
-        # Open WebSockets would hold Hypercorn's graceful stop for its whole timeout.
-        hub.close_connections()
+        # Sockets close first: open WebSockets would hold Hypercorn's graceful stop for its
+        # whole timeout.
+        hearth.hub.close_connections()
 
     servers = [hypercorn_serve(app, main, shutdown_trigger=shutdown_trigger)]
     if config.server.http_port:
@@ -143,7 +157,6 @@ async def serve(
         # One server failing (a port in use) stops the other too, and both finish cleanly.
         stop.set()
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        await db.close()
     for result in results:
         if isinstance(result, ssl.SSLError) and stopping.is_set():
             # A client's TLS connection ended untidily while we stopped (Hypercorn lets that
@@ -151,4 +164,3 @@ async def serve(
             log.info("a TLS connection closed uncleanly during shutdown: %s", result)
         elif isinstance(result, BaseException):
             raise result
-    log.info("Hearth stopped")

@@ -9,7 +9,7 @@ Times are UTC datetimes, sent as ISO 8601 with a Z.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -382,3 +382,27 @@ class HelloOut(Out):
     user_id: int
     seq: int
     presence: list[PresenceOut]
+
+
+class TypingOut(Out):
+    """The data of the typing signal."""
+
+    chat_id: int
+    user_id: int
+    typing: bool
+
+
+class SyncResetOut(Out):
+    """The data of sync.reset: reload, then resume from `seq`."""
+
+    seq: int
+
+
+class CallSignalOut(Out):
+    """The data of call.incoming, call.ringing and call.ended."""
+
+    call: CallOut
+
+
+# A signal's data: a shape above, or a small dict for the call signals that carry only ids.
+SignalData = BaseModel | dict[str, Any]

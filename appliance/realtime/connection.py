@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from appliance.api.errors import WireError
+from appliance.api.shapes import SignalData
 from appliance.store.events import EventRow
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,12 @@ def event_frame(event: EventRow) -> str:
     return f'{{"type":"event","seq":{event.seq},"event":{dumps(event.type)},"data":{event.data}}}'
 
 
-def signal_frame(name: str, data: dict[str, Any]) -> str:
+def signal_frame(name: str, data: SignalData) -> str:
+    """A signal: its data a shape of api/shapes.py, or a small dict for the call signals that
+    carry only ids."""
+    if isinstance(data, BaseModel):
+        body = data.model_dump_json(by_alias=True)
+        return f'{{"type":"signal","event":{dumps(name)},"data":{body}}}'
     return dumps({"type": "signal", "event": name, "data": data})
 
 

@@ -40,7 +40,6 @@ IDLE_SECONDS = 60.0
 REPLAY_PAGE = 500
 REPLAY_LIMIT = 20_000  # beyond this many missed events, reloading is cheaper than replaying
 MAX_FRAME_CHARS = 64 * 1024
-HUB_KEY = "hearth.hub"
 OPS_KEY = "hearth.ops"
 _MALFORMED: dict[str, Any] = {}
 _BAD_ID: dict[str, Any] = {}
@@ -78,7 +77,7 @@ async def socket() -> None:
     )
     await websocket.accept()
     ws = cast(Any, websocket)._get_current_object()  # the object itself, usable from tasks
-    hub: Hub = current_app.extensions[HUB_KEY]
+    hub: Hub = context.hub
     connection = Connection(principal.user.id, principal.session_id, ws.send)
     limit = context.config.limits.ws_frames_per_connection
     driver = Driver(
@@ -213,7 +212,7 @@ class Driver:
         elif start < position.pruned_through or start > latest or latest - start > REPLAY_LIMIT:
             # Too old to replay, or from a database this one is not (restored from a backup).
             connection.last_seq = latest
-            await connection.put(signal_frame("sync.reset", {"seq": latest}))
+            await connection.put(signal_frame("sync.reset", shapes.SyncResetOut(seq=latest)))
         else:
             connection.last_seq = start
             while True:

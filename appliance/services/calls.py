@@ -1,63 +1,66 @@
-"""Calls: ringing, answering, joining and leaving, the call log. The SFU carries the media.
+"""Calls: ringing, answering, joining and leaving. The parts, each with one job:
 
-Who is in which call, and who is still being rung, lives in memory: a call lasts as long as
-the server runs. The database keeps the record: each call, each stint of each participant,
-and, when a call ends, one message of kind "call" in its chat with its message.created event,
-in the same transaction as the end. Call signals (`call.incoming`, `call.accepted`, ...) are
-ephemeral: they go to the users' open connections through the hub and are never replayed;
-a reloaded page asks `GET /calls/active`.
+- `CallBook` (call_state.py): the live calls in memory and the rules that move them;
+- `CallLog` (call_log.py): the record in SQLite, and the call-log message when a call ends;
+- `CallMedia` (call_media.py): the bridge to the SFU, which carries the media;
+- `views.call`: the shape of a call (`api/shapes.CallOut`).
 
-State changes run one at a time under one lock: calls are rare next to messages, and a single
-order makes "one call per chat" and "busy" easy to keep true.
+Who is in which call, and who is still being rung, lives in memory: a call lasts as long as the
+server runs. Call signals (`call.incoming`, `call.accepted`, ...) are ephemeral: they go to the
+users' open connections through the hub and are never replayed; a reloaded page asks
+`GET /calls/active`.
+
+Each operation reads what it needs, then decides and applies its transition in one synchronous
+step (so "one call per chat" and "busy" hold without a lock), then records it, signals it and
+tells the SFU. Timers (the ring timeout, the reconnect grace) run on the injected clock and
+decide at the moment they fire; what follows runs in a task.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Coroutine, Iterable
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 from appliance.api import shapes
+from appliance.api.shapes import SignalData
+from appliance.clock import Timer
 from appliance.config import CallSettings
+from appliance.lifecycle import Background
 from appliance.services import views
-from appliance.services.chats import MANAGERS, require_member, require_unblocked
-from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
-from appliance.services.unit import Outbox, Work
-from appliance.store import calls, chats, messages
+from appliance.services.call_log import CallLog
+from appliance.services.call_media import CallMedia
+from appliance.services.call_state import CallBook, LiveCall, Media, call_over, not_in_call
+from appliance.services.chats import MANAGERS
+from appliance.services.errors import ConflictError, ForbiddenError, InvalidError
+from appliance.services.unit import Work
 from appliance.store.calls import CallRow
 from appliance.store.chats import MemberRow
-from appliance.store.db import Connection
-
-if TYPE_CHECKING:
-    from appliance.sfu import SFU
 
 log = logging.getLogger(__name__)
 
 KINDS = frozenset({"audio", "video"})
-HISTORY_LIMIT = 100
 RECONNECT_GRACE = 5.0  # seconds a participant's sockets may all be down before they leave
 
 
 class Signals(Protocol):
     """Where call signals go: the hub, which pushes them to a user's open connections."""
 
-    def signal(self, user_id: int, name: str, data: dict[str, Any]) -> None: ...
+    def signal(self, user_id: int, name: str, data: SignalData) -> None: ...
 
-    def signal_users(self, user_ids: Iterable[int], name: str, data: dict[str, Any]) -> None: ...
+    def signal_users(self, user_ids: Iterable[int], name: str, data: SignalData) -> None: ...
 
     def online(self, user_id: int) -> bool: ...
 
 
 class _NoSignals:
-    """Until the hub connects (and in CLI commands) signals go nowhere."""
+    """Without a hub (CLI commands) signals go nowhere."""
 
-    def signal(self, user_id: int, name: str, data: dict[str, Any]) -> None:
+    def signal(self, user_id: int, name: str, data: SignalData) -> None:
         pass
 
-    def signal_users(self, user_ids: Iterable[int], name: str, data: dict[str, Any]) -> None:
+    def signal_users(self, user_ids: Iterable[int], name: str, data: SignalData) -> None:
         pass
 
     def online(self, user_id: int) -> bool:
@@ -65,139 +68,102 @@ class _NoSignals:
 
 
 @dataclass(frozen=True, slots=True)
-class Media:
-    mic: bool
-    camera: bool
-    screen: bool
+class _Ending:
+    """A call taken out of the book, still to be logged, announced and closed in the SFU."""
 
-
-@dataclass(slots=True, eq=False)
-class LiveCall:
-    """A call that is ringing or active."""
-
-    row: CallRow
-    direct: bool
-    participants: set[int] = field(default_factory=set)
-    ringing: set[int] = field(default_factory=set)  # members whose devices ring now
-    media: dict[int, Media] = field(default_factory=dict)
-    timer: asyncio.TimerHandle | None = None
-
-    @property
-    def id(self) -> int:
-        return self.row.id
-
-    @property
-    def answered(self) -> bool:
-        return self.row.answered_at is not None
-
-    def natural_outcome(self) -> str:
-        return "completed" if self.answered else "missed"
-
-
-def call_not_found() -> NotFoundError:
-    return NotFoundError("There is no such call.", code="call_not_found")
-
-
-def not_in_call() -> ConflictError:
-    return ConflictError("You are not in this call.", code="not_in_call")
+    live: LiveCall
+    outcome: str
+    now: int
 
 
 class Calls:
-    def __init__(self, work: Work, settings: CallSettings) -> None:
-        self.work = work
+    def __init__(
+        self,
+        work: Work,
+        settings: CallSettings,
+        *,
+        signals: Signals | None = None,
+    ) -> None:
         self.audience = work.audience
         self.settings = settings
-        self.ring_timeout = settings.ring_timeout_seconds  # seconds; tests may shorten it
-        self._signals: Signals = _NoSignals()
-        self._live: dict[int, LiveCall] = {}
-        self._lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._sfu: SFU | None = None
+        self.ring_timeout = settings.ring_timeout_seconds
+        self.clock = work.clock
+        self.book = CallBook()
+        self.call_log = CallLog(work)
+        self.media = CallMedia(settings, self._notify, self._peer_failed)
+        self._signals: Signals = signals or _NoSignals()
+        self._grace: dict[int, Timer] = {}
+        self._after_timers = Background()
         self._closed = False
 
     def connect(self, signals: Signals) -> None:
+        """Send signals here instead (tests record them)."""
         self._signals = signals
 
-    # --- lifecycle ---------------------------------------------------------------------------
+    # --- start and stop ------------------------------------------------------------------------
 
     async def end_interrupted(self) -> None:
         """At start: calls a stopped server left open end now, each with its log message."""
-        async with self.work.read() as conn:
-            left_open = await calls.unfinished(conn)
-        for row in left_open:
-            outcome = "completed" if row.answered_at is not None else "missed"
-            await self._record_end(row.id, outcome)
+        ended = await self.call_log.end_interrupted(self.clock.now_ms())
+        if ended:
+            log.info("ended %d call(s) left open when Hearth last stopped", ended)
 
     async def close(self) -> None:
         """At shutdown, before the database closes: every ongoing call ends and is logged."""
         self._closed = True
-        async with self._lock:
-            for live in list(self._live.values()):
-                try:
-                    await self._finish(live, live.natural_outcome())
-                except Exception:
-                    log.exception("could not end call %s at shutdown", live.id)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._sfu is not None:
-            await self._sfu.close()
-            self._sfu = None
+        for timer in self._grace.values():
+            timer.cancel()
+        self._grace.clear()
+        endings = [self._conclude(live, live.natural_outcome()) for live in self.book.calls()]
+        await self._after_timers.wait()
+        for ending in endings:
+            try:
+                await self._settle_end(ending)
+            except Exception:
+                log.exception("could not end call %s at shutdown", ending.live.id)
+            else:
+                log.info("call %s ended at shutdown (%s)", ending.live.id, ending.outcome)
+        await self.media.close()
 
     def user_disconnected(self, user_id: int) -> None:
         """The user's last connection closed: unless they are back within a few seconds (a
         network blip; their media connections may well have survived), they leave their
         calls. A vanished peer connection is handled by the SFU either way."""
-        if not self._closed and self._call_of(user_id) is not None:
-            self._spawn(self._leave_all(user_id, grace=RECONNECT_GRACE), "call-disconnected")
+        if self._closed or self.book.call_of(user_id) is None:
+            return
+        previous = self._grace.pop(user_id, None)
+        if previous is not None:
+            previous.cancel()
+        self._grace[user_id] = self.clock.call_later(RECONNECT_GRACE, self._grace_over, user_id)
 
-    async def _leave_all(self, user_id: int, grace: float = 0.0) -> None:
-        if grace:
-            await asyncio.sleep(grace)
-            if self._signals.online(user_id):
-                return
-        async with self._lock:
-            for live in list(self._live.values()):
-                if user_id in live.participants:
-                    await self._leave(live, user_id)
+    def _grace_over(self, user_id: int) -> None:
+        self._grace.pop(user_id, None)
+        if self._closed or self._signals.online(user_id):
+            return
+        for live in self.book.calls():
+            if user_id in live.participants:
+                self._after_timers.spawn(self._leave(live, user_id), "call-disconnected")
 
-    def _spawn(self, job: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(job, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    # --- reading -----------------------------------------------------------------------------
+    # --- reading -------------------------------------------------------------------------------
 
     async def get(self, user_id: int, call_id: int) -> shapes.CallOut:
-        async with self.work.read() as conn:
-            row = await calls.get(conn, call_id)
-            if row is None:
-                raise call_not_found()
-            await require_member(conn, row.chat_id, user_id)
-        return self._view(row)
+        return self._view(await self.call_log.get(user_id, call_id))
 
     async def history(
         self, user_id: int, chat_id: int | None = None, limit: int = 50
     ) -> list[shapes.CallOut]:
-        async with self.work.read() as conn:
-            if chat_id is not None:
-                await require_member(conn, chat_id, user_id)
-            rows = await calls.for_user(
-                conn, user_id, chat_id=chat_id, limit=max(1, min(limit, HISTORY_LIMIT))
-            )
-        return [self._view(row) for row in rows]
+        return [self._view(row) for row in await self.call_log.history(user_id, chat_id, limit)]
 
     async def ongoing(self, user_id: int) -> list[shapes.CallOut]:
         """Ringing and active calls in the user's chats."""
-        async with self.work.read() as conn:
-            rows = await calls.for_user(conn, user_id, ongoing=True, limit=HISTORY_LIMIT)
-        return [self._view(row) for row in rows if row.id in self._live]
+        rows = await self.call_log.unfinished_for(user_id)
+        return [self._view(row) for row in rows if self.book.get(row.id) is not None]
 
     def _view(self, row: CallRow) -> shapes.CallOut:
-        live = self._live.get(row.id)
+        live = self.book.get(row.id)
         if live is None:
             return views.call(row)
-        return views.call(live.row, live.participants)
+        return views.call(live.record, live.participants)
 
     # --- ringing, answering, joining -----------------------------------------------------------
 
@@ -206,79 +172,60 @@ class Calls:
             raise ForbiddenError("Calls are turned off on this Hearth.", code="calls_disabled")
         if kind not in KINDS:
             raise InvalidError("kind is audio or video.", field="kind")
-        async with self._lock:
-            now = self.work.clock.now_ms()
-            async with self.work.unit() as (tx, _):
-                chat, _ = await require_member(tx, chat_id, user_id)
-                await require_unblocked(tx, chat, user_id)
-                if any(live.row.chat_id == chat_id for live in self._live.values()):
-                    raise ConflictError(
-                        "There is already a call in this chat; join it.", code="call_in_progress"
-                    )
-                if self._call_of(user_id) is not None:
-                    raise ConflictError("You are in another call.", code="in_another_call")
-                members = [row.user_id for row in await chats.members(tx, chat_id)]
-                row = await calls.create(
-                    tx, chat_id=chat_id, kind=kind, started_by=user_id, now=now
-                )
-                await calls.joined(tx, row.id, user_id, now)
-            live = LiveCall(row, direct=chat.kind == "direct", participants={user_id})
-            others = [member for member in members if member != user_id]
-            busy = sorted(member for member in others if self._call_of(member) is not None)
-            live.ringing = set(others) - set(busy)
-            self._live[row.id] = live
-            self._joined(live, user_id)
+        chat, members = await self.call_log.chat_to_call(chat_id, user_id)
+        live = self.book.reserve(chat_id, user_id, direct=chat.kind == "direct")
+        try:
+            row = await self.call_log.started(chat_id, kind, user_id, self.clock.now_ms())
+        except BaseException:
+            self.book.abandon(live)
+            raise
+        busy = self.book.open(live, row, members)
+        if self._closed:  # Hearth stopped while the record was written
+            await self._settle_end(self._conclude(live, "missed"))
+            raise ConflictError("Hearth is stopping.", code="call_ended")
+        self._joined(live, user_id)
+        self._signals.signal_users(
+            live.ringing, "call.incoming", shapes.CallSignalOut(call=self._view(row))
+        )
+        for member in busy:
             self._signals.signal_users(
-                live.ringing, "call.incoming", {"call": self._view(row).model_dump(mode="json")}
+                live.participants,
+                "call.declined",
+                {"call_id": row.id, "user_id": member, "reason": "busy"},
             )
-            for member in busy:
-                self._signals.signal_users(
-                    live.participants,
-                    "call.declined",
-                    {"call_id": row.id, "user_id": member, "reason": "busy"},
-                )
-            if live.direct and busy:
-                return await self._finish(live, "busy")
-            loop = asyncio.get_running_loop()
-            live.timer = loop.call_later(self.ring_timeout, self._ring_timed_out, row.id)
-            view = self._view(row)
-            self._signals.signal(user_id, "call.ringing", {"call": view.model_dump(mode="json")})
-            return view
+        if live.direct and busy:
+            return await self._settle_end(self._conclude(live, "busy"))
+        live.timer = self.clock.call_later(self.ring_timeout, self._ring_over, live)
+        view = self._view(row)
+        self._signals.signal(user_id, "call.ringing", shapes.CallSignalOut(call=view))
+        return view
 
     async def accept(self, user_id: int, call_id: int) -> shapes.CallOut:
         """Answer a ringing call; the same as `join` (which also serves late joiners)."""
         return await self.join(user_id, call_id)
 
     async def join(self, user_id: int, call_id: int) -> shapes.CallOut:
-        async with self._lock:
-            now = self.work.clock.now_ms()
-            async with self.work.unit() as (tx, _):
-                live, _ = await self._require_live(tx, user_id, call_id)
-                if user_id in live.participants:
-                    return self._view(live.row)
-                if self._call_of(user_id) is not None:
-                    raise ConflictError("You are in another call; leave it first.",
-                                        code="in_another_call")  # fmt: skip
-                if len(live.participants) >= self.settings.max_participants:
-                    raise ConflictError("This call is full.", code="call_full")
-                await calls.joined(tx, call_id, user_id, now)
-                answering = not live.answered and user_id != live.row.started_by
-                if answering:
-                    await calls.answer(tx, call_id, now)
-            was_ringing = user_id in live.ringing
-            live.ringing.discard(user_id)
-            live.participants.add(user_id)
-            if answering:
-                live.row = replace(live.row, answered_at=now)
-            if was_ringing or answering:
-                # The caller learns it was answered; the answerer's other devices stop ringing.
-                self._signals.signal_users(
-                    live.participants | live.ringing,
-                    "call.accepted",
-                    {"call_id": call_id, "user_id": user_id},
-                )
-            self._joined(live, user_id)
-            return self._view(live.row)
+        live, _ = await self._require_live(user_id, call_id)
+        if user_id in live.participants:
+            return self._view(live.record)
+        now = self.clock.now_ms()
+        entry = self.book.join(live, user_id, now, self.settings.max_participants)
+        try:
+            await self.call_log.joined(call_id, user_id, now, answering=entry.answering)
+        except BaseException:
+            self.book.drop(live, user_id)
+            raise
+        if self.book.get(call_id) is not live:
+            raise call_over()  # it ended while the join was written (its end closed the stint)
+        if entry.was_ringing or entry.answering:
+            # The caller learns it was answered; the answerer's other devices stop ringing.
+            self._signals.signal_users(
+                live.participants | live.ringing,
+                "call.accepted",
+                {"call_id": call_id, "user_id": user_id},
+            )
+        self._joined(live, user_id)
+        return self._view(live.record)
 
     def _joined(self, live: LiveCall, user_id: int) -> None:
         self._signals.signal_users(
@@ -286,143 +233,106 @@ class Calls:
         )
 
     async def decline(self, user_id: int, call_id: int) -> None:
-        async with self._lock:
-            async with self.work.read() as conn:
-                live, _ = await self._require_live(conn, user_id, call_id)
-            if user_id not in live.ringing:
-                return  # answered or declined already, perhaps on another device
-            live.ringing.discard(user_id)
-            self._signals.signal_users(
-                live.participants | {user_id},
-                "call.declined",
-                {"call_id": call_id, "user_id": user_id, "reason": "declined"},
-            )
-            if not live.answered and not live.ringing:
-                await self._finish(live, "declined")
+        live, _ = await self._require_live(user_id, call_id)
+        if not self.book.decline(live, user_id):
+            return
+        self._signals.signal_users(
+            live.participants | {user_id},
+            "call.declined",
+            {"call_id": call_id, "user_id": user_id, "reason": "declined"},
+        )
+        if self.book.nobody_answered(live):
+            await self._settle_end(self._conclude(live, "declined"))
 
-    def _ring_timed_out(self, call_id: int) -> None:
-        if not self._closed:
-            self._spawn(self._ring_over(call_id), "call-ring-timeout")
+    def _ring_over(self, live: LiveCall) -> None:
+        live.timer = None
+        if self._closed or self.book.get(live.id) is not live:
+            return
+        if not live.answered:
+            ending = self._conclude(live, "missed")
+            self._after_timers.spawn(self._settle_end(ending), "call-missed")
+        else:
+            missed = self.book.stop_ringing(live)
+            self._signals.signal_users(missed, "call.missed", {"call_id": live.id})
 
-    async def _ring_over(self, call_id: int) -> None:
-        async with self._lock:
-            live = self._live.get(call_id)
-            if live is None:
-                return
-            live.timer = None
-            if not live.answered:
-                await self._finish(live, "missed")
-            elif live.ringing:
-                missed, live.ringing = live.ringing, set()
-                self._signals.signal_users(missed, "call.missed", {"call_id": call_id})
-
-    # --- leaving and ending ------------------------------------------------------------------
+    # --- leaving and ending --------------------------------------------------------------------
 
     async def leave(self, user_id: int, call_id: int) -> None:
-        async with self._lock:
-            async with self.work.read() as conn:
-                live, _ = await self._require_live(conn, user_id, call_id)
-            if user_id in live.participants:
-                await self._leave(live, user_id)
+        live, _ = await self._require_live(user_id, call_id)
+        if user_id in live.participants:
+            await self._leave(live, user_id)
 
     async def end(self, user_id: int, call_id: int) -> None:
-        async with self._lock:
-            async with self.work.read() as conn:
-                live, member = await self._require_live(conn, user_id, call_id)
-            if live.direct:
-                allowed = user_id in live.participants
-            else:
-                allowed = user_id == live.row.started_by or member.role in MANAGERS
-            if not allowed:
-                raise ForbiddenError(
-                    "Only the one who started the call, or the chat's owner and admins, can "
-                    "end it for everyone; you can leave it.",
-                    code="not_allowed",
-                )
-            await self._finish(live, live.natural_outcome())
+        live, member = await self._require_live(user_id, call_id)
+        if live.direct:
+            allowed = user_id in live.participants
+        else:
+            allowed = user_id == live.record.started_by or member.role in MANAGERS
+        if not allowed:
+            raise ForbiddenError(
+                "Only the one who started the call, or the chat's owner and admins, can "
+                "end it for everyone; you can leave it.",
+                code="not_allowed",
+            )
+        await self._settle_end(self._conclude(live, live.natural_outcome()))
 
     async def _peer_failed(self, call_id: int, user_id: int) -> None:
-        """The SFU lost this participant's peer connection: that is leaving. In a task of our
-        own: leaving may end the call, and ending a call waits for the SFU's callbacks."""
-        if not self._closed:
-            self._spawn(self._leave_failed(call_id, user_id), "call-peer-failed")
-
-    async def _leave_failed(self, call_id: int, user_id: int) -> None:
-        async with self._lock:
-            live = self._live.get(call_id)
-            if live is not None and user_id in live.participants:
-                await self._leave(live, user_id)
+        """The SFU lost this participant's peer connection: that is leaving."""
+        live = self.book.get(call_id)
+        if live is not None and user_id in live.participants:
+            await self._leave(live, user_id)
 
     async def _leave(self, live: LiveCall, user_id: int) -> None:
-        """The lock is held."""
-        live.participants.discard(user_id)
-        live.media.pop(user_id, None)
-        if self._sfu is not None:
-            with contextlib.suppress(LookupError):
-                await self._sfu.leave(live.id, user_id)
+        if self.book.get(live.id) is not live or user_id not in live.participants:
+            return  # it ended, or they left, before this ran
+        now = self.clock.now_ms()
+        ends = self.book.leave(live, user_id)
         self._signals.signal_users(
             live.participants | {user_id},
             "call.participant.left",
             {"call_id": live.id, "user_id": user_id},
         )
-        if not live.participants or (live.direct and live.answered):
-            await self._finish(live, live.natural_outcome())
+        if ends:
+            await self._settle_end(self._conclude(live, live.natural_outcome()))
             return
-        async with self.work.unit() as (tx, _):
-            await calls.left(tx, live.id, user_id, self.work.clock.now_ms())
+        try:
+            await self.call_log.left(live.id, user_id, now)
+        finally:
+            await self.media.leave(live.id, user_id)
 
-    async def _finish(self, live: LiveCall, outcome: str) -> shapes.CallOut:
-        """End a live call: log it, tell the SFU and every member. The lock is held."""
-        self._live.pop(live.id, None)
-        if live.timer is not None:
-            live.timer.cancel()
-        ended = await self._record_end(live.id, outcome)
-        if self._sfu is not None:
-            try:
-                await self._sfu.end(live.id)
-            except Exception:
-                log.exception("the SFU could not end call %s", live.id)
-        view = views.call(
-            ended or replace(live.row, ended_at=self.work.clock.now_ms(), outcome=outcome)
-        )
+    def _conclude(self, live: LiveCall, outcome: str) -> _Ending:
+        """Take the call out of the book now; `_settle_end` does the rest."""
+        self.book.end(live)
+        return _Ending(live, outcome, self.clock.now_ms())
+
+    async def _settle_end(self, ending: _Ending) -> shapes.CallOut:
+        """Log the end, tell the members, close the call's media."""
+        live = ending.live
+        try:
+            stored = await self.call_log.ended(live.id, ending.outcome, ending.now)
+        except Exception:
+            # Still open in the database: the next start ends it (end_interrupted).
+            log.exception("could not log the end of call %s", live.id)
+            stored = None
+        view = views.call(stored or replace(live.record, ended_at=ending.now,
+                                            outcome=ending.outcome))  # fmt: skip
         self._signals.signal_users(live.ringing, "call.missed", {"call_id": live.id})
         self._signals.signal_users(
-            self.audience.members(live.row.chat_id) | live.participants,
+            self.audience.members(live.chat_id) | live.participants,
             "call.ended",
-            {"call": view.model_dump(mode="json")},
+            shapes.CallSignalOut(call=view),
         )
+        await self.media.end(live.id)
         return view
 
-    async def _record_end(self, call_id: int, outcome: str) -> CallRow | None:
-        """Store the end and the call-log message with its event, in one transaction."""
-        async with self.work.unit() as (tx, outbox):
-            row = await calls.finish(tx, call_id, now=outbox.now, outcome=outcome)
-            if row is not None:  # None: it had ended, or its chat was deleted meanwhile
-                row = await self._log(tx, outbox, row)
-        return row
-
-    async def _log(self, tx: Connection, outbox: Outbox, row: CallRow) -> CallRow:
-        message = await messages.create(
-            tx, chat_id=row.chat_id, sender_id=row.started_by, client_id=None, body="",
-            now=outbox.now, kind="call",
-        )  # fmt: skip
-        assert message is not None  # no client_id to collide on
-        await calls.set_message(tx, row.id, message.id)
-        row = replace(row, message_id=message.id)
-        view = views.message(message, messages.Extras(calls={message.id: row}))
-        await outbox.event(tx, "message.created", view, chat_id=row.chat_id)
-        return row
-
-    # --- media -------------------------------------------------------------------------------
+    # --- media ---------------------------------------------------------------------------------
 
     async def set_media(
         self, user_id: int, call_id: int, *, mic: bool, camera: bool, screen: bool
     ) -> None:
-        live = self._participant(user_id, call_id)
-        live.media[user_id] = Media(mic, camera, screen)
-        if self._sfu is not None:
-            with contextlib.suppress(LookupError):  # not published yet: told after publishing
-                self._sfu.set_media(call_id, user_id, mic=mic, camera=camera, screen=screen)
+        live = self.book.participant(user_id, call_id)
+        self.book.set_media(live, user_id, Media(mic, camera, screen))
+        self.media.set_media(call_id, user_id, mic=mic, camera=camera, screen=screen)
         self._signals.signal_users(
             live.participants - {user_id},
             "call.media",
@@ -433,84 +343,37 @@ class Calls:
     async def publish(self, user_id: int, call_id: int, offer_sdp: str) -> str:
         """The participant's publish offer -> the SFU's answer. The server's subscribe offer
         follows as the signal `sfu.offer`."""
-        live = self._participant(user_id, call_id)
-        sfu = self._media()
-        try:
-            answer = await sfu.publish(call_id, user_id, offer_sdp)
-        except ValueError as error:
-            raise InvalidError(f"The offer is not usable: {error}", field="sdp") from error
-        except LookupError as error:
-            raise not_in_call() from error
-        if self._live.get(call_id) is not live or user_id not in live.participants:
-            await sfu.leave(call_id, user_id)  # they left (or it ended) while we negotiated
+        live = self.book.participant(user_id, call_id)
+        answer = await self.media.publish(call_id, user_id, offer_sdp)
+        if not self.book.is_participant(user_id, call_id):
+            await self.media.leave(call_id, user_id)  # they left (or it ended) meanwhile
             raise not_in_call()
         media = live.media.get(user_id)
         if media is not None:
-            with contextlib.suppress(LookupError):
-                sfu.set_media(
-                    call_id, user_id, mic=media.mic, camera=media.camera, screen=media.screen
-                )
-        self._spawn(self._offer_subscription(sfu, call_id, user_id), "sfu-subscribe-offer")
+            self.media.set_media(
+                call_id, user_id, mic=media.mic, camera=media.camera, screen=media.screen
+            )
+        self.media.offer_subscription(
+            call_id, user_id, lambda: self.book.is_participant(user_id, call_id)
+        )
         return answer
 
-    async def _offer_subscription(self, sfu: SFU, call_id: int, user_id: int) -> None:
-        try:
-            offer = await sfu.subscribe_offer(call_id, user_id)
-        except LookupError:
-            return  # they left meanwhile
-        except Exception:
-            log.exception("subscribe offer for user %s in call %s failed", user_id, call_id)
-            return
-        live = self._live.get(call_id)
-        if live is not None and user_id in live.participants:
-            self._signals.signal(user_id, "sfu.offer", {"call_id": call_id, "sdp": offer})
-
     async def subscribe_answer(self, user_id: int, call_id: int, answer_sdp: str) -> None:
-        self._participant(user_id, call_id)
-        if self._sfu is None:
-            raise not_in_call()
-        try:
-            await self._sfu.subscribe_answer(call_id, user_id, answer_sdp)
-        except ValueError as error:
-            raise InvalidError(f"The answer is not usable: {error}", field="sdp") from error
-        except LookupError as error:
-            raise not_in_call() from error
+        self.book.participant(user_id, call_id)
+        await self.media.subscribe_answer(call_id, user_id, answer_sdp)
 
-    def _media(self) -> SFU:
-        if self._sfu is None:
-            from appliance.sfu import SFU  # aiortc loads with the first call that sends media
-
-            self._sfu = SFU(self.settings, self._notify, self._peer_failed)
-        return self._sfu
-
-    def _notify(self, user_id: int, name: str, data: dict[str, Any]) -> None:
+    def _notify(self, user_id: int, name: str, data: SignalData) -> None:
         self._signals.signal(user_id, name, data)
 
-    # --- rules -------------------------------------------------------------------------------
+    # --- rules ---------------------------------------------------------------------------------
 
-    def _call_of(self, user_id: int) -> LiveCall | None:
-        """The call the user is in now, if any (that makes them busy)."""
-        for live in self._live.values():
-            if user_id in live.participants:
-                return live
-        return None
-
-    def _participant(self, user_id: int, call_id: int) -> LiveCall:
-        live = self._live.get(call_id)
-        if live is None or user_id not in live.participants:
-            raise not_in_call()
-        return live
-
-    async def _require_live(
-        self, conn: Connection, user_id: int, call_id: int
-    ) -> tuple[LiveCall, MemberRow]:
+    async def _require_live(self, user_id: int, call_id: int) -> tuple[LiveCall, MemberRow]:
         """The ongoing call, for a member of its chat; a call that is over is a conflict."""
-        live = self._live.get(call_id)
+        live = self.book.get(call_id)
+        member = await self.call_log.member(
+            call_id, user_id, None if live is None else live.chat_id
+        )
+        live = self.book.get(call_id)  # as it is now, after the read
         if live is None:
-            row = await calls.get(conn, call_id)
-            if row is None:
-                raise call_not_found()
-            await require_member(conn, row.chat_id, user_id)
-            raise ConflictError("This call is over.", code="call_ended")
-        _, member = await require_member(conn, live.row.chat_id, user_id)
+            raise call_over()
         return live, member

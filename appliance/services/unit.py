@@ -97,8 +97,9 @@ class Work:
         return self.db.read()
 
     @asynccontextmanager
-    async def unit(self) -> AsyncIterator[tuple[Connection, Outbox]]:
-        outbox = Outbox(self.clock.now_ms())
+    async def unit(self, *, now: int | None = None) -> AsyncIterator[tuple[Connection, Outbox]]:
+        """A unit of work; `now` (default: the clock's) is the time its changes are stored at."""
+        outbox = Outbox(self.clock.now_ms() if now is None else now)
         try:
             async with self.db.write() as tx:
                 yield tx, outbox

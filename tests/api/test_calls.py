@@ -1,7 +1,8 @@
-"""Calls without media: ringing, answer, decline, busy, ring timeout, leave and end, the call
-log in the chat, REST history, permissions, shutdown. The service is driven directly (the
-WebSocket ops are thin wrappers, tested in tests/realtime/test_calls.py) and its signals are
-recorded instead of going to sockets."""
+"""Calls without media: ringing, answer, decline, busy, ring timeout, leave and end, the
+reconnect grace, the call log in the chat, REST history, permissions, shutdown. The service is
+driven directly (the WebSocket ops are thin wrappers, tested in tests/realtime/test_calls.py),
+its signals are recorded instead of going to sockets, and its clock is a ManualClock the tests
+advance past the ring timeout and the grace."""
 
 from __future__ import annotations
 
@@ -15,27 +16,37 @@ from accounts_helpers import error_of, json_of, running
 from messaging_helpers import MESSAGE_FIELDS, People, not_a_member
 from pydantic import BaseModel
 
+from appliance.app import create_app
+from appliance.services.calls import RECONNECT_GRACE
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from appliance.store import calls as call_store
 from tests.conftest import Client
+from tests.support.clock import ManualClock
 
 CALL_FIELDS = {
     "id", "chat_id", "kind", "started_by", "state", "started_at", "answered_at", "ended_at",
     "outcome", "participants", "duration_seconds",
 }  # fmt: skip
-FAST_RING = 0.3  # seconds; the config's minimum is 5
 
 
 class Signals:
-    """Stands in for the hub: records (user id, signal name, data)."""
+    """Stands in for the hub: records (user id, signal name, data); `connected` is who has a
+    socket open."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[int, str, dict[str, Any]]] = []
+        self.connected: set[int] = set()
 
-    def signal(self, user_id: int, name: str, data: dict[str, Any]) -> None:
+    def online(self, user_id: int) -> bool:
+        return user_id in self.connected
+
+    def signal(self, user_id: int, name: str, data: Any) -> None:
+        """Recorded as the client would receive it (a shape becomes its JSON)."""
+        if isinstance(data, BaseModel):
+            data = data.model_dump(mode="json", by_alias=True)
         self.sent.append((user_id, name, data))
 
-    def signal_users(self, user_ids: Iterable[int], name: str, data: dict[str, Any]) -> None:
+    def signal_users(self, user_ids: Iterable[int], name: str, data: Any) -> None:
         for user_id in sorted(set(user_ids)):
             self.signal(user_id, name, data)
 
@@ -47,11 +58,24 @@ class Signals:
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """For database work a timer set off (it runs on the writer's thread, not on the clock)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         assert loop.time() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def app(settings, clock):
+    application = create_app(settings, clock=clock)
+    async with application.test_app():
+        yield application
 
 
 @pytest.fixture
@@ -168,11 +192,11 @@ async def test_the_call_log_is_stored_with_its_event(pair, calls, hearth):
     assert row is not None and row.message_id == message["id"] and row.outcome == "missed"
 
 
-async def test_a_missed_call_is_unread_for_the_callee_only(pair, calls, hearth):
+async def test_a_missed_call_is_unread_for_the_callee_only(pair, calls, signals, clock):
     ada, bob, chat_id = pair
-    hearth.calls.ring_timeout = FAST_RING
-    call = await calls.start(ada.id, chat_id, "audio")
-    await until(lambda: call["id"] not in calls._live)
+    await calls.start(ada.id, chat_id, "audio")
+    await clock.advance(calls.ring_timeout)
+    await until(lambda: bool(signals.to(ada.id, "call.ended")))  # logged by then
     assert (await bob.chat_in_list(chat_id))["unread_count"] == 1
     assert (await ada.chat_in_list(chat_id))["unread_count"] == 0
     last = (await bob.chat_in_list(chat_id))["last_message"]
@@ -180,10 +204,14 @@ async def test_a_missed_call_is_unread_for_the_callee_only(pair, calls, hearth):
     assert last["call"]["duration_seconds"] is None
 
 
-async def test_ring_timeout_makes_a_missed_call(pair, calls, signals, hearth):
+async def test_ring_timeout_makes_a_missed_call(pair, calls, signals, clock):
     ada, bob, chat_id = pair
-    hearth.calls.ring_timeout = FAST_RING
     call = await calls.start(ada.id, chat_id, "audio")
+    await clock.advance(calls.ring_timeout - 0.1)
+    assert calls.book.get(call["id"]) is not None  # still ringing just before the timeout
+    assert signals.to(bob.id, "call.missed") == []
+    await clock.advance(0.1)
+    assert calls.book.get(call["id"]) is None  # over the moment the timer fires
     await until(lambda: bool(signals.to(ada.id, "call.ended")))
     assert signals.to(bob.id, "call.missed") == [{"call_id": call["id"]}]
     assert signals.to(ada.id, "call.missed") == []
@@ -225,24 +253,25 @@ async def test_calling_someone_busy_ends_at_once(people, calls, signals):
     ]
     assert signals.to(bob.id, "call.incoming") == []  # no ring while in a call
     assert (await call_log(ada, ada_bob))["call"]["outcome"] == "busy"
-    assert calls._live[first["id"]].participants == {bob.id, cy.id}  # untouched
+    assert calls.book.get(first["id"]).participants == {bob.id, cy.id}  # untouched
 
 
 # --- group calls ---------------------------------------------------------------------------------
 
 
 async def test_group_call_late_join_and_the_silent_member_stops_ringing(
-    trio, calls, signals, hearth
+    trio, calls, signals, clock
 ):
     ada, bob, cy, chat_id = trio
-    hearth.calls.ring_timeout = 1.0  # bob must answer before it
     call = await calls.start(ada.id, chat_id, "video")
     assert {u for u, name, _ in signals.sent if name == "call.incoming"} == {bob.id, cy.id}
+    await clock.advance(calls.ring_timeout / 2)
     await calls.accept(bob.id, call["id"])
     # cy still rings, and is told bob answered
     assert signals.to(cy.id, "call.accepted") == [{"call_id": call["id"], "user_id": bob.id}]
-    await until(lambda: bool(signals.to(cy.id, "call.missed")))
-    assert calls._live[call["id"]].ringing == set()
+    await clock.advance(calls.ring_timeout / 2)
+    assert signals.to(cy.id, "call.missed") == [{"call_id": call["id"]}]
+    assert calls.book.get(call["id"]).ringing == set()
     assert signals.to(ada.id, "call.ended") == []  # the call goes on
     joined = await calls.join(cy.id, call["id"])  # members may join late
     assert joined["participants"] == [ada.id, bob.id, cy.id]
@@ -366,6 +395,50 @@ async def test_rest_history_and_active_calls(trio, calls):
     mine = await json_of(await ada.get("/calls"), 200)
     assert [c["id"] for c in mine["calls"]] == [second["id"], first["id"], private["id"]]
     await error_of(await cy.get("/calls", query_string={"limit": 0}), 400, "validation_error")
+
+
+# --- the reconnect grace --------------------------------------------------------------------------
+
+
+async def test_a_participant_whose_sockets_stay_closed_leaves_after_the_grace(
+    trio, calls, signals, clock
+):
+    ada, bob, _, chat_id = trio
+    signals.connected = {ada.id, bob.id}
+    call = await calls.start(ada.id, chat_id, "audio")
+    await calls.join(bob.id, call["id"])
+    signals.connected.discard(bob.id)
+    calls.user_disconnected(bob.id)  # the hub: bob's last socket closed
+    await clock.advance(RECONNECT_GRACE - 0.1)
+    assert calls.book.get(call["id"]).participants == {ada.id, bob.id}
+    await clock.advance(0.1)
+    assert calls.book.get(call["id"]).participants == {ada.id}  # the group call goes on
+    left = {"call_id": call["id"], "user_id": bob.id}
+    assert signals.to(ada.id, "call.participant.left") == [left]
+    await until(lambda: not calls._after_timers)  # the stint's end is written
+    async with calls.call_log.work.read() as conn:
+        (open_stints,) = await (
+            await conn.execute(
+                "SELECT count(*) FROM call_participants WHERE call_id = ? AND left_at IS NULL",
+                (call["id"],),
+            )
+        ).fetchone()
+    assert open_stints == 1  # ada's
+
+
+async def test_coming_back_within_the_grace_keeps_the_call(pair, calls, signals, clock):
+    ada, bob, chat_id = pair
+    signals.connected = {ada.id, bob.id}
+    call = await calls.start(ada.id, chat_id, "video")
+    await calls.accept(bob.id, call["id"])
+    signals.connected.discard(bob.id)
+    calls.user_disconnected(bob.id)
+    await clock.advance(RECONNECT_GRACE / 2)
+    signals.connected.add(bob.id)  # a network blip: bob's page reconnected
+    await clock.advance(RECONNECT_GRACE)
+    assert calls.book.get(call["id"]).participants == {ada.id, bob.id}
+    assert signals.to(ada.id, "call.participant.left") == []
+    assert signals.to(ada.id, "call.ended") == []
 
 
 # --- shutdown and restart -------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 """One real `hearth serve` per test module, with limits high enough for bursts of sends; people
-signed up over HTTPS with their sockets closed after each test."""
+signed up over HTTPS with their sockets closed after each test. `local`: an in-process Hearth
+on a ManualClock instead, for what depends on time."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.realtime.client import People, roomy_config
+from tests.realtime.local import Local, local_hearth
 from tests.server import HearthServer
 
 
@@ -22,3 +25,9 @@ async def people(server: HearthServer) -> AsyncIterator[People]:
     crowd = People(server)
     yield crowd
     await crowd.close()
+
+
+@pytest.fixture
+async def local(tmp_path: Path) -> AsyncIterator[Local]:
+    async with local_hearth(tmp_path / "data") as running:
+        yield running

@@ -1,6 +1,7 @@
 """Calls over real WebSockets on a real server: ringing on every device, answering on one,
-declining, busy, leaving by closing the socket, the log event, op errors, and the SFU
-negotiation with an aiortc peer."""
+declining, busy, a cut socket, the log event, op errors, and the SFU negotiation with an aiortc
+peer. The reconnect grace runs on the clock: those tests use the in-process Hearth on a
+ManualClock (`local`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from appliance.services.calls import RECONNECT_GRACE
 from tests.realtime.client import Socket
+from tests.realtime.local import LocalSocket
 
 
 def for_call(call_id: int):
@@ -20,7 +23,7 @@ def for_call(call_id: int):
     return matches
 
 
-async def start(socket: Socket, chat_id: int, kind: str = "audio") -> dict[str, Any]:
+async def start(socket: Socket | LocalSocket, chat_id: int, kind: str = "audio") -> dict[str, Any]:
     call: dict[str, Any] = await socket.ok("call.start", {"chat_id": chat_id, "kind": kind})
     return call
 
@@ -96,19 +99,61 @@ async def test_a_busy_callee_is_not_rung(people):
     assert b.events("call.incoming") == []
 
 
-async def test_closing_the_last_socket_leaves_the_call(people):
+def offline(user_id: int):
+    return lambda f: f["data"]["user_id"] == user_id and f["data"]["status"] == "offline"
+
+
+async def test_a_cut_socket_is_noticed_and_its_user_gets_the_grace(people):
+    # The server notices a lost network (no close frame) and the user goes offline; they stay
+    # in the call for the reconnect grace (what follows it: the `local` tests below).
     ada, bob, cyd = await people("ada", "bob", "cyd")
     chat = await ada.group("Standup", bob, cyd)
     a, b = await ada.connect(), await bob.connect()
     call = await start(a, chat["id"])
     await b.ok("call.join", {"call_id": call["id"]})
-    b.cut()  # a lost network: no close frame
-    left = await a.expect("call.participant.left", timeout=10)
+    b.cut()
+    await a.expect("presence", where=offline(bob.id), timeout=10)
+    active = await ada.api("GET", "/calls/active")
+    assert [c["participants"] for c in active["calls"]] == [[ada.id, bob.id]]
+    await a.ok("call.end", {"call_id": call["id"]})
+    assert (await a.expect("call.ended"))["data"]["call"]["outcome"] == "completed"
+
+
+async def test_closing_the_last_socket_leaves_the_call_after_the_grace(local):
+    ada, bob, cyd = await local.people("ada", "bob", "cyd")
+    chat = await ada.group("Standup", bob, cyd)
+    a, b = await ada.connect(), await bob.connect()
+    call = await start(a, chat["id"])
+    await b.ok("call.join", {"call_id": call["id"]})
+    await b.close()
+    await a.expect("presence", where=offline(bob.id))
+    await local.clock.advance(RECONNECT_GRACE - 0.1)
+    await a.ping_round_trip()
+    assert a.events("call.participant.left") == []
+    await local.clock.advance(0.1)
+    left = await a.expect("call.participant.left")
     assert left["data"] == {"call_id": call["id"], "user_id": bob.id}
     active = await ada.api("GET", "/calls/active")
     assert [c["participants"] for c in active["calls"]] == [[ada.id]]
     await a.ok("call.end", {"call_id": call["id"]})
     assert (await a.expect("call.ended"))["data"]["call"]["outcome"] == "completed"
+
+
+async def test_reconnecting_within_the_grace_keeps_the_call(local):
+    ada, bob = await local.people("ada", "bob")
+    chat = await ada.direct(bob)
+    a, b = await ada.connect(), await bob.connect()
+    call = await start(a, chat["id"])
+    await b.ok("call.accept", {"call_id": call["id"]})
+    await b.close()
+    await a.expect("presence", where=offline(bob.id))
+    await local.clock.advance(RECONNECT_GRACE / 2)
+    await bob.connect()  # the page is back after a blip
+    await local.clock.advance(RECONNECT_GRACE)
+    await a.ping_round_trip()
+    assert a.events("call.participant.left") == [] and a.events("call.ended") == []
+    active = await ada.api("GET", "/calls/active")
+    assert [c["participants"] for c in active["calls"]] == [[ada.id, bob.id]]
 
 
 async def test_media_state_goes_to_the_other_participants(people):

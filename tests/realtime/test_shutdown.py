@@ -1,12 +1,15 @@
 """Stopping a server that has WebSocket clients: as clean as stopping one without (see
 tests/e2e/test_serve.py::test_stops_cleanly_on_signals): exit 0, no traceback, no waiting out
-server.shutdown_timeout_seconds for sockets that are already gone."""
+server.shutdown_timeout_seconds for sockets that are already gone. And, in process, what the
+stop steps do in order: calls end and are logged while the database is open, then the sockets
+close."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
+import sqlite3
 
 from websockets.exceptions import ConnectionClosed
 
@@ -55,3 +58,23 @@ async def test_stop_after_sockets_closed_does_not_wait_for_the_timeout(tmp_path)
     code, elapsed = await stop_without_blocking(server)
     assert code == 0, server.log()[-3000:]
     assert elapsed < 3.0, f"took {elapsed:.1f}s to stop with no socket open"
+
+
+async def test_stopping_ends_calls_while_the_database_is_open_then_closes_sockets(local):
+    ada, bob = await local.people("ada", "bob")
+    chat = await ada.direct(bob)
+    a, b = await ada.connect(), await bob.connect()
+    call = await a.ok("call.start", {"chat_id": chat["id"], "kind": "audio"})
+    await b.ok("call.accept", {"call_id": call["id"]})
+    await local.hearth.stop()
+    for socket in (a, b):
+        ended = await socket.expect("call.ended")
+        assert ended["data"]["call"]["outcome"] == "completed"
+        logged = await socket.expect("message.created")  # the call log, sent live
+        assert logged["data"]["call"]["id"] == call["id"]
+        assert await socket.closed() == 1001  # going away: reconnect and resume
+    with sqlite3.connect(local.hearth.config.database_path) as conn:
+        outcome, message_id = conn.execute(
+            "SELECT outcome, message_id FROM calls WHERE id = ?", (call["id"],)
+        ).fetchone()
+    assert outcome == "completed" and message_id == logged["data"]["id"]

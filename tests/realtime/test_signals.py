@@ -1,8 +1,11 @@
-"""Signals: typing (ending by itself), presence to those who share a chat and to nobody else."""
+"""Signals: typing (ending by itself), presence to those who share a chat and to nobody else.
+
+Typing's timer runs on the clock: those tests use the in-process Hearth on a ManualClock
+(`local`); the others a real server."""
 
 from __future__ import annotations
 
-import asyncio
+from appliance.realtime.typing_indicator import TYPING_SECONDS
 
 
 def about(user_id: int):
@@ -17,25 +20,61 @@ def presence_of(socket, user_id: int) -> list[dict]:
     ]
 
 
-async def test_typing_reaches_the_other_member_and_stops_by_itself(people):
+async def test_typing_reaches_the_other_member_only(people):
     ada, bob, cyd = await people("ada", "bob", "cyd")
     chat = await ada.group("Typing", bob)
     await cyd.group("Elsewhere", ada)
     mine, theirs, outsider = await ada.connect(), await bob.connect(), await cyd.connect()
-    loop = asyncio.get_running_loop()
     await mine.ok("typing.start", {"chat_id": chat["id"]})
-    started = loop.time()
     frame = await theirs.expect("typing", type="signal")
     assert frame["data"] == {"chat_id": chat["id"], "user_id": ada.id, "typing": True}
     assert "seq" not in frame
-    stopped = await theirs.expect("typing", type="signal", timeout=10)
-    elapsed = loop.time() - started
-    assert stopped["data"] == {"chat_id": chat["id"], "user_id": ada.id, "typing": False}
-    assert 5.0 <= elapsed <= 8.0, elapsed
     # Not to yourself, not to someone outside the chat.
     await mine.ping_round_trip()
     await outsider.ping_round_trip()
     assert mine.events("typing") == [] and outsider.events("typing") == []
+
+
+async def test_typing_stops_by_itself_after_six_seconds(local):
+    ada, bob = await local.people("ada", "bob")
+    chat = await ada.group("Typing", bob)
+    mine, theirs = await ada.connect(), await bob.connect()
+    await mine.ok("typing.start", {"chat_id": chat["id"]})
+    started = await theirs.expect("typing", type="signal")
+    assert started["data"] == {"chat_id": chat["id"], "user_id": ada.id, "typing": True}
+    await local.clock.advance(TYPING_SECONDS - 0.1)
+    await theirs.ping_round_trip()
+    assert theirs.pending == [], "no typing stop before six seconds"
+    await local.clock.advance(0.1)
+    stopped = await theirs.expect("typing", type="signal")
+    assert stopped["data"] == {"chat_id": chat["id"], "user_id": ada.id, "typing": False}
+
+
+async def test_typing_again_renews_the_timer(local):
+    ada, bob = await local.people("ada", "bob")
+    chat = await ada.direct(bob)
+    mine, theirs = await ada.connect(), await bob.connect()
+    await mine.ok("typing.start", {"chat_id": chat["id"]})
+    await theirs.expect("typing", where=lambda f: f["data"]["typing"] is True)
+    await local.clock.advance(4)
+    await mine.ok("typing.start", {"chat_id": chat["id"]})  # still typing: no new signal
+    await local.clock.advance(TYPING_SECONDS - 0.1)
+    await theirs.ping_round_trip()
+    assert theirs.pending == [] and len(theirs.events("typing")) == 1
+    await local.clock.advance(0.1)
+    assert (await theirs.expect("typing"))["data"]["typing"] is False
+
+
+async def test_a_message_ends_typing_at_once(local):
+    ada, bob = await local.people("ada", "bob")
+    chat = await ada.direct(bob)
+    mine, theirs = await ada.connect(), await bob.connect()
+    await mine.ok("typing.start", {"chat_id": chat["id"]})
+    await theirs.expect("typing", where=lambda f: f["data"]["typing"] is True)
+    await ada.send(chat["id"], "done typing")
+    stopped = await theirs.expect("typing")
+    assert stopped["data"]["typing"] is False
+    assert theirs.events("message.created")  # the message came first or with it
 
 
 async def test_typing_stop_is_sent_at_once(people):

@@ -45,6 +45,11 @@ class PatternTrack(MediaStreamTrack):
         self._count = 0
         self._start: float | None = None
 
+    @property
+    def sent(self) -> int:
+        """Frames handed to the encoder so far."""
+        return self._count
+
     async def recv(self) -> av.VideoFrame:
         if self.readyState != "live":
             raise MediaStreamError

@@ -110,11 +110,26 @@ async def test_close_is_idempotent_and_fine_without_start(instance_id: str) -> N
     assert running.service_names == ()
 
 
-async def test_close_during_start_cancels_it_and_leaves_nothing(instance_id: str) -> None:
+async def test_close_during_start_cancels_it_and_leaves_nothing(
+    monkeypatch: pytest.MonkeyPatch, instance_id: str
+) -> None:
     # The app starts the announcer as a background task and may shut down mid-probe.
+    probing = asyncio.Event()
+
+    class Probing(AsyncZeroconf):
+        async def async_register_service(self, *args: Any, **kwargs: Any) -> Any:
+            await self.zeroconf.async_wait_for_start()
+            probing.set()  # probing for the name takes about a second from here
+            return await super().async_register_service(*args, **kwargs)
+
+    def make(*args: Any, **kwargs: Any) -> Probing:
+        assert kwargs.get("interfaces") == LOOPBACK and not args, (args, kwargs)
+        return Probing(*args, **kwargs)
+
+    monkeypatch.setattr(TARGET, make)
     running = announcer(instance_id)
     starting = asyncio.create_task(running.start())
-    await asyncio.sleep(0.3)
+    await probing.wait()
     await running.close()
     assert starting.cancelled()
     assert running.service_names == ()

@@ -1,0 +1,120 @@
+"""The record of calls in SQLite: each call, each stint of each participant, and, when a call
+ends, one message of kind "call" in its chat with its message.created event, in the same
+transaction as the end (so the log is in the history, counts as unread and replays).
+
+Each write method's first await is a unit of work's `db.write()`, and the calls service calls it in the same
+step as the transition it records. The single writer takes writers in the order they come, so
+the stored stints and ends follow the order in which the transitions were decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from appliance.services import views
+from appliance.services.call_state import call_not_found
+from appliance.services.chats import require_member, require_unblocked
+from appliance.services.unit import Outbox, Work
+from appliance.store import calls, chats, messages
+from appliance.store.calls import CallRow
+from appliance.store.chats import ChatRow, MemberRow
+from appliance.store.db import Connection
+
+HISTORY_LIMIT = 100
+
+
+class CallLog:
+    def __init__(self, work: Work) -> None:
+        self.work = work
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def chat_to_call(self, chat_id: int, user_id: int) -> tuple[ChatRow, list[int]]:
+        """The chat `user_id` wants to call in, and its members; refused to outsiders and
+        across a block."""
+        async with self.work.read() as conn:
+            chat, _ = await require_member(conn, chat_id, user_id)
+            await require_unblocked(conn, chat, user_id)
+            members = [row.user_id for row in await chats.members(conn, chat_id)]
+        return chat, members
+
+    async def member(self, call_id: int, user_id: int, chat_id: int | None) -> MemberRow:
+        """`user_id`'s membership of the call's chat (`chat_id` when already known)."""
+        async with self.work.read() as conn:
+            if chat_id is None:
+                row = await calls.get(conn, call_id)
+                if row is None:
+                    raise call_not_found()
+                chat_id = row.chat_id
+            _, member = await require_member(conn, chat_id, user_id)
+        return member
+
+    async def get(self, user_id: int, call_id: int) -> CallRow:
+        async with self.work.read() as conn:
+            row = await calls.get(conn, call_id)
+            if row is None:
+                raise call_not_found()
+            await require_member(conn, row.chat_id, user_id)
+        return row
+
+    async def history(self, user_id: int, chat_id: int | None, limit: int) -> list[CallRow]:
+        async with self.work.read() as conn:
+            if chat_id is not None:
+                await require_member(conn, chat_id, user_id)
+            return await calls.for_user(
+                conn, user_id, chat_id=chat_id, limit=max(1, min(limit, HISTORY_LIMIT))
+            )
+
+    async def unfinished_for(self, user_id: int) -> list[CallRow]:
+        """Calls not yet ended in the user's chats."""
+        async with self.work.read() as conn:
+            return await calls.for_user(conn, user_id, ongoing=True, limit=HISTORY_LIMIT)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    async def started(self, chat_id: int, kind: str, user_id: int, now: int) -> CallRow:
+        async with self.work.unit() as (tx, _):
+            row = await calls.create(tx, chat_id=chat_id, kind=kind, started_by=user_id, now=now)
+            await calls.joined(tx, row.id, user_id, now)
+        return row
+
+    async def joined(self, call_id: int, user_id: int, now: int, *, answering: bool) -> None:
+        async with self.work.unit() as (tx, _):
+            await calls.joined(tx, call_id, user_id, now)
+            if answering:
+                await calls.answer(tx, call_id, now)
+
+    async def left(self, call_id: int, user_id: int, now: int) -> None:
+        async with self.work.unit() as (tx, _):
+            await calls.left(tx, call_id, user_id, now)
+
+    async def ended(self, call_id: int, outcome: str, now: int) -> CallRow | None:
+        """Store the end and the call-log message with its event, in one transaction; None
+        when it had ended already, or its chat was deleted meanwhile."""
+        async with self.work.unit(now=now) as (tx, outbox):  # when it ended, by the calls clock
+            row = await calls.finish(tx, call_id, now=outbox.now, outcome=outcome)
+            if row is not None:
+                row = await self._log(tx, outbox, row)
+        return row
+
+    async def end_interrupted(self, now: int) -> int:
+        """At start: calls a stopped server left open end now, each with its log message.
+        Returns how many."""
+        async with self.work.read() as conn:
+            left_open = await calls.unfinished(conn)
+        for row in left_open:
+            outcome = "completed" if row.answered_at is not None else "missed"
+            await self.ended(row.id, outcome, now)
+        return len(left_open)
+
+    async def _log(self, tx: Connection, outbox: Outbox, row: CallRow) -> CallRow:
+        message = await messages.create(
+            tx, chat_id=row.chat_id, sender_id=row.started_by, client_id=None, body="",
+            now=outbox.now, kind="call",
+        )  # fmt: skip
+        assert message is not None  # no client_id to collide on
+        await calls.set_message(tx, row.id, message.id)
+        row = replace(row, message_id=message.id)
+        view = views.message(message, messages.Extras(calls={message.id: row}))
+        await outbox.event(tx, "message.created", view, chat_id=row.chat_id)
+        return row
