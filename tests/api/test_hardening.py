@@ -1,0 +1,46 @@
+"""Issue 13's REST edge: nested JSON of any depth."""
+
+from __future__ import annotations
+
+import pytest
+from accounts_helpers import error_of
+
+DEEP = 5000
+NESTED = {
+    "arrays": "[" * DEEP + "]" * DEEP,
+    "objects": '{"a":' * DEEP + "1" + "}" * DEEP,
+    "mixed": '{"a":[' * DEEP + "]}" * DEEP,
+    "unclosed": "[" * DEEP,
+    "in-a-field": '{"username": ' + "[" * DEEP + "]" * DEEP + "}",
+}
+
+
+# --- bad JSON of any shape is a 400 -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", NESTED.values(), ids=NESTED.keys())
+@pytest.mark.parametrize(
+    "path", ["/api/v1/auth/login", "/api/v1/auth/signup", "/api/v1/setup", "/api/v1/chats"]
+)
+async def test_deeply_nested_json_is_a_400(client, admin, path, text):
+    response = await client.post(
+        path, data=text.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, await response.get_data(as_text=True)
+    assert (await response.get_json())["error"]["code"] in {"malformed_json", "validation_error"}
+
+
+async def test_deeply_nested_json_on_a_patch_is_a_400(client, admin):
+    response = await client.patch(
+        "/api/v1/me", data=NESTED["objects"].encode(), headers={"Content-Type": "application/json"}
+    )
+    await error_of(response, 400, "malformed_json")
+
+
+async def test_nesting_the_parser_takes_is_still_a_validation_error(client):
+    """Shallower than the parser's limit, the JSON parses and the model refuses it."""
+    text = '{"login": ' + "[" * 200 + "]" * 200 + ', "password": "x"}'
+    response = await client.post(
+        "/api/v1/auth/login", data=text.encode(), headers={"Content-Type": "application/json"}
+    )
+    await error_of(response, 400, "validation_error")
