@@ -1,4 +1,4 @@
-"""Issue 13's REST edge: nested JSON of any depth."""
+"""Issue 13's REST edge: nested JSON of any depth, unknown paths whatever the method."""
 
 from __future__ import annotations
 
@@ -44,3 +44,34 @@ async def test_nesting_the_parser_takes_is_still_a_validation_error(client):
         "/api/v1/auth/login", data=text.encode(), headers={"Content-Type": "application/json"}
     )
     await error_of(response, 400, "validation_error")
+
+
+# --- unknown paths are 404 whatever the method; real routes keep their 405 -----------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/nope/deeper", "/no-such-file.js"])
+async def test_an_unknown_path_is_404_whatever_the_method(client, method, path):
+    response = await client.request(method, path)
+    await error_of(response, 404, "not_found")
+
+
+async def test_a_path_too_long_for_a_file_name_is_404(client):
+    await error_of(await client.get("/" + "a" * 5000 + ".js"), 404, "not_found")
+    await error_of(await client.get("/chats/" + "9" * 5000), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/api/v1/info", "GET"),
+        ("POST", "/api/v1/me", "GET"),
+        ("GET", "/api/v1/auth/logout", "POST"),
+        ("PUT", "/api/v1/chats", "POST"),
+        ("POST", "/login", "GET"),
+    ],
+)
+async def test_a_real_route_with_the_wrong_method_is_405(client, method, path, allowed):
+    response = await client.request(method, path)
+    await error_of(response, 405, "method_not_allowed")
+    assert allowed in response.headers["Allow"]
