@@ -1,4 +1,4 @@
-"""Issue 13's REST edge: nested JSON of any depth, unknown paths whatever the method."""
+"""Issue 13's REST edge: nested JSON of any depth, unknown paths whatever the method, HSTS."""
 
 from __future__ import annotations
 
@@ -75,3 +75,20 @@ async def test_a_real_route_with_the_wrong_method_is_405(client, method, path, a
     response = await client.request(method, path)
     await error_of(response, 405, "method_not_allowed")
     assert allowed in response.headers["Allow"]
+
+
+# --- HSTS ---------------------------------------------------------------------------------------
+
+YEAR = 365 * 24 * 3600
+
+
+@pytest.mark.parametrize("path", ["/api/v1/info", "/", "/api/v1/nope", "/openapi.json"])
+async def test_https_responses_carry_hsts_for_a_year(client, path):
+    response = await client.get(path)
+    assert response.headers["Strict-Transport-Security"] == f"max-age={YEAR}"
+
+
+async def test_hsts_is_not_sent_over_plain_http(app):
+    response = await app.test_client().get("/api/v1/info", scheme="http")
+    assert response.status_code == 200
+    assert "Strict-Transport-Security" not in response.headers
