@@ -29,6 +29,7 @@ from appliance.web import (
     api_chats,
     api_messages,
     api_users,
+    contract,
     errors,
     pages,
     security,
@@ -109,6 +110,7 @@ def create_app(
             "bearer": {"type": "http", "scheme": "bearer"},
         },
     )
+    contract.install(app)
     _install_request_log(app, config.logging.access_log)
     security.install(app)
     errors.install(app)

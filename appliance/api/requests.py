@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from appliance import limits
+
 Password = Annotated[str, Field(min_length=1, max_length=1024)]
 Username = Annotated[str, Field(min_length=1, max_length=64)]
 ShortText = Annotated[str, Field(max_length=2000)]
@@ -85,7 +87,7 @@ class UserQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=50)] = 20
 
 
-Id = Annotated[int, Field(ge=1, le=2**62)]
+Id = Annotated[int, Field(ge=limits.ID_MIN, le=limits.ID_MAX)]
 ClientId = Annotated[str, Field(min_length=1, max_length=64)]
 Body = Annotated[str, Field(max_length=100_000)]
 Title = Annotated[str, Field(max_length=200)]
@@ -136,12 +138,12 @@ class EditIn(In):
 
 
 class MarkIn(In):
-    message_id: Annotated[int, Field(ge=0, le=2**62)]
+    message_id: Annotated[int, Field(ge=0, le=limits.ID_MAX)]
 
 
 class HistoryQuery(BaseModel):
     before: Id | None = None
-    after: Annotated[int, Field(ge=0, le=2**62)] | None = None
+    after: Annotated[int, Field(ge=0, le=limits.ID_MAX)] | None = None
     around: Id | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
 
