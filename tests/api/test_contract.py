@@ -1,4 +1,5 @@
-"""The published contract is the server's: ids in paths are bounded like ids in bodies."""
+"""The published contract is the server's: ids in paths are bounded like ids in bodies, and
+every operation in /openapi.json declares its security and its success and error answers."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from accounts_helpers import error_of
+from accounts_helpers import bare, error_of, json_of
 from werkzeug.routing import IntegerConverter
 
 from appliance import limits
+from appliance.api.errors import ErrorOut
 from appliance.web.contract import IdConverter
 
 HUGE_ID = "372399006615136649944760320"  # from the issue: OverflowError in SQLite
 OUT_OF_RANGE = ["0", str(limits.ID_MAX + 1), HUGE_ID, "9" * 5000]
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+SIGNED_IN = [{"bearer": []}, {"cookie": []}]
 
 
 # --- ids in paths ----------------------------------------------------------------------------
@@ -78,3 +81,102 @@ async def test_an_out_of_range_id_is_404_on_every_route(client, admin, id_value)
 )
 async def test_the_largest_id_reaches_the_handler(client, admin, path, code):
     await error_of(await client.get(path.format(limits.ID_MAX)), 404, code)
+
+
+async def test_path_ids_are_published_with_their_bounds(client):
+    spec = await json_of(await client.get("/openapi.json"), 200)
+    integers = [
+        parameter["schema"]
+        for operations in spec["paths"].values()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path" and parameter["schema"].get("type") == "integer"
+    ]
+    assert len(integers) >= 25
+    for schema in integers:
+        assert schema["minimum"] == limits.ID_MIN
+        assert schema["maximum"] == limits.ID_MAX
+
+
+# --- what each operation declares -------------------------------------------------------------
+
+
+def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            yield method.upper(), path, operation
+
+
+def sample_path(path: str) -> str:
+    return re.sub(r"\{[^}]*_id\}", "1", re.sub(r"\{(code|emoji|session_id)\}", "x", path))
+
+
+async def test_every_operation_declares_the_error_body(client):
+    spec = await json_of(await client.get("/openapi.json"), 200)
+    schemas = spec["components"]["schemas"]
+    assert schemas["ErrorOut"]["required"] == ["error"]
+    for method, path, operation in operations(spec):
+        responses = operation["responses"]
+        assert any(status.startswith("2") for status in responses), (method, path)
+        wanted = {"400", "401", "403", "404", "409", "429", "500"}
+        if "requestBody" in operation:
+            wanted |= {"413", "415"}
+        assert wanted <= set(responses), (method, path, sorted(responses))
+        for status in wanted:
+            content = responses[status]["content"]["application/json"]
+            assert content["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+
+
+async def test_routes_that_answer_204_declare_it(client):
+    spec = await json_of(await client.get("/openapi.json"), 200)
+    declared = {(m, p) for m, p, op in operations(spec) if "204" in op["responses"]}
+    assert ("POST", "/api/v1/auth/logout") in declared
+    assert ("DELETE", "/api/v1/messages/{message_id}") in declared
+    assert len(declared) >= 15
+    for method, path in declared:
+        assert set(spec["paths"][path][method.lower()]["responses"]) & {"200", "201"} == set()
+
+
+async def test_security_declared_is_security_enforced(app, client):
+    """Each operation says which schemes sign it in (none for public ones), and the server
+    agrees: without credentials a signed-in operation is 401, a public one never is."""
+    spec = await json_of(await client.get("/openapi.json"), 200)
+    schemes = set(spec["components"]["securitySchemes"])
+    public = set()
+    for method, path, operation in operations(spec):
+        assert "security" in operation, (method, path)
+        for requirement in operation["security"]:
+            assert set(requirement) <= schemes, (method, path, requirement)
+        kwargs = {"json": {}} if "requestBody" in operation else {}
+        response = await bare(app, method, sample_path(path), **kwargs)
+        code = (await response.get_json() or {}).get("error", {}).get("code")
+        if operation["security"]:
+            assert operation["security"] == SIGNED_IN, (method, path)
+            assert (response.status_code, code) == (401, "unauthenticated"), (method, path)
+        else:
+            public.add((method, path))
+            assert code != "unauthenticated", (method, path)
+    assert public == {
+        ("GET", "/api/v1/info"),
+        ("POST", "/api/v1/setup"),
+        ("POST", "/api/v1/auth/signup"),
+        ("GET", "/api/v1/invites/{code}"),
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/auth/refresh"),
+        ("POST", "/api/v1/auth/reset"),
+    }
+
+
+async def test_error_bodies_are_the_declared_error_schema(client, admin):
+    """The schema in /openapi.json is the shape the server sends (each kind of error)."""
+    bodies = [
+        await client.get("/api/v1/nope"),
+        await client.post("/api/v1/chats", json={"kind": 5}),
+        await client.post("/api/v1/chats", data=b"{", headers={"Content-Type": "application/json"}),
+        await client.post("/api/v1/chats", data=b"{}", headers={"Content-Type": "text/plain"}),
+        await client.get("/api/v1/chats/5"),
+        await client.delete("/api/v1/info"),
+    ]
+    for response in bodies:
+        assert response.status_code >= 400
+        ErrorOut.model_validate(await response.get_json())
