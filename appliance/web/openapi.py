@@ -1,8 +1,10 @@
 """/openapi.json says what the server does: every operation declares its security (none for
-public routes), its 204, the one error body for each error status, and bounded path ids."""
+public routes), its 204, the one error body for each error status, bounded path ids, and
+limits that come from config (a message's length) as this server is configured."""
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import Any
 
 from quart import Quart
@@ -11,7 +13,9 @@ from quart_schema.openapi import OpenAPIProvider
 from werkzeug.routing import BaseConverter, Rule
 from werkzeug.routing.converters import NumberConverter
 
+from appliance.api.current import EXTENSION_KEY
 from appliance.api.errors import ErrorOut
+from appliance.api.requests import MAX_LENGTH_FROM
 
 NO_CONTENT_ATTRIBUTE = "_hearth_no_content"
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -40,6 +44,19 @@ def _error_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
 
 
+def _write_config_limits(node: Any, config: Any) -> None:
+    """Replace each `x-max-length-from: "section.key"` with that setting's `maxLength`."""
+    if isinstance(node, dict):
+        setting = node.pop(MAX_LENGTH_FROM, None)
+        if setting is not None:
+            node["maxLength"] = reduce(getattr, setting.split("."), config)
+        for value in node.values():
+            _write_config_limits(value, config)
+    elif isinstance(node, list):
+        for value in node:
+            _write_config_limits(value, config)
+
+
 class HearthOpenAPI(OpenAPIProvider):
     def schema(self) -> dict[str, Any]:
         schema = super().schema()
@@ -47,6 +64,7 @@ class HearthOpenAPI(OpenAPIProvider):
         components: dict[str, Any] = schema["components"]["schemas"]
         components.update(error.pop("$defs", {}))
         components[ErrorOut.__name__] = error
+        _write_config_limits(schema, self._app.extensions[EXTENSION_KEY].config)
         return schema
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,5 +1,6 @@
-"""The published contract is the server's: ids in paths are bounded like ids in bodies, and
-every operation in /openapi.json declares its security and its success and error answers."""
+"""The published contract is the server's: ids in paths are bounded like ids in bodies, every
+operation in /openapi.json declares its security, its success and error answers, and every
+length limit the schema publishes is the one the server enforces."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 from appliance import limits
 from appliance.api.errors import ErrorOut
 from appliance.web.contract import IdConverter
+from tests.conftest import PASSWORD, Client
 
 HUGE_ID = "372399006615136649944760320"  # from the issue: OverflowError in SQLite
 OUT_OF_RANGE = ["0", str(limits.ID_MAX + 1), HUGE_ID, "9" * 5000]
@@ -180,3 +182,229 @@ async def test_error_bodies_are_the_declared_error_schema(client, admin):
     for response in bodies:
         assert response.status_code >= 400
         ErrorOut.model_validate(await response.get_json())
+
+
+# --- length limits: the schema's are the server's --------------------------------------------
+
+
+def string_limit(schema: dict[str, Any]) -> int | None:
+    if "maxLength" in schema:
+        return int(schema["maxLength"])
+    for option in schema.get("anyOf", []):
+        if "maxLength" in option:
+            return int(option["maxLength"])
+    return None
+
+
+def published_limits(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, int]]:
+    """{(method, path): {field: maxLength}} for request body fields and query parameters."""
+    found: dict[tuple[str, str], dict[str, int]] = {}
+    for method, path, operation in operations(spec):
+        fields: dict[str, int] = {}
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+        for name, schema in body.get("schema", {}).get("properties", {}).items():
+            if (limit := string_limit(schema)) is not None:
+                fields[name] = limit
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and (limit := string_limit(parameter["schema"])):
+                fields[parameter["name"]] = limit
+        if fields:
+            found[(method, path)] = fields
+    return found
+
+
+def address(length: int, letter: str) -> str:
+    """A valid email address exactly `length` characters long."""
+    local = letter * min(limits.EMAIL_LOCAL_MAX, length - 2)
+    return f"{local}@{'d' * (length - 1 - len(local))}"
+
+
+def refused_for_length(status: int, body: Any, field: str) -> bool:
+    if status != 400 or "fields" not in body.get("error", {}):
+        return False
+    return any(
+        item["loc"] == field and "character" in item["message"].lower()
+        for item in body["error"]["fields"]
+    )
+
+
+class LimitCheck:
+    """Runs, for one operation: each `opaque` value at its limit is not refused for length
+    (it is wrong in another way, like a made-up token); all `at_limit` values at once
+    succeed; and each field one character over its limit is refused, naming the field."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.published = published_limits(spec)
+        self.checked: set[tuple[str, str]] = set()
+
+    async def run(
+        self,
+        client: Client,
+        method: str,
+        path: str,
+        *,
+        base: dict[str, Any],
+        at_limit: dict[str, str],
+        opaque: dict[str, str] | None = None,
+        ok: int = 200,
+        url: str | None = None,
+    ) -> Any:
+        opaque = opaque or {}
+        published = self.published[(method, path)]
+        assert set(published) == set(at_limit) | set(opaque), (method, path, published)
+        for field, value in {**at_limit, **opaque}.items():
+            assert len(value) == published[field], (method, path, field)
+        self.checked.add((method, path))
+        where = "query_string" if method == "GET" else "json"
+
+        async def send(values: dict[str, str]) -> tuple[int, Any]:
+            response = await client.request(method, url or path, **{where: {**base, **values}})
+            return response.status_code, await response.get_json()
+
+        for field, value in opaque.items():
+            status, body = await send({field: value})
+            assert not refused_for_length(status, body, field), (method, path, field, body)
+        status, success = await send(at_limit)
+        assert status == ok, (method, path, status, success)
+        for field, value in {**at_limit, **opaque}.items():
+            status, body = await send({field: value + value[-1]})
+            assert status == 400, (method, path, field, status, body)
+            assert field in [item["loc"] for item in body["error"]["fields"]], (field, body)
+        return success
+
+
+async def test_every_published_length_limit_is_the_servers(hearth, client, new_client):
+    spec = await json_of(await client.get("/openapi.json"), 200)
+    check = LimitCheck(spec)
+    password = "p" * limits.PASSWORD_MAX
+    email = address(limits.EMAIL_MAX, "a")
+    device = "v" * 200
+
+    await check.run(
+        client,
+        "POST",
+        "/api/v1/setup",
+        base={
+            "token": await hearth.accounts.setup_token(),
+            "username": "ada",
+            "password": PASSWORD,
+        },
+        opaque={"token": "t" * 200},
+        at_limit={
+            "username": "s" * limits.USERNAME_MAX,
+            "password": password,
+            "display_name": "D" * limits.DISPLAY_NAME_MAX,
+            "email": email,
+            "device": device,
+        },
+        ok=201,
+    )
+    invite = await hearth.accounts.create_invite(None, uses=10)
+    grace = new_client()
+    await check.run(
+        grace,
+        "POST",
+        "/api/v1/auth/signup",
+        base={"username": "grace", "password": PASSWORD, "invite": invite.code},
+        opaque={"invite": "i" * 200},
+        at_limit={
+            "username": "g" * limits.USERNAME_MAX,
+            "password": password,
+            "display_name": "G" * limits.DISPLAY_NAME_MAX,
+            "email": address(limits.EMAIL_MAX, "g"),
+            "device": device,
+        },
+        ok=201,
+    )
+    signed_in = await check.run(
+        new_client(),
+        "POST",
+        "/api/v1/auth/login",
+        base={"login": "nobody", "password": PASSWORD},
+        at_limit={"login": email, "password": password, "device": device},
+    )
+    await check.run(
+        new_client(),
+        "POST",
+        "/api/v1/auth/refresh",
+        base={"refresh_token": signed_in["refresh_token"]},
+        opaque={"refresh_token": "r" * 200},
+        at_limit={},
+    )
+    grace_id = (await hearth.accounts.get_by_username("g" * limits.USERNAME_MAX)).id
+    link = await hearth.accounts.create_reset_link(grace_id)
+    await check.run(
+        new_client(),
+        "POST",
+        "/api/v1/auth/reset",
+        base={"token": link.token, "password": PASSWORD},
+        opaque={"token": "t" * 200},
+        at_limit={"password": password},
+        ok=204,
+    )
+    await check.run(
+        client,
+        "PATCH",
+        "/api/v1/me",
+        base={},
+        at_limit={
+            "display_name": "D" * limits.DISPLAY_NAME_MAX,
+            "bio": "b" * limits.BIO_MAX,
+            "status_text": "s" * limits.STATUS_TEXT_MAX,
+            "email": email,
+        },
+    )
+    await check.run(
+        client,
+        "POST",
+        "/api/v1/me/password",
+        base={"current_password": password, "new_password": password},
+        at_limit={"current_password": password, "new_password": password},
+        ok=204,
+    )
+    await check.run(client, "GET", "/api/v1/users", base={}, at_limit={"q": "s" * 100})
+    await check.run(client, "GET", "/api/v1/channels", base={}, at_limit={"q": "c" * 100})
+    await check.run(client, "GET", "/api/v1/search", base={}, at_limit={"q": "w" * 200})
+    chat = await check.run(
+        client,
+        "POST",
+        "/api/v1/chats",
+        base={"kind": "group", "title": "Kitchen"},
+        at_limit={"title": "T" * limits.TITLE_MAX, "topic": "t" * limits.TOPIC_MAX},
+        ok=201,
+    )
+    await check.run(
+        client,
+        "PATCH",
+        "/api/v1/chats/{chat_id}",
+        url=f"/api/v1/chats/{chat['id']}",
+        base={},
+        at_limit={"title": "U" * limits.TITLE_MAX, "topic": "u" * limits.TOPIC_MAX},
+    )
+    max_length = hearth.config.messages.max_length
+    message = await check.run(
+        client,
+        "POST",
+        "/api/v1/chats/{chat_id}/messages",
+        url=f"/api/v1/chats/{chat['id']}/messages",
+        base={"client_id": "c-1", "body": "hello"},
+        at_limit={"client_id": "k" * limits.CLIENT_ID_MAX, "body": "m" * max_length},
+        ok=201,
+    )
+    await check.run(
+        client,
+        "PATCH",
+        "/api/v1/messages/{message_id}",
+        url=f"/api/v1/messages/{message['id']}",
+        base={"body": "hello"},
+        at_limit={"body": "n" * max_length},
+    )
+    assert check.checked == set(check.published), set(check.published) - check.checked
+
+
+async def test_the_message_limit_published_is_this_servers_config(tmp_path):
+    from accounts_helpers import running
+
+    async with running(tmp_path, messages={"max_length": 250}) as (_, _, client):
+        spec = await json_of(await client.get("/openapi.json"), 200)
+    assert published_limits(spec)[("POST", "/api/v1/chats/{chat_id}/messages")]["body"] == 250
