@@ -6,8 +6,9 @@ Requests are strict (a number is not a string) and ignore unknown fields.
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from appliance import limits
 
@@ -25,6 +26,20 @@ StatusText = Annotated[str, Field(max_length=limits.STATUS_TEXT_MAX)]
 Email = Annotated[str, Field(max_length=limits.EMAIL_MAX)]
 Device = Annotated[str, Field(max_length=200)]
 Token = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def invite_code(given: str) -> str:
+    """The code of an invite as people have it: the bare code, the link they were sent
+    (`https://host/signup?invite=CODE`) or its path (`/signup?invite=CODE`)."""
+    text = given.strip()
+    if "?" not in text:
+        return text
+    codes = parse_qs(urlsplit(text).query).get("invite")
+    return codes[0].strip() if codes else text
+
+
+# Long enough for a link with a long public_url in front of the code.
+InviteCode = Annotated[str, Field(max_length=2000), AfterValidator(invite_code)]
 
 
 class In(BaseModel):
@@ -47,7 +62,7 @@ class SignupIn(In):
     password: NewPassword
     display_name: DisplayName = ""
     email: Email | None = None
-    invite: Annotated[str, Field(max_length=200)] | None = None
+    invite: InviteCode | None = None
     device: Device = ""
 
 
@@ -159,7 +174,9 @@ class HistoryQuery(BaseModel):
 
 
 class DeleteQuery(BaseModel):
-    for_: Annotated[Literal["me", "everyone"], Field(alias="for")] = "everyone"
+    """Without `for`, a delete hides the message from you only: the harmless reading."""
+
+    for_: Annotated[Literal["me", "everyone"], Field(alias="for")] = "me"
 
 
 class SearchQuery(BaseModel):

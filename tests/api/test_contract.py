@@ -306,7 +306,7 @@ async def test_every_published_length_limit_is_the_servers(hearth, client, new_c
         "POST",
         "/api/v1/auth/signup",
         base={"username": "grace", "password": PASSWORD, "invite": invite.code},
-        opaque={"invite": "i" * 200},
+        opaque={"invite": "i" * 2000},
         at_limit={
             "username": "g" * limits.USERNAME_MAX,
             "password": password,
