@@ -8,10 +8,17 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from appliance import limits
 from appliance.clock import DAY_MS, HOUR_MS
 from appliance.config import Settings
-from appliance.limits import USERNAME_MAX, USERNAME_MIN
+from appliance.limits import (
+    BIO_MAX,
+    DISPLAY_NAME_MAX,
+    EMAIL_DOMAIN_MAX,
+    EMAIL_LOCAL_MAX,
+    STATUS_TEXT_MAX,
+    USERNAME_MAX,
+    USERNAME_MIN,
+)
 from appliance.services.errors import (
     ConflictError,
     ForbiddenError,
@@ -31,15 +38,9 @@ from appliance.store.users import UserRow
 
 # The lengths come from appliance/limits.py, which /openapi.json publishes too.
 USERNAME_RE = re.compile(rf"^[a-z0-9][a-z0-9_.-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}$")
-EMAIL_RE = re.compile(
-    rf"^[^@\s]{{1,{limits.EMAIL_LOCAL_MAX}}}@[^@\s]{{1,{limits.EMAIL_DOMAIN_MAX}}}$"
-)
+EMAIL_RE = re.compile(rf"^[^@\s]{{1,{EMAIL_LOCAL_MAX}}}@[^@\s]{{1,{EMAIL_DOMAIN_MAX}}}$")
 SETUP_TOKEN_KEY = "setup_token"  # noqa: S105 (a settings key)
-PROFILE_LIMITS = {
-    "display_name": limits.DISPLAY_NAME_MAX,
-    "bio": limits.BIO_MAX,
-    "status_text": limits.STATUS_TEXT_MAX,
-}
+PROFILE_LIMITS = {"display_name": DISPLAY_NAME_MAX, "bio": BIO_MAX, "status_text": STATUS_TEXT_MAX}
 
 
 def normalize_username(raw: str) -> str:
