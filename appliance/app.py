@@ -23,6 +23,7 @@ from appliance.web import (
     api_chats,
     api_messages,
     api_users,
+    contract,
     errors,
     pages,
     security,
@@ -88,6 +89,7 @@ def create_app(config: Settings, *, clock: Clock | None = None) -> Quart:
             "bearer": {"type": "http", "scheme": "bearer"},
         },
     )
+    contract.install(app)
     _install_request_log(app, config.logging.access_log)
     security.install(app)
     errors.install(app)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from appliance.services.errors import (
     ConflictError,
@@ -71,3 +71,33 @@ def from_service(error: ServiceError) -> WireError:
 
 
 INTERNAL = WireError(500, "internal", "Something went wrong on the server.")
+
+
+# --- the error body as a schema: /openapi.json declares it on every operation -------------------
+
+
+class FieldErrorOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    loc: str
+    message: str
+
+
+class ErrorDetailOut(BaseModel):
+    """What went wrong: a stable `code`, a sentence for people, and with some codes the fields
+    at fault (`validation_error`) or the seconds to wait (`rate_limited`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    message: str
+    fields: list[FieldErrorOut] | None = None
+    retry_after: float | None = None
+
+
+class ErrorOut(BaseModel):
+    """The one error body, for every status from 400 to 500 (`WireError.body()` inside)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: ErrorDetailOut

@@ -6,12 +6,40 @@ Requests are strict (a number is not a string) and ignore unknown fields.
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-Password = Annotated[str, Field(min_length=1, max_length=1024)]
-Username = Annotated[str, Field(min_length=1, max_length=64)]
-ShortText = Annotated[str, Field(max_length=2000)]
+from appliance import limits
+
+# Where a field's limit is config rather than a constant, its schema names the setting, and
+# /openapi.json writes that setting's value in (web/openapi.py); the service enforces it.
+MAX_LENGTH_FROM = "x-max-length-from"
+
+Id = Annotated[int, Field(ge=limits.ID_MIN, le=limits.ID_MAX)]
+Username = Annotated[str, Field(min_length=limits.USERNAME_MIN, max_length=limits.USERNAME_MAX)]
+NewPassword = Annotated[str, Field(min_length=limits.PASSWORD_MIN, max_length=limits.PASSWORD_MAX)]
+Password = Annotated[str, Field(min_length=1, max_length=limits.PASSWORD_MAX)]
+DisplayName = Annotated[str, Field(max_length=limits.DISPLAY_NAME_MAX)]
+Bio = Annotated[str, Field(max_length=limits.BIO_MAX)]
+StatusText = Annotated[str, Field(max_length=limits.STATUS_TEXT_MAX)]
+Email = Annotated[str, Field(max_length=limits.EMAIL_MAX)]
+Device = Annotated[str, Field(max_length=200)]
+Token = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def invite_code(given: str) -> str:
+    """The code of an invite as people have it: the bare code, the link they were sent
+    (`https://host/signup?invite=CODE`) or its path (`/signup?invite=CODE`)."""
+    text = given.strip()
+    if "?" not in text:
+        return text
+    codes = parse_qs(urlsplit(text).query).get("invite")
+    return codes[0].strip() if codes else text
+
+
+# Long enough for a link with a long public_url in front of the code.
+InviteCode = Annotated[str, Field(max_length=2000), AfterValidator(invite_code)]
 
 
 class In(BaseModel):
@@ -20,54 +48,53 @@ class In(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
-Device = Annotated[str, Field(max_length=200)]
-
-
 class SetupIn(In):
-    token: Annotated[str, Field(min_length=1, max_length=200)]
+    token: Token
     username: Username
-    password: Password
-    display_name: ShortText = ""
-    email: ShortText | None = None
+    password: NewPassword
+    display_name: DisplayName = ""
+    email: Email | None = None
     device: Device = ""
 
 
 class SignupIn(In):
     username: Username
-    password: Password
-    display_name: ShortText = ""
-    email: ShortText | None = None
-    invite: Annotated[str, Field(max_length=200)] | None = None
+    password: NewPassword
+    display_name: DisplayName = ""
+    email: Email | None = None
+    invite: InviteCode | None = None
     device: Device = ""
 
 
 class LoginIn(In):
-    login: Annotated[str, Field(min_length=1, max_length=254)]
+    login: Annotated[
+        str, Field(min_length=1, max_length=max(limits.EMAIL_MAX, limits.USERNAME_MAX))
+    ]
     password: Password
     device: Device = ""
 
 
 class RefreshIn(In):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=200)]
+    refresh_token: Token
 
 
 class ResetIn(In):
-    token: Annotated[str, Field(min_length=1, max_length=200)]
-    password: Password
+    token: Token
+    password: NewPassword
 
 
 class ProfilePatch(In):
     """Only the fields sent change. `email: null` removes the address; the texts take ""."""
 
-    display_name: ShortText = ""
-    bio: ShortText = ""
-    status_text: ShortText = ""
-    email: ShortText | None = None
+    display_name: DisplayName = ""
+    bio: Bio = ""
+    status_text: StatusText = ""
+    email: Email | None = None
 
 
 class PasswordChangeIn(In):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class InviteIn(In):
@@ -85,11 +112,11 @@ class UserQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=50)] = 20
 
 
-Id = Annotated[int, Field(ge=1, le=2**62)]
-ClientId = Annotated[str, Field(min_length=1, max_length=64)]
-Body = Annotated[str, Field(max_length=100_000)]
-Title = Annotated[str, Field(max_length=200)]
-Topic = Annotated[str, Field(max_length=2000)]
+ClientId = Annotated[str, Field(min_length=1, max_length=limits.CLIENT_ID_MAX)]
+# A message's limit is config; the frame and body size limits bound what reaches the service.
+Body = Annotated[str, Field(json_schema_extra={MAX_LENGTH_FROM: "messages.max_length"})]
+Title = Annotated[str, Field(max_length=limits.TITLE_MAX)]
+Topic = Annotated[str, Field(max_length=limits.TOPIC_MAX)]
 
 
 class UserIdIn(In):
@@ -101,7 +128,7 @@ class NewChatIn(In):
     user_id: Id | None = None
     title: Title = ""
     topic: Topic = ""
-    member_ids: Annotated[list[Id], Field(max_length=500)] = []
+    member_ids: Annotated[list[Id], Field(max_length=limits.MEMBERS_AT_ONCE_MAX)] = []
     is_public: bool | None = None
 
 
@@ -112,7 +139,7 @@ class ChatPatch(In):
 
 
 class MembersIn(In):
-    user_ids: Annotated[list[Id], Field(min_length=1, max_length=500)]
+    user_ids: Annotated[list[Id], Field(min_length=1, max_length=limits.MEMBERS_AT_ONCE_MAX)]
 
 
 class RoleIn(In):
@@ -136,18 +163,20 @@ class EditIn(In):
 
 
 class MarkIn(In):
-    message_id: Annotated[int, Field(ge=0, le=2**62)]
+    message_id: Annotated[int, Field(ge=0, le=limits.ID_MAX)]
 
 
 class HistoryQuery(BaseModel):
     before: Id | None = None
-    after: Annotated[int, Field(ge=0, le=2**62)] | None = None
+    after: Annotated[int, Field(ge=0, le=limits.ID_MAX)] | None = None
     around: Id | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
 
 
 class DeleteQuery(BaseModel):
-    for_: Annotated[Literal["me", "everyone"], Field(alias="for")] = "everyone"
+    """Without `for`, a delete hides the message from you only: the harmless reading."""
+
+    for_: Annotated[Literal["me", "everyone"], Field(alias="for")] = "me"
 
 
 class SearchQuery(BaseModel):

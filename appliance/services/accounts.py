@@ -10,6 +10,15 @@ from typing import Any
 
 from appliance.clock import DAY_MS, HOUR_MS
 from appliance.config import Settings
+from appliance.limits import (
+    BIO_MAX,
+    DISPLAY_NAME_MAX,
+    EMAIL_DOMAIN_MAX,
+    EMAIL_LOCAL_MAX,
+    STATUS_TEXT_MAX,
+    USERNAME_MAX,
+    USERNAME_MIN,
+)
 from appliance.services.errors import (
     ConflictError,
     ForbiddenError,
@@ -27,18 +36,19 @@ from appliance.store.errors import DuplicateError
 from appliance.store.invites import InviteRow
 from appliance.store.users import UserRow
 
-USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,31}$")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
+# The lengths come from appliance/limits.py, which /openapi.json publishes too.
+USERNAME_RE = re.compile(rf"^[a-z0-9][a-z0-9_.-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}$")
+EMAIL_RE = re.compile(rf"^[^@\s]{{1,{EMAIL_LOCAL_MAX}}}@[^@\s]{{1,{EMAIL_DOMAIN_MAX}}}$")
 SETUP_TOKEN_KEY = "setup_token"  # noqa: S105 (a settings key)
-PROFILE_LIMITS = {"display_name": 64, "bio": 500, "status_text": 140}
+PROFILE_LIMITS = {"display_name": DISPLAY_NAME_MAX, "bio": BIO_MAX, "status_text": STATUS_TEXT_MAX}
 
 
 def normalize_username(raw: str) -> str:
     username = raw.strip().lower()
     if not USERNAME_RE.match(username):
         raise InvalidError(
-            "Usernames are 3 to 32 characters of a-z, 0-9, '_', '.' and '-', starting with a "
-            "letter or digit.",
+            f"Usernames are {USERNAME_MIN} to {USERNAME_MAX} characters of a-z, 0-9, '_', '.' and "
+            "'-', starting with a letter or digit.",
             field="username",
         )
     return username

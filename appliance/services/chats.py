@@ -11,6 +11,7 @@ import secrets
 import unicodedata
 from typing import Any, cast
 
+from appliance import limits
 from appliance.api import shapes
 from appliance.clock import DAY_MS, to_datetime
 from appliance.config import ChatSettings
@@ -29,9 +30,9 @@ from appliance.store.chats import ChatInviteRow, ChatRow, MemberRow, Refusal, pe
 from appliance.store.db import Connection, on_thread
 from appliance.store.users import UserRow
 
-TITLE_LIMIT = 80
-TOPIC_LIMIT = 500
-MAX_MEMBERS_AT_ONCE = 200
+TITLE_LIMIT = limits.TITLE_MAX
+TOPIC_LIMIT = limits.TOPIC_MAX
+MAX_MEMBERS_AT_ONCE = limits.MEMBERS_AT_ONCE_MAX
 MANAGERS = frozenset({"owner", "admin"})
 
 

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from typing import Any, cast
 
+from appliance import limits
 from appliance.api import shapes
 from appliance.clock import to_datetime
 from appliance.config import Settings
@@ -29,7 +30,7 @@ from appliance.store.messages import Inserted, MessageRow
 MENTION_RE = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9_.-]{2,31})", re.IGNORECASE)
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 PAGE_LIMIT = 100
-CLIENT_ID_LIMIT = 64
+CLIENT_ID_LIMIT = limits.CLIENT_ID_MAX
 
 
 def message_not_found() -> NotFoundError:

@@ -8,8 +8,10 @@ import hashlib
 
 import bcrypt
 
-MIN_LENGTH = 8
-MAX_LENGTH = 256
+from appliance import limits
+
+MIN_LENGTH = limits.PASSWORD_MIN
+MAX_LENGTH = limits.PASSWORD_MAX
 
 
 def _prepare(password: str) -> bytes:

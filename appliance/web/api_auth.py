@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, after_this_request, request
+from quart.typing import ResponseTypes
 from quart_schema import tag, validate_request, validate_response
 
 from appliance import __version__
@@ -25,6 +26,7 @@ from appliance.web.auth import (
     principal,
     session_cookie_header,
 )
+from appliance.web.contract import no_content
 
 blueprint = Blueprint("auth", __name__, url_prefix="/api/v1")
 tag_auth = tag(["auth"])
@@ -123,23 +125,28 @@ async def refresh(data: RefreshIn) -> TokensOut:
     return views.tokens(issued)
 
 
+async def _signed_out(response: ResponseTypes) -> ResponseTypes:
+    return clear_session_cookie(response)
+
+
 @blueprint.post("/auth/logout")
 @login_required
+@no_content
 @tag_auth
-async def logout() -> Response:
+async def logout() -> None:
     """End the current session."""
     me = principal()
     await hearth().sessions.revoke(me.user.id, me.session_id)
-    return clear_session_cookie(Response(status=204))
+    after_this_request(_signed_out)
 
 
 @blueprint.post("/auth/reset")
 @validate_request(ResetIn)
+@no_content
 @tag_auth
-async def reset_password(data: ResetIn) -> Response:
+async def reset_password(data: ResetIn) -> None:
     """Set a new password with an admin's reset link; signs the account out everywhere."""
     await hearth().accounts.redeem_reset_link(data.token, data.password)
-    return Response(status=204)
 
 
 @blueprint.get("/auth/sessions")
@@ -155,8 +162,8 @@ async def list_sessions() -> SessionsOut:
 
 @blueprint.delete("/auth/sessions/<session_id>")
 @login_required
+@no_content
 @tag_auth
-async def revoke_session(session_id: str) -> Response:
+async def revoke_session(session_id: str) -> None:
     """Sign one of your devices out."""
     await hearth().sessions.revoke(principal().user.id, session_id)
-    return Response(status=204)

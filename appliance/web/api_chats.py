@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
+from quart import Blueprint
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from appliance.api.current import hearth
@@ -27,6 +27,7 @@ from appliance.api.shapes import (
 from appliance.services.errors import InvalidError
 from appliance.web.api_admin import base_url
 from appliance.web.auth import login_required, principal
+from appliance.web.contract import no_content
 
 blueprint = Blueprint("chats", __name__, url_prefix="/api/v1")
 tag_contacts = tag(["contacts"])
@@ -79,30 +80,30 @@ async def reject_contact(user_id: int) -> ContactsOut:
 
 @blueprint.delete("/contacts/<int:user_id>")
 @login_required
+@no_content
 @tag_contacts
-async def remove_contact(user_id: int) -> Response:
+async def remove_contact(user_id: int) -> None:
     """Remove a contact, or withdraw your request."""
     await hearth().contacts.remove(me(), user_id)
-    return Response(status=204)
 
 
 @blueprint.post("/blocks")
 @login_required
 @validate_request(UserIdIn)
+@no_content
 @tag_contacts
-async def block(data: UserIdIn) -> Response:
+async def block(data: UserIdIn) -> None:
     """Block someone: no direct messages, no adding you to chats, no presence."""
     await hearth().contacts.block(me(), data.user_id)
-    return Response(status=204)
 
 
 @blueprint.delete("/blocks/<int:user_id>")
 @login_required
+@no_content
 @tag_contacts
-async def unblock(user_id: int) -> Response:
+async def unblock(user_id: int) -> None:
     """Unblock someone."""
     await hearth().contacts.unblock(me(), user_id)
-    return Response(status=204)
 
 
 # --- chats -----------------------------------------------------------------------------------
@@ -121,6 +122,7 @@ async def list_chats() -> ChatsOut:
 @login_required
 @validate_request(NewChatIn)
 @validate_response(ChatOut, 201)
+@validate_response(ChatOut, 200)
 @tag_chats
 async def create_chat(data: NewChatIn) -> tuple[ChatOut, int]:
     """Open the direct chat with someone (200 if it exists), or create a group or channel."""
@@ -162,11 +164,11 @@ async def patch_chat(chat_id: int, data: ChatPatch) -> ChatOut:
 
 @blueprint.delete("/chats/<int:chat_id>")
 @login_required
+@no_content
 @tag_chats
-async def delete_chat(chat_id: int) -> Response:
+async def delete_chat(chat_id: int) -> None:
     """Delete a group or channel for everyone (owner only)."""
     await hearth().chats.delete(me(), chat_id)
-    return Response(status=204)
 
 
 @blueprint.post("/chats/<int:chat_id>/join")
@@ -200,11 +202,11 @@ async def set_role(chat_id: int, user_id: int, data: RoleIn) -> MemberOut:
 
 @blueprint.delete("/chats/<int:chat_id>/members/<int:user_id>")
 @login_required
+@no_content
 @tag_chats
-async def remove_member(chat_id: int, user_id: int) -> Response:
+async def remove_member(chat_id: int, user_id: int) -> None:
     """Leave (your own id) or remove someone (owner and admins)."""
     await hearth().chats.remove_member(me(), chat_id, user_id)
-    return Response(status=204)
 
 
 @blueprint.post("/chats/<int:chat_id>/invites")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from quart import Blueprint, Response
+from quart import Blueprint
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from appliance.api.current import hearth
@@ -12,6 +12,7 @@ from appliance.api.requests import DeleteQuery, EditIn, HistoryQuery, MarkIn, Se
 from appliance.api.shapes import EditsOut, HistoryOut, MessageOut, MessagesOut, SearchOut
 from appliance.web.api_chats import me
 from appliance.web.auth import login_required
+from appliance.web.contract import no_content
 
 blueprint = Blueprint("messages", __name__, url_prefix="/api/v1")
 tag_messages = tag(["messages"])
@@ -38,6 +39,7 @@ async def history(chat_id: int, query_args: HistoryQuery) -> HistoryOut:
 @login_required
 @validate_request(SendIn)
 @validate_response(MessageOut, 201)
+@validate_response(MessageOut, 200)
 @tag_messages
 async def send(chat_id: int, data: SendIn) -> tuple[MessageOut, int]:
     """Send a message. Retrying with the same client_id returns the stored one (200)."""
@@ -74,47 +76,47 @@ async def edits(message_id: int) -> EditsOut:
 @blueprint.delete("/messages/<int:message_id>")
 @login_required
 @validate_querystring(DeleteQuery)
+@no_content
 @tag_messages
-async def delete(message_id: int, query_args: DeleteQuery) -> Response:
+async def delete(message_id: int, query_args: DeleteQuery) -> None:
     """Delete a message for yourself (`for=me`) or for everyone (`for=everyone`)."""
     await hearth().messaging.delete(me(), message_id, query_args.for_)
-    return Response(status=204)
 
 
 @blueprint.put("/messages/<int:message_id>/reactions/<path:emoji>")
 @login_required
+@no_content
 @tag_messages
-async def add_reaction(message_id: int, emoji: str) -> Response:
+async def add_reaction(message_id: int, emoji: str) -> None:
     """React with an emoji (URL-encoded)."""
     await hearth().messaging.react(me(), message_id, unquote(emoji), add=True)
-    return Response(status=204)
 
 
 @blueprint.delete("/messages/<int:message_id>/reactions/<path:emoji>")
 @login_required
+@no_content
 @tag_messages
-async def remove_reaction(message_id: int, emoji: str) -> Response:
+async def remove_reaction(message_id: int, emoji: str) -> None:
     """Take your reaction back."""
     await hearth().messaging.react(me(), message_id, unquote(emoji), add=False)
-    return Response(status=204)
 
 
 @blueprint.put("/messages/<int:message_id>/pin")
 @login_required
+@no_content
 @tag_messages
-async def pin(message_id: int) -> Response:
+async def pin(message_id: int) -> None:
     """Pin a message (owner and admins; both people in a direct chat)."""
     await hearth().messaging.pin(me(), message_id, pinned=True)
-    return Response(status=204)
 
 
 @blueprint.delete("/messages/<int:message_id>/pin")
 @login_required
+@no_content
 @tag_messages
-async def unpin(message_id: int) -> Response:
+async def unpin(message_id: int) -> None:
     """Unpin a message."""
     await hearth().messaging.pin(me(), message_id, pinned=False)
-    return Response(status=204)
 
 
 @blueprint.get("/chats/<int:chat_id>/pins")
@@ -129,21 +131,21 @@ async def pins(chat_id: int) -> MessagesOut:
 @blueprint.post("/chats/<int:chat_id>/read")
 @login_required
 @validate_request(MarkIn)
+@no_content
 @tag_messages
-async def mark_read(chat_id: int, data: MarkIn) -> Response:
+async def mark_read(chat_id: int, data: MarkIn) -> None:
     """You have read up to this message."""
     await hearth().messaging.mark(me(), chat_id, data.message_id, read=True)
-    return Response(status=204)
 
 
 @blueprint.post("/chats/<int:chat_id>/delivered")
 @login_required
 @validate_request(MarkIn)
+@no_content
 @tag_messages
-async def mark_delivered(chat_id: int, data: MarkIn) -> Response:
+async def mark_delivered(chat_id: int, data: MarkIn) -> None:
     """Your device has received up to this message."""
     await hearth().messaging.mark(me(), chat_id, data.message_id, read=False)
-    return Response(status=204)
 
 
 @blueprint.get("/search")

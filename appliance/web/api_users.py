@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
+from quart import Blueprint
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from appliance.api.current import hearth
@@ -10,6 +10,7 @@ from appliance.api.requests import PasswordChangeIn, ProfilePatch, UserQuery
 from appliance.api.shapes import MeOut, UserOut, UsersOut
 from appliance.services import views
 from appliance.web.auth import login_required, principal
+from appliance.web.contract import no_content
 
 blueprint = Blueprint("users", __name__, url_prefix="/api/v1")
 tag_users = tag(["users"])
@@ -39,14 +40,14 @@ async def patch_me(data: ProfilePatch) -> MeOut:
 @blueprint.post("/me/password")
 @login_required
 @validate_request(PasswordChangeIn)
+@no_content
 @tag_users
-async def change_password(data: PasswordChangeIn) -> Response:
+async def change_password(data: PasswordChangeIn) -> None:
     """Change your password; every other session is signed out."""
     me = principal()
     await hearth().accounts.change_password(
         me.user.id, data.current_password, data.new_password, keep_session=me.session_id
     )
-    return Response(status=204)
 
 
 @blueprint.get("/users")

@@ -6,7 +6,9 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from quart import Response, g, request
+from quart import g, request
+from quart.typing import ResponseTypes
+from quart_schema import security_scheme
 from werkzeug.http import dump_cookie
 
 from appliance.api.auth import COOKIE_NAME, authenticate
@@ -16,6 +18,10 @@ from appliance.services.sessions import IssuedSession, Principal
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# Either scheme (named in app.py's QuartSchema(security_schemes=...)) signs a request in; the
+# decorators below declare it on their routes, so /openapi.json shows which routes need it.
+SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
 
 
 def client_address() -> str:
@@ -37,7 +43,7 @@ def login_required(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
         g.principal = await authenticate_request()
         return await func(*args, **kwargs)
 
-    return wrapper
+    return security_scheme(SIGNED_IN)(wrapper)
 
 
 def admin_required(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -49,7 +55,7 @@ def admin_required(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
         g.principal = principal
         return await func(*args, **kwargs)
 
-    return wrapper
+    return security_scheme(SIGNED_IN)(wrapper)
 
 
 def principal() -> Principal:
@@ -70,6 +76,6 @@ def session_cookie_header(issued: IssuedSession) -> dict[str, str]:
     return {"Set-Cookie": cookie}
 
 
-def clear_session_cookie(response: Response) -> Response:
+def clear_session_cookie(response: ResponseTypes) -> ResponseTypes:
     response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="Lax")
     return response

@@ -8,10 +8,11 @@ from typing import Any
 from pydantic import ValidationError
 from quart import Quart, Response, g, jsonify, request
 from quart_schema import RequestSchemaValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from appliance.api.errors import INTERNAL, WireError, from_service, invalid
 from appliance.services.errors import ServiceError
+from appliance.web.pages import route_methods
 from appliance.web.requests import MalformedJSONError
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ async def _schema_error(error: RequestSchemaValidationError) -> Response:
 
 
 async def _http_error(error: HTTPException) -> Response:
+    if isinstance(error, MethodNotAllowed) and not route_methods():
+        # Only the GET-only file fallback matched: the path is no route, whatever the method.
+        error = NotFound()
     status = error.code or 500
     code = _HTTP_CODES.get(status, "http_error")
     message = error.description or error.name
@@ -66,7 +70,10 @@ async def _http_error(error: HTTPException) -> Response:
         message = "Not found."
     elif status == 413:
         message = "The request body is too large."
-    return error_response(status, code, message)
+    response = error_response(status, code, message)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
 
 
 async def _unexpected(error: Exception) -> Response:

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
-from quart import Blueprint, Response, send_from_directory
+from quart import Blueprint, Response, current_app, request, send_from_directory
 from quart_schema import hide
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 # Paths the browser app routes itself; the server answers them all with index.html.
 APP_ROUTES = ("/", "/login", "/signup", "/setup", "/reset", "/settings", "/contacts")
 # Paths with one variable segment that also open the app: a conversation, a chat invite link.
 APP_ROUTE_PATTERNS = ("/chats/<int:chat_id>", "/join/<code>")
+# The last resort: any other GET path is a file of the web app, or 404.
+FILE_FALLBACK = "pages.asset"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def route_methods() -> list[str]:
+    """The methods with which this request's path reaches a route other than the file
+    fallback: none for a path that is no route at all (a 404 whatever the method)."""
+    adapter = current_app.create_url_adapter(request)
+    found = []
+    for method in METHODS:
+        try:
+            rule, _ = adapter.match(method=method, return_rule=True)  # type: ignore[union-attr]
+        except HTTPException:  # no match, another method only, a redirect
+            continue
+        if rule.endpoint != FILE_FALLBACK:
+            found.append(method)
+    return found
 
 
 def webui_dir() -> Path:
@@ -27,7 +46,12 @@ def create_blueprint(root: Path | None = None) -> Blueprint:
     blueprint = Blueprint("pages", __name__)
 
     async def _file(path: str) -> Response:
-        response = await send_from_directory(directory, path)
+        try:
+            response = await send_from_directory(directory, path)
+        except OSError as error:
+            if error.errno != errno.ENAMETOOLONG:
+                raise
+            raise NotFound() from None
         # No build step means no hashed file names: revalidate on every load (ETag makes it cheap).
         response.headers["Cache-Control"] = "no-cache"
         return response
@@ -53,10 +77,13 @@ def create_blueprint(root: Path | None = None) -> Blueprint:
     async def health() -> Response:
         return Response('{"status":"ok"}', content_type="application/json")
 
-    @blueprint.get("/<path:path>")
+    @blueprint.get("/<path:path>", provide_automatic_options=False)
     @hide
     async def asset(path: str) -> Response:
         if path.startswith("api/"):
+            # A GET that reached the fallback: an API route with other methods, or none.
+            if allowed := route_methods():
+                raise MethodNotAllowed(valid_methods=allowed)
             raise NotFound()
         return await _file(path)
 

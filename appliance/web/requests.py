@@ -18,7 +18,8 @@ class HearthRequest(Request):
             raise UnsupportedMediaType("Send the request body as application/json.")
         try:
             return await super().get_json(force=force, silent=silent, cache=cache)
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, RecursionError):
+            # RecursionError: nested deeper than the parser goes (`[[[[...` 5,000 deep).
             if silent:
                 return None
             raise MalformedJSONError() from None

@@ -36,6 +36,9 @@ HEADERS = {
 }
 
 
+STRICT_TRANSPORT_SECURITY = f"max-age={365 * 24 * 3600}"
+
+
 def check_origin() -> None:
     """Refuse cross-site writes. Browsers send Origin on every POST/PUT/PATCH/DELETE, so a
     cookie-authenticated write without one did not come from our pages."""
@@ -55,6 +58,11 @@ def check_origin() -> None:
 def add_security_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.scheme == "https":
+        # Browsers ignore it over a certificate they were told to accept (the self-signed
+        # default) and for IP addresses; with a trusted one (tls.cert_file) it keeps visitors
+        # on HTTPS. No includeSubDomains, no preload: this is one LAN host.
+        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
