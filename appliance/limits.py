@@ -27,3 +27,4 @@ TITLE_MAX = 80
 TOPIC_MAX = 500
 MEMBERS_AT_ONCE_MAX = 200
 CLIENT_ID_MAX = 64
+EMOJI_MAX = 16  # characters of one reaction (an emoji with its joiners and modifiers)

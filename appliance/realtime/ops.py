@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from appliance import limits
 from appliance.api.requests import Body, Id, In, SendIn
 from appliance.api.shapes import Empty, PingOut, SdpOut
 from appliance.clock import to_datetime
@@ -91,7 +92,7 @@ class DeleteOp(In):
 
 class ReactionOp(In):
     message_id: Id
-    emoji: Annotated[str, Field(min_length=1, max_length=32)]
+    emoji: Annotated[str, Field(min_length=1, max_length=limits.EMOJI_MAX)]
 
 
 class MarkOp(In):

@@ -27,7 +27,10 @@ from appliance.store.chats import ChatRow, MemberRow
 from appliance.store.db import Connection, ThreadConnection, on_thread
 from appliance.store.messages import Inserted, MessageRow
 
-MENTION_RE = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9_.-]{2,31})", re.IGNORECASE)
+MENTION_RE = re.compile(
+    rf"(?<![\w@])@([a-z0-9][a-z0-9_.-]{{{limits.USERNAME_MIN - 1},{limits.USERNAME_MAX - 1}}})",
+    re.IGNORECASE,
+)
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 PAGE_LIMIT = 100
 CLIENT_ID_LIMIT = limits.CLIENT_ID_MAX
@@ -44,7 +47,7 @@ def mention_names(body: str) -> list[str]:
 
 
 def check_emoji(emoji: str) -> str:
-    if not 1 <= len(emoji) <= 16 or any(
+    if not 1 <= len(emoji) <= limits.EMOJI_MAX or any(
         unicodedata.category(c)[0] in "LNZC" and c not in "\u200d\ufe0f" for c in emoji
     ):
         raise InvalidError("A reaction is one emoji.", field="emoji")
