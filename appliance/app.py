@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 
@@ -34,6 +35,25 @@ access_log = logging.getLogger("appliance.access")
 UNLOGGED_PATHS = frozenset({"/health"})
 
 
+_PARAMETER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+
+
+def loggable_path() -> str:
+    """The path as logged: ids stay (they help find a request), every other path parameter
+    (invite codes, session ids, file names) shows as its name, never its value."""
+    rule, values = request.url_rule, request.view_args or {}
+    if rule is None:
+        return request.path
+
+    def fill(match: re.Match[str]) -> str:
+        converter, name = match.group(1), match.group(2)
+        if converter == "int" and name in values:
+            return str(values[name])
+        return f"<{name}>"
+
+    return _PARAMETER.sub(fill, rule.rule)
+
+
 def _install_request_log(app: Quart, enabled: bool) -> None:
     @app.before_request
     async def _start() -> None:
@@ -46,17 +66,18 @@ def _install_request_log(app: Quart, enabled: bool) -> None:
         if enabled and request.path not in UNLOGGED_PATHS:
             elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
             # The query string is left out on purpose: setup and reset tokens travel in it.
+            path = loggable_path()
             access_log.info(
                 "%s %s %d %.1fms [%s]",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 elapsed,
                 g.get("request_id"),
                 extra={
                     "request_id": g.get("request_id"),
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": round(elapsed, 1),
                     "client": request.remote_addr,

@@ -21,6 +21,8 @@ from appliance.realtime.compression import decline_compression
 
 log = logging.getLogger(__name__)
 
+MAX_WEBSOCKET_MESSAGE = 1024 * 1024
+
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -125,9 +127,11 @@ async def _serve(
     main.accesslog = None
     main.errorlog = logging.getLogger("hypercorn.error")
     main.include_server_header = False
-    # WebSocket frames are small JSON. (No protocol pings: Hypercorn's ping task sleeps through
-    # shutdown; clients ping every 25 s and a silent socket is closed after 60 s.)
-    main.websocket_max_message_size = 256 * 1024
+    # WebSocket frames are small JSON: one over 64 KiB is answered `payload_too_large` and the
+    # socket stays up; only one over this (1 MiB) closes it with 1009. (No protocol pings:
+    # Hypercorn's ping task sleeps through shutdown; clients ping every 25 s and a silent
+    # socket is closed after 60 s.)
+    main.websocket_max_message_size = MAX_WEBSOCKET_MESSAGE
     decline_compression()
 
     stopping = asyncio.Event()

@@ -25,6 +25,7 @@ QUEUE_LIMIT = 1024  # frames waiting for a slow client before it is cut off (and
 CLOSE_IDLE = 4000
 CLOSE_SESSION_ENDED = 4001
 CLOSE_TOO_SLOW = 4008
+CLOSE_INTERNAL = 1011  # the server failed; reconnect and resume
 
 
 def dumps(value: Any) -> str:
@@ -118,4 +119,9 @@ class Connection:
             frame = await self._queue.get()
             if frame is None:
                 return
-            await self._send(frame)
+            try:
+                await self._send(frame)
+            except UnicodeEncodeError:
+                # Nothing a client sends can make a frame like this (ids and text are checked
+                # on the way in); if one is made anyway, it is dropped, not the connection.
+                log.error("a frame for user %s could not be encoded; dropped", self.user_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -17,12 +16,13 @@ from typing import Any, cast
 from pydantic import ValidationError
 from quart import Blueprint, current_app, websocket
 
-from appliance.api import shapes
+from appliance.api import jsontext, shapes
 from appliance.api.auth import COOKIE_NAME, authenticate
 from appliance.api.current import hearth
 from appliance.api.errors import INTERNAL, WireError, from_service, invalid
 from appliance.realtime.connection import (
     CLOSE_IDLE,
+    CLOSE_INTERNAL,
     Connection,
     error_frame,
     event_frame,
@@ -90,8 +90,14 @@ async def socket() -> None:
     reader = asyncio.create_task(driver.read_loop(), name="ws-reader")
     try:
         await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-        if reader.done() and not reader.cancelled() and reader.exception() is not None:
-            log.error("WebSocket reader failed", exc_info=reader.exception())
+        for name, task in (("reader", reader), ("writer", writer)):
+            error = task.exception() if task.done() and not task.cancelled() else None
+            if isinstance(error, ConnectionError | EOFError):
+                log.info("WebSocket %s ended: the client went away (%s)", name, error)
+            elif error is not None:
+                # Said, not swallowed: the client is told the server failed and resumes.
+                log.error("WebSocket %s failed", name, exc_info=error)
+                connection.close(CLOSE_INTERNAL, f"server error ({name})")
     finally:
         hub.detach(connection)
         for task in (reader, writer):
@@ -140,8 +146,8 @@ class Driver:
                                                  f"Frames are at most {MAX_FRAME_CHARS} characters.")))  # fmt: skip
             return
         try:
-            frame = json.loads(raw)
-        except ValueError:
+            frame = jsontext.loads(raw)
+        except jsontext.NotJSON:
             frame = _MALFORMED
         request_id = frame.get("id") if isinstance(frame, dict) else None
         if request_id is not None and (not isinstance(request_id, str) or len(request_id) > 64):

@@ -7,6 +7,8 @@ from typing import Any
 from quart import Request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from appliance.api import jsontext
+
 
 class MalformedJSONError(BadRequest):
     description = "The request body is not valid JSON."
@@ -17,8 +19,11 @@ class HearthRequest(Request):
         if not (force or silent or self.is_json):
             raise UnsupportedMediaType("Send the request body as application/json.")
         try:
-            return await super().get_json(force=force, silent=silent, cache=cache)
-        except (UnicodeDecodeError, RecursionError):
+            value = await super().get_json(force=force, silent=silent, cache=cache)
+            if jsontext.may_hold_surrogates(await self.get_data(cache=True)):
+                jsontext.check_unicode(value)  # a lone surrogate ("\ud800") is not text
+            return value
+        except (UnicodeDecodeError, RecursionError, jsontext.NotJSON):
             # RecursionError: nested deeper than the parser goes (`[[[[...` 5,000 deep).
             if silent:
                 return None
