@@ -57,6 +57,7 @@ class Hub:
     async def start(self) -> None:
         self._unsubscribe = [
             self._bus.subscribe(self._on_event),
+            self._bus.watch_commits(self.presence.introduce),
             self._bus.watch_sessions(self.session_watch.recheck_soon),
         ]
         await self.session_watch.start()
@@ -130,5 +131,3 @@ class Hub:
             return
         if event.type == "message.created":
             self.typing_indicator.message_sent(event)
-        elif event.type in {"chat.created", "member.added"}:
-            self.presence.introduce(event)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 from appliance.api import shapes
@@ -72,21 +72,28 @@ class Presence:
             if self._registry.online(peer)
         ]
 
-    def introduce(self, event: EventRow) -> None:
-        """People who just started sharing a chat learn each other's presence."""
-        assert event.chat_id is not None
-        members = self._audience.members(event.chat_id)
-        if event.type == "member.added":
-            newcomers = {json.loads(event.data)["user"]["id"]}
-        else:
-            newcomers = set(members)
-        for newcomer in newcomers:
-            for other in members:
-                if other == newcomer or self._audience.blocked(newcomer, other):
-                    continue
-                for a, b in ((newcomer, other), (other, newcomer)):
-                    if self._registry.online(a) and self._registry.online(b):
-                        self._fanout.push((b,), _frame(a, self.status(a), None))
+    def introduce(self, events: Sequence[EventRow]) -> None:
+        """People who just started sharing a chat learn each other's presence: once per pair
+        for a whole commit (creating a group adds its members in one commit)."""
+        told: set[tuple[int, int]] = set()
+        for event in events:
+            if event.chat_id is None or event.type not in {"chat.created", "member.added"}:
+                continue
+            members = self._audience.members(event.chat_id)
+            if event.type == "member.added":
+                newcomers = {json.loads(event.data)["user"]["id"]}
+            else:
+                newcomers = set(members)
+            for newcomer in newcomers:
+                for other in members:
+                    if other == newcomer or self._audience.blocked(newcomer, other):
+                        continue
+                    for a, b in ((newcomer, other), (other, newcomer)):
+                        if (a, b) in told:
+                            continue
+                        told.add((a, b))
+                        if self._registry.online(a) and self._registry.online(b):
+                            self._fanout.push((b,), _frame(a, self.status(a), None))
 
     async def close(self) -> None:
         """Wait for last-seen writes still under way (before the database closes)."""

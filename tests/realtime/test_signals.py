@@ -169,3 +169,19 @@ async def test_away_when_set(people):
     assert frame["data"]["status"] == "away"
     reply = await mine.request("presence.set", {"status": "invisible"})
     assert reply["ok"] is False and reply["error"]["code"] == "validation_error"
+
+
+async def test_people_who_start_sharing_a_group_learn_each_others_presence_once(people):
+    """Creating a group adds its members in one commit: each pair is introduced once (issue
+    13: each peer got two or three identical presence signals)."""
+    ada, bob, cyd = await people("ada", "bob", "cyd")
+    sockets = {name: await person.connect() for name, person in
+               (("ada", ada), ("bob", bob), ("cyd", cyd))}  # fmt: skip
+    chat = await ada.group("Trio", bob, cyd)
+    for socket in sockets.values():
+        await socket.expect("chat.created", where=lambda f: f["data"]["id"] == chat["id"])
+        await socket.ping_round_trip()  # whatever was queued before now has arrived
+    for name, person in (("ada", ada), ("bob", bob), ("cyd", cyd)):
+        for other_name, socket in sockets.items():
+            if other_name != name:
+                assert len(presence_of(socket, person.id)) == 1, (name, other_name)
