@@ -185,6 +185,11 @@ class SearchQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=100)] = 50
 
 
+class ChatsQuery(BaseModel):
+    limit: Annotated[int, Field(ge=1, le=200)] = 100
+    cursor: Annotated[str, Field(max_length=64)] | None = None
+
+
 class ChannelQuery(BaseModel):
     q: Annotated[str, Field(max_length=100)] = ""
 

@@ -256,6 +256,7 @@ class ChatOut(ChatFieldsOut):
 
 class ChatsOut(Out):
     chats: list[ChatOut]
+    next: str | None = None  # the cursor of the next page; null on the last
 
 
 class ChatRefOut(Out):

@@ -83,6 +83,13 @@ def require_manager(chat: ChatRow, member: MemberRow, action: str) -> None:
         raise ForbiddenError(f"Only the chat's owner and admins can {action}.", code="not_allowed")
 
 
+def _read_cursor(cursor: str) -> tuple[int, int]:
+    activity, _, chat_id = cursor.partition(".")
+    if not (activity.isdigit() and chat_id.isdigit()) or len(cursor) > 40:
+        raise InvalidError("This cursor is not one this server gave.", field="cursor")
+    return int(activity), int(chat_id)
+
+
 def display_name(person: UserRow | None) -> str:
     if person is None:
         return "Someone"
@@ -114,10 +121,18 @@ class Chats:
 
     # --- reading -----------------------------------------------------------------------------
 
-    async def for_user(self, user_id: int) -> shapes.ChatsOut:
+    async def for_user(
+        self, user_id: int, *, limit: int = 100, cursor: str | None = None
+    ) -> shapes.ChatsOut:
+        """A page of the user's chats, latest activity first; `next` continues it."""
+        after = _read_cursor(cursor) if cursor else None
         async with self.work.read() as conn:
-            rows = await chats.for_user(conn, user_id)
-            return shapes.ChatsOut(chats=await self._views(conn, user_id, rows))
+            rows = await chats.for_user(conn, user_id, limit=limit + 1, after=after)
+            page = rows[:limit]
+            following = None
+            if len(rows) > limit:
+                following = f"{page[-1].last_activity_at}.{page[-1].id}"
+            return shapes.ChatsOut(chats=await self._views(conn, user_id, page), next=following)
 
     async def get(self, user_id: int, chat_id: int) -> shapes.ChatOut:
         async with self.work.read() as conn:

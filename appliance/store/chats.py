@@ -175,12 +175,18 @@ async def delete(tx: aiosqlite.Connection, chat_id: int) -> None:
     await tx.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
 
 
-async def for_user(conn: aiosqlite.Connection, user_id: int) -> list[ChatRow]:
+async def for_user(
+    conn: aiosqlite.Connection, user_id: int, *, limit: int, after: tuple[int, int] | None = None
+) -> list[ChatRow]:
+    """The user's chats, latest activity first; a page of `limit` after the (last activity,
+    id) of the previous page's last chat."""
+    edge = after or (2**63 - 1, 2**63 - 1)
     async with conn.execute(
         f"SELECT {_JOINED_CHAT_COLUMNS}"
-        " FROM chat_members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ?"
-        " ORDER BY c.last_activity_at DESC, c.id DESC",
-        (user_id,),
+        " FROM chat_members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ?1"
+        " AND (c.last_activity_at, c.id) < (?2, ?3)"
+        " ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?4",
+        (user_id, edge[0], edge[1], limit),
     ) as cur:
         return [_chat(row) for row in await cur.fetchall()]
 

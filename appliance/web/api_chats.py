@@ -10,6 +10,7 @@ from appliance.api.requests import (
     ChannelQuery,
     ChatInviteIn,
     ChatPatch,
+    ChatsQuery,
     MembersIn,
     NewChatIn,
     RoleIn,
@@ -111,11 +112,13 @@ async def unblock(user_id: int) -> None:
 
 @blueprint.get("/chats")
 @login_required
+@validate_querystring(ChatsQuery)
 @validate_response(ChatsOut)
 @tag_chats
-async def list_chats() -> ChatsOut:
-    """Your chats, latest activity first, with unread and mention counts."""
-    return await hearth().chats.for_user(me())
+async def list_chats(query_args: ChatsQuery) -> ChatsOut:
+    """Your chats, latest activity first, with unread and mention counts; a page at a time
+    (`next` is the cursor of the following page)."""
+    return await hearth().chats.for_user(me(), limit=query_args.limit, cursor=query_args.cursor)
 
 
 @blueprint.post("/chats")

@@ -21,6 +21,9 @@ def settings(tmp_path):
     )
 
 
+pytestmark = pytest.mark.manual_clock
+
+
 @pytest.fixture
 def people(hearth, new_client):
     return People(hearth, new_client)
@@ -63,3 +66,25 @@ async def test_a_chat_has_a_bounded_number_of_members(people):
     response = await ada.post("/chats", json={"kind": "group", "title": "Four",
                                               "member_ids": [bob.id, cy.id, dan.id]})  # fmt: skip
     await error_of(response, 409, "chat_full")
+
+
+async def test_the_chat_list_comes_a_page_at_a_time(people, clock):
+    (ada,) = await people("ada")
+    made = []
+    for n in range(5):
+        made.append((await ada.group(f"Group {n}"))["id"])
+        await clock.advance(0.002)  # each a later activity
+    seen, cursor = [], None
+    while True:
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = await json_of(await ada.get("/chats", query_string=query), 200)
+        assert len(page["chats"]) <= 2
+        seen += [chat["id"] for chat in page["chats"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == made[::-1]  # latest activity first, each once
+    everything = await json_of(await ada.get("/chats"), 200)
+    assert [c["id"] for c in everything["chats"]] == seen and everything["next"] is None
+    response = await ada.get("/chats", query_string={"cursor": "not-a-cursor"})
+    await error_of(response, 400, "validation_error")

@@ -44,7 +44,13 @@ export function createChats(store, { me, connection, people, history }) {
   }
 
   async function loadAll() {
-    const { chats: fresh } = await api.get('/chats');
+    const fresh = [];
+    let cursor = null;
+    do { // the server pages the list; a person in many chats takes a few requests
+      const page = await api.get(cursor ? `/chats?cursor=${encodeURIComponent(cursor)}` : '/chats');
+      fresh.push(...page.chats);
+      cursor = page.next;
+    } while (cursor);
     const ids = new Set(fresh.map((c) => c.id));
     for (const id of [...byId.keys()]) if (!ids.has(id)) byId.delete(id);
     for (const chat of fresh) put(chat);
