@@ -299,3 +299,29 @@ def test_the_scan_follows_names_passed_on(tmp_path):
     found = scan(tmp_path)
     assert found.signals == {"a.b", "c.d", "e.f"}
     assert len(found.unresolved) == 1 and "(x.name)" in found.unresolved[0]
+
+
+def error_codes(root: Path = APPLIANCE) -> set[str]:
+    """Every error code the server can answer with: `code="..."` given to an error, and the
+    `code = "..."` a ServiceError class declares."""
+    found: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            given = isinstance(node, ast.keyword) and node.arg == "code"
+            declared = isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "code" for t in node.targets
+            )
+            if not (given or declared):
+                continue
+            value = node.value  # type: ignore[attr-defined]
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                found.add(value.value)
+    return found
+
+
+def test_every_error_code_is_documented():
+    codes = error_codes()
+    assert {"chat_not_found", "storage_full", "validation_error"} <= codes  # the scan works
+    text = PROTOCOL.read_text(encoding="utf-8")
+    missing = sorted(code for code in codes if f"`{code}`" not in text)
+    assert not missing, f"error codes not in docs/protocol.md: {missing}"
