@@ -6,22 +6,17 @@ advance past the ring timeout and the grace."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Callable, Iterable
-from typing import Any
 
 import pytest
 from accounts_helpers import error_of, json_of, running
+from calls_helpers import Signals, WireCalls, call_log, until
 from messaging_helpers import MESSAGE_FIELDS, People, not_a_member
-from pydantic import BaseModel
 
-from appliance.app import create_app
 from appliance.services.calls import RECONNECT_GRACE
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from appliance.store import calls as call_store
 from tests.conftest import Client
-from tests.support.clock import ManualClock
 
 CALL_FIELDS = {
     "id", "chat_id", "kind", "started_by", "state", "started_at", "answered_at", "ended_at",
@@ -29,53 +24,7 @@ CALL_FIELDS = {
 }  # fmt: skip
 
 
-class Signals:
-    """Stands in for the hub: records (user id, signal name, data); `connected` is who has a
-    socket open."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[int, str, dict[str, Any]]] = []
-        self.connected: set[int] = set()
-
-    def online(self, user_id: int) -> bool:
-        return user_id in self.connected
-
-    def signal(self, user_id: int, name: str, data: Any) -> None:
-        """Recorded as the client would receive it (a shape becomes its JSON)."""
-        if isinstance(data, BaseModel):
-            data = data.model_dump(mode="json", by_alias=True)
-        self.sent.append((user_id, name, data))
-
-    def signal_users(self, user_ids: Iterable[int], name: str, data: Any) -> None:
-        for user_id in sorted(set(user_ids)):
-            self.signal(user_id, name, data)
-
-    def to(self, user_id: int, name: str) -> list[dict[str, Any]]:
-        return [data for to, sent, data in self.sent if to == user_id and sent == name]
-
-    def names(self, user_id: int) -> list[str]:
-        return [name for to, name, _ in self.sent if to == user_id]
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """For database work a timer set off (it runs on the writer's thread, not on the clock)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def app(settings, clock):
-    application = create_app(settings, clock=clock)
-    async with application.test_app():
-        yield application
+pytestmark = pytest.mark.manual_clock
 
 
 @pytest.fixture
@@ -88,26 +37,6 @@ def signals(hearth):
     recorder = Signals()
     hearth.calls.connect(recorder)
     return recorder
-
-
-class WireCalls:
-    """The calls service as a client sees it: each reply in its JSON shape."""
-
-    def __init__(self, service: Any) -> None:
-        self.service = service
-
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self.service, name)
-        if not asyncio.iscoroutinefunction(found):
-            return found
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            result = await found(*args, **kwargs)
-            if isinstance(result, list):
-                return [item.model_dump(mode="json") for item in result]
-            return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-
-        return call
 
 
 @pytest.fixture
@@ -128,14 +57,6 @@ async def trio(people):
     ada, bob, cy = await people("ada", "bob", "cyd")
     chat = await ada.group("Kitchen", bob, cy)
     return ada, bob, cy, chat["id"]
-
-
-async def call_log(person, chat_id) -> dict[str, Any]:
-    """The newest message of the chat, which must be a call log."""
-    page = await json_of(await person.get(f"/chats/{chat_id}/messages"), 200)
-    message = page["messages"][-1]
-    assert message["kind"] == "call", page
-    return message
 
 
 # --- a direct call from ring to log ------------------------------------------------------------
