@@ -92,8 +92,11 @@ class CallBook:
         return None
 
     def participant(self, user_id: int, call_id: int) -> LiveCall:
+        """The live call `user_id` is in; a call that is not ringing or active is not found."""
         live = self._live.get(call_id)
-        if live is None or user_id not in live.participants:
+        if live is None:
+            raise call_not_found()
+        if user_id not in live.participants:
             raise not_in_call()
         return live
 

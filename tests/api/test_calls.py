@@ -281,6 +281,29 @@ async def test_bad_kind_and_unknown_call(pair, calls):
         await calls.join(ada.id, 424242)
 
 
+async def test_media_ops_tell_a_call_that_is_not_live_from_one_you_are_not_in(trio, calls):
+    ada, bob, _, chat_id = trio
+    call = await calls.start(ada.id, chat_id, "audio")
+    media = {"mic": True, "camera": False, "screen": False}
+    attempts = {
+        "sfu.offer": lambda user_id, call_id: calls.publish(user_id, call_id, "v=0"),
+        "sfu.answer": lambda user_id, call_id: calls.subscribe_answer(user_id, call_id, "v=0"),
+        "call.media": lambda user_id, call_id: calls.set_media(user_id, call_id, **media),
+    }
+    for op, attempt in attempts.items():
+        with pytest.raises(ConflictError) as caught:
+            await attempt(bob.id, call["id"])  # rung, but not in it
+        assert caught.value.code == "not_in_call", op
+        with pytest.raises(NotFoundError) as missing:
+            await attempt(ada.id, 424242)
+        assert missing.value.code == "call_not_found", op
+    await calls.end(ada.id, call["id"])
+    for op, attempt in attempts.items():
+        with pytest.raises(NotFoundError) as missing:
+            await attempt(ada.id, call["id"])  # it was hers, but it is over
+        assert missing.value.code == "call_not_found", op
+
+
 async def test_calls_can_be_turned_off(tmp_path):
     async with running(tmp_path, calls={"enabled": False}) as (_, context, _client):
         with pytest.raises(ForbiddenError) as caught:
