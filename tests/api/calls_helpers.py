@@ -1,5 +1,6 @@
-"""Helpers shared by the service-level calls tests: the calls service's signals recorded
-instead of going to sockets, its replies in their JSON shape, the call log in a chat."""
+"""Helpers shared by the service-level calls tests (tests/api/test_calls.py and
+test_call_access.py): the calls service's signals recorded instead of going to sockets, its
+replies in their JSON shape, what it tells the SFU to drop, the call log in a chat."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import pytest
 from accounts_helpers import json_of
 from pydantic import BaseModel
+
+from appliance.services.call_media import CallMedia
 
 
 class Signals:
@@ -57,6 +61,28 @@ class WireCalls:
             return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
         return call
+
+
+class SfuDrops:
+    """What the calls service tells the SFU to let go of (it still does): `left` holds
+    (call id, user id) for each participant whose peer connections are closed, `ended` the
+    calls whose room is closed."""
+
+    def __init__(self, media: CallMedia, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.left: list[tuple[int, int]] = []
+        self.ended: list[int] = []
+        leave, end = media.leave, media.end
+
+        async def recorded_leave(call_id: int, user_id: int) -> None:
+            self.left.append((call_id, user_id))
+            await leave(call_id, user_id)
+
+        async def recorded_end(call_id: int) -> None:
+            self.ended.append(call_id)
+            await end(call_id)
+
+        monkeypatch.setattr(media, "leave", recorded_leave)
+        monkeypatch.setattr(media, "end", recorded_end)
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -359,7 +359,7 @@ async def test_a_participant_whose_sockets_stay_closed_leaves_after_the_grace(
     assert calls.book.get(call["id"]).participants == {ada.id}  # the group call goes on
     left = {"call_id": call["id"], "user_id": bob.id}
     assert signals.to(ada.id, "call.participant.left") == [left]
-    await until(lambda: not calls._after_timers)  # the stint's end is written
+    await until(lambda: not calls._follow_ups)  # the stint's end is written
     async with calls.call_log.work.read() as conn:
         (open_stints,) = await (
             await conn.execute(
