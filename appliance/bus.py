@@ -1,11 +1,13 @@
-"""In-process publish/subscribe for committed events (a Redis backend could sit behind the
-same two methods). Services publish after their transaction commits; the realtime hub
-subscribes and fans out. Subscribers run synchronously and must not block."""
+"""In-process publish/subscribe for what a committed unit of work announces (a Redis backend
+could sit behind the same methods): its events, access it took away, sessions it ended.
+Services announce after their transaction commits; the realtime hub and the calls service
+listen. Listeners run synchronously and must not block."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from appliance.store.events import EventRow
 
@@ -14,10 +16,24 @@ log = logging.getLogger(__name__)
 Subscriber = Callable[[EventRow], None]
 
 
+@dataclass(frozen=True, slots=True)
+class AccessLost:
+    """Access to chats that one committed unit of work took away. The audience already shows
+    it when this is announced."""
+
+    left: tuple[tuple[int, int], ...] = ()  # (chat, user): removed from the chat, or left it
+    dropped: tuple[int, ...] = ()  # chats deleted
+    blocked: tuple[tuple[int, int], ...] = ()  # (blocker, blocked)
+
+    def __bool__(self) -> bool:
+        return bool(self.left or self.dropped or self.blocked)
+
+
 class Bus:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
         self._commit_watchers: list[Callable[[Sequence[EventRow]], None]] = []
+        self._access_watchers: list[Callable[[AccessLost], None]] = []
         self._session_watchers: list[Callable[[], None]] = []
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
@@ -44,6 +60,19 @@ class Bus:
                     watcher(events)
                 except Exception:
                     log.exception("commit watcher failed")
+
+    def watch_access(self, watcher: Callable[[AccessLost], None]) -> Callable[[], None]:
+        """Call `watcher` whenever a committed change took access to chats away (someone
+        removed from a chat or leaving it, a chat deleted, a block). Returns the unwatch."""
+        self._access_watchers.append(watcher)
+        return lambda: self._access_watchers.remove(watcher)
+
+    def access_lost(self, lost: AccessLost) -> None:
+        for watcher in list(self._access_watchers):
+            try:
+                watcher(lost)
+            except Exception:
+                log.exception("access watcher failed")
 
     def watch_sessions(self, watcher: Callable[[], None]) -> Callable[[], None]:
         """Call `watcher` whenever sessions were ended (sign-out, revoked device, password

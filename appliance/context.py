@@ -140,6 +140,8 @@ def build(
     )
     calls = Calls(work, config.calls, signals=hub)
     hub.when_gone(calls.user_disconnected)
+    bus.watch_access(calls.access_lost)  # losing access to a chat ends your part in its call
+    bus.watch_sessions(calls.sessions_ended)
     return Hearth(
         config=config,
         clock=clock,

@@ -9,13 +9,14 @@ the stored stints and ends follow the order in which the transitions were decide
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from appliance.services import views
 from appliance.services.call_state import call_not_found
 from appliance.services.chats import require_member, require_unblocked
 from appliance.services.unit import Outbox, Work
-from appliance.store import calls, chats, messages
+from appliance.store import calls, chats, messages, sessions, users
 from appliance.store.calls import CallRow
 from appliance.store.chats import ChatRow, MemberRow
 from appliance.store.db import Connection
@@ -48,6 +49,19 @@ class CallLog:
                 chat_id = row.chat_id
             _, member = await require_member(conn, chat_id, user_id)
         return member
+
+    async def signed_in(self, user_ids: Iterable[int], now: int) -> set[int]:
+        """Those of `user_ids` still signed in somewhere: an enabled account with a live
+        session."""
+        found: set[int] = set()
+        async with self.work.read() as conn:
+            for user_id in sorted(set(user_ids)):
+                user = await users.get(conn, user_id)
+                if user is None or user.disabled:
+                    continue
+                if await sessions.list_live(conn, user_id, now):
+                    found.add(user_id)
+        return found
 
     async def get(self, user_id: int, call_id: int) -> CallRow:
         async with self.work.read() as conn:

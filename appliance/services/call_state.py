@@ -44,6 +44,11 @@ class LiveCall:
         return self.record.id
 
     @property
+    def people(self) -> set[int]:
+        """Who the call concerns now: its participants and the members being rung."""
+        return self.participants | self.ringing
+
+    @property
     def answered(self) -> bool:
         return self.row is not None and self.row.answered_at is not None
 
@@ -92,8 +97,11 @@ class CallBook:
         return None
 
     def participant(self, user_id: int, call_id: int) -> LiveCall:
+        """The live call `user_id` is in; a call that is not ringing or active is not found."""
         live = self._live.get(call_id)
-        if live is None or user_id not in live.participants:
+        if live is None:
+            raise call_not_found()
+        if user_id not in live.participants:
             raise not_in_call()
         return live
 
@@ -162,10 +170,12 @@ class CallBook:
         """Everyone rung has declined and nobody answered: the call is over."""
         return not live.answered and not live.ringing
 
-    def stop_ringing(self, live: LiveCall) -> set[int]:
-        """The ring timed out on an answered call: whoever still rings missed it."""
-        missed, live.ringing = live.ringing, set()
-        return missed
+    def stop_ringing(self, live: LiveCall, only: set[int] | None = None) -> set[int]:
+        """Stop ringing everyone (the ring timed out on an answered call: whoever still rings
+        missed it), or `only` these (they may no longer take part). Returns whom it rang."""
+        stopped = set(live.ringing) if only is None else live.ringing & only
+        live.ringing -= stopped
+        return stopped
 
     def leave(self, live: LiveCall, user_id: int) -> bool:
         """`user_id` leaves; True if that ends the call (the last one out, or either side of

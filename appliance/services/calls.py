@@ -14,17 +14,26 @@ Each operation reads what it needs, then decides and applies its transition in o
 step (so "one call per chat" and "busy" hold without a lock), then records it, signals it and
 tells the SFU. Timers (the ring timeout, the reconnect grace) run on the injected clock and
 decide at the moment they fire; what follows runs in a task.
+
+Losing access to a chat ends your part in its call. The unit of work announces, right after a
+commit, what access it took away (a removal, a deleted chat, a block) and that sessions ended;
+the calls concerned are then checked against the audience (updated by that same commit): who
+may no longer take part is out at once, and no longer rung. A direct call ends; a call nobody
+left in it may stay in ends. Someone whose sessions all ended (signed out everywhere, reset,
+disabled) is out as soon as that is read back. Joining and opening a call check the audience in
+their synchronous step too, so a removal that commits during their read is not missed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from appliance.api import shapes
 from appliance.api.shapes import SignalData
+from appliance.bus import AccessLost
 from appliance.clock import Timer
 from appliance.config import CallSettings
 from appliance.lifecycle import Background
@@ -32,11 +41,11 @@ from appliance.services import views
 from appliance.services.call_log import CallLog
 from appliance.services.call_media import CallMedia
 from appliance.services.call_state import CallBook, LiveCall, Media, call_over, not_in_call
-from appliance.services.chats import MANAGERS
+from appliance.services.chats import MANAGERS, refused
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError
 from appliance.services.unit import Work
 from appliance.store.calls import CallRow
-from appliance.store.chats import MemberRow
+from appliance.store.chats import MemberRow, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +102,7 @@ class Calls:
         self.media = CallMedia(settings, self._notify, self._peer_failed)
         self._signals: Signals = signals or _NoSignals()
         self._grace: dict[int, Timer] = {}
-        self._after_timers = Background()
+        self._follow_ups = Background()  # what follows a timer or an announcement
         self._closed = False
 
     def connect(self, signals: Signals) -> None:
@@ -115,7 +124,7 @@ class Calls:
             timer.cancel()
         self._grace.clear()
         endings = [self._conclude(live, live.natural_outcome()) for live in self.book.calls()]
-        await self._after_timers.wait()
+        await self._follow_ups.wait()
         for ending in endings:
             try:
                 await self._settle_end(ending)
@@ -142,7 +151,7 @@ class Calls:
             return
         for live in self.book.calls():
             if user_id in live.participants:
-                self._after_timers.spawn(self._leave(live, user_id), "call-disconnected")
+                self._follow_ups.spawn(self._leave(live, user_id), "call-disconnected")
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -183,6 +192,15 @@ class Calls:
         if self._closed:  # Hearth stopped while the record was written
             await self._settle_end(self._conclude(live, "missed"))
             raise ConflictError("Hearth is stopping.", code="call_ended")
+        # Access lost while the record was written (a removal, a block): the caller's call
+        # ends, and members who lost it are never rung.
+        refusal = self._refusal(live.chat_id, live.direct, user_id)
+        if refusal is not None:
+            await self._settle_end(self._conclude(live, "missed"))
+            raise refused(refusal)
+        lost = self._without_access(live)
+        self.book.stop_ringing(live, lost)
+        busy = [member for member in busy if member not in lost]
         self._joined(live, user_id)
         self._signals.signal_users(
             live.ringing, "call.incoming", shapes.CallSignalOut(call=self._view(row))
@@ -208,6 +226,9 @@ class Calls:
         live, _ = await self._require_live(user_id, call_id)
         if user_id in live.participants:
             return self._view(live.record)
+        refusal = self._refusal(live.chat_id, live.direct, user_id)
+        if refusal is not None:  # removed (or blocked) since the membership was read
+            raise refused(refusal)
         now = self.clock.now_ms()
         entry = self.book.join(live, user_id, now, self.settings.max_participants)
         try:
@@ -250,7 +271,7 @@ class Calls:
             return
         if not live.answered:
             ending = self._conclude(live, "missed")
-            self._after_timers.spawn(self._settle_end(ending), "call-missed")
+            self._follow_ups.spawn(self._settle_end(ending), "call-missed")
         else:
             missed = self.book.stop_ringing(live)
             self._signals.signal_users(missed, "call.missed", {"call_id": live.id})
@@ -283,8 +304,15 @@ class Calls:
             await self._leave(live, user_id)
 
     async def _leave(self, live: LiveCall, user_id: int) -> None:
+        settle = self._step_out(live, user_id)
+        if settle is not None:
+            await settle
+
+    def _step_out(self, live: LiveCall, user_id: int) -> Coroutine[Any, Any, object] | None:
+        """Take `user_id` out of the call now and tell the participants. Returns what follows
+        (the record, the SFU), to be awaited; None if they were not in it (any more)."""
         if self.book.get(live.id) is not live or user_id not in live.participants:
-            return  # it ended, or they left, before this ran
+            return None  # it ended, or they left, before this ran
         now = self.clock.now_ms()
         ends = self.book.leave(live, user_id)
         self._signals.signal_users(
@@ -293,12 +321,14 @@ class Calls:
             {"call_id": live.id, "user_id": user_id},
         )
         if ends:
-            await self._settle_end(self._conclude(live, live.natural_outcome()))
-            return
+            return self._settle_end(self._conclude(live, live.natural_outcome()))
+        return self._settle_leave(live.id, user_id, now)
+
+    async def _settle_leave(self, call_id: int, user_id: int, now: int) -> None:
         try:
-            await self.call_log.left(live.id, user_id, now)
+            await self.call_log.left(call_id, user_id, now)
         finally:
-            await self.media.leave(live.id, user_id)
+            await self.media.leave(call_id, user_id)
 
     def _conclude(self, live: LiveCall, outcome: str) -> _Ending:
         """Take the call out of the book now; `_settle_end` does the rest."""
@@ -324,6 +354,72 @@ class Calls:
         )
         await self.media.end(live.id)
         return view
+
+    # --- losing access ------------------------------------------------------------------------
+
+    def access_lost(self, lost: AccessLost) -> None:
+        """A committed change took access to chats away (the unit of work says so right after
+        the commit, the audience already updated): the calls of those chats, and with a block
+        the direct calls, lose whoever may no longer take part."""
+        if self._closed:
+            return
+        chats = {chat_id for chat_id, _ in lost.left} | set(lost.dropped)
+        for live in self.book.calls():
+            if live.chat_id in chats or (live.direct and lost.blocked):
+                self._lose(live, self._without_access(live))
+
+    def sessions_ended(self) -> None:
+        """Sessions ended (a sign-out, a revoked device, a password change or reset, a disabled
+        account): whoever in a call, or rung, is no longer signed in anywhere loses it. Someone
+        still signed in on another device keeps it."""
+        people = {user_id for live in self.book.calls() for user_id in live.people}
+        if people and not self._closed:
+            self._follow_ups.spawn(self._signed_out(people), "call-sessions-ended")
+
+    async def _signed_out(self, people: set[int]) -> None:
+        gone = people - await self.call_log.signed_in(people, self.clock.now_ms())
+        if gone and not self._closed:
+            for live in self.book.calls():
+                self._lose(live, gone)
+
+    def _lose(self, live: LiveCall, users: set[int]) -> None:
+        """`users` may no longer take part in `live`: they stop being rung and are out of it,
+        now; the record and the SFU follow in a task. A direct call ends, and so does a call
+        none of whose participants may stay or that nobody answered and nobody rings now."""
+        users = users & live.people
+        if not users or self.book.get(live.id) is not live:
+            return
+        if live.direct or live.participants <= users:
+            ending = self._conclude(live, live.natural_outcome())
+            self._follow_ups.spawn(self._settle_end(ending), "call-access-lost")
+            return
+        stopped = self.book.stop_ringing(live, users)
+        self._signals.signal_users(stopped, "call.missed", {"call_id": live.id})
+        for user_id in sorted(users & live.participants):
+            settle = self._step_out(live, user_id)
+            if settle is not None:
+                self._follow_ups.spawn(settle, "call-access-lost")
+        if self.book.get(live.id) is live and self.book.nobody_answered(live):
+            ending = self._conclude(live, "missed")
+            self._follow_ups.spawn(self._settle_end(ending), "call-access-lost")
+
+    def _without_access(self, live: LiveCall) -> set[int]:
+        """Those of the call's people who may no longer take part, by the audience."""
+        return {
+            user_id
+            for user_id in live.people
+            if self._refusal(live.chat_id, live.direct, user_id) is not None
+        }
+
+    def _refusal(self, chat_id: int, direct: bool, user_id: int) -> Refusal | None:
+        """Why `user_id` may not take part in a call in this chat now, or None. Read from the
+        audience, which a committed change updates before anything else runs."""
+        members = self.audience.members(chat_id)
+        if user_id not in members:
+            return Refusal.NOT_MEMBER
+        if direct and any(self.audience.blocked(user_id, other) for other in members):
+            return Refusal.BLOCKED
+        return None
 
     # --- media ---------------------------------------------------------------------------------
 

@@ -6,9 +6,10 @@
         outbox.joined.append((chat_id, user_id))
 
 Leaving the block commits (the events are in the same transaction as the change they record).
-Only then does the unit update the in-memory audience, publish the events on the bus and say
-that sessions ended, in that order: fanout routes by the audience, and nothing is announced
-for a transaction that rolled back. No service publishes by hand.
+Only then does the unit update the in-memory audience, publish the events on the bus, say what
+access to chats was lost (removals, deleted chats, blocks) and that sessions ended, in that
+order: fanout routes by the audience, and nothing is announced for a transaction that rolled
+back. No service publishes by hand.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from appliance.api import shapes
-from appliance.bus import Bus
+from appliance.bus import AccessLost, Bus
 from appliance.clock import Clock
 from appliance.services.audience import Audience
 from appliance.services.errors import StorageFullError
@@ -130,5 +131,8 @@ class Work:
         for blocker, blocked in outbox.unblocked:
             self.audience.unblock(blocker, blocked)
         self.bus.publish(outbox.events)
+        lost = AccessLost(tuple(outbox.left), tuple(outbox.dropped), tuple(outbox.blocked))
+        if lost:
+            self.bus.access_lost(lost)
         if outbox.sessions_ended:
             self.bus.sessions_ended()

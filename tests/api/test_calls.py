@@ -6,22 +6,17 @@ advance past the ring timeout and the grace."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Callable, Iterable
-from typing import Any
 
 import pytest
 from accounts_helpers import error_of, json_of, running
+from calls_helpers import Signals, WireCalls, call_log, until
 from messaging_helpers import MESSAGE_FIELDS, People, not_a_member
-from pydantic import BaseModel
 
-from appliance.app import create_app
 from appliance.services.calls import RECONNECT_GRACE
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from appliance.store import calls as call_store
 from tests.conftest import Client
-from tests.support.clock import ManualClock
 
 CALL_FIELDS = {
     "id", "chat_id", "kind", "started_by", "state", "started_at", "answered_at", "ended_at",
@@ -29,53 +24,7 @@ CALL_FIELDS = {
 }  # fmt: skip
 
 
-class Signals:
-    """Stands in for the hub: records (user id, signal name, data); `connected` is who has a
-    socket open."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[int, str, dict[str, Any]]] = []
-        self.connected: set[int] = set()
-
-    def online(self, user_id: int) -> bool:
-        return user_id in self.connected
-
-    def signal(self, user_id: int, name: str, data: Any) -> None:
-        """Recorded as the client would receive it (a shape becomes its JSON)."""
-        if isinstance(data, BaseModel):
-            data = data.model_dump(mode="json", by_alias=True)
-        self.sent.append((user_id, name, data))
-
-    def signal_users(self, user_ids: Iterable[int], name: str, data: Any) -> None:
-        for user_id in sorted(set(user_ids)):
-            self.signal(user_id, name, data)
-
-    def to(self, user_id: int, name: str) -> list[dict[str, Any]]:
-        return [data for to, sent, data in self.sent if to == user_id and sent == name]
-
-    def names(self, user_id: int) -> list[str]:
-        return [name for to, name, _ in self.sent if to == user_id]
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """For database work a timer set off (it runs on the writer's thread, not on the clock)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def app(settings, clock):
-    application = create_app(settings, clock=clock)
-    async with application.test_app():
-        yield application
+pytestmark = pytest.mark.manual_clock
 
 
 @pytest.fixture
@@ -88,26 +37,6 @@ def signals(hearth):
     recorder = Signals()
     hearth.calls.connect(recorder)
     return recorder
-
-
-class WireCalls:
-    """The calls service as a client sees it: each reply in its JSON shape."""
-
-    def __init__(self, service: Any) -> None:
-        self.service = service
-
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self.service, name)
-        if not asyncio.iscoroutinefunction(found):
-            return found
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            result = await found(*args, **kwargs)
-            if isinstance(result, list):
-                return [item.model_dump(mode="json") for item in result]
-            return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-
-        return call
 
 
 @pytest.fixture
@@ -128,14 +57,6 @@ async def trio(people):
     ada, bob, cy = await people("ada", "bob", "cyd")
     chat = await ada.group("Kitchen", bob, cy)
     return ada, bob, cy, chat["id"]
-
-
-async def call_log(person, chat_id) -> dict[str, Any]:
-    """The newest message of the chat, which must be a call log."""
-    page = await json_of(await person.get(f"/chats/{chat_id}/messages"), 200)
-    message = page["messages"][-1]
-    assert message["kind"] == "call", page
-    return message
 
 
 # --- a direct call from ring to log ------------------------------------------------------------
@@ -360,6 +281,29 @@ async def test_bad_kind_and_unknown_call(pair, calls):
         await calls.join(ada.id, 424242)
 
 
+async def test_media_ops_tell_a_call_that_is_not_live_from_one_you_are_not_in(trio, calls):
+    ada, bob, _, chat_id = trio
+    call = await calls.start(ada.id, chat_id, "audio")
+    media = {"mic": True, "camera": False, "screen": False}
+    attempts = {
+        "sfu.offer": lambda user_id, call_id: calls.publish(user_id, call_id, "v=0"),
+        "sfu.answer": lambda user_id, call_id: calls.subscribe_answer(user_id, call_id, "v=0"),
+        "call.media": lambda user_id, call_id: calls.set_media(user_id, call_id, **media),
+    }
+    for op, attempt in attempts.items():
+        with pytest.raises(ConflictError) as caught:
+            await attempt(bob.id, call["id"])  # rung, but not in it
+        assert caught.value.code == "not_in_call", op
+        with pytest.raises(NotFoundError) as missing:
+            await attempt(ada.id, 424242)
+        assert missing.value.code == "call_not_found", op
+    await calls.end(ada.id, call["id"])
+    for op, attempt in attempts.items():
+        with pytest.raises(NotFoundError) as missing:
+            await attempt(ada.id, call["id"])  # it was hers, but it is over
+        assert missing.value.code == "call_not_found", op
+
+
 async def test_calls_can_be_turned_off(tmp_path):
     async with running(tmp_path, calls={"enabled": False}) as (_, context, _client):
         with pytest.raises(ForbiddenError) as caught:
@@ -415,7 +359,7 @@ async def test_a_participant_whose_sockets_stay_closed_leaves_after_the_grace(
     assert calls.book.get(call["id"]).participants == {ada.id}  # the group call goes on
     left = {"call_id": call["id"], "user_id": bob.id}
     assert signals.to(ada.id, "call.participant.left") == [left]
-    await until(lambda: not calls._after_timers)  # the stint's end is written
+    await until(lambda: not calls._follow_ups)  # the stint's end is written
     async with calls.call_log.work.read() as conn:
         (open_stints,) = await (
             await conn.execute(

@@ -187,13 +187,18 @@ async def test_call_ops_check_membership_and_data(people):
     for op in ("call.accept", "call.join", "call.decline", "call.leave", "call.end"):
         assert await error_code(e, op, {"call_id": call["id"]}) == "not_a_member", op
     sdp = {"call_id": call["id"], "sdp": "v=0"}
-    assert await error_code(e, "sfu.offer", sdp) == "not_in_call"
+    media = {"call_id": call["id"], "mic": True, "camera": False, "screen": False}
+    assert await error_code(e, "sfu.offer", sdp) == "not_in_call"  # a live call, not theirs
     assert await error_code(e, "sfu.answer", sdp) == "not_in_call"
-    assert await error_code(e, "call.media", {**sdp, "mic": True, "camera": False,
-                                              "screen": False}) == "not_in_call"  # fmt: skip
+    assert await error_code(e, "call.media", media) == "not_in_call"
+    unknown = {"call_id": 424242}
+    assert await error_code(a, "sfu.offer", {**sdp, **unknown}) == "call_not_found"
+    assert await error_code(a, "sfu.answer", {**sdp, **unknown}) == "call_not_found"
+    assert await error_code(a, "call.media", {**media, **unknown}) == "call_not_found"
     assert await error_code(a, "sfu.offer", {**sdp, "sdp": "not sdp"}) == "validation_error"
     await a.ok("call.end", {"call_id": call["id"]})
     assert e.events("call.ended") == [] and e.events("call.incoming") == []
+    assert await error_code(a, "sfu.offer", sdp) == "call_not_found"  # over: no media
 
 
 # --- media negotiation -----------------------------------------------------------------------------

@@ -306,7 +306,9 @@ export function createCalls(ctx, openBar) {
       render();
     },
     'call.participant.left': ({ call_id: id, user_id: userId }) => {
-      if (calls.current?.call.id !== id || userId === me.id) return;
+      if (calls.current?.call.id !== id) return;
+      // Out without hanging up here: removed from the chat, blocked, or signed out elsewhere.
+      if (userId === me.id) return leave('You are no longer in this call.');
       calls.current.participants.delete(userId);
       calls.current.media.delete(userId);
       render();
