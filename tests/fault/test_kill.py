@@ -18,6 +18,9 @@ Counted at the end, each must be 0:
   none out of order), with no sync.reset.
 
 Bounded: 3 kills, each round stops at its kill point or after ROUND_SECONDS; loopback only.
+
+The client-side fault next to it: a client whose socket goes away (closed or cut) right after
+a burst of sends must leave the server writable for everyone else.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -353,3 +357,44 @@ async def count(server: HearthServer, senders: list[Sender]) -> dict[str, Any]:
         "resume_extra": extra,
         "sync_resets": sum(s.listener.resets for s in senders),
     }
+
+
+# --- a client that vanishes with sends in flight ----------------------------------------------
+
+WRITER_LEFT_IN_A_TRANSACTION = (
+    "store/db.py Database._open_batch: a writer task cancelled while awaiting "
+    "conn.execute('BEGIN IMMEDIATE') (a WebSocket reader cancelled mid message.send, because "
+    "its client closed or lost the socket, or its session was revoked) leaves SQLite inside a "
+    "transaction that no _Batch tracks: self._batch stays None and no committer is queued, so "
+    "every later write runs BEGIN IMMEDIATE again and fails with 'cannot start a transaction "
+    "within a transaction': REST and WebSocket writes answer 500 internal until a restart"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=WRITER_LEFT_IN_A_TRANSACTION)
+@pytest.mark.parametrize("leaves", ["closes", "is cut off"])
+async def test_a_client_leaving_with_sends_in_flight_leaves_the_server_writable(tmp_path, leaves):
+    """Bursts of sends, each followed at once by the socket going away (a closed tab, a lost
+    network); after each, a send over REST must still be stored. Bounded: 20 bursts of 10."""
+    trials, burst = 20, 10
+    with HearthServer(roomy_config(tmp_path, logging={"access_log": False})) as server:
+        people = People(server)
+        (ada,) = await people("ada")
+        chat = await ada.group("Bursts")
+        for trial in range(trials):
+            socket = await ada.connect()
+            for n in range(burst):
+                data = {"chat_id": chat["id"], "client_id": f"b{trial}-{n}", "body": "burst"}
+                await socket.send_frame("message.send", data)
+            if leaves == "closes":
+                await socket.close()
+            else:
+                socket.cut()
+            reply = await ada.rest.call(
+                "POST",
+                f"/chats/{chat['id']}/messages",
+                {"client_id": f"after-{trial}", "body": "still writable?"},
+                token=ada.token,
+            )
+            assert reply.status == 201, (trial, reply.status, reply.body, server.log()[-2000:])
+        assert "cannot start a transaction" not in server.log()
