@@ -48,6 +48,10 @@ from urllib.parse import quote
 import pytest
 import pytest_asyncio
 from quart import Quart
+from quart_schema.validation import (
+    QUART_SCHEMA_QUERYSTRING_ATTRIBUTE,
+    QUART_SCHEMA_REQUEST_ATTRIBUTE,
+)
 from werkzeug.routing import Rule
 
 from appliance.app import create_app
@@ -763,12 +767,21 @@ async def test_every_route_and_op_is_classified():
 
 
 async def test_every_request_body_the_api_validates_is_given():
-    """A route with a request model would answer a bare request 400 before asking who calls;
-    the matrix must send each a valid body so that a refusal means what it says."""
+    """A route with a request model (or a query string with required fields) would answer a
+    bare request 400 before asking who calls; the matrix must send each a valid one, so that
+    a refusal means what it says."""
+    checked = 0
     for route, rule in ROUTES.items():
         view = VIEWS[rule.endpoint]
-        if getattr(view, "_quart_schema_request_schema", None) is not None:
+        if getattr(view, QUART_SCHEMA_REQUEST_ATTRIBUTE, None) is not None:
             assert route in BODIES, f"{route} validates a body: add one to BODIES"
+            checked += 1
+        query = getattr(view, QUART_SCHEMA_QUERYSTRING_ATTRIBUTE, None)
+        if query is not None:
+            model = query[0] if isinstance(query, tuple) else query
+            required = [name for name, f in model.model_fields.items() if f.is_required()]
+            assert not required or route in QUERIES, f"{route} needs {required}: add to QUERIES"
+    assert checked > 0, "quart-schema no longer marks validated views this way"
 
 
 # --- routes --------------------------------------------------------------------------------------
