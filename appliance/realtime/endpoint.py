@@ -37,6 +37,7 @@ from appliance.services.ratelimit import RateLimiter
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 60.0
+OP_SETTLE_SECONDS = 10.0  # an op still running when its socket closes may finish within this
 REPLAY_PAGE = 500
 REPLAY_LIMIT = 20_000  # beyond this many missed events, reloading is cheaper than replaying
 MAX_FRAME_CHARS = 64 * 1024
@@ -105,6 +106,7 @@ async def socket() -> None:
         for task in (reader, writer):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await driver.settle()
     if connection.close_code is not None:
         await ws.close(connection.close_code, connection.close_reason)
 
@@ -123,6 +125,7 @@ class Driver:
         self.receive = receive
         self.limiter = limiter
         self.greeted = False
+        self._op: asyncio.Task[None] | None = None
 
     async def read_loop(self) -> None:
         while self.connection.close_code is None:
@@ -131,7 +134,16 @@ class Driver:
             except TimeoutError:
                 self.connection.close(CLOSE_IDLE, "no frames for a minute")
                 return
-            await self.handle(raw)
+            # An op runs to its end even if the socket goes meanwhile: one cut off halfway
+            # would leave a stored message unannounced (or a write half done).
+            self._op = asyncio.ensure_future(self.handle(raw))
+            await asyncio.shield(self._op)
+
+    async def settle(self) -> None:
+        """Wait (a bounded while) for an op still running after the reader stopped."""
+        if self._op is not None and not self._op.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._op), OP_SETTLE_SECONDS)
 
     def reply(self, frame: str) -> None:
         self.connection.push(frame)

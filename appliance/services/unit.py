@@ -14,6 +14,7 @@ back. No service publishes by hand.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -110,7 +111,12 @@ class Work:
 
     async def unit_in_thread(self, job: Callable[[ThreadConnection, Outbox], T]) -> T:
         """A unit of work run whole on the writer's thread, in one trip: for the hottest
-        writes (sending a message). Same commit and announcements as `unit()`."""
+        writes (sending a message). Same commit and announcements as `unit()`. It runs to its
+        end even if its caller is cancelled (a client that went away mid-send): a message
+        stored is always announced."""
+        return await asyncio.shield(self._unit_in_thread(job))
+
+    async def _unit_in_thread(self, job: Callable[[ThreadConnection, Outbox], T]) -> T:
         outbox = Outbox(self.clock.now_ms())
         try:
             result = await self.db.write_in_thread(lambda conn: job(conn, outbox))

@@ -8,6 +8,7 @@ A transaction commits before `write()` returns, so whatever the caller acknowled
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -247,16 +248,26 @@ class Database:
         return conn
 
     async def _open_batch(self, conn: aiosqlite.Connection) -> _Batch:
-        """The open batch to join, or a new one (with its committer queued behind us)."""
+        """The open batch to join, or a new one (with its committer queued behind us).
+
+        A caller cancelled here (a client that went away) must not leave the connection in
+        a transaction nobody tracks, nor a batch nobody commits: the BEGIN and its batch are
+        registered together, and a COMMIT once started runs to its end (both shielded)."""
         if self._batch is not None and self._batch.jobs >= MAX_BATCH:
-            await self._finish(self._batch)
+            await asyncio.shield(self._finish(self._batch))
         batch = self._batch
         if batch is None:
-            await conn.execute("BEGIN IMMEDIATE")
             batch = self._batch = _Batch(asyncio.get_running_loop().create_future())
-            task = asyncio.create_task(self._commit(batch), name="db-commit")
+            begin = asyncio.ensure_future(conn.execute("BEGIN IMMEDIATE"))
+            task = asyncio.create_task(self._commit(batch, begin), name="db-commit")
             self._committers.add(task)
             task.add_done_callback(self._committers.discard)
+            try:
+                await asyncio.shield(begin)
+            except sqlite3.Error:
+                if self._batch is batch:
+                    self._batch = None  # its committer sees that and stops
+                raise
         return batch
 
     async def _rollback_job(
@@ -280,8 +291,10 @@ class Database:
             )
             batch.done.exception()  # mark retrieved: callers that awaited it already left
 
-    async def _commit(self, batch: _Batch) -> None:
+    async def _commit(self, batch: _Batch, begin: asyncio.Future[Any]) -> None:
         """Commit `batch` once no more writers are queued (or the batch is full)."""
+        with contextlib.suppress(Exception):  # a BEGIN that failed is its opener's to report
+            await asyncio.shield(begin)
         while True:
             async with self._write_lock:
                 if self._batch is not batch:

@@ -361,21 +361,12 @@ async def count(server: HearthServer, senders: list[Sender]) -> dict[str, Any]:
 
 # --- a client that vanishes with sends in flight ----------------------------------------------
 
-WRITER_LEFT_IN_A_TRANSACTION = (
-    "store/db.py Database._open_batch: a writer task cancelled while awaiting "
-    "conn.execute('BEGIN IMMEDIATE') (a WebSocket reader cancelled mid message.send, because "
-    "its client closed or lost the socket, or its session was revoked) leaves SQLite inside a "
-    "transaction that no _Batch tracks: self._batch stays None and no committer is queued, so "
-    "every later write runs BEGIN IMMEDIATE again and fails with 'cannot start a transaction "
-    "within a transaction': REST and WebSocket writes answer 500 internal until a restart"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=WRITER_LEFT_IN_A_TRANSACTION)
 @pytest.mark.parametrize("leaves", ["closes", "is cut off"])
 async def test_a_client_leaving_with_sends_in_flight_leaves_the_server_writable(tmp_path, leaves):
     """Bursts of sends, each followed at once by the socket going away (a closed tab, a lost
-    network); after each, a send over REST must still be stored. Bounded: 20 bursts of 10."""
+    network); after each, a send over REST must still be stored. Bounded: 20 bursts of 10.
+    (A writer cancelled while its BEGIN was in flight used to leave SQLite in a transaction
+    nothing tracked: every later write failed until a restart.)"""
     trials, burst = 20, 10
     with HearthServer(roomy_config(tmp_path, logging={"access_log": False})) as server:
         people = People(server)
