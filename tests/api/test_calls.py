@@ -6,7 +6,6 @@ recorded instead of going to sockets."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,6 +16,7 @@ from messaging_helpers import MESSAGE_FIELDS, People, not_a_member
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from appliance.store import calls as call_store
 from tests.conftest import Client
+from tests.support import sqlite
 
 CALL_FIELDS = {
     "id", "chat_id", "kind", "started_by", "state", "started_at", "answered_at", "ended_at",
@@ -358,7 +358,7 @@ async def test_shutdown_ends_and_logs_ongoing_calls(tmp_path):
         call = await context.calls.start(ada.id, chat_id, "audio")
         await context.calls.accept(bob.id, call["id"])
         database = context.config.database_path
-    with sqlite3.connect(database) as conn:
+    with sqlite.connect(database) as conn:
         outcome, message_id = conn.execute(
             "SELECT outcome, message_id FROM calls WHERE id = ?", (call["id"],)
         ).fetchone()

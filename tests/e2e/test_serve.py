@@ -6,7 +6,6 @@ import hashlib
 import json
 import signal
 import socket
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 
 from appliance.net.tls import fingerprint
 from tests.server import HearthServer, insecure_context, write_config
+from tests.support import sqlite
 
 
 def _json(raw: bytes) -> dict:
@@ -138,7 +138,7 @@ def test_newer_database_is_refused_at_start(tmp_path):
     path = write_config(tmp_path)
     server = HearthServer(path).start()
     server.stop()
-    with sqlite3.connect(tmp_path / "data" / "hearth.db") as conn:
+    with sqlite.connect(tmp_path / "data" / "hearth.db") as conn:
         conn.execute("PRAGMA user_version = 999")
     result = subprocess.run(
         [sys.executable, "-m", "appliance", "serve", "--config", str(path)],
