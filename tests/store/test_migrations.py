@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from appliance.store.db import Database, Migration, SchemaTooNewError, bundled_migrations
@@ -94,6 +95,26 @@ async def test_newer_database_is_refused(tmp_path):
     with pytest.raises(SchemaTooNewError, match=f"schema version {latest + 1}.*newer Hearth"):
         await _migrate(path)
     assert _version(path) == latest + 1  # untouched
+
+
+async def test_an_open_that_fails_closes_the_connections_it_made(tmp_path, monkeypatch):
+    made: list[aiosqlite.Connection] = []
+    real_connect = aiosqlite.connect
+
+    def connect(database, **kwargs):
+        if len(made) == 2:  # the writer and one reader opened; the second reader cannot
+            raise sqlite3.OperationalError("unable to open database file")
+        made.append(real_connect(database, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(aiosqlite, "connect", connect)
+    db = Database(tmp_path / "hearth.db", read_connections=3)
+    with pytest.raises(sqlite3.OperationalError):
+        await db.open()
+    assert len(made) == 2
+    for connection in made:
+        with pytest.raises(ValueError, match="no active connection"):
+            await connection.execute("SELECT 1")
 
 
 async def test_a_failing_migration_rolls_back_whole(tmp_path):
