@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
-from accounts_helpers import error_of, json_of, running
-from messaging_helpers import MESSAGE_FIELDS, People, not_a_member
 
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from appliance.store import calls as call_store
-from tests.conftest import Client
 from tests.support import sqlite
+from tests.support.app import Client, running
+from tests.support.people import AppPeople
+from tests.support.responses import error_of, json_of, not_a_member
+from tests.support.shapes import MESSAGE_FIELDS
 
 CALL_FIELDS = {
     "id", "chat_id", "kind", "started_by", "state", "started_at", "answered_at", "ended_at",
@@ -55,7 +56,7 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
 
 @pytest.fixture
 def people(hearth, new_client):
-    return People(hearth, new_client)
+    return AppPeople(hearth, new_client)
 
 
 @pytest.fixture
@@ -352,7 +353,7 @@ async def test_rest_history_and_active_calls(trio, calls):
 
 async def test_shutdown_ends_and_logs_ongoing_calls(tmp_path):
     async with running(tmp_path) as (app, context, _):
-        people = People(context, lambda: Client(app))
+        people = AppPeople(context, lambda: Client(app))
         ada, bob = await people("ada", "bob")
         chat_id = (await ada.direct(bob))["id"]
         call = await context.calls.start(ada.id, chat_id, "audio")
@@ -371,7 +372,7 @@ async def test_shutdown_ends_and_logs_ongoing_calls(tmp_path):
 
 async def test_calls_left_open_by_a_crash_end_at_the_next_start(tmp_path):
     async with running(tmp_path) as (app, context, _):
-        people = People(context, lambda: Client(app))
+        people = AppPeople(context, lambda: Client(app))
         ada, bob = await people("ada", "bob")
         chat_id = (await ada.direct(bob))["id"]
         async with context.db.write() as tx:  # as if the server died mid-ring

@@ -27,7 +27,7 @@ from tests.e2e.test_messaging import (
     _set_up_admin,
     _sign_up,
 )
-from tests.server import HearthServer, write_config
+from tests.support.server import HearthServer, write_config
 
 pytestmark = pytest.mark.e2e
 

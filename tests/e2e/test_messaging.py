@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.server import HearthServer, write_config
+from tests.support.server import HearthServer, write_config
 
 pytestmark = pytest.mark.e2e
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from appliance.net.tls import fingerprint
-from tests.server import HearthServer, insecure_context, write_config
 from tests.support import sqlite
+from tests.support.server import HearthServer, insecure_context, write_config
 
 
 def _json(raw: bytes) -> dict:

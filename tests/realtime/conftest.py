@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.realtime.client import People, roomy_config
-from tests.server import HearthServer
+from tests.support.people import ServedPeople
+from tests.support.server import HearthServer, roomy_config
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthServer]:
 
 
 @pytest.fixture
-async def people(server: HearthServer) -> AsyncIterator[People]:
-    crowd = People(server)
+async def people(server: HearthServer) -> AsyncIterator[ServedPeople]:
+    crowd = ServedPeople(server)
     yield crowd
     await crowd.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.realtime.client import Socket
+from tests.support.wire import Socket
 
 
 def for_call(call_id: int):

@@ -10,8 +10,8 @@ import signal
 
 from websockets.exceptions import ConnectionClosed
 
-from tests.realtime.client import People, roomy_config
-from tests.server import HearthServer
+from tests.support.people import ServedPeople
+from tests.support.server import HearthServer, roomy_config
 
 
 async def stop_without_blocking(server: HearthServer, timeout: float = 15.0) -> tuple[int, float]:
@@ -32,7 +32,7 @@ async def stop_without_blocking(server: HearthServer, timeout: float = 15.0) -> 
 
 async def test_stop_with_an_open_socket_closes_it_and_exits_cleanly(tmp_path):
     server = HearthServer(roomy_config(tmp_path, shutdown_timeout=5)).start()
-    (ada,) = await People(server)("ada")
+    (ada,) = await ServedPeople(server)("ada")
     socket = await ada.connect()
     code, _ = await stop_without_blocking(server)
     with contextlib.suppress(ConnectionClosed):
@@ -46,7 +46,7 @@ async def test_stop_with_an_open_socket_closes_it_and_exits_cleanly(tmp_path):
 
 async def test_stop_after_sockets_closed_does_not_wait_for_the_timeout(tmp_path):
     server = HearthServer(roomy_config(tmp_path, shutdown_timeout=6)).start()
-    ada, bob = await People(server)("ada", "bob")
+    ada, bob = await ServedPeople(server)("ada", "bob")
     await ada.direct(bob)
     for person in (ada, bob):
         socket = await person.connect()

@@ -60,6 +60,37 @@ def write_config(folder: Path, **sections: Any) -> Path:
     return path
 
 
+HIGH = {"count": 100_000, "per_seconds": 1}
+# Open sign-up and no limit a test could hit by accident; tests about a limit lower it.
+ROOMY_LIMITS = {
+    "signup_per_address": HIGH,
+    "login_per_address": HIGH,
+    "login_per_account": HIGH,
+    "messages_per_user": HIGH,
+    "ws_frames_per_connection": HIGH,
+}
+
+
+def roomy_config(
+    folder: Path,
+    limits: dict[str, Any] | None = None,
+    shutdown_timeout: float = 1.0,
+    **sections: Any,
+) -> Path:
+    """hearth.yaml for a test server: open sign-up, roomy limits but those given, and a short
+    shutdown timeout so a module's server stops quickly."""
+    path = write_config(
+        folder,
+        registration={"mode": "open"},
+        limits={**ROOMY_LIMITS, **(limits or {})},
+        **sections,
+    )
+    raw = yaml.safe_load(path.read_text())
+    raw["server"]["shutdown_timeout_seconds"] = shutdown_timeout
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
 class HearthServer:
     """`hearth serve --config FILE` in a subprocess; stop() sends SIGTERM and waits."""
 
