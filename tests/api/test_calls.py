@@ -5,8 +5,7 @@ recorded instead of going to sockets."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from tests.support.app import Client, running
 from tests.support.people import AppPeople
 from tests.support.responses import error_of, json_of, not_a_member
 from tests.support.shapes import MESSAGE_FIELDS
+from tests.support.waiting import eventually
 
 CALL_FIELDS = {
     "id", "chat_id", "kind", "started_by", "state", "started_at", "answered_at", "ended_at",
@@ -44,14 +44,6 @@ class Signals:
 
     def names(self, user_id: int) -> list[str]:
         return [name for to, name, _ in self.sent if to == user_id]
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -152,7 +144,7 @@ async def test_a_missed_call_is_unread_for_the_callee_only(pair, calls, hearth):
     ada, bob, chat_id = pair
     hearth.calls.ring_timeout = FAST_RING
     call = await calls.start(ada.id, chat_id, "audio")
-    await until(lambda: call["id"] not in calls._live)
+    await eventually(lambda: call["id"] not in calls._live)
     assert (await bob.chat_in_list(chat_id))["unread_count"] == 1
     assert (await ada.chat_in_list(chat_id))["unread_count"] == 0
     last = (await bob.chat_in_list(chat_id))["last_message"]
@@ -164,7 +156,7 @@ async def test_ring_timeout_makes_a_missed_call(pair, calls, signals, hearth):
     ada, bob, chat_id = pair
     hearth.calls.ring_timeout = FAST_RING
     call = await calls.start(ada.id, chat_id, "audio")
-    await until(lambda: bool(signals.to(ada.id, "call.ended")))
+    await eventually(lambda: bool(signals.to(ada.id, "call.ended")))
     assert signals.to(bob.id, "call.missed") == [{"call_id": call["id"]}]
     assert signals.to(ada.id, "call.missed") == []
     assert signals.to(bob.id, "call.ended")[0]["call"]["outcome"] == "missed"
@@ -221,7 +213,7 @@ async def test_group_call_late_join_and_the_silent_member_stops_ringing(
     await calls.accept(bob.id, call["id"])
     # cy still rings, and is told bob answered
     assert signals.to(cy.id, "call.accepted") == [{"call_id": call["id"], "user_id": bob.id}]
-    await until(lambda: bool(signals.to(cy.id, "call.missed")))
+    await eventually(lambda: bool(signals.to(cy.id, "call.missed")))
     assert calls._live[call["id"]].ringing == set()
     assert signals.to(ada.id, "call.ended") == []  # the call goes on
     joined = await calls.join(cy.id, call["id"])  # members may join late

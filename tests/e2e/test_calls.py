@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 import pytest
@@ -28,6 +27,7 @@ from tests.e2e.test_messaging import (
     _sign_up,
 )
 from tests.support.server import HearthServer, write_config
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -45,24 +45,21 @@ def _stats(page: Any) -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
+def _media_from(page: Any, user_id: int) -> dict[str, Any] | None:
+    """The page's stats once it decodes video frames and receives audio packets from user_id."""
+    stats = _stats(page)
+    theirs = stats.get("users", {}).get(str(user_id), {})
+    return stats if theirs.get("frames", 0) > 0 and theirs.get("packets", 0) > 0 else None
+
+
 def _wait_for_media_from(page: Any, user_id: int) -> dict[str, Any]:
-    """Wait until this page decodes video frames and receives audio packets from user_id."""
-    deadline = time.monotonic() + MEDIA_TIMEOUT_S
-    stats: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        stats = _stats(page)
-        theirs = stats.get("users", {}).get(str(user_id), {})
-        if theirs.get("frames", 0) > 0 and theirs.get("packets", 0) > 0:
-            return stats
-        page.wait_for_timeout(250)
-    raise AssertionError(f"no media from user {user_id} in {MEDIA_TIMEOUT_S}s: {stats}")
-
-
-def _wait_until(check: Any, what: str) -> None:
-    deadline = time.monotonic() + MEDIA_TIMEOUT_S
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for: {what}"
-        time.sleep(0.25)
+    stats: dict[str, Any] = wait_for(
+        lambda: _media_from(page, user_id),
+        timeout=MEDIA_TIMEOUT_S,
+        interval=0.25,
+        what=lambda: f"media from user {user_id}: {_stats(page)}",
+    )
+    return stats
 
 
 def _two_people_in_a_direct_chat(hearth_server: Any, new_person: Any) -> tuple[Any, ...]:
@@ -125,7 +122,12 @@ def test_video_call_in_a_direct_chat(hearth_server, new_person):
     expect(ada.locator("#call-stage")).to_contain_text("You are presenting")
     stage = bob.locator("#call-stage")
     expect(stage).to_contain_text("Ada Lovelace is presenting")
-    _wait_until(lambda: stage.locator("video").evaluate("v => v.videoWidth") > 0, "screen shown")
+    wait_for(
+        lambda: stage.locator("video").evaluate("v => v.videoWidth") > 0,
+        timeout=MEDIA_TIMEOUT_S,
+        interval=0.25,
+        what="screen shown",
+    )
     ada.click("#call-screen")
     expect(stage).to_be_hidden()
 
@@ -229,12 +231,14 @@ def test_group_call_join_late_and_rejoin_after_reload(hearth_server, new_person)
     expect(carol.locator("#call-bar")).to_be_hidden()
     for page in (ada, bob, carol):
         expect(page.locator("#call-view .call-tile")).to_have_count(3)
-    _wait_until(
+    wait_for(
         lambda: all(
             _stats(carol).get("users", {}).get(str(other), {}).get("packets", 0) > 0
             for other in (ada_id, bob_id)
         ),
-        "audio from Ada and Bob at Carol",
+        timeout=MEDIA_TIMEOUT_S,
+        interval=0.25,
+        what="audio from Ada and Bob at Carol",
     )
 
     # Carol reloads the page: she dropped out, and the reloaded chat offers the call again.
