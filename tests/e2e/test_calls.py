@@ -16,28 +16,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_messaging import (
-    Watch,
-    _account_invite,
-    _api,
-    _chat_id,
-    _person,
-    _pick_person,
-    _set_up_admin,
-    _sign_up,
-)
+from tests.support import pages
 from tests.support.server import HearthServer, write_config
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
 MEDIA_TIMEOUT_S = 20.0
-
-
-def _my_id(page: Any, server: Any) -> int:
-    response = page.request.get(f"{server.url}/api/v1/me")
-    assert response.ok, response.text()
-    return int(response.json()["id"])
 
 
 def _stats(page: Any) -> dict[str, Any]:
@@ -62,25 +47,9 @@ def _wait_for_media_from(page: Any, user_id: int) -> dict[str, Any]:
     return stats
 
 
-def _two_people_in_a_direct_chat(hearth_server: Any, new_person: Any) -> tuple[Any, ...]:
-    watches: list[Watch] = []
-    ada = _person(new_person, hearth_server, watches)
-    _set_up_admin(ada, hearth_server)
-    invite = _account_invite(ada, hearth_server, uses=1)
-    bob = _person(new_person, hearth_server, watches)
-    _sign_up(bob, invite, "bob", "Bob Builder")
-    ada.click("#new-chat")
-    ada.click("#new-chat-menu #new-dm")
-    _pick_person(ada, "#user-search", "bob")
-    chat_id = _chat_id(ada)
-    bob.click(f'#chat-list [data-chat-id="{chat_id}"]')
-    expect(bob.locator("#chat-title")).to_have_text("Ada Lovelace")
-    return ada, bob, watches
-
-
 def test_video_call_in_a_direct_chat(hearth_server, new_person):
-    ada, bob, watches = _two_people_in_a_direct_chat(hearth_server, new_person)
-    ada_id, bob_id = _my_id(ada, hearth_server), _my_id(bob, hearth_server)
+    ada, bob, watches = pages.two_people_in_a_direct_chat(hearth_server, new_person)
+    ada_id, bob_id = pages.my_id(ada, hearth_server), pages.my_id(bob, hearth_server)
 
     # Ada calls from the chat header; she sees the call screen while Bob's app rings.
     ada.click("#call-video")
@@ -142,12 +111,11 @@ def test_video_call_in_a_direct_chat(hearth_server, new_person):
         "Video call ·"
     )
 
-    problems = [p for w in watches for p in w.problems]
-    assert problems == [], problems
+    assert pages.problems(watches) == []
 
 
 def test_declined_audio_call_is_logged_for_both(hearth_server, new_person):
-    ada, bob, watches = _two_people_in_a_direct_chat(hearth_server, new_person)
+    ada, bob, watches = pages.two_people_in_a_direct_chat(hearth_server, new_person)
 
     ada.click("#call-audio")
     expect(bob.locator("#incoming-call")).to_contain_text("Incoming audio call")
@@ -164,13 +132,12 @@ def test_declined_audio_call_is_logged_for_both(hearth_server, new_person):
     expect(bob.locator("#call-view")).to_have_count(0)
     expect(bob.locator("#conversation .call-log")).to_have_count(2)
 
-    problems = [p for w in watches for p in w.problems]
-    assert problems == [], problems
+    assert pages.problems(watches) == []
 
 
 def test_unanswered_call_is_a_missed_call_and_unread(tmp_path, new_person):
     with HearthServer(write_config(tmp_path, calls={"ring_timeout_seconds": 5})) as server:
-        ada, bob, watches = _two_people_in_a_direct_chat(server, new_person)
+        ada, bob, watches = pages.two_people_in_a_direct_chat(server, new_person)
         bob.click("#open-contacts")
         expect(bob.locator("#contacts-page")).to_be_visible()
 
@@ -193,21 +160,20 @@ def test_unanswered_call_is_a_missed_call_and_unread(tmp_path, new_person):
         expect(line).to_contain_text("Missed audio call")
         expect(item.locator(".unread-badge")).to_have_count(0)
 
-        problems = [p for w in watches for p in w.problems]
-        assert problems == [], problems
+        assert pages.problems(watches) == []
 
 
 def test_group_call_join_late_and_rejoin_after_reload(hearth_server, new_person):
-    watches: list[Watch] = []
-    ada = _person(new_person, hearth_server, watches)
-    _set_up_admin(ada, hearth_server)
-    invite = _account_invite(ada, hearth_server, uses=2)
-    bob = _person(new_person, hearth_server, watches)
-    _sign_up(bob, invite, "bob", "Bob Builder")
-    carol = _person(new_person, hearth_server, watches)
-    _sign_up(carol, invite, "carol", "Carol Shaw")
-    ada_id, bob_id, carol_id = (_my_id(p, hearth_server) for p in (ada, bob, carol))
-    chat = _api(
+    watches: list[pages.Watch] = []
+    ada = pages.watched_person(new_person, hearth_server, watches)
+    pages.set_up_admin(ada, hearth_server)
+    invite = pages.account_invite(ada, hearth_server, uses=2)
+    bob = pages.watched_person(new_person, hearth_server, watches)
+    pages.sign_up(bob, invite, "bob", "Bob Builder")
+    carol = pages.watched_person(new_person, hearth_server, watches)
+    pages.sign_up(carol, invite, "carol", "Carol Shaw")
+    ada_id, bob_id, carol_id = (pages.my_id(p, hearth_server) for p in (ada, bob, carol))
+    chat = pages.api(
         ada,
         hearth_server,
         "/chats",
@@ -262,5 +228,4 @@ def test_group_call_join_late_and_rejoin_after_reload(hearth_server, new_person)
         )
         expect(page.locator("#call-bar")).to_be_hidden()
 
-    problems = [p for w in watches for p in w.problems]
-    assert problems == [], problems
+    assert pages.problems(watches) == []
