@@ -1,4 +1,5 @@
 # Hearth: `make run` serves, `make test` runs every test. Both set up what they need.
+# Another Python gets its own venv: `make test PYTHON=python3.13 VENV=.venv-3.13`.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -6,11 +7,17 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian's Chromium drives the browser tests (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
+MINOR    := -c 'import sys; print("%d.%d" % sys.version_info[:2])'
 
 .PHONY: run test lint format check-python clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Hearth needs Python 3.11 or newer")'
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python $(MINOR))" != "$$($(PYTHON) $(MINOR))" ]; then \
+		echo "$(VENV) is for Python $$($(BIN)/python $(MINOR)), $(PYTHON) is $$($(PYTHON) $(MINOR)):" \
+			"give each Python its own venv (VENV=.venv-3.13) or \`make clean\` this one" >&2; \
+		exit 1; \
+	fi
 
 $(BIN)/hearth: pyproject.toml setup.py | check-python
 	$(PYTHON) -m venv $(VENV)

@@ -16,6 +16,7 @@ from quart import Quart
 from appliance.api.current import EXTENSION_KEY
 from appliance.config import Settings
 from appliance.context import Hearth
+from appliance.net.listeners import Listeners
 from appliance.net.tls import Certificate
 from appliance.realtime.compression import decline_compression
 
@@ -154,13 +155,24 @@ async def _serve(
         plain.graceful_timeout = 1
         redirect = cast(Any, redirect_app(config.server.port))  # a plain ASGI callable
         servers.append(hypercorn_serve(redirect, plain, shutdown_trigger=stop.wait))
-    tasks = [asyncio.create_task(server) for server in servers]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    finally:
-        # One server failing (a port in use) stops the other too, and both finish cleanly.
-        stop.set()
-        results = await asyncio.gather(*tasks, return_exceptions=True)
+    listeners = Listeners()
+
+    async def drop_lingering_connections() -> None:
+        # Hypercorn's own graceful timeout does not bound its stop on Python 3.12.1+.
+        await stop.wait()
+        await asyncio.sleep(main.graceful_timeout)
+        listeners.abort_clients()
+
+    with listeners.recording(asyncio.get_running_loop()):
+        tasks = [asyncio.create_task(server) for server in servers]
+        dropper = asyncio.create_task(drop_lingering_connections())
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            # One server failing (a port in use) stops the other too, and both finish cleanly.
+            stop.set()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            dropper.cancel()
     for result in results:
         if isinstance(result, ssl.SSLError) and stopping.is_set():
             # A client's TLS connection ended untidily while we stopped (Hypercorn lets that

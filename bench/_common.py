@@ -1,7 +1,7 @@
 """Helpers for benchmarks: sample a server process through /proc, percentiles, result files.
 
 Linux only (reads /proc/PID/stat and /proc/PID/status). Nothing here starts or stops a server;
-tests/server.py's HearthServer does that.
+tests/support/server.py's HearthServer does that.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 from _common import RESULTS, ProcessSampler, fsync_probe, percentiles, write_result  # noqa: E402
 
-from tests.server import HearthServer, insecure_context, write_config  # noqa: E402
+from tests.support.server import HearthServer, insecure_context, write_config  # noqa: E402
 
 NAME = "chat_fanout"
 BUDGET = {"fanout_p99_ms": 50.0, "fanout_members": 100, "stored_per_s": 2000.0}
@@ -68,7 +68,7 @@ HUGE = {"count": 1_000_000, "per_seconds": 1}  # a rate limit that never bites i
 
 
 def server_sections() -> dict[str, Any]:
-    """Config sections on top of tests/server.py's config_dict (fast bcrypt, mDNS off)."""
+    """Config sections on top of tests/support/server.py's config_dict (fast bcrypt, mDNS off)."""
     return {
         "auth": {"bcrypt_cost": 4, "access_token_minutes": 240},
         "registration": {"mode": "open"},

@@ -64,8 +64,9 @@ from _common import (  # noqa: E402
     write_result,
 )
 
-from tests.realtime.client import People, Person  # noqa: E402
-from tests.server import HearthServer, insecure_context, write_config  # noqa: E402
+from tests.support.people import ServedPeople as People  # noqa: E402
+from tests.support.people import ServedPerson as Person  # noqa: E402
+from tests.support.server import HearthServer, insecure_context, write_config  # noqa: E402
 
 NAME = "soak"
 HUGE = {"count": 1_000_000, "per_seconds": 1}  # a rate limit that never bites in a bench

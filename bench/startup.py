@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.server import HearthServer, write_config  # noqa: E402
+from tests.support.server import HearthServer, write_config  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:

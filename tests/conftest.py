@@ -1,4 +1,5 @@
-"""Shared fixtures: real SQLite files in a temp folder, the real app with startup/shutdown."""
+"""Shared fixtures: real SQLite files in a temp folder, the real app with startup/shutdown.
+What tests import (clients, settings, people, servers, pages) is in tests/support."""
 
 from __future__ import annotations
 
@@ -8,22 +9,13 @@ from typing import Any
 
 import pytest
 from quart import Quart
-from quart.typing import TestClientProtocol
 
 from appliance.app import create_app
 from appliance.clock import Clock
-from appliance.config import Settings, parse
+from appliance.config import Settings
 from appliance.context import Hearth
-from tests.server import config_dict
+from tests.support.app import Client, make_settings, setup_admin
 from tests.support.clock import ManualClock
-
-ORIGIN = "https://localhost"
-PASSWORD = "correct horse battery"
-
-
-def make_settings(data_dir: Path, **sections: Any) -> Settings:
-    """Test settings: fast bcrypt, no mDNS, everything else as shipped unless overridden."""
-    return parse(config_dict(data_dir, **sections))
 
 
 @pytest.fixture
@@ -52,31 +44,6 @@ def hearth(app: Quart) -> Hearth:
     return context
 
 
-class Client:
-    """A browser-like API client: HTTPS scheme, our Origin on writes, a cookie jar."""
-
-    def __init__(self, app: Quart) -> None:
-        self.raw: TestClientProtocol = app.test_client()
-
-    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = dict(kwargs.pop("headers", {}) or {})
-        if method in {"POST", "PUT", "PATCH", "DELETE"}:
-            headers.setdefault("Origin", ORIGIN)
-        return await self.raw.open(path, method=method, headers=headers, scheme="https", **kwargs)
-
-    async def get(self, path: str, **kwargs: Any) -> Any:
-        return await self.request("GET", path, **kwargs)
-
-    async def post(self, path: str, **kwargs: Any) -> Any:
-        return await self.request("POST", path, **kwargs)
-
-    async def patch(self, path: str, **kwargs: Any) -> Any:
-        return await self.request("PATCH", path, **kwargs)
-
-    async def delete(self, path: str, **kwargs: Any) -> Any:
-        return await self.request("DELETE", path, **kwargs)
-
-
 @pytest.fixture
 def client(app: Quart) -> Client:
     return Client(app)
@@ -86,27 +53,6 @@ def client(app: Quart) -> Client:
 def new_client(app: Quart) -> Any:
     """Another browser: its own cookie jar."""
     return lambda: Client(app)
-
-
-async def setup_admin(hearth: Hearth, client: Client, username: str = "admin") -> dict[str, Any]:
-    token = await hearth.accounts.setup_token()
-    response = await client.post(
-        "/api/v1/setup", json={"token": token, "username": username, "password": PASSWORD}
-    )
-    assert response.status_code == 201, await response.get_data()
-    body: dict[str, Any] = await response.get_json()
-    return body
-
-
-async def signup(hearth: Hearth, client: Client, username: str) -> dict[str, Any]:
-    invite = await hearth.accounts.create_invite(None)
-    response = await client.post(
-        "/api/v1/auth/signup",
-        json={"username": username, "password": PASSWORD, "invite": invite.code},
-    )
-    assert response.status_code == 201, await response.get_data()
-    body: dict[str, Any] = await response.get_json()
-    return body
 
 
 @pytest.fixture

@@ -121,13 +121,17 @@ class Database:
             await writer.close()
             raise
         self._writer = writer
-        for _ in range(self._read_count):
-            reader = await aiosqlite.connect(
-                f"file:{self.path}?mode=ro", uri=True, isolation_level=None
-            )
-            await _configure(reader, self._busy_timeout_ms)
-            self._all_readers.append(reader)
-            self._readers.put_nowait(reader)
+        try:
+            for _ in range(self._read_count):
+                reader = await aiosqlite.connect(
+                    f"file:{self.path}?mode=ro", uri=True, isolation_level=None
+                )
+                self._all_readers.append(reader)
+                await _configure(reader, self._busy_timeout_ms)
+                self._readers.put_nowait(reader)
+        except BaseException:
+            await self.close()  # each connection runs a thread that would outlive us
+            raise
 
     async def close(self) -> None:
         if self._writer is not None:

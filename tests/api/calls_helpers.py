@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
-from accounts_helpers import json_of
 from pydantic import BaseModel
 
 from appliance.services.call_media import CallMedia
+from tests.support.responses import json_of
 
 
 class Signals:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from accounts_helpers import json_of
+from tests.support.responses import json_of
 
 
 async def test_invite_codes_and_session_ids_never_reach_the_log(hearth, client, admin, caplog):

@@ -6,19 +6,18 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from accounts_helpers import (
+
+from tests.support.app import (
+    PASSWORD,
     bearer,
-    error_of,
-    field_error,
-    json_of,
     login_response,
     make_user,
     me_status,
     running,
+    setup_admin,
     signed_in,
 )
-
-from tests.conftest import PASSWORD, setup_admin
+from tests.support.responses import error_of, field_error, json_of
 
 NEW_PASSWORD = "reset by the admin"
 

@@ -58,8 +58,8 @@ from appliance.app import create_app
 from appliance.context import Hearth
 from appliance.realtime.ops import build_registry
 from appliance.services.sessions import IssuedSession
-from tests.conftest import ORIGIN, PASSWORD, make_settings
-from tests.realtime.client import ROOMY_LIMITS
+from tests.support.app import ORIGIN, PASSWORD, make_settings
+from tests.support.server import ROOMY_LIMITS
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

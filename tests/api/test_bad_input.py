@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from accounts_helpers import error_of, field_error, running, text_of
 
-from tests.conftest import PASSWORD
+from tests.support.app import PASSWORD, running
+from tests.support.responses import error_of, field_error, text_of
 
 SIGNUP = "/api/v1/auth/signup"
 LOGIN = "/api/v1/auth/login"

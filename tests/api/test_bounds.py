@@ -4,10 +4,11 @@ reactions on one message, every edit kept, a chat with 301 members answered in 8
 from __future__ import annotations
 
 import pytest
-from accounts_helpers import error_of, json_of
-from messaging_helpers import HEART, THUMBS_UP, People, emoji_path, no_content
 
-from tests.conftest import make_settings
+from tests.support.app import make_settings
+from tests.support.people import AppPeople as People
+from tests.support.responses import error_of, json_of, no_content
+from tests.support.shapes import HEART, THUMBS_UP, emoji_path
 
 SMILE, PARTY = "\U0001f600", "\U0001f389"
 

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from accounts_helpers import json_of
 from calls_helpers import SfuDrops, Signals, WireCalls, call_log
-from messaging_helpers import People, no_content
 
 from appliance.services.errors import ConflictError, ForbiddenError
+from tests.support.people import AppPeople as People
+from tests.support.responses import json_of, no_content
 
 pytestmark = pytest.mark.manual_clock
 

@@ -6,17 +6,17 @@ advance past the ring timeout and the grace."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
-from accounts_helpers import error_of, json_of, running
 from calls_helpers import Signals, WireCalls, call_log, until
-from messaging_helpers import MESSAGE_FIELDS, People, not_a_member
 
 from appliance.services.calls import RECONNECT_GRACE
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from appliance.store import calls as call_store
-from tests.conftest import Client
+from tests.support import sqlite
+from tests.support.app import Client, running
+from tests.support.people import AppPeople
+from tests.support.responses import error_of, json_of, not_a_member
+from tests.support.shapes import MESSAGE_FIELDS
 
 CALL_FIELDS = {
     "id", "chat_id", "kind", "started_by", "state", "started_at", "answered_at", "ended_at",
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.manual_clock
 
 @pytest.fixture
 def people(hearth, new_client):
-    return People(hearth, new_client)
+    return AppPeople(hearth, new_client)
 
 
 @pytest.fixture
@@ -390,13 +390,13 @@ async def test_coming_back_within_the_grace_keeps_the_call(pair, calls, signals,
 
 async def test_shutdown_ends_and_logs_ongoing_calls(tmp_path):
     async with running(tmp_path) as (app, context, _):
-        people = People(context, lambda: Client(app))
+        people = AppPeople(context, lambda: Client(app))
         ada, bob = await people("ada", "bob")
         chat_id = (await ada.direct(bob))["id"]
         call = await WireCalls(context.calls).start(ada.id, chat_id, "audio")
         await context.calls.accept(bob.id, call["id"])
         database = context.config.database_path
-    with sqlite3.connect(database) as conn:
+    with sqlite.connect(database) as conn:
         outcome, message_id = conn.execute(
             "SELECT outcome, message_id FROM calls WHERE id = ?", (call["id"],)
         ).fetchone()
@@ -409,7 +409,7 @@ async def test_shutdown_ends_and_logs_ongoing_calls(tmp_path):
 
 async def test_calls_left_open_by_a_crash_end_at_the_next_start(tmp_path):
     async with running(tmp_path) as (app, context, _):
-        people = People(context, lambda: Client(app))
+        people = AppPeople(context, lambda: Client(app))
         ada, bob = await people("ada", "bob")
         chat_id = (await ada.direct(bob))["id"]
         async with context.db.write() as tx:  # as if the server died mid-ring

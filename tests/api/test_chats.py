@@ -6,22 +6,23 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from accounts_helpers import error_of, field_error, json_of
-from messaging_helpers import (
-    CHAT_FIELDS,
-    MEMBER_FIELDS,
-    People,
+
+from tests.support.people import AppPeople
+from tests.support.responses import (
     chat_not_found,
+    error_of,
+    field_error,
     forbidden,
-    ids,
+    json_of,
     no_content,
     not_a_member,
 )
+from tests.support.shapes import CHAT_FIELDS, MEMBER_FIELDS, ids
 
 
 @pytest.fixture
 def people(hearth, new_client):
-    return People(hearth, new_client)
+    return AppPeople(hearth, new_client)
 
 
 async def add(person, chat_id, *others, status=200):

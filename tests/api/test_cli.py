@@ -18,7 +18,7 @@ from appliance.cli import main
 from appliance.config import load
 from appliance.context import opened
 from appliance.services.errors import ServiceError
-from tests.conftest import PASSWORD
+from tests.support.app import PASSWORD
 
 FAST = "auth:\n  bcrypt_cost: 4\nmdns:\n  enabled: false\n"
 

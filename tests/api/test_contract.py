@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from accounts_helpers import bare, error_of, json_of
 from werkzeug.routing import IntegerConverter
 
 from appliance import limits
 from appliance.api.errors import ErrorOut
 from appliance.web.contract import IdConverter
-from tests.conftest import PASSWORD, Client
+from tests.support.app import PASSWORD, Client, bare
+from tests.support.responses import error_of, json_of
 
 HUGE_ID = "372399006615136649944760320"  # from the issue: OverflowError in SQLite
 OUT_OF_RANGE = ["0", str(limits.ID_MAX + 1), HUGE_ID, "9" * 5000]

@@ -4,10 +4,10 @@ harmless default of DELETE /messages/{id}, and invite links pasted whole into si
 from __future__ import annotations
 
 import pytest
-from accounts_helpers import error_of, json_of, login, make_user
-from messaging_helpers import Person
 
-from tests.conftest import PASSWORD
+from tests.support.app import PASSWORD, login, make_user
+from tests.support.people import AppPerson as Person
+from tests.support.responses import error_of, json_of
 
 DEEP = 5000
 NESTED = {

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-from accounts_helpers import (
-    error_of,
-    json_of,
-    login,
-    login_response,
-    make_user,
-    me_status,
-    session_cookie,
-)
-
-from tests.conftest import setup_admin
+from tests.support.app import login, login_response, make_user, me_status, setup_admin
+from tests.support.responses import error_of, json_of, session_cookie
 
 
 async def test_login_by_username(hearth, client, new_client):

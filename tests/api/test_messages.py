@@ -7,19 +7,11 @@ import asyncio
 import json
 
 import pytest
-from accounts_helpers import error_of, field_error, json_of, running
-from messaging_helpers import (
-    HEART,
-    MESSAGE_FIELDS,
-    THUMBS_UP,
-    People,
-    emoji_path,
-    ids,
-    new_client_id,
-    no_content,
-)
 
-from tests.conftest import Client, make_settings
+from tests.support.app import Client, make_settings, running
+from tests.support.people import AppPeople, new_client_id
+from tests.support.responses import error_of, field_error, json_of, no_content
+from tests.support.shapes import HEART, MESSAGE_FIELDS, THUMBS_UP, emoji_path, ids
 
 # Sending 120 messages in a test must not trip the send limit; one test below sets it low.
 GENEROUS = {"messages_per_user": {"count": 10_000, "per_seconds": 1}}
@@ -32,7 +24,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def people(hearth, new_client):
-    return People(hearth, new_client)
+    return AppPeople(hearth, new_client)
 
 
 @pytest.fixture
@@ -799,7 +791,7 @@ async def test_client_id_of_64_characters_is_accepted(pair):
 
 async def test_max_length_follows_the_config(tmp_path):
     async with running(tmp_path, messages={"max_length": 100}) as (app, hearth, _):
-        people = People(hearth, lambda: Client(app))
+        people = AppPeople(hearth, lambda: Client(app))
         ada, bob = await people("ada", "bob")
         chat = await ada.direct(bob)
         await ada.send(chat["id"], "z" * 100)
@@ -834,7 +826,7 @@ async def test_a_body_that_is_not_an_object_is_refused(pair, body):
 async def test_sends_over_the_limit_answer_429(tmp_path):
     limit = {"messages_per_user": {"count": 3, "per_seconds": 60}}
     async with running(tmp_path, limits=limit) as (app, hearth, _):
-        people = People(hearth, lambda: Client(app))
+        people = AppPeople(hearth, lambda: Client(app))
         ada, bob = await people("ada", "bob")
         chat = await ada.direct(bob)
         for n in range(3):

@@ -17,10 +17,8 @@ from urllib.parse import urlsplit
 
 import requests
 import schemathesis
-from accounts_helpers import json_of, make_user
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
-from messaging_helpers import Person
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -31,7 +29,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from appliance.context import Hearth
-from tests.conftest import Client
+from tests.support.app import Client, make_user
+from tests.support.people import AppPerson as Person
+from tests.support.responses import json_of
 
 SEED = 13
 # Cases per operation and mode: ~56 operations, so about 56 * (8 + 4) requests in all.

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-from accounts_helpers import (
-    error_of,
-    field_error,
-    json_of,
-    login_response,
-    make_user,
-    me_status,
-    signed_in,
-)
-
-from tests.conftest import PASSWORD
+from tests.support.app import PASSWORD, login_response, make_user, me_status, signed_in
+from tests.support.responses import error_of, field_error, json_of
 
 NEW_PASSWORD = "a brand new passphrase"
 CHANGE = "/api/v1/me/password"

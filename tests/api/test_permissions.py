@@ -6,17 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from accounts_helpers import error_of, json_of
-from messaging_helpers import (
-    THUMBS_UP,
-    People,
+
+from tests.support.people import AppPeople
+from tests.support.responses import (
     chat_not_found,
-    emoji_path,
+    error_of,
     forbidden,
-    ids,
+    json_of,
     no_content,
     not_a_member,
 )
+from tests.support.shapes import THUMBS_UP, emoji_path, ids
 
 EMOJI = emoji_path(THUMBS_UP)
 
@@ -81,7 +81,7 @@ async def call(person, op: tuple[str, str, Any], names: dict[str, int]) -> Any:
 
 @pytest.fixture
 def people(hearth, new_client):
-    return People(hearth, new_client)
+    return AppPeople(hearth, new_client)
 
 
 async def snapshot(owner, chat_id: int, message_id: int) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from accounts_helpers import error_of, field_error, json_of, make_user, signed_in
+
+from tests.support.app import make_user, signed_in
+from tests.support.responses import error_of, field_error, json_of
 
 ME = "/api/v1/me"
 # One user shape everywhere: last_seen_at is always there, and null on public profiles.

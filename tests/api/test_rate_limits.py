@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from accounts_helpers import (
-    error_of,
-    json_of,
-    login_response,
-    make_user,
-    running,
-)
+from tests.support.app import login_response, make_user, running
+from tests.support.responses import error_of, json_of
 
 
 async def test_first_login_from_an_address_is_not_a_crash(hearth, client, admin):

@@ -9,8 +9,10 @@ import json
 from typing import Any
 
 import pytest
-from accounts_helpers import error_of, json_of
-from messaging_helpers import THUMBS_UP, People, emoji_path, no_content
+
+from tests.support.people import AppPeople as People
+from tests.support.responses import error_of, json_of, no_content
+from tests.support.shapes import THUMBS_UP, emoji_path
 
 
 @pytest.fixture

@@ -4,19 +4,10 @@
 from __future__ import annotations
 
 import pytest
-from accounts_helpers import (
-    bare,
-    error_of,
-    json_of,
-    make_user,
-    running,
-    session_cookie,
-    text_of,
-    with_cookie,
-)
 
 from appliance.app import create_app
-from tests.conftest import PASSWORD, make_settings
+from tests.support.app import PASSWORD, bare, make_settings, make_user, running, with_cookie
+from tests.support.responses import error_of, json_of, session_cookie, text_of
 
 EVIL = "https://evil.example"
 

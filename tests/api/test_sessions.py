@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from accounts_helpers import (
-    cookie_attributes,
-    error_of,
-    json_of,
-    login,
-    make_user,
-    me_status,
-    set_cookies,
-    signed_in,
-)
+from tests.support.app import login, make_user, me_status, signed_in
+from tests.support.responses import cookie_attributes, error_of, json_of, set_cookies
 
 SESSIONS = "/api/v1/auth/sessions"
 

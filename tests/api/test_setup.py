@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from accounts_helpers import cookie_attributes, error_of, json_of, set_cookies
-
-from tests.conftest import PASSWORD, setup_admin
+from tests.support.app import PASSWORD, setup_admin
+from tests.support.responses import cookie_attributes, error_of, json_of, set_cookies
 
 SETUP = "/api/v1/setup"
 

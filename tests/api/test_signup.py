@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from accounts_helpers import (
-    error_of,
-    field_error,
-    json_of,
-    me_status,
-    running,
-    session_cookie,
-)
 
-from tests.conftest import PASSWORD
+from tests.support.app import PASSWORD, me_status, running
+from tests.support.responses import error_of, field_error, json_of, session_cookie
 
 SIGNUP = "/api/v1/auth/signup"
 

@@ -4,7 +4,6 @@ pruning at start and hourly (on a ManualClock), and the mDNS announcement in the
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ from appliance.clock import DAY_MS, now_ms
 from appliance.context import PRUNE_EVERY_SECONDS, Hearth
 from appliance.store import events
 from appliance.store.db import Database, SchemaTooNewError, on_thread
-from tests.conftest import make_settings
+from tests.support import sqlite
+from tests.support.app import make_settings
 from tests.support.clock import ManualClock
 
 
@@ -65,7 +65,7 @@ async def test_the_database_is_opened_once(tmp_path: Path, monkeypatch: pytest.M
 async def test_a_database_newer_than_the_code_stops_start_up(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     app = create_app(settings)
-    with sqlite3.connect(settings.database_path) as conn:
+    with sqlite.connect(settings.database_path) as conn:
         conn.execute("PRAGMA user_version = 999")
     hearth = hearth_of(app)
     with pytest.raises(SchemaTooNewError, match="schema version 999"):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from accounts_helpers import bearer, error_of, json_of, running, session_cookie, with_cookie
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from tests.conftest import PASSWORD, setup_admin
+from tests.support.app import PASSWORD, bearer, running, setup_admin, with_cookie
+from tests.support.responses import error_of, json_of, session_cookie
 
 ACCESS_SALT = "hearth.access-token"  # as in appliance/services/sessions.py
 

@@ -5,10 +5,11 @@ toggles and new chats in two seconds were all accepted, and wrong current passwo
 from __future__ import annotations
 
 import pytest
-from accounts_helpers import PASSWORD, error_of, json_of
-from messaging_helpers import THUMBS_UP, People, emoji_path, no_content
 
-from tests.conftest import make_settings
+from tests.support.app import PASSWORD, make_settings
+from tests.support.people import AppPeople as People
+from tests.support.responses import error_of, json_of, no_content
+from tests.support.shapes import THUMBS_UP, emoji_path
 
 LIMITS = {
     "changes_per_user": {"count": 4, "per_seconds": 10},

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, chromium_available
-from tests.server import HearthServer, write_config
+from tests.support.server import HearthServer, write_config
 
 
 # Module scope, not session: sync Playwright keeps an event loop running in this thread while

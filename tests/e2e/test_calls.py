@@ -11,33 +11,18 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_messaging import (
-    Watch,
-    _account_invite,
-    _api,
-    _chat_id,
-    _person,
-    _pick_person,
-    _set_up_admin,
-    _sign_up,
-)
-from tests.server import HearthServer, write_config
+from tests.support import pages
+from tests.support.server import HearthServer, write_config
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
 MEDIA_TIMEOUT_S = 20.0
-
-
-def _my_id(page: Any, server: Any) -> int:
-    response = page.request.get(f"{server.url}/api/v1/me")
-    assert response.ok, response.text()
-    return int(response.json()["id"])
 
 
 def _stats(page: Any) -> dict[str, Any]:
@@ -45,45 +30,26 @@ def _stats(page: Any) -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
+def _media_from(page: Any, user_id: int) -> dict[str, Any] | None:
+    """The page's stats once it decodes video frames and receives audio packets from user_id."""
+    stats = _stats(page)
+    theirs = stats.get("users", {}).get(str(user_id), {})
+    return stats if theirs.get("frames", 0) > 0 and theirs.get("packets", 0) > 0 else None
+
+
 def _wait_for_media_from(page: Any, user_id: int) -> dict[str, Any]:
-    """Wait until this page decodes video frames and receives audio packets from user_id."""
-    deadline = time.monotonic() + MEDIA_TIMEOUT_S
-    stats: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        stats = _stats(page)
-        theirs = stats.get("users", {}).get(str(user_id), {})
-        if theirs.get("frames", 0) > 0 and theirs.get("packets", 0) > 0:
-            return stats
-        page.wait_for_timeout(250)
-    raise AssertionError(f"no media from user {user_id} in {MEDIA_TIMEOUT_S}s: {stats}")
-
-
-def _wait_until(check: Any, what: str) -> None:
-    deadline = time.monotonic() + MEDIA_TIMEOUT_S
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for: {what}"
-        time.sleep(0.25)
-
-
-def _two_people_in_a_direct_chat(hearth_server: Any, new_person: Any) -> tuple[Any, ...]:
-    watches: list[Watch] = []
-    ada = _person(new_person, hearth_server, watches)
-    _set_up_admin(ada, hearth_server)
-    invite = _account_invite(ada, hearth_server, uses=1)
-    bob = _person(new_person, hearth_server, watches)
-    _sign_up(bob, invite, "bob", "Bob Builder")
-    ada.click("#new-chat")
-    ada.click("#new-chat-menu #new-dm")
-    _pick_person(ada, "#user-search", "bob")
-    chat_id = _chat_id(ada)
-    bob.click(f'#chat-list [data-chat-id="{chat_id}"]')
-    expect(bob.locator("#chat-title")).to_have_text("Ada Lovelace")
-    return ada, bob, watches
+    stats: dict[str, Any] = wait_for(
+        lambda: _media_from(page, user_id),
+        timeout=MEDIA_TIMEOUT_S,
+        interval=0.25,
+        what=lambda: f"media from user {user_id}: {_stats(page)}",
+    )
+    return stats
 
 
 def test_video_call_in_a_direct_chat(hearth_server, new_person):
-    ada, bob, watches = _two_people_in_a_direct_chat(hearth_server, new_person)
-    ada_id, bob_id = _my_id(ada, hearth_server), _my_id(bob, hearth_server)
+    ada, bob, watches = pages.two_people_in_a_direct_chat(hearth_server, new_person)
+    ada_id, bob_id = pages.my_id(ada, hearth_server), pages.my_id(bob, hearth_server)
 
     # Ada calls from the chat header; she sees the call screen while Bob's app rings.
     ada.click("#call-video")
@@ -125,7 +91,12 @@ def test_video_call_in_a_direct_chat(hearth_server, new_person):
     expect(ada.locator("#call-stage")).to_contain_text("You are presenting")
     stage = bob.locator("#call-stage")
     expect(stage).to_contain_text("Ada Lovelace is presenting")
-    _wait_until(lambda: stage.locator("video").evaluate("v => v.videoWidth") > 0, "screen shown")
+    wait_for(
+        lambda: stage.locator("video").evaluate("v => v.videoWidth") > 0,
+        timeout=MEDIA_TIMEOUT_S,
+        interval=0.25,
+        what="screen shown",
+    )
     ada.click("#call-screen")
     expect(stage).to_be_hidden()
 
@@ -140,12 +111,11 @@ def test_video_call_in_a_direct_chat(hearth_server, new_person):
         "Video call ·"
     )
 
-    problems = [p for w in watches for p in w.problems]
-    assert problems == [], problems
+    assert pages.problems(watches) == []
 
 
 def test_declined_audio_call_is_logged_for_both(hearth_server, new_person):
-    ada, bob, watches = _two_people_in_a_direct_chat(hearth_server, new_person)
+    ada, bob, watches = pages.two_people_in_a_direct_chat(hearth_server, new_person)
 
     ada.click("#call-audio")
     expect(bob.locator("#incoming-call")).to_contain_text("Incoming audio call")
@@ -162,13 +132,12 @@ def test_declined_audio_call_is_logged_for_both(hearth_server, new_person):
     expect(bob.locator("#call-view")).to_have_count(0)
     expect(bob.locator("#conversation .call-log")).to_have_count(2)
 
-    problems = [p for w in watches for p in w.problems]
-    assert problems == [], problems
+    assert pages.problems(watches) == []
 
 
 def test_unanswered_call_is_a_missed_call_and_unread(tmp_path, new_person):
     with HearthServer(write_config(tmp_path, calls={"ring_timeout_seconds": 5})) as server:
-        ada, bob, watches = _two_people_in_a_direct_chat(server, new_person)
+        ada, bob, watches = pages.two_people_in_a_direct_chat(server, new_person)
         bob.click("#open-contacts")
         expect(bob.locator("#contacts-page")).to_be_visible()
 
@@ -191,21 +160,20 @@ def test_unanswered_call_is_a_missed_call_and_unread(tmp_path, new_person):
         expect(line).to_contain_text("Missed audio call")
         expect(item.locator(".unread-badge")).to_have_count(0)
 
-        problems = [p for w in watches for p in w.problems]
-        assert problems == [], problems
+        assert pages.problems(watches) == []
 
 
 def test_group_call_join_late_and_rejoin_after_reload(hearth_server, new_person):
-    watches: list[Watch] = []
-    ada = _person(new_person, hearth_server, watches)
-    _set_up_admin(ada, hearth_server)
-    invite = _account_invite(ada, hearth_server, uses=2)
-    bob = _person(new_person, hearth_server, watches)
-    _sign_up(bob, invite, "bob", "Bob Builder")
-    carol = _person(new_person, hearth_server, watches)
-    _sign_up(carol, invite, "carol", "Carol Shaw")
-    ada_id, bob_id, carol_id = (_my_id(p, hearth_server) for p in (ada, bob, carol))
-    chat = _api(
+    watches: list[pages.Watch] = []
+    ada = pages.watched_person(new_person, hearth_server, watches)
+    pages.set_up_admin(ada, hearth_server)
+    invite = pages.account_invite(ada, hearth_server, uses=2)
+    bob = pages.watched_person(new_person, hearth_server, watches)
+    pages.sign_up(bob, invite, "bob", "Bob Builder")
+    carol = pages.watched_person(new_person, hearth_server, watches)
+    pages.sign_up(carol, invite, "carol", "Carol Shaw")
+    ada_id, bob_id, carol_id = (pages.my_id(p, hearth_server) for p in (ada, bob, carol))
+    chat = pages.api(
         ada,
         hearth_server,
         "/chats",
@@ -229,12 +197,14 @@ def test_group_call_join_late_and_rejoin_after_reload(hearth_server, new_person)
     expect(carol.locator("#call-bar")).to_be_hidden()
     for page in (ada, bob, carol):
         expect(page.locator("#call-view .call-tile")).to_have_count(3)
-    _wait_until(
+    wait_for(
         lambda: all(
             _stats(carol).get("users", {}).get(str(other), {}).get("packets", 0) > 0
             for other in (ada_id, bob_id)
         ),
-        "audio from Ada and Bob at Carol",
+        timeout=MEDIA_TIMEOUT_S,
+        interval=0.25,
+        what="audio from Ada and Bob at Carol",
     )
 
     # Carol reloads the page: she dropped out, and the reloaded chat offers the call again.
@@ -258,5 +228,4 @@ def test_group_call_join_late_and_rejoin_after_reload(hearth_server, new_person)
         )
         expect(page.locator("#call-bar")).to_be_hidden()
 
-    problems = [p for w in watches for p in w.problems]
-    assert problems == [], problems
+    assert pages.problems(watches) == []

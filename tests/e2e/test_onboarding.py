@@ -7,10 +7,11 @@ the Hearth server itself: the test fails on any request elsewhere.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.support import pages
 
 pytestmark = pytest.mark.e2e
 
@@ -18,63 +19,16 @@ ADMIN_PASSWORD = "admin password 1"
 BOB_PASSWORD = "bob password 12"
 
 
-def _only_local(page: Any, base_url: str) -> list[str]:
-    """Record every request the page makes that does not go to Hearth."""
-    foreign: list[str] = []
-
-    def check(request: Any) -> None:
-        url = request.url
-        if not url.startswith(base_url) and not url.startswith(("data:", "blob:")):
-            foreign.append(url)
-
-    page.on("request", check)
-    return foreign
-
-
-def _sign_up_admin(page: Any, server: Any) -> None:
-    page.goto(f"{server.url}/setup?token={server.setup_token()}")
-    page.fill("#setup-username", "ada")
-    page.fill("#setup-display-name", "Ada Lovelace")
-    page.fill("#setup-password", ADMIN_PASSWORD)
-    page.fill("#setup-confirm", ADMIN_PASSWORD)
-    page.click("#setup-form button[type=submit]")
-    page.wait_for_selector("#app-frame")
-    assert page.text_content("#me-name") == "Ada Lovelace"
-
-
-def _create_invite(page: Any) -> str:
-    page.click("#open-settings")
-    page.wait_for_selector("#invite-form")
-    page.fill("#invite-uses", "1")
-    page.fill("#invite-days", "7")
-    page.click("#invite-form button[type=submit]")
-    # Locator assertions, not wait_for_function: the app's CSP forbids eval, rightly.
-    expect(page.locator("#invite-url")).to_have_value(re.compile("invite="))
-    url: str = page.input_value("#invite-url")
-    return url
-
-
-def _sign_up_from_invite(page: Any, invite_url: str) -> None:
-    page.goto(invite_url)
-    page.wait_for_selector("#signup-form")
-    page.fill("#signup-username", "bob")
-    page.fill("#signup-display-name", "Bob Builder")
-    page.fill("#signup-password", BOB_PASSWORD)
-    page.fill("#signup-confirm", BOB_PASSWORD)
-    page.click("#signup-form button[type=submit]")
-    page.wait_for_selector("#app-frame")
-
-
 def test_admin_setup_invite_and_colleague_signup(hearth_server, new_person):
     admin = new_person()
-    admin_foreign = _only_local(admin, hearth_server.url)
-    _sign_up_admin(admin, hearth_server)
-    invite_url = _create_invite(admin)
+    admin_watch = pages.Watch(admin, hearth_server.url)
+    pages.set_up_admin(admin, hearth_server, password=ADMIN_PASSWORD)
+    invite_url = pages.account_invite(admin, hearth_server, uses=1, days=7)
     assert re.search(r"/signup\?invite=[\w-]+$", invite_url), invite_url
 
     bob = new_person()
-    bob_foreign = _only_local(bob, hearth_server.url)
-    _sign_up_from_invite(bob, invite_url)
+    bob_watch = pages.Watch(bob, hearth_server.url)
+    pages.sign_up(bob, invite_url, "bob", "Bob Builder", password=BOB_PASSWORD)
     assert bob.text_content("#me-name") == "Bob Builder"
     assert bob.is_visible("#chat-list")
 
@@ -92,15 +46,16 @@ def test_admin_setup_invite_and_colleague_signup(hearth_server, new_person):
     expect(carol.locator("#auth-page")).to_contain_text(re.compile("no longer valid", re.I))
     expect(carol.locator("#signup-form button[type=submit]")).to_be_disabled()
 
-    assert admin_foreign == [] and bob_foreign == [], admin_foreign + bob_foreign
+    elsewhere = admin_watch.requests_elsewhere + bob_watch.requests_elsewhere
+    assert elsewhere == [], elsewhere
 
 
 def test_settings_profile_password_devices_theme_logout(hearth_server, new_person):
     admin = new_person()
-    _sign_up_admin(admin, hearth_server)
-    invite_url = _create_invite(admin)
+    pages.set_up_admin(admin, hearth_server, password=ADMIN_PASSWORD)
+    invite_url = pages.account_invite(admin, hearth_server, uses=1, days=7)
     bob = new_person()
-    _sign_up_from_invite(bob, invite_url)
+    pages.sign_up(bob, invite_url, "bob", "Bob Builder", password=BOB_PASSWORD)
 
     # A second device for Bob: sign in from another context.
     bob_phone = new_person()
@@ -152,7 +107,7 @@ def test_settings_profile_password_devices_theme_logout(hearth_server, new_perso
 def test_phone_layout_alternates_sidebar_and_main(hearth_server, new_person):
     page = new_person()
     page.set_viewport_size({"width": 390, "height": 800})
-    _sign_up_admin(page, hearth_server)
+    pages.set_up_admin(page, hearth_server, password=ADMIN_PASSWORD)
     assert page.is_visible("#sidebar")
     assert not page.is_visible("#main-pane")
     page.click("#open-settings")

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.realtime.client import People, new_client_id, roomy_config
-from tests.server import HearthServer
+from tests.support.people import ServedPeople as People
+from tests.support.people import new_client_id
+from tests.support.server import HearthServer, roomy_config
 
 DISK_BYTES = 12 * 1024 * 1024
 

@@ -39,8 +39,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from tests.realtime.client import People, Person, open_socket, roomy_config
-from tests.server import HearthServer
+from tests.support.people import ServedPeople as People
+from tests.support.people import ServedPerson as Person
+from tests.support.server import HearthServer, roomy_config
+from tests.support.wire import open_socket
 
 KILL_AFTER_ACKS = (60, 180, 110)  # acknowledged sends in a round before its kill -9
 ROUND_SECONDS = 15.0  # a round that has not reached its kill point by then is killed anyway

@@ -1,6 +1,6 @@
 """One real `hearth serve` per test module, with limits high enough for bursts of sends; people
-signed up over HTTPS with their sockets closed after each test. `local`: an in-process Hearth
-on a ManualClock instead, for what depends on time."""
+signed up over HTTPS with their sockets closed after each test. `local` is an in-process Hearth
+on a ManualClock, for what runs on timers."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.realtime.client import People, roomy_config
 from tests.realtime.local import Local, local_hearth
-from tests.server import HearthServer
+from tests.support.people import ServedPeople
+from tests.support.server import HearthServer, roomy_config
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +21,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HearthServer]:
 
 
 @pytest.fixture
-async def people(server: HearthServer) -> AsyncIterator[People]:
-    crowd = People(server)
+async def people(server: HearthServer) -> AsyncIterator[ServedPeople]:
+    crowd = ServedPeople(server)
     yield crowd
     await crowd.close()
 

@@ -22,9 +22,9 @@ from quart.testing.connections import WebsocketDisconnectError
 
 from appliance.app import create_app
 from appliance.context import Hearth
-from tests.conftest import PASSWORD, Client, make_settings
-from tests.realtime.client import ROOMY_LIMITS
+from tests.support.app import PASSWORD, Client, make_settings
 from tests.support.clock import ManualClock
+from tests.support.server import ROOMY_LIMITS
 
 Frame = dict[str, Any]
 _names = itertools.count(1)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from appliance.services.calls import RECONNECT_GRACE
-from tests.realtime.client import Socket
 from tests.realtime.local import LocalSocket
+from tests.support.wire import Socket
 
 
 def for_call(call_id: int):

@@ -4,10 +4,11 @@ or repeated, retried sends stored once, replay from the start, sync.reset after 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
-from tests.realtime.client import People, Socket, message_ids, new_client_id, roomy_config
-from tests.server import HearthServer
+from tests.support import sqlite
+from tests.support.people import ServedPeople, new_client_id
+from tests.support.server import HearthServer, roomy_config
+from tests.support.wire import Socket, message_ids
 
 DAY_MS = 86_400_000
 
@@ -189,13 +190,13 @@ async def test_resume_older_than_the_kept_events_gets_sync_reset(tmp_path):
     a client asking to resume from before them is told to reload instead."""
     config = roomy_config(tmp_path)
     with HearthServer(config) as server:
-        crowd = People(server)
+        crowd = ServedPeople(server)
         ada, bob = await crowd("ada", "bob")
         chat = await ada.direct(bob)
         for n in range(3):
             await ada.send(chat["id"], f"long ago {n}")
     # Age every stored event past the retention window while the server is down.
-    with sqlite3.connect(tmp_path / "data" / "hearth.db") as db:
+    with sqlite.connect(tmp_path / "data" / "hearth.db") as db:
         db.execute("UPDATE events SET created_at = created_at - ?", (40 * DAY_MS,))
     with HearthServer(config) as server:
         ada.server = bob.server = server

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.realtime.client import Person, Socket
+from tests.support.people import ServedPerson as Person
+from tests.support.wire import Socket
 
 MAX_FRAME_CHARS = 64 * 1024
 

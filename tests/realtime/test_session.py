@@ -9,9 +9,10 @@ import json
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.conftest import PASSWORD
-from tests.realtime.client import People, open_socket, roomy_config
-from tests.server import HearthServer
+from tests.support.app import PASSWORD
+from tests.support.people import ServedPeople
+from tests.support.server import HearthServer, roomy_config
+from tests.support.wire import open_socket
 
 
 async def refused_status(server, headers, origin=None) -> int:
@@ -148,7 +149,7 @@ async def test_a_second_hello_is_refused_without_closing(people):
 async def test_per_connection_frame_limit_answers_rate_limited(tmp_path):
     limits = {"ws_frames_per_connection": {"count": 5, "per_seconds": 60}}
     with HearthServer(roomy_config(tmp_path, limits=limits)) as server:
-        crowd = People(server)
+        crowd = ServedPeople(server)
         try:
             (ada,) = await crowd("ada")
             socket = await ada.connect()  # hello is frame 1
@@ -210,7 +211,7 @@ async def test_signing_out_closes_the_socket(people):
 async def test_the_send_limit_counts_rest_and_socket_together(tmp_path):
     limits = {"messages_per_user": {"count": 3, "per_seconds": 60}}
     with HearthServer(roomy_config(tmp_path, limits=limits)) as server:
-        crowd = People(server)
+        crowd = ServedPeople(server)
         try:
             ada, bob = await crowd("ada", "bob")
             chat = await ada.direct(bob)

@@ -8,36 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
-import sqlite3
 
 from websockets.exceptions import ConnectionClosed
 
-from tests.realtime.client import People, roomy_config
-from tests.server import HearthServer
-
-
-async def stop_without_blocking(server: HearthServer, timeout: float = 15.0) -> tuple[int, float]:
-    """SIGTERM, then wait while this loop keeps running (so our sockets can answer the close)."""
-    assert server.process is not None
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    server.process.send_signal(signal.SIGTERM)
-    while server.process.poll() is None:
-        if loop.time() - started > timeout:
-            server.process.kill()
-            server.process.wait()
-            raise AssertionError(f"hearth serve still running {timeout}s after SIGTERM")
-        await asyncio.sleep(0.05)
-    server._log_file.close()
-    return server.process.returncode, loop.time() - started
+from tests.support import sqlite
+from tests.support.people import ServedPeople
+from tests.support.server import HearthServer, roomy_config
 
 
 async def test_stop_with_an_open_socket_closes_it_and_exits_cleanly(tmp_path):
     server = HearthServer(roomy_config(tmp_path, shutdown_timeout=5)).start()
-    (ada,) = await People(server)("ada")
+    (ada,) = await ServedPeople(server)("ada")
     socket = await ada.connect()
-    code, _ = await stop_without_blocking(server)
+    code, _ = await server.stop_without_blocking()
     with contextlib.suppress(ConnectionClosed):
         await asyncio.wait_for(socket.ws.recv(), 5)
     assert code == 0, server.log()[-3000:]
@@ -49,13 +32,13 @@ async def test_stop_with_an_open_socket_closes_it_and_exits_cleanly(tmp_path):
 
 async def test_stop_after_sockets_closed_does_not_wait_for_the_timeout(tmp_path):
     server = HearthServer(roomy_config(tmp_path, shutdown_timeout=6)).start()
-    ada, bob = await People(server)("ada", "bob")
+    ada, bob = await ServedPeople(server)("ada", "bob")
     await ada.direct(bob)
     for person in (ada, bob):
         socket = await person.connect()
         await socket.ping_round_trip()
         await socket.close()
-    code, elapsed = await stop_without_blocking(server)
+    code, elapsed = await server.stop_without_blocking()
     assert code == 0, server.log()[-3000:]
     assert elapsed < 3.0, f"took {elapsed:.1f}s to stop with no socket open"
 
@@ -73,7 +56,7 @@ async def test_stopping_ends_calls_while_the_database_is_open_then_closes_socket
         logged = await socket.expect("message.created")  # the call log, sent live
         assert logged["data"]["call"]["id"] == call["id"]
         assert await socket.closed() == 1001  # going away: reconnect and resume
-    with sqlite3.connect(local.hearth.config.database_path) as conn:
+    with sqlite.connect(local.hearth.config.database_path) as conn:
         outcome, message_id = conn.execute(
             "SELECT outcome, message_id FROM calls WHERE id = ?", (call["id"],)
         ).fetchone()

@@ -206,11 +206,3 @@ def recorder(peers: dict[int, Peer]) -> Callable[[int, str, dict[str, Any]], Non
             peer.slots = data["slots"]
 
     return notify
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 10.0, step: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(step)

@@ -13,7 +13,8 @@ import pytest
 
 from appliance.config import CallSettings
 from appliance.sfu import SFU
-from tests.sfu.peers import PatternTrack, Peer, eventually, recorder
+from tests.sfu.peers import PatternTrack, Peer, recorder
+from tests.support.waiting import eventually
 
 CALL = 1
 
@@ -86,7 +87,7 @@ async def test_three_people_each_decode_the_other_two_at_the_sent_size(call):
                 mid = peer.slot_of(other, "mic")
                 assert mid is not None
                 await eventually(lambda p=peer, m=mid: p.received.get(m, None) is not None
-                                 and p.received[m].frames > 10)  # fmt: skip
+                                 and p.received[m].frames > 10, timeout=10)  # fmt: skip
 
 
 async def test_a_late_joiner_decodes_video_within_a_second(call):
@@ -135,7 +136,7 @@ async def test_a_shared_screen_takes_a_slot_first(call):
     await eventually(lambda: viewer.video_from(1) is not None, timeout=15)
     await sharer.share_screen(PatternTrack(400, 300))
     call["sfu"].set_media(CALL, sharer.user_id, mic=True, camera=True, screen=True)
-    await eventually(lambda: viewer.slot_of(1, "screen") is not None)
+    await eventually(lambda: viewer.slot_of(1, "screen") is not None, timeout=10)
     # Screens rank first: with fewer slots than sources, a screen is what stays.
     room = call["sfu"].rooms[CALL]
     ranked = room._ranked(room.participants[viewer.user_id], "video")
@@ -154,7 +155,9 @@ async def test_a_participant_whose_connection_dies_is_removed(call):
     # The third peer vanishes without leaving.
     await goes.close()
     await eventually(lambda: 3 in call["failed"], timeout=20)
-    await eventually(lambda: stays.slot_of(3, "camera") is None and stays.slot_of(3, "mic") is None)
+    await eventually(
+        lambda: stays.slot_of(3, "camera") is None and stays.slot_of(3, "mic") is None, timeout=10
+    )
     assert 3 not in call["sfu"].rooms[CALL].participants
 
 

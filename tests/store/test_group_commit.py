@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from appliance.store.db import Database
+from tests.support import sqlite
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ async def db(tmp_path: Path):
 
 
 def _count(path: Path) -> int:
-    with sqlite3.connect(path) as conn:
+    with sqlite.connect(path) as conn:
         return int(conn.execute("SELECT count(*) FROM settings").fetchone()[0])
 
 
@@ -41,7 +42,7 @@ async def test_concurrent_writers_share_commits_and_all_land(db, monkeypatch):
         async with db.write() as tx:
             await tx.execute("INSERT INTO settings (key, value) VALUES (?, 'v')", (f"k{i}",))
         # Returned means committed: a separate connection sees the row.
-        with sqlite3.connect(db.path) as conn:
+        with sqlite.connect(db.path) as conn:
             assert conn.execute("SELECT 1 FROM settings WHERE key = ?", (f"k{i}",)).fetchone()
 
     await asyncio.gather(*(put(i) for i in range(300)))
@@ -66,7 +67,7 @@ async def test_a_failing_writer_rolls_back_only_its_own_work(db):
     assert [r for r in results if r is not None] == [results[20]]
     assert isinstance(results[20], ValueError)
     assert _count(db.path) == 40
-    with sqlite3.connect(db.path) as conn:
+    with sqlite.connect(db.path) as conn:
         assert conn.execute("SELECT 1 FROM settings WHERE key = 'bad'").fetchone() is None
 
 
@@ -118,6 +119,6 @@ async def test_write_in_thread_joins_batches_and_rolls_back_its_own_savepoint(db
     )  # fmt: skip
     assert results[0] == "t1" and results[3] == "t2"
     assert isinstance(results[2], LookupError)
-    with sqlite3.connect(db.path) as conn:
+    with sqlite.connect(db.path) as conn:
         keys = {row[0] for row in conn.execute("SELECT key FROM settings")}
     assert keys == {"t1", "t2", "c1", "c2"}

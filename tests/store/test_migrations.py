@@ -7,15 +7,17 @@ import json
 import sqlite3
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from appliance.store.db import Database, Migration, SchemaTooNewError, bundled_migrations
+from tests.support import sqlite
 
 FROZEN = sorted((Path(__file__).parent / "schemas").glob("v*.sql"))
 
 
 def _schema(path: Path) -> dict[str, str]:
-    with sqlite3.connect(path) as conn:
+    with sqlite.connect(path) as conn:
         rows = conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
         ).fetchall()
@@ -23,7 +25,7 @@ def _schema(path: Path) -> dict[str, str]:
 
 
 def _version(path: Path) -> int:
-    with sqlite3.connect(path) as conn:
+    with sqlite.connect(path) as conn:
         return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
@@ -46,7 +48,7 @@ async def test_empty_database_reaches_the_latest_version(tmp_path):
         "settings",
         "events",
     } <= set(_schema(path))
-    with sqlite3.connect(path) as conn:
+    with sqlite.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -69,7 +71,7 @@ def test_there_is_a_frozen_schema_for_every_older_version():
 @pytest.mark.parametrize("frozen", FROZEN, ids=lambda p: p.stem)
 async def test_upgrade_from_frozen_schema_keeps_data_and_matches_fresh(tmp_path, frozen):
     old = tmp_path / "old.db"
-    with sqlite3.connect(old) as conn:
+    with sqlite.connect(old) as conn:
         conn.executescript(frozen.read_text())
         counts = {
             t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -80,7 +82,7 @@ async def test_upgrade_from_frozen_schema_keeps_data_and_matches_fresh(tmp_path,
     await _migrate(fresh)
     assert _schema(old) == _schema(fresh)
     assert _version(old) == _version(fresh)
-    with sqlite3.connect(old) as conn:
+    with sqlite.connect(old) as conn:
         for table, count in counts.items():
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == count
         assert conn.execute("SELECT username FROM users WHERE id = 1").fetchone()[0] == "ada"
@@ -90,11 +92,31 @@ async def test_newer_database_is_refused(tmp_path):
     path = tmp_path / "hearth.db"
     await _migrate(path)
     latest = _version(path)
-    with sqlite3.connect(path) as conn:
+    with sqlite.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {latest + 1}")
     with pytest.raises(SchemaTooNewError, match=f"schema version {latest + 1}.*newer Hearth"):
         await _migrate(path)
     assert _version(path) == latest + 1  # untouched
+
+
+async def test_an_open_that_fails_closes_the_connections_it_made(tmp_path, monkeypatch):
+    made: list[aiosqlite.Connection] = []
+    real_connect = aiosqlite.connect
+
+    def connect(database, **kwargs):
+        if len(made) == 2:  # the writer and one reader opened; the second reader cannot
+            raise sqlite3.OperationalError("unable to open database file")
+        made.append(real_connect(database, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(aiosqlite, "connect", connect)
+    db = Database(tmp_path / "hearth.db", read_connections=3)
+    with pytest.raises(sqlite3.OperationalError):
+        await db.open()
+    assert len(made) == 2
+    for connection in made:
+        with pytest.raises(ValueError, match="no active connection"):
+            await connection.execute("SELECT 1")
 
 
 async def test_a_failing_migration_rolls_back_whole(tmp_path):
@@ -116,7 +138,7 @@ async def test_writes_commit_before_returning_and_roll_back_on_error(tmp_path):
         async with db.write() as tx:
             await tx.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")
         # A separate connection sees it at once: it was committed when write() exited.
-        with sqlite3.connect(tmp_path / "hearth.db") as conn:
+        with sqlite.connect(tmp_path / "hearth.db") as conn:
             assert conn.execute("SELECT value FROM settings WHERE key='a'").fetchone() == ("1",)
         with pytest.raises(RuntimeError):
             async with db.write() as tx:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -9,13 +10,14 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.support.waiting import eventually, wait_for
 
 SETUP_LINK = re.compile(r"https://\S+/setup\?token=(\S+)")
 
@@ -60,6 +62,39 @@ def write_config(folder: Path, **sections: Any) -> Path:
     return path
 
 
+HIGH = {"count": 100_000, "per_seconds": 1}
+# Open sign-up and no limit a test could hit by accident; tests about a limit lower it.
+ROOMY_LIMITS = {
+    "signup_per_address": HIGH,
+    "login_per_address": HIGH,
+    "login_per_account": HIGH,
+    "messages_per_user": HIGH,
+    "changes_per_user": HIGH,
+    "chats_per_user": HIGH,
+    "ws_frames_per_connection": HIGH,
+}
+
+
+def roomy_config(
+    folder: Path,
+    limits: dict[str, Any] | None = None,
+    shutdown_timeout: float = 1.0,
+    **sections: Any,
+) -> Path:
+    """hearth.yaml for a test server: open sign-up, roomy limits but those given, and a short
+    shutdown timeout so a module's server stops quickly."""
+    path = write_config(
+        folder,
+        registration={"mode": "open"},
+        limits={**ROOMY_LIMITS, **(limits or {})},
+        **sections,
+    )
+    raw = yaml.safe_load(path.read_text())
+    raw["server"]["shutdown_timeout_seconds"] = shutdown_timeout
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
 class HearthServer:
     """`hearth serve --config FILE` in a subprocess; stop() sends SIGTERM and waits."""
 
@@ -74,29 +109,36 @@ class HearthServer:
         self._log_file: Any = None
 
     def start(self, timeout: float = 15.0) -> HearthServer:
-        self._log_file = log = self.log_path.open("wb")
+        self._log_file = self.log_path.open("wb")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "appliance", "serve", "--config", str(self.config_path)],
-            stdout=log,
+            stdout=self._log_file,
             stderr=subprocess.STDOUT,
             env=env,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self._log_file.close()
-                raise RuntimeError(f"hearth serve exited {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(
-                    f"{self.url}/health", context=insecure_context(), timeout=1
-                ) as response:
-                    if response.status == 200:
-                        return self
-            except (OSError, urllib.error.URLError):
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"hearth serve did not answer /health in {timeout}s:\n{self.log()}")
+        try:
+            wait_for(self._answers, timeout=timeout, interval=0.05, what="/health")
+        except AssertionError:
+            self.stop()
+            raise RuntimeError(
+                f"hearth serve did not answer /health in {timeout}s:\n{self.log()}"
+            ) from None
+        return self
+
+    def _answers(self) -> bool:
+        """Whether /health answers; a server that has exited fails at once, with its log."""
+        assert self.process is not None
+        if self.process.poll() is not None:
+            self._log_file.close()
+            raise RuntimeError(f"hearth serve exited {self.process.returncode}:\n{self.log()}")
+        try:
+            with urllib.request.urlopen(
+                f"{self.url}/health", context=insecure_context(), timeout=1
+            ) as response:
+                return bool(response.status == 200)
+        except (OSError, urllib.error.URLError):
+            return False
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -120,6 +162,29 @@ class HearthServer:
             finally:
                 self._log_file.close()
         return int(self.process.returncode)
+
+    async def stop_without_blocking(self, timeout: float = 15.0) -> tuple[int, float]:
+        """SIGTERM, then wait while the test's event loop keeps running (so its sockets can
+        answer the server's close); the exit code and how long the stop took."""
+        assert self.process is not None
+        process = self.process
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        process.send_signal(signal.SIGTERM)
+        try:
+            await eventually(
+                lambda: process.poll() is not None,
+                timeout=timeout,
+                interval=0.05,
+                what=f"hearth serve to stop after SIGTERM (still running {timeout}s after)",
+            )
+        except AssertionError:
+            process.kill()
+            process.wait()
+            raise
+        finally:
+            self._log_file.close()
+        return int(process.returncode), loop.time() - started
 
     def __enter__(self) -> HearthServer:
         return self.start()

@@ -1,4 +1,4 @@
-"""A small client for a served Hearth: REST over HTTPS (urllib in a thread) and the WebSocket.
+"""Talking to a served Hearth: REST over HTTPS (urllib in a thread) and the WebSocket.
 
 `Socket.expect(...)` waits for one frame that matches and keeps every other frame for later
 `expect` calls, so tests wait for what they mean and never sleep.
@@ -12,57 +12,14 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import PASSWORD
-from tests.server import HearthServer, insecure_context, write_config
+from tests.support.server import HearthServer, insecure_context
 
 Frame = dict[str, Any]
-
-HIGH = {"count": 100_000, "per_seconds": 1}
-# Open sign-up and no limit a test could hit by accident; tests about a limit lower it.
-ROOMY_LIMITS = {
-    "signup_per_address": HIGH,
-    "login_per_address": HIGH,
-    "login_per_account": HIGH,
-    "messages_per_user": HIGH,
-    "changes_per_user": HIGH,
-    "chats_per_user": HIGH,
-    "ws_frames_per_connection": HIGH,
-}
-
-
-def roomy_config(
-    folder: Path,
-    limits: dict[str, Any] | None = None,
-    shutdown_timeout: float = 1.0,
-    **sections: Any,
-) -> Path:
-    """hearth.yaml for a test server: open sign-up, roomy limits but those given, and a short
-    shutdown timeout so a module's server stops quickly."""
-    path = write_config(
-        folder,
-        registration={"mode": "open"},
-        limits={**ROOMY_LIMITS, **(limits or {})},
-        **sections,
-    )
-    raw = yaml.safe_load(path.read_text())
-    raw["server"]["shutdown_timeout_seconds"] = shutdown_timeout
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
-_names = itertools.count(1)
-_client_ids = itertools.count(1)
-
-
-def new_client_id() -> str:
-    return f"rt-{next(_client_ids)}"
 
 
 @dataclass
@@ -229,88 +186,6 @@ async def open_socket(
         open_timeout=5,
     )
     return Socket(ws)
-
-
-@dataclass
-class Person:
-    id: int
-    username: str
-    token: str
-    cookie: str
-    rest: Rest
-    server: HearthServer
-    sockets: list[Socket] = field(default_factory=list)
-
-    async def api(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-        reply = await self.rest.call(method, path, body, token=self.token)
-        assert reply.status == status, (method, path, reply.status, reply.body)
-        return reply.body
-
-    async def connect(self, resume_from: int | None = None, *, greet: bool = True) -> Socket:
-        """A socket with `hello` done (unless greet=False); the hello data is on `.welcome`."""
-        socket = await open_socket(self.server, {"Authorization": f"Bearer {self.token}"})
-        self.sockets.append(socket)
-        if greet:
-            socket.welcome = await socket.hello(resume_from)
-        return socket
-
-    async def group(self, title: str, *members: Person) -> dict[str, Any]:
-        body = {"kind": "group", "title": title, "member_ids": [m.id for m in members]}
-        chat: dict[str, Any] = await self.api("POST", "/chats", body, status=201)
-        return chat
-
-    async def direct(self, other: Person) -> dict[str, Any]:
-        body = {"kind": "direct", "user_id": other.id}
-        chat: dict[str, Any] = await self.api("POST", "/chats", body, status=201)
-        return chat
-
-    async def send(self, chat_id: int, body: str, client_id: str | None = None) -> dict[str, Any]:
-        payload = {"client_id": client_id or new_client_id(), "body": body}
-        message: dict[str, Any] = await self.api(
-            "POST", f"/chats/{chat_id}/messages", payload, status=201
-        )
-        return message
-
-    async def block(self, other: Person) -> None:
-        await self.api("POST", "/blocks", {"user_id": other.id}, status=204)
-
-
-class People:
-    """Sign people up on a server (open registration) and close their sockets afterwards."""
-
-    def __init__(self, server: HearthServer) -> None:
-        self.server = server
-        self.rest = Rest(server)
-        self.everyone: list[Person] = []
-
-    async def one(self, name: str) -> Person:
-        username = f"{name}-{next(_names)}"
-        reply = await self.rest.call(
-            "POST", "/auth/signup", {"username": username, "password": PASSWORD}
-        )
-        assert reply.status == 201, reply.body
-        cookie = ""
-        for header in reply.headers.get_all("Set-Cookie") or []:
-            if header.startswith("hearth_session="):
-                cookie = header.split(";", 1)[0].split("=", 1)[1]
-        person = Person(
-            reply.body["user"]["id"],
-            username,
-            reply.body["access_token"],
-            cookie,
-            self.rest,
-            self.server,
-        )
-        self.everyone.append(person)
-        return person
-
-    async def __call__(self, *names: str) -> list[Person]:
-        return [await self.one(name) for name in names]
-
-    async def close(self) -> None:
-        for person in self.everyone:
-            for socket in person.sockets:
-                await socket.close()
 
 
 def message_ids(frames: list[Frame]) -> list[int]:
