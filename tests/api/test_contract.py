@@ -364,6 +364,7 @@ async def test_every_published_length_limit_is_the_servers(hearth, client, new_c
     )
     await check.run(client, "GET", "/api/v1/users", base={}, at_limit={"q": "s" * 100})
     await check.run(client, "GET", "/api/v1/channels", base={}, at_limit={"q": "c" * 100})
+    await check.run(client, "GET", "/api/v1/chats", base={}, at_limit={}, opaque={"cursor": "9" * 64})
     await check.run(client, "GET", "/api/v1/search", base={}, at_limit={"q": "w" * 200})
     chat = await check.run(
         client,
@@ -403,7 +404,7 @@ async def test_every_published_length_limit_is_the_servers(hearth, client, new_c
 
 
 async def test_the_message_limit_published_is_this_servers_config(tmp_path):
-    from accounts_helpers import running
+    from tests.support.app import running
 
     async with running(tmp_path, messages={"max_length": 250}) as (_, _, client):
         spec = await json_of(await client.get("/openapi.json"), 200)
