@@ -108,7 +108,7 @@ def test_setup_link_makes_an_admin_over_https(server):
     # The token is single use, and the server no longer offers it.
     status, _, again = _request(
         f"{server.url}/api/v1/setup",
-        {"token": token, "username": "x2", "password": "long enough"},
+        {"token": token, "username": "late", "password": "long enough"},
         origin,
     )
     assert status == 409 and again["error"]["code"] == "setup_done"

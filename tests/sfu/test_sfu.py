@@ -101,7 +101,7 @@ async def test_a_late_joiner_decodes_video_within_a_second(call):
     # Measured in the publisher's own frames, not wall time, so a busy machine (slower encoding)
     # does not change what is checked: video within a second's worth of them.
     await eventually(
-        lambda: (s := late.video_from(1)) is not None and s.frames > 0, timeout=10, step=0.01
+        lambda: (s := late.video_from(1)) is not None and s.frames > 0, timeout=10, interval=0.01
     )
     waited = first.camera.sent - sent_before
     assert waited < first.camera.fps, f"first frame {waited} camera frames after joining"
