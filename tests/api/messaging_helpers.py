@@ -37,6 +37,7 @@ MESSAGE_FIELDS = {
     "reactions",
     "pinned",
     "call",
+    "attachments",
 }
 CHAT_FIELDS = {
     "id",
