@@ -95,16 +95,14 @@ class Files:
         self.uploads.hit(str(user_id))
         if length is not None and length > self.max_upload:
             raise self._too_large(self.max_upload)
-        room = await self._room(user_id)
-        if room is not None and length is not None and length > room:
-            raise self._over_quota()
         try:
             upload = await asyncio.to_thread(self.blobs.begin)
         except store_errors.StorageFullError as error:
             raise StorageFullError() from error
         temps: list[Path] = []
         try:
-            kind, sha256 = await self._receive(upload, body, length, room)
+            kind, sha256 = await self._receive(upload, body, length)
+            await self._check_quota(user_id, sha256, upload.size)
             return await self._keep(user_id, name, upload, kind, sha256, temps)
         except store_errors.StorageFullError as error:
             raise StorageFullError() from error
@@ -114,7 +112,7 @@ class Files:
                 temp.unlink(missing_ok=True)
 
     async def _receive(
-        self, upload: Upload, body: AsyncIterable[bytes], length: int | None, room: int | None
+        self, upload: Upload, body: AsyncIterable[bytes], length: int | None
     ) -> tuple[filetypes.FileType, str]:
         kind: filetypes.FileType | None = None
         limit = self.max_upload
@@ -126,8 +124,6 @@ class Files:
             received = upload.size + len(pending)
             if received > limit:
                 raise self._too_large(limit)
-            if room is not None and received > room:
-                raise self._over_quota()
             if len(pending) >= WRITE_CHUNK:
                 await asyncio.to_thread(upload.write, bytes(pending))
                 pending.clear()
@@ -202,21 +198,25 @@ class Files:
                 f"Pictures may have at most {self.max_pixels:,} pixels.", code="image_too_large"
             ) from None
 
-    async def _room(self, user_id: int) -> int | None:
+    async def _check_quota(self, user_id: int, sha256: str, size: int) -> None:
+        """With a quota, new bytes must fit in what is left of it (the same bytes uploaded
+        again by the same person take no more room). Known only once the bytes are in."""
         if self.quota is None:
-            return None
+            return
         async with self.work.read() as conn:
-            return max(0, self.quota - await files.bytes_used(conn, user_id))
-
-    def _too_large(self, limit: int) -> TooLargeError:
-        return TooLargeError(f"This file is too large: at most {limit:,} bytes.")
-
-    def _over_quota(self) -> TooLargeError:
-        return TooLargeError(
+            if await files.owns_bytes(conn, user_id, sha256):
+                return
+            used = await files.bytes_used(conn, user_id)
+        if used + size <= self.quota:
+            return
+        raise TooLargeError(
             "Your uploads would take more than your share of Hearth's storage"
             f" ({self.quota:,} bytes). Delete some messages with files first.",
             code="quota_exceeded",
         )
+
+    def _too_large(self, limit: int) -> TooLargeError:
+        return TooLargeError(f"This file is too large: at most {limit:,} bytes.")
 
     # --- reading -----------------------------------------------------------------------------
 

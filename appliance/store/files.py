@@ -118,6 +118,13 @@ async def bytes_used(conn: aiosqlite.Connection, owner_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+async def owns_bytes(conn: aiosqlite.Connection, owner_id: int, sha256: str) -> bool:
+    row = await fetch_one(
+        conn, "SELECT 1 FROM files WHERE owner_id = ? AND sha256 = ? LIMIT 1", (owner_id, sha256)
+    )
+    return row is not None
+
+
 async def visible_to(conn: aiosqlite.Connection, file_id: int, user_id: int) -> bool:
     """The owner sees a file always; anyone else once it is attached to a message of a chat
     they are a member of."""
