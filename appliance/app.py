@@ -22,6 +22,7 @@ from appliance.web import (
     api_auth,
     api_calls,
     api_chats,
+    api_files,
     api_messages,
     api_users,
     contract,
@@ -91,7 +92,10 @@ def create_app(config: Settings, *, clock: Clock | None = None) -> Quart:
     reverse (`hearth serve` starts them before it listens; then before_serving finds them
     started)."""
     app = Quart("appliance", static_folder=None)
-    app.request_class = HearthRequest
+    limits = config.limits
+    app.request_class = HearthRequest.for_uploads(
+        api_files.UPLOAD_PATH, max(limits.max_image_bytes, limits.max_file_bytes)
+    )
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
     context = build_context(config, clock=clock)
@@ -120,6 +124,7 @@ def create_app(config: Settings, *, clock: Clock | None = None) -> Quart:
         api_admin.blueprint,
         api_chats.blueprint,
         api_messages.blueprint,
+        api_files.blueprint,
         api_calls.blueprint,
     ):
         app.register_blueprint(blueprint)

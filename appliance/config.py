@@ -115,10 +115,10 @@ class RateLimit(Section):
 
 class LimitSettings(Section):
     max_body_bytes: ByteSize = 1024**2
-    # max_image_bytes, max_file_bytes and uploads_per_user are not read yet: file sharing
-    # (../shared/DESIGN.md §7) enforces them when it lands, as the example config says.
     max_image_bytes: ByteSize = 10 * 1000**2
     max_file_bytes: ByteSize = 50 * 1000**2
+    # What one person's uploads may take on disk in all; None: no quota.
+    storage_per_user: ByteSize | None = None
     login_per_address: RateLimit = RateLimit(count=20, per_seconds=60)
     login_per_account: RateLimit = RateLimit(count=10, per_seconds=300)
     signup_per_address: RateLimit = RateLimit(count=10, per_seconds=3600)
@@ -139,6 +139,13 @@ class MessageSettings(Section):
 
 class ChatSettings(Section):
     max_members: Annotated[int, Field(ge=2, le=10_000)] = 256
+
+
+class FileSettings(Section):
+    # An upload no message refers to is removed after this long.
+    unattached_hours: Annotated[float, Field(gt=0, le=24 * 365)] = 24
+    # Pictures with more pixels are refused (decompression bombs among them).
+    max_image_pixels: Annotated[int, Field(ge=1_000_000, le=1_000_000_000)] = 50_000_000
 
 
 class MDNSSettings(Section):
@@ -187,6 +194,7 @@ class Settings(Section):
     chats: ChatSettings = ChatSettings()
     storage: StorageSettings = StorageSettings()
     messages: MessageSettings = MessageSettings()
+    files: FileSettings = FileSettings()
     mdns: MDNSSettings = MDNSSettings()
     calls: CallSettings = CallSettings()
     logging: LoggingSettings = LoggingSettings()
@@ -194,6 +202,10 @@ class Settings(Section):
     @property
     def database_path(self) -> Path:
         return self.data_dir / "hearth.db"
+
+    @property
+    def files_path(self) -> Path:
+        return self.data_dir / "files"
 
 
 def _describe(error: ValidationError) -> str:

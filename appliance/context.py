@@ -22,6 +22,7 @@ from appliance.services.calls import Calls
 from appliance.services.chats import Chats
 from appliance.services.contacts import Contacts
 from appliance.services.eventlog import EventLog
+from appliance.services.files import Files
 from appliance.services.limits import Limits
 from appliance.services.messaging import Messaging
 from appliance.services.passwords import PasswordHasher
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from appliance.net.mdns import Announcer
 
 PRUNE_EVERY_SECONDS = HOUR_MS / 1000
+SWEEP_FILES_EVERY_SECONDS = HOUR_MS / 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +49,12 @@ class Hearth:
     chats: Chats
     contacts: Contacts
     messaging: Messaging
+    files: Files
     events: EventLog
     calls: Calls
     hub: Hub
     event_pruning: Periodic
+    file_sweep: Periodic
     lifecycle: Lifecycle = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +81,9 @@ def steps(hearth: Hearth) -> list[Step]:
         # while the database is open.
         Step("calls", hearth.calls.end_interrupted, hearth.calls.close, stop_timeout=10.0),
         Step("event pruning", hearth.event_pruning.start, hearth.event_pruning.stop),
+        # Temp files a crash left go first; then uploads no message used, hourly.
+        Step("files", hearth.files.prepare),
+        Step("file sweep", hearth.file_sweep.start, hearth.file_sweep.stop),
     ]
     if hearth.config.mdns.enabled:
         announcement = Announcement(hearth.config)
@@ -139,6 +146,7 @@ def build(
         clock=clock,
     )
     calls = Calls(work, config.calls, signals=hub)
+    files = Files(work, config)
     hub.when_gone(calls.user_disconnected)
     bus.watch_access(calls.access_lost)  # losing access to a chat ends your part in its call
     bus.watch_sessions(calls.sessions_ended)
@@ -153,12 +161,14 @@ def build(
         chats=Chats(work, limits, config.chats),
         contacts=Contacts(work, limits),
         messaging=Messaging(work, config, limits),
+        files=files,
         events=events,
         calls=calls,
         hub=hub,
         event_pruning=Periodic(
             "event-pruning", PRUNE_EVERY_SECONDS, events.prune, clock, at_start=True
         ),
+        file_sweep=Periodic("file-sweep", SWEEP_FILES_EVERY_SECONDS, files.sweep, clock),
     )
 
 

@@ -28,3 +28,5 @@ TOPIC_MAX = 500
 MEMBERS_AT_ONCE_MAX = 200
 CLIENT_ID_MAX = 64
 EMOJI_MAX = 16  # characters of one reaction (an emoji with its joiners and modifiers)
+FILE_NAME_MAX = 200  # characters of an uploaded file's name as shown
+ATTACHMENTS_MAX = 10  # files on one message

@@ -17,6 +17,7 @@ from appliance.services.errors import (
     RateLimitedError,
     ServiceError,
     StorageFullError,
+    TooLargeError,
     UnauthenticatedError,
 )
 
@@ -26,6 +27,7 @@ _STATUS: list[tuple[type[ServiceError], int]] = [
     (ForbiddenError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
+    (TooLargeError, 413),
     (RateLimitedError, 429),
     (StorageFullError, 507),
 ]

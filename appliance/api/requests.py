@@ -156,6 +156,8 @@ class SendIn(In):
     body: Body = ""
     reply_to: Id | None = None
     forward_of: Id | None = None
+    # Files uploaded with POST /files; the body is then an optional caption.
+    attachments: Annotated[list[Id], Field(max_length=limits.ATTACHMENTS_MAX)] = []
 
 
 class EditIn(In):
@@ -197,3 +199,9 @@ class ChannelQuery(BaseModel):
 class CallsQuery(BaseModel):
     chat_id: Id | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class MediaQuery(BaseModel):
+    kind: Literal["media", "files", "voice"] = "media"
+    before: Id | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 30

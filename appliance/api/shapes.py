@@ -147,6 +147,22 @@ class CallSummaryOut(Out):
     started_by: int | None
 
 
+class FileOut(Out):
+    """An uploaded file: the answer to an upload, and each of a message's attachments.
+    `type` is what the bytes are (sniffed by the server); `duration` in seconds."""
+
+    id: int
+    name: str
+    type: str
+    kind: Literal["media", "voice", "files"]
+    size: int
+    width: int | None
+    height: int | None
+    duration: float | None
+    url: str
+    thumb_url: str | None
+
+
 class MessageOut(Out):
     """A message: the data of message.created and message.updated too."""
 
@@ -165,6 +181,7 @@ class MessageOut(Out):
     reactions: list[ReactionOut]
     pinned: bool
     call: CallSummaryOut | None = None
+    attachments: list[FileOut] = []
 
 
 class MessagesOut(Out):
@@ -213,6 +230,21 @@ class ReceiptOut(Out):
     user_id: int
     last_read_id: int
     last_delivered_id: int
+
+
+class MediaItemOut(Out):
+    """One attachment in a chat's gallery; `id` is the cursor for the next page."""
+
+    id: int
+    message_id: int
+    sender_id: int | None
+    created_at: datetime
+    file: FileOut
+
+
+class MediaPageOut(Out):
+    items: list[MediaItemOut]
+    next: int | None  # pass as `before` for older items; null on the last page
 
 
 # --- chats -----------------------------------------------------------------------------------

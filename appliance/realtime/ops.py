@@ -142,6 +142,7 @@ async def send(caller: Caller, data: SendOp, name: str) -> BaseModel:
         body=data.body,
         reply_to=data.reply_to,
         forward_of=data.forward_of,
+        attachments=data.attachments,
     )
     return view
 

@@ -48,6 +48,11 @@ def refused(refusal: Refusal) -> ServiceError:
         return ForbiddenError("You are not a member of this chat.", code="not_a_member")
     if refusal is Refusal.BLOCKED:
         return ForbiddenError("You cannot message this person.", code="blocked")
+    if refusal is Refusal.BAD_ATTACHMENT:
+        return InvalidError(
+            "attachments name a file that does not exist or that you did not upload.",
+            field="attachments",
+        )
     return InvalidError("reply_to is not a message of this chat.", field="reply_to")
 
 

@@ -39,6 +39,13 @@ class ConflictError(ServiceError):
     code = "conflict"
 
 
+class TooLargeError(ServiceError):
+    """Over a size limit (413): a file over its type's limit, over the person's quota, or a
+    picture with too many pixels."""
+
+    code = "payload_too_large"
+
+
 class RateLimitedError(ServiceError):
     code = "rate_limited"
 

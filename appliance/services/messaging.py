@@ -22,7 +22,7 @@ from appliance.services.chats import (
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from appliance.services.limits import Limits
 from appliance.services.unit import Outbox, Work, event_data
-from appliance.store import chats, events, messages, users
+from appliance.store import chats, events, files, messages, users
 from appliance.store.chats import ChatRow, MemberRow
 from appliance.store.db import Connection, ThreadConnection, on_thread
 from appliance.store.messages import Inserted, MessageRow
@@ -72,9 +72,10 @@ class Messaging:
         self.max_edits = config.messages.max_edits
         self.limits = limits
 
-    def _body(self, raw: str) -> str:
+    def _body(self, raw: str, *, caption: bool = False) -> str:
+        """A message's text; with attachments (`caption`) it may be empty."""
         body = raw.strip()
-        if not body:
+        if not body and not caption:
             raise InvalidError("A message needs some text.", field="body")
         if len(body) > self.max_length:
             raise InvalidError(f"At most {self.max_length} characters.", field="body")
@@ -114,18 +115,30 @@ class Messaging:
         body: str = "",
         reply_to: int | None = None,
         forward_of: int | None = None,
+        attachments: list[int] | None = None,
     ) -> tuple[shapes.MessageOut, bool]:
-        """Store a message; (view, True) when new, (the stored view, False) on a retry."""
+        """Store a message; (view, True) when new, (the stored view, False) on a retry.
+        `attachments` are files the sender uploaded (the body is then an optional caption);
+        a forward copies the original's."""
         if not 1 <= len(client_id) <= CLIENT_ID_LIMIT:
             raise InvalidError(
                 f"client_id is 1 to {CLIENT_ID_LIMIT} characters.", field="client_id"
             )
+        attachments = list(dict.fromkeys(attachments or []))
+        if len(attachments) > limits.ATTACHMENTS_MAX:
+            raise InvalidError(
+                f"At most {limits.ATTACHMENTS_MAX} files on one message.", field="attachments"
+            )
         forwarded = None
+        owner: int | None = user_id
         if forward_of is None:
-            body = self._body(body)
+            body = self._body(body, caption=bool(attachments))
         else:
+            if attachments:
+                raise InvalidError("A forward carries the original's files.", field="attachments")
             async with self.work.read() as conn:
                 body, forwarded = await self._forwarded(conn, forward_of, user_id)
+                attachments, owner = await files.file_ids_of(conn, forward_of), None
         self.limits.messages.hit(str(user_id))
         new = messages.NewText(
             chat_id=chat_id,
@@ -136,6 +149,8 @@ class Messaging:
             reply_to=reply_to,
             forwarded_from=forwarded,
             mention_names=tuple(mention_names(body)),
+            attachments=tuple(attachments),
+            attachments_owner=owner,
         )
 
         def store(conn: ThreadConnection, outbox: Outbox) -> tuple[Inserted, shapes.MessageOut]:
@@ -245,10 +260,18 @@ class Messaging:
         self, user_id: int, query: str, chat_id: int | None = None, limit: int = 50
     ) -> shapes.SearchOut:
         match = fts_query(query)
+        limit = max(1, min(limit, 100))
         async with self.work.read() as conn:
             if chat_id is not None:
                 await require_member(conn, chat_id, user_id)
-            rows = await messages.search(conn, user_id, match, chat_id, max(1, min(limit, 100)))
+            rows = await messages.search(conn, user_id, match, chat_id, limit)
+            # Messages whose attachments are named so count as matches too.
+            named = await files.messages_named(
+                conn, user_id, WORD_RE.findall(query)[:20], chat_id, limit
+            )
+            found = {row.id: row for row in rows}
+            found.update(await messages.by_ids(conn, [i for i in named if i not in found]))
+            rows = sorted(found.values(), key=lambda row: row.id, reverse=True)[:limit]
             extras = await messages.extras(conn, rows)
         return shapes.SearchOut(results=[views.message(row, extras) for row in rows])
 

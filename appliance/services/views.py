@@ -11,6 +11,7 @@ from appliance.clock import to_datetime
 from appliance.services.sessions import IssuedSession
 from appliance.store.calls import CallRow
 from appliance.store.chats import ChatInviteRow, ChatRow, MemberRow
+from appliance.store.files import FileRow, GalleryItem
 from appliance.store.invites import InviteRow
 from appliance.store.messages import Extras, MessageRow
 from appliance.store.sessions import SessionRow
@@ -104,6 +105,33 @@ def message(row: MessageRow, extras: Extras) -> shapes.MessageOut:
         reactions=[shapes.ReactionOut(emoji=e, user_ids=ids) for e, ids in grouped.items()],
         pinned=row.id in extras.pinned,
         call=call_summary(extras.calls.get(row.id)) if not row.deleted else None,
+        attachments=[file(each) for each in extras.attachments.get(row.id, [])],
+    )
+
+
+def file(row: FileRow) -> shapes.FileOut:
+    url = f"/api/v1/files/{row.id}"
+    return shapes.FileOut(
+        id=row.id,
+        name=row.name,
+        type=row.type,
+        kind=cast(Any, row.kind),
+        size=row.size,
+        width=row.width,
+        height=row.height,
+        duration=None if row.duration_ms is None else row.duration_ms / 1000,
+        url=url,
+        thumb_url=f"{url}/thumb" if row.has_thumb else None,
+    )
+
+
+def gallery_item(item: GalleryItem) -> shapes.MediaItemOut:
+    return shapes.MediaItemOut(
+        id=item.id,
+        message_id=item.message_id,
+        sender_id=item.sender_id,
+        created_at=to_datetime(item.created_at),
+        file=file(item.file),
     )
 
 

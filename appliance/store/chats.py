@@ -123,6 +123,7 @@ class Refusal(Enum):
     NOT_MEMBER = "not_member"
     BLOCKED = "blocked"
     BAD_REPLY = "bad_reply"
+    BAD_ATTACHMENT = "bad_attachment"
 
 
 def membership(

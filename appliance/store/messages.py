@@ -10,10 +10,11 @@ from typing import Any
 
 import aiosqlite
 
-from appliance.store import calls, chats
+from appliance.store import calls, chats, files
 from appliance.store.calls import CallRow
 from appliance.store.chats import Refusal
 from appliance.store.db import fetch_one
+from appliance.store.files import FileRow
 
 _FIELDS = (
     "id", "chat_id", "sender_id", "client_id", "kind", "body", "reply_to", "forwarded_from",
@@ -51,6 +52,7 @@ class Extras:
     mentions: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     pinned: set[int] = field(default_factory=set)
     calls: dict[int, CallRow] = field(default_factory=dict)  # message id -> its call
+    attachments: dict[int, list[FileRow]] = field(default_factory=dict)
 
 
 def _row(row: aiosqlite.Row | sqlite3.Row) -> MessageRow:
@@ -187,6 +189,7 @@ async def extras(conn: aiosqlite.Connection, rows: list[MessageRow]) -> Extras:
     ) as cur:
         found.pinned = {row[0] for row in await cur.fetchall()}
     found.calls = await calls.by_messages(conn, [row.id for row in rows if row.kind == "call"])
+    found.attachments = await files.of_messages(conn, ids)
     return found
 
 
@@ -217,11 +220,12 @@ async def edits(conn: aiosqlite.Connection, message_id: int) -> list[tuple[str, 
 
 
 async def delete_for_everyone(tx: aiosqlite.Connection, message_id: int, now: int) -> None:
-    """Keep the row as a placeholder; drop its text, history, mentions, reactions and pin."""
+    """Keep the row as a placeholder; drop its text, history, mentions, reactions, pin and
+    attachments."""
     await tx.execute(
         "UPDATE messages SET body = '', deleted_at = ? WHERE id = ?", (now, message_id)
     )
-    for table in ("message_edits", "message_mentions", "reactions", "pins"):
+    for table in ("message_edits", "message_mentions", "reactions", "pins", "message_files"):
         await tx.execute(f"DELETE FROM {table} WHERE message_id = ?", (message_id,))
 
 
@@ -327,6 +331,9 @@ class NewText:
     reply_to: int | None = None
     forwarded_from: dict[str, Any] | None = None
     mention_names: tuple[str, ...] = ()
+    attachments: tuple[int, ...] = ()  # file ids, in order
+    # Whose files `attachments` must be: the sender's; None when forwarding copies them.
+    attachments_owner: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +364,9 @@ def insert_text(conn: sqlite3.Connection, new: NewText) -> Inserted:
         if original is None or original[1] != new.chat_id:
             return Inserted(refusal=Refusal.BAD_REPLY)
         extras.replies[new.reply_to] = _row(original)
+    attached = files.attachable(conn, list(new.attachments), new.attachments_owner)
+    if attached is None:
+        return Inserted(refusal=Refusal.BAD_ATTACHMENT)
     forwarded = json.dumps(new.forwarded_from) if new.forwarded_from else None
     inserted = conn.execute(
         "INSERT INTO messages (chat_id, sender_id, client_id, kind, body, reply_to,"
@@ -374,6 +384,9 @@ def insert_text(conn: sqlite3.Connection, new: NewText) -> Inserted:
         inserted[0], new.chat_id, new.sender_id, new.client_id, "text", new.body, new.reply_to,
         new.forwarded_from, new.now, None, None,
     )  # fmt: skip
+    if attached:
+        files.link(conn, row.id, new.chat_id, attached)
+        extras.attachments[row.id] = attached
     mentioned = chats.members_named(conn, new.chat_id, list(new.mention_names))
     if mentioned:
         set_mentions(conn, row.id, mentioned)

@@ -50,6 +50,7 @@ async def send(chat_id: int, data: SendIn) -> tuple[MessageOut, int]:
         body=data.body,
         reply_to=data.reply_to,
         forward_of=data.forward_of,
+        attachments=data.attachments,
     )
     return view, 201 if created else 200
 

@@ -8,7 +8,12 @@ from typing import Any
 from pydantic import ValidationError
 from quart import Quart, Response, g, jsonify, request
 from quart_schema import RequestSchemaValidationError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import (
+    HTTPException,
+    MethodNotAllowed,
+    NotFound,
+    RequestedRangeNotSatisfiable,
+)
 
 from appliance.api.errors import INTERNAL, WireError, from_service, invalid
 from appliance.services.errors import ServiceError
@@ -25,6 +30,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    416: "range_not_satisfiable",
     429: "rate_limited",
 }
 
@@ -71,6 +77,8 @@ async def _http_error(error: HTTPException) -> Response:
     elif status == 413:
         message = "The request body is too large."
     response = error_response(status, code, message)
+    if isinstance(error, RequestedRangeNotSatisfiable) and error.length is not None:
+        response.headers["Content-Range"] = f"bytes */{error.length}"
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response

@@ -4,8 +4,9 @@ limits that come from config (a message's length) as this server is configured."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import reduce
-from typing import Any
+from typing import Any, TypeVar
 
 from quart import Quart
 from quart_schema import QuartSchema
@@ -18,6 +19,9 @@ from appliance.api.errors import ErrorOut
 from appliance.api.requests import MAX_LENGTH_FROM
 
 NO_CONTENT_ATTRIBUTE = "_hearth_no_content"
+RAW_BODY_ATTRIBUTE = "_hearth_raw_body"
+BINARY_ATTRIBUTE = "_hearth_binary"
+F = TypeVar("F", bound=Callable[..., Any])
 REF_TEMPLATE = "#/components/schemas/{model}"
 ERROR_SCHEMA = {"$ref": REF_TEMPLATE.format(model=ErrorOut.__name__)}
 
@@ -38,6 +42,32 @@ BODY_ERRORS = {
     413: "`payload_too_large`: the body is over `limits.max_body_bytes`.",
     415: "`unsupported_media_type`: the body is not `application/json`.",
 }
+
+
+# An upload (a raw body, not JSON) and what only writing to disk can answer.
+UPLOAD_ERRORS = {
+    413: "`payload_too_large` (over `limits.max_image_bytes` or `limits.max_file_bytes`), "
+    "`quota_exceeded` (over `limits.storage_per_user`) or `image_too_large` (too many pixels).",
+    507: "`storage_full`: the appliance's disk is full; nothing was stored.",
+}
+BINARY = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+RAW_BODY = {
+    "description": "The file's bytes, as they are; its name percent-encoded in X-File-Name.",
+    "required": True,
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+def raw_request_body(func: F) -> F:
+    """A route whose body is raw bytes (an upload): /openapi.json says so."""
+    setattr(func, RAW_BODY_ATTRIBUTE, True)
+    return func
+
+
+def binary_response(func: F) -> F:
+    """A route answering with a file's bytes (any type), partly for a Range (206), or 304."""
+    setattr(func, BINARY_ATTRIBUTE, True)
+    return func
 
 
 def _error_response(description: str) -> dict[str, Any]:
@@ -71,16 +101,31 @@ class HearthOpenAPI(OpenAPIProvider):
         paths, components = super().build_paths(rule)
         view = self._app.view_functions[rule.endpoint]
         no_content = getattr(view, NO_CONTENT_ATTRIBUTE, False)
+        raw_body = getattr(view, RAW_BODY_ATTRIBUTE, False)
+        binary = getattr(view, BINARY_ATTRIBUTE, False)
         for operations in paths.values():
             for method, operation in operations.items():
-                operations[method] = self._complete(operation, no_content=no_content)
+                if raw_body:
+                    operation = {**operation, "requestBody": RAW_BODY}
+                operations[method] = self._complete(
+                    operation, no_content=no_content, raw_body=raw_body, binary=binary
+                )
         return paths, components
 
-    def _complete(self, operation: dict[str, Any], *, no_content: bool) -> dict[str, Any]:
+    def _complete(
+        self, operation: dict[str, Any], *, no_content: bool, raw_body: bool, binary: bool
+    ) -> dict[str, Any]:
         responses: dict[int, Any] = dict(operation["responses"])
         if no_content:
             responses[204] = {"description": "Done; no content."}
+        if binary:
+            responses[200] = {"description": "The bytes.", "content": BINARY}
+            responses[206] = {"description": "The range asked for.", "content": BINARY}
+            responses[304] = {"description": "Not modified (If-None-Match)."}
+            responses[416] = {"description": "The range is outside the file."}
         errors = {**ERRORS, **BODY_ERRORS} if "requestBody" in operation else ERRORS
+        if raw_body:
+            errors = {**ERRORS, **UPLOAD_ERRORS}
         for status, description in sorted(errors.items()):
             responses[status] = _error_response(description)
         # Routes behind login_required/admin_required carry their schemes; the rest are public.

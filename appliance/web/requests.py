@@ -15,6 +15,20 @@ class MalformedJSONError(BadRequest):
 
 
 class HearthRequest(Request):
+    # Uploads stream past the JSON body limit (their own limits are checked as they arrive):
+    # `for_uploads` makes the class that allows them this much, on this one path.
+    upload_path = ""
+    upload_limit: int | None = None
+
+    def __init__(self, method: str, scheme: str, path: str, *args: Any, **kwargs: Any) -> None:
+        if method == "POST" and path == self.upload_path and self.upload_limit is not None:
+            kwargs["max_content_length"] = self.upload_limit
+        super().__init__(method, scheme, path, *args, **kwargs)
+
+    @classmethod
+    def for_uploads(cls, path: str, limit: int) -> type[HearthRequest]:
+        return type(cls.__name__, (cls,), {"upload_path": path, "upload_limit": limit})
+
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         if not (force or silent or self.is_json):
             raise UnsupportedMediaType("Send the request body as application/json.")

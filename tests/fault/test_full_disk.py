@@ -8,6 +8,7 @@ mounting is impossible)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -106,3 +107,33 @@ async def test_a_full_disk_refuses_writes_clearly_keeps_reads_and_recovers(tmp_p
         assert len(history["messages"]) == stored + 1
         assert "room on the disk again" in server.log()
         await people.close()
+
+
+def test_an_upload_to_a_full_disk_is_507_and_leaves_nothing(tmp_path, small_disk):
+    """The file store is on the same full disk: the upload is refused clearly, no temp file
+    or half a file stays, and the same upload works once there is room."""
+    from tests.api.test_files_served import auth, call
+
+    config = roomy_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["data_dir"] = str(small_disk / "data")
+    config.write_text(yaml.safe_dump(raw))
+    files = small_disk / "data" / "files"
+    with HearthServer(config) as server:
+        body = {"token": server.setup_token(), "username": "ada", "password": "long enough pw"}
+        status, login, _ = call(
+            server, "POST", "/api/v1/setup", json.dumps(body),
+            {"Content-Type": "application/json"},
+        )  # fmt: skip
+        assert status == 201, login
+        headers = auth(login["access_token"], **{"X-File-Name": "report.pdf"})
+        data = b"%PDF-1.7\n" + os.urandom(200_000)
+        filler = fill(small_disk)
+        status, refused, _ = call(server, "POST", "/api/v1/files", data, headers)
+        assert status == 507 and refused["error"]["code"] == "storage_full", refused
+        assert list((files / "tmp").iterdir()) == []
+        assert [p for p in files.rglob("*") if p.is_file()] == []
+        filler.unlink()
+        status, stored, _ = call(server, "POST", "/api/v1/files", data, headers)
+        assert status == 201 and stored["size"] == len(data), stored
+        assert "Traceback" not in server.log()

@@ -24,6 +24,7 @@ MESSAGE_FIELDS = {
     "reactions",
     "pinned",
     "call",
+    "attachments",
 }
 CHAT_FIELDS = {
     "id",

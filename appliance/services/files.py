@@ -1,0 +1,286 @@
+"""Files: uploads streamed to disk with their limits checked as the bytes arrive, what they
+are (sniffed, never taken from the client), who may fetch them, a chat's gallery, and the
+sweep that removes uploads no message came to use."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import unicodedata
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance import limits
+from appliance.api import shapes
+from appliance.config import Settings
+from appliance.services import filetypes, media, views
+from appliance.services.chats import require_member
+from appliance.services.errors import InvalidError, NotFoundError, StorageFullError, TooLargeError
+from appliance.services.limits import limiter
+from appliance.services.unit import Work
+from appliance.store import errors as store_errors
+from appliance.store import files
+from appliance.store.blobs import BlobStore, Upload
+from appliance.store.files import NewFile
+
+# Bytes gathered before a write to the temp file (in a worker thread).
+WRITE_CHUNK = 256 * 1024
+SWEEP_BATCH = 500
+THUMB_TYPE = "image/webp"
+# Characters that would make a name read differently from what it is (bidi overrides).
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
+
+
+def file_not_found() -> NotFoundError:
+    return NotFoundError("There is no such file.", code="file_not_found")
+
+
+def clean_name(raw: str) -> str:
+    """A file name fit to show: the last path part, no control or bidi characters, NFC, at
+    most FILE_NAME_MAX characters (the extension kept); "file" when nothing is left."""
+    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C" and c not in _BIDI)
+    name = name.strip().strip(".").strip()
+    if len(name) > limits.FILE_NAME_MAX:
+        stem, dot, extension = name.rpartition(".")
+        if dot and 0 < len(extension) <= 16:
+            name = stem[: limits.FILE_NAME_MAX - len(extension) - 1] + "." + extension
+        else:
+            name = name[: limits.FILE_NAME_MAX]
+    return name or "file"
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What to send for a file: where its bytes are and how to label them."""
+
+    path: Path
+    type: str
+    name: str
+    etag: str
+    inline: bool  # shown in the page (pictures, video, audio); else a download
+
+
+class Files:
+    def __init__(self, work: Work, config: Settings) -> None:
+        self.work = work
+        self.blobs = BlobStore(config.files_path)
+        self.max_image = config.limits.max_image_bytes
+        self.max_file = config.limits.max_file_bytes
+        self.quota = config.limits.storage_per_user
+        self.max_pixels = config.files.max_image_pixels
+        self.grace_ms = int(config.files.unattached_hours * 3600 * 1000)
+        self.uploads = limiter(config.limits.uploads_per_user, work.clock)
+        # Uploads that keep bytes and the sweep that removes them take turns, so the sweep
+        # never removes bytes an upload has just found already stored.
+        self._store_lock = asyncio.Lock()
+
+    @property
+    def max_upload(self) -> int:
+        """The most any upload may be, before its type is known."""
+        return max(self.max_image, self.max_file)
+
+    async def prepare(self) -> None:
+        await asyncio.to_thread(self.blobs.prepare)
+
+    # --- uploading ---------------------------------------------------------------------------
+
+    async def upload(
+        self, user_id: int, name: str, body: AsyncIterable[bytes], *, length: int | None
+    ) -> shapes.FileOut:
+        """Store an upload streamed as `body` (`length` if the client said it). Over a limit
+        it stops as soon as the limit is passed; whatever goes wrong, nothing is left."""
+        name = clean_name(name)
+        self.uploads.hit(str(user_id))
+        if length is not None and length > self.max_upload:
+            raise self._too_large(self.max_upload)
+        try:
+            upload = await asyncio.to_thread(self.blobs.begin)
+        except store_errors.StorageFullError as error:
+            raise StorageFullError() from error
+        temps: list[Path] = []
+        try:
+            kind, sha256 = await self._receive(upload, body, length)
+            await self._check_quota(user_id, sha256, upload.size)
+            return await self._keep(user_id, name, upload, kind, sha256, temps)
+        except store_errors.StorageFullError as error:
+            raise StorageFullError() from error
+        finally:
+            upload.discard()
+            for temp in temps:
+                temp.unlink(missing_ok=True)
+
+    async def _receive(
+        self, upload: Upload, body: AsyncIterable[bytes], length: int | None
+    ) -> tuple[filetypes.FileType, str]:
+        kind: filetypes.FileType | None = None
+        limit = self.max_upload
+        pending = bytearray()
+        async for chunk in body:
+            pending += chunk
+            if kind is None and len(pending) >= filetypes.HEAD_BYTES:
+                kind, limit = self._sniffed(bytes(pending[: filetypes.HEAD_BYTES]), length)
+            received = upload.size + len(pending)
+            if received > limit:
+                raise self._too_large(limit)
+            if len(pending) >= WRITE_CHUNK:
+                await asyncio.to_thread(upload.write, bytes(pending))
+                pending.clear()
+        if kind is None:
+            kind, limit = self._sniffed(bytes(pending), length)
+            if upload.size + len(pending) > limit:
+                raise self._too_large(limit)
+        if pending:
+            await asyncio.to_thread(upload.write, bytes(pending))
+        if upload.size == 0:
+            raise InvalidError("The file is empty.", code="empty_file")
+        return kind, await asyncio.to_thread(upload.finish)
+
+    def _sniffed(self, head: bytes, length: int | None) -> tuple[filetypes.FileType, int]:
+        kind = filetypes.sniff(head)
+        limit = self.max_image if kind.image else self.max_file
+        if length is not None and length > limit:
+            raise self._too_large(limit)
+        return kind, limit
+
+    async def _keep(
+        self,
+        user_id: int,
+        name: str,
+        upload: Upload,
+        kind: filetypes.FileType,
+        sha256: str,
+        temps: list[Path],
+    ) -> shapes.FileOut:
+        async with self.work.read() as conn:
+            same = await files.same_upload(conn, user_id, sha256, name)
+            known = await files.any_with(conn, sha256)
+        if same is not None:
+            return views.file(same)
+        facts = None
+        if known is None:
+            facts = await self._examine(upload.path, kind, temps)
+        async with self._store_lock:
+            if known is None or not await asyncio.to_thread(self.blobs.has, sha256):
+                facts = facts or await self._examine(upload.path, kind, temps)
+                source = facts.cleaned or upload.path
+                size = (await asyncio.to_thread(source.stat)).st_size
+                await asyncio.to_thread(self.blobs.keep, source, sha256)
+                if facts.thumb is not None:
+                    await asyncio.to_thread(self.blobs.keep_thumb, facts.thumb, sha256)
+                new = _new_file(user_id, name, sha256, size, facts, self.work.clock.now_ms())
+            else:
+                new = NewFile(
+                    sha256=sha256, owner_id=user_id, name=name, type=known.type,
+                    kind=known.kind, size=known.size, width=known.width, height=known.height,
+                    duration_ms=known.duration_ms, has_thumb=known.has_thumb,
+                    created_at=self.work.clock.now_ms(),
+                )  # fmt: skip
+            async with self.work.unit() as (tx, _):
+                row = await files.insert(tx, new)
+        return views.file(row)
+
+    async def _examine(
+        self, path: Path, kind: filetypes.FileType, temps: list[Path]
+    ) -> media.Facts:
+        def temp(suffix: str) -> Path:
+            made = self.blobs.temp_path(suffix)
+            temps.append(made)
+            return made
+
+        try:
+            return await asyncio.to_thread(
+                media.examine, path, kind, temp, max_pixels=self.max_pixels
+            )
+        except media.ImageTooLargeError:
+            raise TooLargeError(
+                f"Pictures may have at most {self.max_pixels:,} pixels.", code="image_too_large"
+            ) from None
+
+    async def _check_quota(self, user_id: int, sha256: str, size: int) -> None:
+        """With a quota, new bytes must fit in what is left of it (the same bytes uploaded
+        again by the same person take no more room). Known only once the bytes are in."""
+        if self.quota is None:
+            return
+        async with self.work.read() as conn:
+            if await files.owns_bytes(conn, user_id, sha256):
+                return
+            used = await files.bytes_used(conn, user_id)
+        if used + size <= self.quota:
+            return
+        raise TooLargeError(
+            "Your uploads would take more than your share of Hearth's storage"
+            f" ({self.quota:,} bytes). Delete some messages with files first.",
+            code="quota_exceeded",
+        )
+
+    def _too_large(self, limit: int) -> TooLargeError:
+        return TooLargeError(f"This file is too large: at most {limit:,} bytes.")
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def served(self, user_id: int, file_id: int, *, thumb: bool = False) -> Served:
+        """A file (or its thumbnail) for someone who may see it: its owner, or a member of a
+        chat it was posted in. Anyone else is told it does not exist."""
+        async with self.work.read() as conn:
+            row = await files.get(conn, file_id)
+            if row is None or not await files.visible_to(conn, file_id, user_id):
+                raise file_not_found()
+        if thumb:
+            if not row.has_thumb:
+                raise NotFoundError("This file has no thumbnail.", code="file_not_found")
+            path = self.blobs.thumb_path(row.sha256)
+            stem = row.name.rsplit(".", 1)[0] or "thumbnail"
+            return Served(path, THUMB_TYPE, f"{stem}.webp", f"{row.sha256}-thumb", True)
+        kind = filetypes.BY_MIME.get(row.type, filetypes.OTHER)
+        return Served(self.blobs.path(row.sha256), kind.mime, row.name, row.sha256, kind.inline)
+
+    async def gallery(
+        self, user_id: int, chat_id: int, kind: str, *, before: int | None, limit: int
+    ) -> shapes.MediaPageOut:
+        async with self.work.read() as conn:
+            await require_member(conn, chat_id, user_id)
+            items, more = await files.gallery(
+                conn, chat_id, user_id, kind, before=before, limit=limit
+            )
+        return shapes.MediaPageOut(
+            items=[views.gallery_item(item) for item in items],
+            next=items[-1].id if more and items else None,
+        )
+
+    # --- housekeeping ------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """Remove uploads that no message refers to and that are older than the grace
+        period, and the bytes no upload names any more. How many uploads went."""
+        cutoff = self.work.clock.now_ms() - self.grace_ms
+        async with self.work.read() as conn:
+            stale = await files.unattached_before(conn, cutoff, SWEEP_BATCH)
+        if not stale:
+            return 0
+        async with self._store_lock:
+            async with self.work.unit() as (tx, _):
+                orphaned = await files.delete_unattached(tx, [row.id for row in stale])
+            for sha256 in orphaned:
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(self.blobs.remove, sha256)
+        return len(stale)
+
+
+def _new_file(
+    owner_id: int, name: str, sha256: str, size: int, facts: media.Facts, now: int
+) -> NewFile:
+    return NewFile(
+        sha256=sha256,
+        owner_id=owner_id,
+        name=name,
+        type=facts.type.mime,
+        kind=facts.type.kind,
+        size=size,
+        width=facts.width,
+        height=facts.height,
+        duration_ms=facts.duration_ms,
+        has_thumb=facts.thumb is not None,
+        created_at=now,
+    )

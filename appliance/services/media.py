@@ -1,0 +1,237 @@
+"""What an uploaded picture, video or recording is: its size in pixels, its length, a
+thumbnail, and a copy without the metadata a camera wrote (EXIF, GPS). Blocking and CPU-bound:
+the Files service runs `examine` in a worker thread.
+
+Pillow reads images; PyAV (installed with aiortc, imported only when a video or recording
+arrives) reads durations and the first video frame for a poster.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from appliance.services import filetypes
+from appliance.services.filetypes import FileType
+
+log = logging.getLogger(__name__)
+
+THUMB_SIDE = 480  # the longest side of a thumbnail, in pixels
+THUMB_QUALITY = 80
+REENCODE_QUALITY = 92
+ORIENTATION = 0x0112  # the EXIF tag
+
+# JPEG markers that carry metadata: APP1 (EXIF, XMP), APP3..APP15 (maker notes, IPTC in
+# APP13), COM. APP0 (JFIF) and APP14 (Adobe: how to read the colours) stay; APP2 stays only
+# when it is the ICC colour profile (its other use, MPF, points at more pictures).
+_JPEG_DROP = {0xE1, *range(0xE3, 0xEE), 0xEF, 0xFE}
+_PNG_DROP = {b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"tIME"}
+_WEBP_DROP = {b"EXIF", b"XMP "}
+
+
+class ImageTooLargeError(Exception):
+    """More pixels than `max_pixels`: a decompression bomb, or just too big to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    type: FileType
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    thumb: Path | None = None  # a temp file: the thumbnail (WebP)
+    cleaned: Path | None = None  # a temp file: the bytes to keep instead of the upload
+
+
+def examine(path: Path, kind: FileType, temp: Callable[[str], Path], *, max_pixels: int) -> Facts:
+    """Facts about the file at `path` (sniffed as `kind`); temp files come from `temp`."""
+    if kind.image:
+        return _image(path, kind, temp, max_pixels)
+    if kind.av:
+        return _audio_video(path, kind, temp)
+    return Facts(kind)
+
+
+# --- images ----------------------------------------------------------------------------------
+
+
+def _image(path: Path, kind: FileType, temp: Callable[[str], Path], max_pixels: int) -> Facts:
+    with warnings.catch_warnings():
+        # Pillow warns (and past twice its limit, raises) about decompression bombs.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                if image.width * image.height > max_pixels:
+                    raise ImageTooLargeError()
+                upright = ImageOps.exif_transpose(image)
+                assert upright is not None
+                thumb = _thumbnail(upright, temp(".webp"))
+                cleaned = _without_metadata(path, image, upright, kind, temp)
+                return Facts(kind, upright.width, upright.height, None, thumb, cleaned)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageTooLargeError() from None
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            # Says it is a picture and is not one Pillow can read: keep it as a plain file.
+            log.info("unreadable image kept as a plain file: %s", error)
+            return Facts(filetypes.OTHER)
+
+
+def _thumbnail(image: Image.Image, target: Path) -> Path:
+    small = image.copy()
+    small.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    if small.mode not in ("RGB", "RGBA"):
+        has_alpha = small.mode in ("LA", "PA") or "transparency" in small.info
+        small = small.convert("RGBA" if has_alpha else "RGB")
+    small.save(target, "WEBP", quality=THUMB_QUALITY)
+    return target
+
+
+def _without_metadata(
+    path: Path,
+    image: Image.Image,
+    upright: Image.Image,
+    kind: FileType,
+    temp: Callable[[str], Path],
+) -> Path | None:
+    """The bytes to keep: the upload with its metadata cut out (losslessly), or for a JPEG
+    that only shows upright through its EXIF orientation, re-encoded upright."""
+    data = path.read_bytes()
+    target = temp(".clean")
+    if kind is filetypes.JPEG:
+        if image.getexif().get(ORIENTATION, 1) not in (0, 1):
+            icc = image.info.get("icc_profile")
+            extra: dict[str, Any] = {"icc_profile": icc} if icc else {}
+            upright.convert("RGB").save(target, "JPEG", quality=REENCODE_QUALITY, **extra)
+            return target
+        cleaned = strip_jpeg(data)
+    elif kind is filetypes.PNG:
+        cleaned = strip_png(data)
+    elif kind is filetypes.WEBP:
+        cleaned = strip_webp(data)
+    else:
+        return None  # GIF carries no EXIF
+    if cleaned == data:
+        return None
+    target.write_bytes(cleaned)
+    return target
+
+
+def strip_jpeg(data: bytes) -> bytes:
+    """A JPEG without its metadata segments, and without anything after the picture."""
+    if not data.startswith(b"\xff\xd8"):
+        raise ValueError("not a JPEG")
+    out = bytearray(b"\xff\xd8")
+    i = 2
+    while i + 1 < len(data):
+        if data[i] != 0xFF:
+            raise ValueError("broken JPEG")
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xD9:  # end of image: what follows is not this picture
+            out += b"\xff\xd9"
+            return bytes(out)
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            out += data[i : i + 2]
+            i += 2
+            continue
+        end = i + 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+        segment = data[i:end]
+        keep = marker not in _JPEG_DROP and not (
+            marker == 0xE2 and not segment[4:16].startswith(b"ICC_PROFILE\x00")
+        )
+        if keep:
+            out += segment
+        i = end
+        if marker == 0xDA:  # start of scan: entropy-coded data up to the next real marker
+            scan_end = _next_marker(data, i)
+            out += data[i:scan_end]
+            i = scan_end
+    raise ValueError("JPEG without an end")
+
+
+def _next_marker(data: bytes, i: int) -> int:
+    while True:
+        i = data.find(b"\xff", i)
+        if i < 0 or i + 1 >= len(data):
+            return len(data)
+        following = data[i + 1]
+        if following != 0x00 and not 0xD0 <= following <= 0xD7 and following != 0xFF:
+            return i
+        i += 1 if following == 0xFF else 2
+
+
+def strip_png(data: bytes) -> bytes:
+    """A PNG without EXIF and text chunks (which is where cameras and editors write)."""
+    out = bytearray(data[:8])
+    i = 8
+    while i + 12 <= len(data):
+        length = int.from_bytes(data[i : i + 4], "big")
+        chunk_type = data[i + 4 : i + 8]
+        end = i + 12 + length
+        if chunk_type not in _PNG_DROP:
+            out += data[i:end]
+        i = end
+        if chunk_type == b"IEND":
+            break
+    return bytes(out)
+
+
+def strip_webp(data: bytes) -> bytes:
+    """A WebP without its EXIF and XMP chunks (and the header flags that announce them)."""
+    chunks = []
+    i = 12
+    while i + 8 <= len(data):
+        fourcc = data[i : i + 4]
+        size = int.from_bytes(data[i + 4 : i + 8], "little")
+        end = i + 8 + size + (size & 1)
+        if fourcc not in _WEBP_DROP:
+            chunk = bytearray(data[i:end])
+            if fourcc == b"VP8X" and len(chunk) > 8:
+                chunk[8] &= ~0x0C & 0xFF  # the EXIF (0x08) and XMP (0x04) flags
+            chunks.append(bytes(chunk))
+        i = end
+    body = b"WEBP" + b"".join(chunks)
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+# --- audio and video -------------------------------------------------------------------------
+
+
+def _audio_video(path: Path, kind: FileType, temp: Callable[[str], Path]) -> Facts:
+    try:
+        import av  # PyAV comes with aiortc; loaded only when a recording or video arrives
+    except ImportError:  # pragma: no cover - aiortc is a dependency
+        return Facts(kind)
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            duration = container.duration * 1000 // av.time_base if container.duration else None
+            video = next((s for s in container.streams if s.type == "video"), None)
+            if video is None:
+                return Facts(_as_audio(kind), duration_ms=duration)
+            frame = next(container.decode(video), None)
+            if not isinstance(frame, av.VideoFrame):
+                return Facts(kind, duration_ms=duration)
+            picture = frame.to_image()  # type: ignore[no-untyped-call]
+            return Facts(
+                kind, picture.width, picture.height, duration, _thumbnail(picture, temp(".webp"))
+            )
+    except Exception as error:  # any FFmpeg complaint: a file without facts, still a file
+        log.info("no media facts for a %s upload: %s", kind.mime, error)
+        return Facts(kind)
+
+
+def _as_audio(kind: FileType) -> FileType:
+    """A WebM or MP4 with no picture is a recording (a voice note from a browser)."""
+    if kind is filetypes.WEBM:
+        return filetypes.AUDIO_WEBM
+    if kind is filetypes.MP4:
+        return filetypes.M4A
+    return kind
