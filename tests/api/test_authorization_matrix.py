@@ -34,6 +34,7 @@ is rebuilt in the same app whenever a request changed the database, so cases sta
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import json
 import sqlite3
@@ -47,6 +48,7 @@ from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
+from PIL import Image
 from quart import Quart
 from quart_schema.validation import (
     QUART_SCHEMA_QUERYSTRING_ATTRIBUTE,
@@ -122,6 +124,7 @@ SIGNED_IN: dict[str, str] = {
     "GET /api/v1/search": "searches only the chats you are in (checked below)",
     "GET /api/v1/calls": "calls of the chats you are in (checked below)",
     "GET /api/v1/calls/active": "calls of the chats you are in (checked below)",
+    "POST /api/v1/files": "an upload of your own: nobody sees it until you post it",
 }
 
 ADMIN: set[str] = {
@@ -155,6 +158,9 @@ SCOPED: dict[str, str] = {
     "PUT /api/v1/messages/<int:message_id>/pin": "message",
     "DELETE /api/v1/messages/<int:message_id>/pin": "message",
     "GET /api/v1/calls/<int:call_id>": "call",
+    "GET /api/v1/chats/<int:chat_id>/media": "chat",
+    "GET /api/v1/files/<int:file_id>": "file",
+    "GET /api/v1/files/<int:file_id>/thumb": "file",
 }
 
 # The WebSocket itself: its handshake is checked per role, its ops one by one below.
@@ -191,6 +197,9 @@ BLOCKED_MAY: dict[str, str] = {
     "GET /api/v1/chats/<int:chat_id>": "reading your own chat reaches nobody",
     "GET /api/v1/chats/<int:chat_id>/messages": "reading your own chat reaches nobody",
     "GET /api/v1/chats/<int:chat_id>/pins": "reading your own chat reaches nobody",
+    "GET /api/v1/chats/<int:chat_id>/media": "reading your own chat reaches nobody",
+    "GET /api/v1/files/<int:file_id>": "reading your own chat reaches nobody",
+    "GET /api/v1/files/<int:file_id>/thumb": "reading your own chat reaches nobody",
     "GET /api/v1/messages/<int:message_id>/edits": "reading your own message reaches nobody",
     "GET /api/v1/calls/<int:call_id>": "reading your own chat's call log reaches nobody",
     "POST /api/v1/chats/<int:chat_id>/join": "joining a chat you're in changes nothing",
@@ -237,6 +246,7 @@ EMOJI = quote(THUMBS_UP, safe="")
 # Request bodies and query strings that an allowed caller's request would succeed with.
 # "{name}" is replaced by the case's target ids (a whole-string placeholder becomes an int).
 BODIES: dict[str, Any] = {
+    "POST /api/v1/files": {"an upload": "its bytes are this JSON text"},
     "POST /api/v1/setup": {"token": "not-the-token", "username": "late", "password": PASSWORD},
     "POST /api/v1/auth/signup": {"username": "{taken_username}", "password": PASSWORD},
     "POST /api/v1/auth/login": {"login": "{taken_username}", "password": "wrong password"},
@@ -296,6 +306,7 @@ PARAMS = {
     "chat_id": "chat",
     "message_id": "message",
     "call_id": "call",
+    "file_id": "file",
     "user_id": "user",
     "session_id": "session",
     "emoji": "emoji",
@@ -355,8 +366,7 @@ def refusal_cases() -> list[Any]:
 
 # Known bugs, one case each, until the app is fixed (strict: a fix makes the case fail here,
 # so the mark comes off with it).
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 def op_cases() -> list[Any]:
@@ -398,6 +408,8 @@ class World:
     channel: int  # a public channel of ada's, for the join's positive control
     direct: int  # dan and blo; dan blocked blo
     blocked_message: int  # blo's own, in the direct chat
+    group_file: int  # a picture ada posted in the group (before rex's removal)
+    direct_file: int  # a picture blo posted in the direct chat (before the block)
     # The calls' starters (kai, dan) never open a socket here: closing one would make them
     # leave their call a few seconds later, a write in the middle of some other case.
     group_call: int  # started by kai, ringing the others, rex too (before his removal)
@@ -415,6 +427,7 @@ class World:
             "chat": self.group,
             "message": self.group_message,
             "call": self.group_call,
+            "file": self.group_file,
             "user": self["bob"].id,
             "outsider": self["eve"].id,
             "session": self["bob"].session.session_id,
@@ -432,6 +445,7 @@ class World:
                 chat=self.direct,
                 message=self.blocked_message,
                 call=self.direct_call,
+                file=self.direct_file,
                 user=self["dan"].id,
             )
         if role == "signed_in":
@@ -476,6 +490,21 @@ async def build_world(hearth: Hearth) -> World:
     ).id
     await chats.set_role(ada.id, group, cyd.id, "admin")
     group_message = await send(ada, group, f"{SECRET} before the removal")
+
+    async def post_picture(who: Account, chat_id: int) -> int:
+        image = io.BytesIO()
+        Image.new("RGB", (8, 8), "red").save(image, "PNG")
+
+        async def body() -> AsyncIterator[bytes]:
+            yield image.getvalue()
+
+        upload = await hearth.files.upload(who.id, "picture.png", body(), length=None)
+        await messaging.send(
+            who.id, chat_id, client_id=f"w{n}-{next(_client_ids)}", attachments=[upload.id]
+        )
+        return upload.id
+
+    group_file = await post_picture(ada, group)
     removed_message = await send(rex, group, f"{SECRET} from rex")
     await messaging.react(ada.id, group_message, THUMBS_UP, add=True)
     group_call = (await hearth.calls.start(kai.id, group, "audio")).id
@@ -493,6 +522,7 @@ async def build_world(hearth: Hearth) -> World:
 
     direct = (await chats.open_direct(dan.id, blo.id))[0].id
     blocked_message = await send(blo, direct, "hi dan")
+    direct_file = await post_picture(blo, direct)
     await send(dan, direct, "hi blo")
     direct_call = (await hearth.calls.start(dan.id, direct, "audio")).id
     await hearth.contacts.block(dan.id, blo.id)
@@ -509,6 +539,8 @@ async def build_world(hearth: Hearth) -> World:
         channel=channel,
         direct=direct,
         blocked_message=blocked_message,
+        group_file=group_file,
+        direct_file=direct_file,
         group_call=group_call,
         direct_call=direct_call,
         chat_invite=chat_invite,
@@ -695,7 +727,8 @@ async def call_route(
     response = await client.open(
         concrete_path(route, names), method=method, headers=headers, scheme="https", **kwargs
     )
-    return response.status_code, await response.get_data(as_text=True)
+    # A file answers bytes; refusals and everything else are JSON text.
+    return response.status_code, (await response.get_data()).decode("utf-8", "replace")
 
 
 def error_code(text: str) -> str | None:
