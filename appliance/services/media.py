@@ -211,7 +211,7 @@ def _audio_video(path: Path, kind: FileType, temp: Callable[[str], Path]) -> Fac
     except ImportError:  # pragma: no cover - aiortc is a dependency
         return Facts(kind)
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with av.open(str(path)) as container:
             duration = container.duration * 1000 // av.time_base if container.duration else None
             video = next((s for s in container.streams if s.type == "video"), None)
             if video is None:
