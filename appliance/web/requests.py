@@ -34,8 +34,7 @@ class HearthRequest(Request):
             raise UnsupportedMediaType("Send the request body as application/json.")
         try:
             value = await super().get_json(force=force, silent=silent, cache=cache)
-            if jsontext.may_hold_surrogates(await self.get_data(cache=True)):
-                jsontext.check_unicode(value)  # a lone surrogate ("\ud800") is not text
+            jsontext.check(value, await self.get_data(cache=True))  # depth, lone surrogates
             return value
         except (UnicodeDecodeError, RecursionError, jsontext.NotJSON):
             # RecursionError: nested deeper than the parser goes (`[[[[...` 5,000 deep).
