@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from tests.support.app import make_settings
-from tests.support.people import AppPeople as People
 from tests.support.responses import error_of, json_of, no_content
 from tests.support.shapes import HEART, THUMBS_UP, emoji_path
 
@@ -23,11 +22,6 @@ def settings(tmp_path):
 
 
 pytestmark = pytest.mark.manual_clock
-
-
-@pytest.fixture
-def people(hearth, new_client):
-    return People(hearth, new_client)
 
 
 async def test_a_message_carries_a_bounded_number_of_different_reactions(people):

@@ -11,30 +11,12 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from calls_helpers import SfuDrops, Signals, WireCalls, call_log
+from calls_helpers import SfuDrops, call_log
 
 from appliance.services.errors import ConflictError, ForbiddenError
-from tests.support.people import AppPeople as People
 from tests.support.responses import json_of, no_content
 
 pytestmark = pytest.mark.manual_clock
-
-
-@pytest.fixture
-def people(hearth, new_client):
-    return People(hearth, new_client)
-
-
-@pytest.fixture
-def signals(hearth):
-    recorder = Signals()
-    hearth.calls.connect(recorder)
-    return recorder
-
-
-@pytest.fixture
-def calls(hearth, signals):
-    return WireCalls(hearth.calls)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ advance past the ring timeout and the grace."""
 from __future__ import annotations
 
 import pytest
-from calls_helpers import Signals, WireCalls, call_log, until
+from calls_helpers import WireCalls, call_log, until
 
 from appliance.services.calls import RECONNECT_GRACE
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
@@ -25,23 +25,6 @@ CALL_FIELDS = {
 
 
 pytestmark = pytest.mark.manual_clock
-
-
-@pytest.fixture
-def people(hearth, new_client):
-    return AppPeople(hearth, new_client)
-
-
-@pytest.fixture
-def signals(hearth):
-    recorder = Signals()
-    hearth.calls.connect(recorder)
-    return recorder
-
-
-@pytest.fixture
-def calls(hearth, signals):
-    return WireCalls(hearth.calls)
 
 
 @pytest.fixture

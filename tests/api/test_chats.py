@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.people import AppPeople
 from tests.support.responses import (
     chat_not_found,
     error_of,
@@ -18,11 +17,6 @@ from tests.support.responses import (
     not_a_member,
 )
 from tests.support.shapes import CHAT_FIELDS, MEMBER_FIELDS, ids
-
-
-@pytest.fixture
-def people(hearth, new_client):
-    return AppPeople(hearth, new_client)
 
 
 async def add(person, chat_id, *others, status=200):

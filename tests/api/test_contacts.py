@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.people import AppPeople
 from tests.support.responses import error_of, json_of, no_content
 from tests.support.shapes import CONTACTS_FIELDS, user_ids
 
 PUBLIC_USER_FIELDS = {"id", "username", "display_name", "bio", "status_text", "is_admin"}
-
-
-@pytest.fixture
-def people(hearth, new_client):
-    return AppPeople(hearth, new_client)
 
 
 async def request_contact(person, other, status=201):

@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from tests.support.app import ORIGIN, Client, make_settings
-from tests.support.people import AppPeople as People
 from tests.support.people import new_client_id
 from tests.support.responses import error_of, json_of, no_content
 
@@ -31,11 +30,6 @@ GPS_IFD = 0x8825
 @pytest.fixture
 def settings(tmp_path):
     return make_settings(tmp_path / "data", limits=LIMITS)
-
-
-@pytest.fixture
-def people(hearth, new_client):
-    return People(hearth, new_client)
 
 
 @pytest.fixture

@@ -23,11 +23,6 @@ def settings(tmp_path):
 
 
 @pytest.fixture
-def people(hearth, new_client):
-    return AppPeople(hearth, new_client)
-
-
-@pytest.fixture
 async def pair(people):
     """ada and bob in a direct chat: (ada, bob, chat_id)."""
     ada, bob = await people("ada", "bob")

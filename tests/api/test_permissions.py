@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from tests.support.people import AppPeople
 from tests.support.responses import (
     chat_not_found,
     error_of,
@@ -77,11 +76,6 @@ async def call(person, op: tuple[str, str, Any], names: dict[str, int]) -> Any:
     if body is not None:
         kwargs["json"] = fill(body, names)
     return await person.request(method, path, **kwargs)
-
-
-@pytest.fixture
-def people(hearth, new_client):
-    return AppPeople(hearth, new_client)
 
 
 async def snapshot(owner, chat_id: int, message_id: int) -> dict[str, Any]:

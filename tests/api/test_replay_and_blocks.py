@@ -10,14 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.people import AppPeople as People
 from tests.support.responses import error_of, json_of, no_content
 from tests.support.shapes import THUMBS_UP, emoji_path
-
-
-@pytest.fixture
-def people(hearth, new_client):
-    return People(hearth, new_client)
 
 
 async def replayed(hearth, user_id: int) -> list[tuple[str, dict[str, Any]]]:

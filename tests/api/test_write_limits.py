@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from tests.support.app import PASSWORD, make_settings
-from tests.support.people import AppPeople as People
 from tests.support.responses import error_of, json_of, no_content
 from tests.support.shapes import THUMBS_UP, emoji_path
 
@@ -23,11 +22,6 @@ pytestmark = pytest.mark.manual_clock
 @pytest.fixture
 def settings(tmp_path):
     return make_settings(tmp_path / "data", limits=LIMITS)
-
-
-@pytest.fixture
-def people(hearth, new_client):
-    return People(hearth, new_client)
 
 
 async def test_edits_and_reactions_share_a_limit_that_frees_up_with_time(people, clock):
