@@ -3,7 +3,8 @@ What tests import (clients, settings, people, servers, pages) is in tests/suppor
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,17 @@ def new_client(app: Quart) -> Any:
 async def admin(hearth: Hearth, client: Client) -> dict[str, Any]:
     """The first admin, signed in on `client`."""
     return await setup_admin(hearth, client)
+
+
+@pytest.fixture
+def keep_logging() -> Iterator[None]:
+    """For tests that run the CLI's main(), which sets up logging for a real run: put pytest's
+    logging back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    access = logging.getLogger("hypercorn.access")
+    access_disabled = access.disabled
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    access.disabled = access_disabled

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -23,17 +22,7 @@ from tests.support.app import PASSWORD
 FAST = "auth:\n  bcrypt_cost: 4\nmdns:\n  enabled: false\n"
 
 
-@pytest.fixture(autouse=True)
-def keep_logging():
-    """main() reconfigures the root logger for a real run; put pytest's set-up back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    access = logging.getLogger("hypercorn.access")
-    access_disabled = access.disabled
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    access.disabled = access_disabled
+pytestmark = pytest.mark.usefixtures("keep_logging")
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.support.mounts import tmpfs
 from tests.support.people import ServedPeople as People
 from tests.support.people import new_client_id
 from tests.support.server import HearthServer, roomy_config
@@ -26,19 +26,8 @@ DISK_BYTES = 12 * 1024 * 1024
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    try:
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES},mode=0700", "tmpfs", str(mount)],
-            check=True, capture_output=True, timeout=10,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError) as error:
-        pytest.skip(f"cannot mount a small tmpfs for the full-disk test (needs root): {error}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
+    with tmpfs(tmp_path / "disk", f"size={DISK_BYTES},mode=0700") as disk:
+        yield disk
 
 
 def fill(disk: Path) -> Path:

@@ -4,26 +4,18 @@ one clear line on stderr and exit code 2, like any other config error."""
 
 from __future__ import annotations
 
-import logging
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from appliance.cli import main
+from tests.support.mounts import tmpfs
 
 FAST = "auth:\n  bcrypt_cost: 4\nmdns:\n  enabled: false\nserver:\n  http_port: 0\n"
 
 
-@pytest.fixture(autouse=True)
-def keep_logging() -> Iterator[None]:
-    """main() reconfigures the root logger for a real run; put pytest's set-up back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("keep_logging")
 
 
 def config_with_tls(tmp_path: Path, cert: str | None, key: str | None) -> Path:
@@ -64,19 +56,8 @@ def test_unusable_tls_files_are_one_line_and_exit_2(tmp_path, capsys, command, c
 @pytest.fixture
 def read_only_folder(tmp_path: Path) -> Iterator[Path]:
     """A read-only file system (root can write anywhere else), or a skip saying why not."""
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    try:
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-            check=True, capture_output=True, timeout=10,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError) as error:
-        pytest.skip(f"cannot mount a read-only tmpfs here (needs root): {error}")
-    try:
+    with tmpfs(tmp_path / "ro", "ro,size=1m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False, capture_output=True)
 
 
 @pytest.mark.parametrize("command", ["serve", "init"])

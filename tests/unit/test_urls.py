@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import pytest
 
 from appliance import datadir
@@ -13,14 +10,7 @@ from appliance.cli import listening_urls, main
 from appliance.config import parse
 from appliance.net.addresses import lan_addresses
 
-
-@pytest.fixture(autouse=True)
-def keep_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("keep_logging")
 
 
 def urls_for(host: str, **mdns: object) -> list[str]:
