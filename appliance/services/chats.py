@@ -303,9 +303,8 @@ class Chats:
                 raise ForbiddenError(
                     f"{display_name(person)} cannot be added by you.", code="blocked"
                 )
-        counts = await chats.member_counts(tx, [chat.id])
-        joining = [u for u in user_ids if await chats.member(tx, chat.id, u) is None]
-        if counts.get(chat.id, 0) + len(joining) > self.max_members:
+        present = {row.user_id for row in await chats.members(tx, chat.id)}
+        if len(present | set(user_ids)) > self.max_members:
             raise ConflictError(f"A chat has at most {self.max_members} members.", code="chat_full")
         added = []
         for user_id in user_ids:
