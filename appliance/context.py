@@ -23,9 +23,9 @@ from appliance.services.chats import Chats
 from appliance.services.contacts import Contacts
 from appliance.services.eventlog import EventLog
 from appliance.services.files import Files
-from appliance.services.limits import Limits
 from appliance.services.messaging import Messaging
 from appliance.services.passwords import PasswordHasher
+from appliance.services.ratelimit import Limits
 from appliance.services.sessions import Sessions
 from appliance.services.unit import Work
 from appliance.store.db import Database

@@ -27,7 +27,7 @@ from appliance.services.errors import (
     UnauthenticatedError,
 )
 from appliance.services.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
-from appliance.services.ratelimit import RateLimiter
+from appliance.services.ratelimit import limiter
 from appliance.services.tokens import token_hash
 from appliance.services.unit import Work
 from appliance.store import invites, sessions, settings, users
@@ -121,21 +121,10 @@ class Accounts:
         self._config = config
         self._hasher = hasher
         limits = config.limits
-        clock = work.clock.monotonic
-        self._login_by_address = RateLimiter(
-            limits.login_per_address.count, limits.login_per_address.per_seconds, clock=clock
-        )
-        self._login_by_account = RateLimiter(
-            limits.login_per_account.count, limits.login_per_account.per_seconds, clock=clock
-        )
-        self._signup_by_address = RateLimiter(
-            limits.signup_per_address.count, limits.signup_per_address.per_seconds, clock=clock
-        )
-        self._password_checks = RateLimiter(
-            limits.password_checks_per_account.count,
-            limits.password_checks_per_account.per_seconds,
-            clock=clock,
-        )
+        self._login_by_address = limiter(limits.login_per_address, work.clock)
+        self._login_by_account = limiter(limits.login_per_account, work.clock)
+        self._signup_by_address = limiter(limits.signup_per_address, work.clock)
+        self._password_checks = limiter(limits.password_checks_per_account, work.clock)
 
     # --- first run -------------------------------------------------------------------------
 

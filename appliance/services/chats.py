@@ -23,7 +23,7 @@ from appliance.services.errors import (
     NotFoundError,
     ServiceError,
 )
-from appliance.services.limits import Limits
+from appliance.services.ratelimit import Limits
 from appliance.services.unit import Outbox, Work
 from appliance.store import chats, contacts, messages, users
 from appliance.store.chats import ChatInviteRow, ChatRow, MemberRow, Refusal, peer_of

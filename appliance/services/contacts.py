@@ -5,7 +5,7 @@ from __future__ import annotations
 from appliance.api import shapes
 from appliance.services import views
 from appliance.services.errors import ForbiddenError, InvalidError, NotFoundError
-from appliance.services.limits import Limits
+from appliance.services.ratelimit import Limits
 from appliance.services.unit import Outbox, Work
 from appliance.store import contacts, users
 from appliance.store.db import Connection, on_thread

@@ -17,7 +17,7 @@ from appliance.config import Settings
 from appliance.services import filetypes, media, views
 from appliance.services.chats import require_member
 from appliance.services.errors import InvalidError, NotFoundError, StorageFullError, TooLargeError
-from appliance.services.limits import limiter
+from appliance.services.ratelimit import limiter
 from appliance.services.unit import Work
 from appliance.store import errors as store_errors
 from appliance.store import files

@@ -20,7 +20,7 @@ from appliance.services.chats import (
     require_unblocked,
 )
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
-from appliance.services.limits import Limits
+from appliance.services.ratelimit import Limits
 from appliance.services.unit import Outbox, Work, event_data
 from appliance.store import chats, events, files, messages, users
 from appliance.store.chats import ChatRow, MemberRow

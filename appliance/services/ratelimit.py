@@ -1,7 +1,10 @@
-"""Sliding-window rate limits per key (an address, an account), held in memory.
+"""Sliding-window rate limits per key (an address, an account), held in memory, and the
+per-person limits several services share (`Limits`, built once from config).
 
-Memory is bounded: the table keeps at most `max_keys` keys, least recently used first out,
-and keys whose window has passed are swept a few at a time as new ones arrive.
+Memory is bounded: the table keeps at most `max_keys` keys, least recently used first
+out, and keys whose window has passed are swept a few at a time as new ones arrive. Going
+over is a 429 with Retry-After (REST) or a `rate_limited` result with `retry_after`
+(WebSocket).
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from appliance.clock import Clock
+from appliance.config import LimitSettings, RateLimit
 from appliance.services.errors import RateLimitedError
 
 _SWEEP = 16  # stale keys looked at per new key: amortised, never a full scan on a hot path
@@ -69,3 +75,22 @@ class RateLimiter:
                 del self._hits[key]
         while len(self._hits) >= self._max_keys:
             self._hits.popitem(last=False)
+
+
+def limiter(limit: RateLimit, clock: Clock) -> RateLimiter:
+    return RateLimiter(limit.count, limit.per_seconds, clock=clock.monotonic)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    messages: RateLimiter  # messages sent
+    changes: RateLimiter  # edits, deletes, reactions, pins, chat and member changes, contacts
+    chats: RateLimiter  # chats opened or created, people added, invite links made or used
+
+    @classmethod
+    def from_config(cls, limits: LimitSettings, clock: Clock) -> Limits:
+        return cls(
+            messages=limiter(limits.messages_per_user, clock),
+            changes=limiter(limits.changes_per_user, clock),
+            chats=limiter(limits.chats_per_user, clock),
+        )
