@@ -15,7 +15,7 @@ from quart import Quart
 from appliance.api.current import EXTENSION_KEY
 from appliance.config import Settings
 from appliance.context import Hearth
-from appliance.net import transports
+from appliance.net import heap, transports
 from appliance.net.tls import Certificate
 from appliance.realtime.compression import decline_compression
 from appliance.realtime.endpoint import CUT_OFF_KEY
@@ -128,11 +128,14 @@ async def _serve(
     print(banner(certificate, urls, token), file=sys.stderr, flush=True)
 
     server = config.server
+    memory = heap.Trimmer()
     connections = transports.Transports(
-        server.write_timeout_seconds, server.shutdown_timeout_seconds
+        server.write_timeout_seconds, server.shutdown_timeout_seconds, on_closed=memory.soon
     )
     app.extensions[CUT_OFF_KEY] = connections.abort
     transports.install()
+    transports.shrink_tls_read_buffer()
+    heap.fix_mmap_threshold()
 
     main = transports.ServingConfig()
     connections.configure(main)
@@ -190,6 +193,7 @@ async def _serve(
         results = await asyncio.gather(*tasks, return_exceptions=True)
         for handle in deadline:
             handle.cancel()
+        memory.cancel()
     for result in results:
         if isinstance(result, ssl.SSLError) and stopping.is_set():
             # A client's TLS connection ended untidily while we stopped (Hypercorn lets that
