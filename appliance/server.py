@@ -136,6 +136,7 @@ async def _serve(
     transports.install()
     transports.shrink_tls_read_buffer()
     heap.fix_mmap_threshold()
+    heap.freeze_startup_objects()
 
     main = transports.ServingConfig()
     connections.configure(main)

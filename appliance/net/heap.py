@@ -9,8 +9,10 @@ traced), yet its RSS stayed about 100 MB higher, kept by the allocators:
   that size come from the heap instead, as the next connections' read buffers did; and freed
   heap memory goes back to the system only from the top of the heap, which any long-lived
   allocation pins. A fixed threshold keeps large blocks in mmap(), returned once freed, and
-  the `Trimmer` calls `malloc_trim()` a few seconds after connections close (after a garbage
-  collection, so their cycles are freed first), which returns the free pages of every arena.
+  the `Trimmer` calls `malloc_trim()` a few seconds after connections close, which returns
+  the free pages of every arena. A garbage collection comes first: much of what a connection
+  leaves is in reference cycles (without it, 99 MB stayed instead of 77), and start-up's
+  objects are frozen out of collections so that it takes milliseconds.
 * Python's small-object allocator keeps each 1 MiB arena while any object in it lives, and a
   few survivors (free lists, SQLite's cursor references) pin most of those a storm used: 16 MB
   per 400 sockets that no call can return. systemd/hearth.service runs Hearth with
@@ -52,11 +54,23 @@ def fix_mmap_threshold(size: int = MMAP_THRESHOLD) -> bool:
     return mallopt is not None and mallopt(M_MMAP_THRESHOLD, size) == 1
 
 
-def release_free_memory() -> bool:
-    """Collect garbage, then hand the allocator's free pages back to the system."""
+def freeze_startup_objects() -> None:
+    """Leave what start-up made (modules, classes, the app: long-lived by nature) out of every
+    later garbage collection: the Trimmer's took 77 ms with them, 2 ms without."""
     gc.collect()
+    gc.freeze()
+
+
+def release_free_memory() -> tuple[float, float]:
+    """Collect garbage, then hand the allocator's free pages back to the system; the seconds
+    each took."""
+    began = time.perf_counter()
+    gc.collect()
+    collected = time.perf_counter()
     trim = _libc_function("malloc_trim")
-    return trim is not None and trim(0) == 1
+    if trim is not None:
+        trim(0)
+    return collected - began, time.perf_counter() - collected
 
 
 class Trimmer:
@@ -78,10 +92,9 @@ class Trimmer:
 
     def _release(self) -> None:
         self._pending = None
-        began = time.perf_counter()
-        released = release_free_memory()
+        collecting, trimming = release_free_memory()
         log.debug(
-            "released free memory (%s) in %.1f ms",
-            "trimmed" if released else "nothing to trim",
-            (time.perf_counter() - began) * 1000,
+            "released free memory: garbage collection %.1f ms, malloc_trim %.1f ms",
+            collecting * 1000,
+            trimming * 1000,
         )
