@@ -125,7 +125,7 @@ async def test_a_frozen_consumer_is_cut_off_in_time_and_released_while_others_ca
         # last send at the latest, her connection is reset, and what was queued for it is gone.
         took = await eventually(lambda: not server_side(server, port), write_timeout + 3,
                                 "the frozen consumer's connection closes")  # fmt: skip
-        assert took <= write_timeout + 1.0, f"cut off {took:.1f}s after the last send"
+        assert took <= write_timeout + 1.5, f"cut off {took:.1f}s after the last send"
         await eventually(lambda: open_fds(server) == baseline, 5, "the server's fds return")
         offline = await sender.expect(
             "presence", where=lambda f: f["data"] == {**f["data"], "user_id": ada.id,
@@ -213,6 +213,7 @@ async def test_a_stop_with_a_frozen_client_ends_within_the_shutdown_timeout(tmp_
     frozen.cut()
     log = server.log()
     assert code == 0, log[-3000:]
+    print(f"stopped {took:.2f}s after SIGTERM")
     assert took < shutdown_timeout, f"stopped {took:.1f}s after SIGTERM"
     assert "cut off 1 connection(s) still open" in log, log[-3000:]
     assert "Traceback" not in log and "SSL shutdown timed out" not in log, log[-3000:]
