@@ -72,6 +72,7 @@ class ServerSettings(Section):
     http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
     public_url: str | None = None
     shutdown_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    write_timeout_seconds: Annotated[float, Field(ge=1, le=120)] = 10.0
 
     @field_validator("public_url")
     @classmethod

@@ -10,19 +10,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from hypercorn.asyncio import serve as hypercorn_serve
-from hypercorn.config import Config as HypercornConfig
 from quart import Quart
 
 from appliance.api.current import EXTENSION_KEY
 from appliance.config import Settings
 from appliance.context import Hearth
-from appliance.net.listeners import Listeners
+from appliance.net import heap, transports
 from appliance.net.tls import Certificate
 from appliance.realtime.compression import decline_compression
+from appliance.realtime.endpoint import CUT_OFF_KEY
 
 log = logging.getLogger(__name__)
 
 MAX_WEBSOCKET_MESSAGE = 1024 * 1024
+# Of server.shutdown_timeout_seconds, what open connections get to finish; then they are cut
+# off and the stop steps have the rest.
+CONNECTION_GRACE = 0.75
 
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
@@ -81,12 +84,16 @@ def banner(certificate: Certificate, urls: list[str], setup_token: str | None) -
 
 def _quiet_tls_teardown(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     """A client that drops its TLS connection untidily is not a server error: one line, no
-    traceback. Everything else goes to asyncio's default handler."""
+    traceback. Nor is a connection still busy when a stop's time ran out (Python 3.11's
+    asyncio reports that cancel as an error). Everything else goes to asyncio's default
+    handler."""
     error = context.get("exception")
-    if isinstance(error, ssl.SSLError | ConnectionError) and "client_connected_cb" in str(
-        context.get("message", "")
-    ):
+    message = str(context.get("message", ""))
+    if isinstance(error, ssl.SSLError | ConnectionError) and "client_connected_cb" in message:
         log.info("a client's connection ended uncleanly: %s", error)
+        return
+    if isinstance(error, asyncio.CancelledError) and "connection_made" in message:
+        log.info("a connection was still busy when the stop's time ran out")
         return
     loop.default_exception_handler(context)
 
@@ -120,7 +127,19 @@ async def _serve(
     token = await hearth.accounts.setup_token()
     print(banner(certificate, urls, token), file=sys.stderr, flush=True)
 
-    main = HypercornConfig()
+    server = config.server
+    memory = heap.Trimmer()
+    connections = transports.Transports(
+        server.write_timeout_seconds, server.shutdown_timeout_seconds, on_closed=memory.soon
+    )
+    app.extensions[CUT_OFF_KEY] = connections.abort
+    transports.install()
+    transports.shrink_tls_read_buffer()
+    heap.fix_mmap_threshold()
+    heap.freeze_startup_objects()
+
+    main = transports.ServingConfig()
+    connections.configure(main)
     main.bind = [_bind(config.server.host, config.server.port)]
     main.certfile = str(certificate.cert_path)
     main.keyfile = str(certificate.key_path)
@@ -136,18 +155,29 @@ async def _serve(
     decline_compression()
 
     stopping = asyncio.Event()
-    asyncio.get_running_loop().set_exception_handler(_quiet_tls_teardown)
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_tls_teardown)
+    grace = CONNECTION_GRACE * server.shutdown_timeout_seconds
+    deadline: list[asyncio.TimerHandle] = []
+
+    def cut_off_the_rest() -> None:
+        count = connections.abort_all()
+        if count:
+            log.info("cut off %d connection(s) still open %.1f s into the stop", count, grace)
 
     async def shutdown_trigger() -> None:
         await stop.wait()
         stopping.set()
         # Sockets close first: open WebSockets would hold Hypercorn's graceful stop for its
-        # whole timeout.
+        # whole timeout. A client that does not take its close (or anything else) in time is
+        # cut off, so the stop ends in time whatever clients do.
         hearth.hub.close_connections()
+        deadline.append(loop.call_later(grace, cut_off_the_rest))
 
     servers = [hypercorn_serve(app, main, shutdown_trigger=shutdown_trigger)]
     if config.server.http_port:
-        plain = HypercornConfig()
+        plain = transports.ServingConfig()
+        connections.configure(plain)
         plain.bind = [_bind(config.server.host, config.server.http_port)]
         plain.accesslog = None
         plain.errorlog = logging.getLogger("hypercorn.error")
@@ -155,24 +185,16 @@ async def _serve(
         plain.graceful_timeout = 1
         redirect = cast(Any, redirect_app(config.server.port))  # a plain ASGI callable
         servers.append(hypercorn_serve(redirect, plain, shutdown_trigger=stop.wait))
-    listeners = Listeners()
-
-    async def drop_lingering_connections() -> None:
-        # Hypercorn's own graceful timeout does not bound its stop on Python 3.12.1+.
-        await stop.wait()
-        await asyncio.sleep(main.graceful_timeout)
-        listeners.abort_clients()
-
-    with listeners.recording(asyncio.get_running_loop()):
-        tasks = [asyncio.create_task(server) for server in servers]
-        dropper = asyncio.create_task(drop_lingering_connections())
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            # One server failing (a port in use) stops the other too, and both finish cleanly.
-            stop.set()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-            dropper.cancel()
+    tasks = [asyncio.create_task(server) for server in servers]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        # One server failing (a port in use) stops the other too, and both finish cleanly.
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for handle in deadline:
+            handle.cancel()
+        memory.cancel()
     for result in results:
         if isinstance(result, ssl.SSLError) and stopping.is_set():
             # A client's TLS connection ended untidily while we stopped (Hypercorn lets that

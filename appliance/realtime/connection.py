@@ -57,9 +57,17 @@ def error_frame(request_id: str | None, error: WireError) -> str:
     return dumps({"id": request_id, "type": "result", "ok": False, "error": error.body()})
 
 
+class WriteTimeout(Exception):
+    """A frame waited longer than the write timeout to be taken: the client stopped reading."""
+
+
 class Connection:
     def __init__(
-        self, user_id: int, session_id: str, send: Callable[[str], Awaitable[None]]
+        self,
+        user_id: int,
+        session_id: str,
+        send: Callable[[str], Awaitable[None]],
+        write_timeout: float | None = None,
     ) -> None:
         self.user_id = user_id
         self.session_id = session_id
@@ -68,6 +76,7 @@ class Connection:
         self.close_code: int | None = None
         self.close_reason = ""
         self._send = send
+        self._write_timeout = write_timeout
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
         # While replaying, live events wait here; None once live.
         self._held: list[tuple[EventRow, str]] | None = []
@@ -115,12 +124,18 @@ class Connection:
         self._queue.put_nowait(None)
 
     async def write_loop(self) -> None:
+        """Send queued frames until closed. Raises WriteTimeout when one waits longer than the
+        write timeout (the server below bounds its own writes too, but over HTTP/2 a send waits
+        on the stream's flow-control window, which only this sees)."""
         while True:
             frame = await self._queue.get()
             if frame is None:
                 return
             try:
-                await self._send(frame)
+                async with asyncio.timeout(self._write_timeout):
+                    await self._send(frame)
+            except TimeoutError:
+                raise WriteTimeout(f"a frame waited {self._write_timeout:g} s") from None
             except UnicodeEncodeError:
                 # Nothing a client sends can make a frame like this (ids and text are checked
                 # on the way in); if one is made anyway, it is dropped, not the connection.

@@ -23,7 +23,9 @@ from appliance.api.errors import INTERNAL, WireError, from_service, invalid
 from appliance.realtime.connection import (
     CLOSE_IDLE,
     CLOSE_INTERNAL,
+    CLOSE_TOO_SLOW,
     Connection,
+    WriteTimeout,
     error_frame,
     event_frame,
     result_frame,
@@ -42,6 +44,9 @@ REPLAY_PAGE = 500
 REPLAY_LIMIT = 20_000  # beyond this many missed events, reloading is cheaper than replaying
 MAX_FRAME_CHARS = 64 * 1024
 OPS_KEY = "hearth.ops"
+# Set by server.py: cut_off(server, client, reason) -> bool resets the TCP connection between
+# those two addresses (an ASGI scope's), for a client that stopped reading.
+CUT_OFF_KEY = "hearth.cut_off"
 _MALFORMED: dict[str, Any] = {}
 _BAD_ID: dict[str, Any] = {}
 
@@ -79,7 +84,12 @@ async def socket() -> None:
     await websocket.accept()
     ws = cast(Any, websocket)._get_current_object()  # the object itself, usable from tasks
     hub: Hub = context.hub
-    connection = Connection(principal.user.id, principal.session_id, ws.send)
+    connection = Connection(
+        principal.user.id,
+        principal.session_id,
+        ws.send,
+        context.config.server.write_timeout_seconds,
+    )
     limit = context.config.limits.ws_frames_per_connection
     driver = Driver(
         Caller(context, hub, connection),
@@ -89,11 +99,14 @@ async def socket() -> None:
     )
     writer = asyncio.create_task(connection.write_loop(), name="ws-writer")
     reader = asyncio.create_task(driver.read_loop(), name="ws-reader")
+    cut_off = False
     try:
         await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
         for name, task in (("reader", reader), ("writer", writer)):
             error = task.exception() if task.done() and not task.cancelled() else None
-            if isinstance(error, ConnectionError | EOFError):
+            if isinstance(error, WriteTimeout):
+                cut_off = _cut_off(ws.scope, connection, error)
+            elif isinstance(error, ConnectionError | EOFError):
                 log.info("WebSocket %s ended: the client went away (%s)", name, error)
             elif error is not None:
                 # Said, not swallowed: the client is told the server failed and resumes.
@@ -107,8 +120,20 @@ async def socket() -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await driver.settle()
-    if connection.close_code is not None:
+    if connection.close_code is not None and not cut_off:
         await ws.close(connection.close_code, connection.close_reason)
+
+
+def _cut_off(scope: Any, connection: Connection, error: WriteTimeout) -> bool:
+    """The client stopped reading: reset its connection, which no close frame would get
+    through. True if the server did (it logs that in one line)."""
+    connection.close(CLOSE_TOO_SLOW, "too slow; reconnect and resume")
+    cut_off = current_app.extensions.get(CUT_OFF_KEY)
+    reason = f"user {connection.user_id}'s WebSocket stopped reading ({error})"
+    if cut_off is not None and cut_off(scope.get("server"), scope.get("client"), reason):
+        return True
+    log.info("WebSocket of user %s: %s", connection.user_id, error)
+    return False
 
 
 class Driver:

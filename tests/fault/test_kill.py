@@ -363,6 +363,7 @@ async def count(server: HearthServer, senders: list[Sender]) -> dict[str, Any]:
 
 # --- a client that vanishes with sends in flight ----------------------------------------------
 
+
 @pytest.mark.parametrize("leaves", ["closes", "is cut off"])
 async def test_a_client_leaving_with_sends_in_flight_leaves_the_server_writable(tmp_path, leaves):
     """Bursts of sends, each followed at once by the socket going away (a closed tab, a lost
