@@ -138,13 +138,15 @@ class ReactionOut(Out):
 
 
 class CallSummaryOut(Out):
-    """What a call-log message shows of its call."""
+    """What a call-log message shows of its call; `participants`: everyone who was in it at
+    some point (a member not among them missed it)."""
 
     id: int
     kind: CallKind
     outcome: CallOutcome | None
     duration_seconds: int | None
     started_by: int | None
+    participants: list[int]
 
 
 class FileOut(Out):
