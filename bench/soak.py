@@ -390,7 +390,7 @@ class Participant:
                 if reply.get("ok"):
                     self.call_id = int(reply["data"]["id"])
                     break
-                if self.starts or reply["error"]["code"] != "call_in_progress":
+                if reply["error"]["code"] != "call_in_progress":
                     raise RuntimeError(f"call.start refused: {reply}")
                 self.call_id = await self.next_call()  # another one started it: join that
                 continue
