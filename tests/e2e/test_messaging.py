@@ -143,9 +143,11 @@ def test_third_person_joins_group_by_invite_link(hearth_server, new_person):
     # Ada makes an invite link in the group settings.
     ada.click("#chat-settings")
     expect(ada.locator("#group-panel")).to_be_visible()
-    expect(ada.locator('#group-members [data-user-id][data-role="owner"]')).to_contain_text(
-        "Ada Lovelace"
-    )
+    owner_row = ada.locator('#group-members [data-user-id][data-role="owner"]')
+    expect(owner_row).to_contain_text("Ada Lovelace")
+    # Her own row has no actions: no button, and no stray "0" where it would be (issue 14).
+    expect(owner_row.locator(".member-actions")).to_have_count(0)
+    expect(owner_row).not_to_contain_text("0")
     ada.click("#invite-link-create")
     expect(ada.locator("#invite-link-url")).to_have_value(re.compile(r"/join/[\w-]+$"))
     link = ada.input_value("#invite-link-url")
