@@ -230,8 +230,13 @@ def test_history_search_reply_and_retry_after_server_restart(tmp_path, new_perso
         reply.locator(".quote").click()
         expect(bob.locator("#conversation .message.highlight")).to_contain_text("sourdough starter")
 
-        # The server goes away: Bob's message fails, then goes through on retry, once.
+        # The server goes away: Bob no longer sees Ada online (nobody can tell), his message
+        # fails, then goes through on retry, once.
+        presence = bob.locator("#chat-header .presence")
+        expect(presence).to_have_text("online")
         server.stop()
+        expect(presence).to_have_attribute("data-status", "unknown")
+        expect(presence).to_have_text("")
         bob.fill("#composer", "sent during the outage")
         bob.click("#send")
         failed = bob.locator("#conversation .message.failed")
@@ -240,8 +245,10 @@ def test_history_search_reply_and_retry_after_server_restart(tmp_path, new_perso
         server.start()
         pages.api(ada, server, f"/chats/{chat_id}/messages", {"client_id": "after", "body": "back up"})
         # Bob's socket comes back by itself and resumes: he gets what he missed.
-        expect(pages.last_message(bob, "back up")).to_be_visible(timeout=20_000)
+        # (within the longest reconnect backoff, 8 s, and the time the server takes to start)
+        pages.last_message(bob, "back up", timeout=20_000)
         expect(bob.locator("#connection-status")).to_have_text("")
+        expect(presence).to_have_text("online", timeout=20_000)  # once Ada's tab is back too
         failed.locator(".retry").click()
         expect(bob.locator("#conversation .message.failed")).to_have_count(0)
         expect(
