@@ -1,8 +1,9 @@
-"""Files in the browser: Ada attaches two pictures and a document (each with its progress bar)
-and records a voice note with Chromium's fake microphone; Bob sees the thumbnails at their own
-shape, steps through them in the viewer, downloads the document with its name and bytes,
-plays the note and finds it all in the chat's gallery. A file over the limit is refused in
-Ada's tray with a clear reason.
+"""Files in the browser: Ada attaches two pictures, a video and a document (each with its
+progress bar) and records a voice note with Chromium's fake microphone; Bob sees the
+thumbnails at their own shape, steps through them in the viewer (the video plays there),
+downloads the document with its name and bytes, plays the note and finds it all in the chat's
+gallery. A file over the limit is refused in Ada's tray with a clear reason; a pasted
+screenshot and a dropped file go the same way as picked ones.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from playwright.sync_api import expect
 
 from tests.support import pages
 from tests.support.server import HearthServer, write_config
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -30,6 +32,26 @@ def png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
+def webm(width: int, height: int, frames: int, fps: int) -> bytes:
+    """A small VP8 video (a green bar growing), made with PyAV as aiortc brings it."""
+    import av
+    import numpy as np
+
+    out = io.BytesIO()
+    with av.open(out, "w", format="webm") as container:
+        stream = container.add_stream("libvpx", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            picture = np.zeros((height, width, 3), dtype=np.uint8)
+            picture[:, : (i * 16) % width] = (0, 200, 0)
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
 def upload(name: str, mime: str, data: bytes) -> dict[str, object]:
     return {"name": name, "mimeType": mime, "buffer": data}
 
@@ -39,21 +61,23 @@ def test_pictures_document_and_voice_note_between_two_people(tmp_path: Path, new
         ada, bob, watches = pages.two_people_in_a_direct_chat(server, new_person)
         landscape = png(640, 360, (200, 40, 40))
         portrait = png(300, 500, (40, 40, 200))
+        clip = webm(320, 180, frames=20, fps=10)
         document = b"%PDF-1.4\n" + os.urandom(1_500_000)
         doc_name = "Budget été 2026 (final).pdf"
 
-        # Ada picks three files at once: each uploads at once with its own bar, to 100 %.
+        # Ada picks four files at once: each uploads at once with its own bar, to 100 %.
         ada.set_input_files(
             "#attach-input",
             files=[
                 upload("sea.png", "image/png", landscape),
                 upload("tower.png", "image/png", portrait),
+                upload("clip.webm", "video/webm", clip),
                 upload(doc_name, "application/pdf", document),
             ],
         )
         tray = ada.locator("#attach-tray .attach-item")
-        expect(tray).to_have_count(3)
-        for i in range(3):
+        expect(tray).to_have_count(4)
+        for i in range(4):
             expect(tray.nth(i)).to_have_attribute("data-state", "done")
             expect(tray.nth(i).locator("progress")).to_have_js_property("value", 1)
 
@@ -70,7 +94,7 @@ def test_pictures_document_and_voice_note_between_two_people(tmp_path: Path, new
         ada.fill("#composer", "Holiday pictures and the budget")
         ada.click("#send")
         sent = pages.last_message(ada, "Holiday pictures")
-        expect(sent.locator(".att-media")).to_have_count(2)
+        expect(sent.locator(".att-media")).to_have_count(3)
         expect(sent.locator(".att-file")).to_have_count(1)
         expect(tray).to_have_count(1)  # only the refused one is left
         huge.locator(".attach-remove").click()
@@ -87,24 +111,38 @@ def test_pictures_document_and_voice_note_between_two_people(tmp_path: Path, new
         # Bob sees the thumbnails, their space kept at each picture's shape.
         received = bob.locator("#conversation .message[data-message-id]", has_text="Holiday")
         thumbs = received.locator(".att-media")
-        expect(thumbs).to_have_count(2)
-        for i, ratio in ((0, 640 / 360), (1, 300 / 500)):
+        expect(thumbs).to_have_count(3)
+        for i, ratio in ((0, 640 / 360), (1, 300 / 500), (2, 320 / 180)):
             expect(thumbs.nth(i).locator("img")).to_have_js_property("complete", True)
             box = thumbs.nth(i).bounding_box()
             assert box is not None and abs(box["width"] / box["height"] - ratio) < 0.05, box
             assert thumbs.nth(i).locator("img").evaluate("img => img.naturalWidth") > 0
+        # The video: its poster, a play mark and its length.
+        expect(thumbs.nth(2).locator(".att-play")).to_be_visible()
+        expect(thumbs.nth(2).locator(".att-duration")).to_have_text("0:02")
 
         # The viewer: full size, arrow keys to the next picture, Escape closes, focus comes back.
         thumbs.nth(0).click()
         viewer = bob.locator("#media-viewer")
         expect(viewer).to_be_visible()
-        expect(bob.locator("#viewer-counter")).to_contain_text("1 of 2")
+        expect(bob.locator("#viewer-counter")).to_contain_text("1 of 3")
         full = viewer.locator("img.viewer-media")
         expect(full).to_have_js_property("naturalWidth", 640)
         expect(bob.locator("#viewer-download")).to_have_attribute("download", "sea.png")
         bob.keyboard.press("ArrowRight")
-        expect(bob.locator("#viewer-counter")).to_contain_text("2 of 2")
+        expect(bob.locator("#viewer-counter")).to_contain_text("2 of 3")
         expect(full).to_have_js_property("naturalWidth", 300)
+        bob.keyboard.press("ArrowRight")
+        expect(bob.locator("#viewer-counter")).to_contain_text("3 of 3")
+        video = viewer.locator("video.viewer-media")
+        expect(video).to_have_js_property("videoWidth", 320)
+        # It plays in the page, and can be moved to another point (the server answers ranges).
+        wait_for(lambda: video.evaluate("v => v.currentTime > 0"), what="the video playing")
+        video.evaluate("v => { v.pause(); v.currentTime = 1.5; }")
+        wait_for(lambda: video.evaluate("v => !v.seeking && v.currentTime >= 1.4"), what="a seek")
+        bob.keyboard.press("ArrowLeft")
+        bob.keyboard.press("ArrowLeft")
+        expect(bob.locator("#viewer-counter")).to_contain_text("1 of 3")
         bob.keyboard.press("Tab")
         bob.keyboard.press("Tab")
         bob.keyboard.press("Tab")
@@ -134,11 +172,42 @@ def test_pictures_document_and_voice_note_between_two_people(tmp_path: Path, new
         # The gallery: pictures, files and voice notes, each on its tab.
         bob.click("#chat-gallery")
         gallery = bob.locator("#gallery")
-        expect(gallery.locator(".gallery-thumb")).to_have_count(2)
+        expect(gallery.locator(".gallery-thumb")).to_have_count(3)
         gallery.locator("#gallery-tab-files").click()
         expect(gallery.locator(".att-file")).to_have_count(1)
         expect(gallery.locator(".att-file")).to_contain_text(doc_name)
         gallery.locator("#gallery-tab-voice").click()
         expect(gallery.locator(".voice")).to_have_count(1)
+        bob.keyboard.press("Escape")
+        expect(gallery).to_have_count(0)
+
+        # A pasted screenshot and a file dropped on the conversation join the tray; sent
+        # without a caption, they reach Bob.
+        ada.locator("#composer").evaluate(PASTE, list(png(40, 30, (0, 0, 0))))
+        expect(tray).to_have_count(1)
+        expect(tray.first).to_have_attribute("data-name", re.compile(r"^Pasted .*\.png$"))
+        ada.locator("#conversation").evaluate(DROP, list(b"shopping list"))
+        expect(tray).to_have_count(2)
+        expect(tray.nth(1)).to_have_attribute("data-state", "done")
+        ada.click("#send")
+        latest = bob.locator("#conversation .message[data-message-id]").last
+        expect(latest.locator(".att-media")).to_have_count(1)
+        expect(latest.locator(".att-file")).to_contain_text("notes.txt")
+        expect(latest.locator(".body")).to_have_count(0)
 
         assert pages.problems(watches) == []
+
+
+# As a browser makes them: a paste with a picture on the clipboard, a drag of a file.
+PASTE = """(box, bytes) => {
+  const data = new DataTransfer();
+  data.items.add(new File([new Uint8Array(bytes)], 'image.png', { type: 'image/png' }));
+  box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+}"""
+DROP = """(target, bytes) => {
+  const data = new DataTransfer();
+  data.items.add(new File([new Uint8Array(bytes)], 'notes.txt', { type: 'text/plain' }));
+  for (const type of ['dragenter', 'dragover', 'drop']) {
+    target.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+  }
+}"""

@@ -1,6 +1,6 @@
 // Files waiting to go with the next message: each uploads as soon as it is added, with its
 // own progress bar and a button that cancels the upload (or removes the file once up). A
-// failed upload stays, with its reason, until removed. onChange() after any change.
+// failed upload stays, with its reason, until removed. Loaded by the composer on first use.
 import { h } from '../dom.js';
 import { upload } from '../files/upload.js';
 import { humanSize, isImage } from '../files/format.js';
@@ -11,7 +11,7 @@ export const ATTACHMENTS_MAX = 10; // appliance/limits.py ATTACHMENTS_MAX
 let nextKey = 1;
 
 // limits(): the server's upload limits ({max_image_bytes, max_file_bytes}, from /info).
-export function createAttachTray({ announce, onChange, limits }) {
+export function createAttachTray({ announce, limits }) {
   const list = h('ul', { class: 'attach-list' });
   const el = h('div', { id: 'attach-tray', class: 'attach-tray', hidden: true, 'aria-label': 'Files to send' }, list);
   let items = [];
@@ -19,7 +19,6 @@ export function createAttachTray({ announce, onChange, limits }) {
   function render() {
     el.hidden = !items.length;
     list.replaceChildren(...items.map((item) => item.node));
-    onChange();
   }
 
   function paint(item) {
@@ -59,14 +58,12 @@ export function createAttachTray({ announce, onChange, limits }) {
       item.state = 'done';
       item.result = result;
       paint(item);
-      onChange();
     }, (err) => {
       if (err.code === 'aborted') return;
       item.state = 'failed';
       item.error = err.message;
       paint(item);
       announce(err.message);
-      onChange();
     });
     paint(item);
     return item;

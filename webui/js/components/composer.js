@@ -1,12 +1,12 @@
 // The message box: Enter sends, Shift+Enter breaks the line, "@" offers the chat's members,
 // a reply or an edit shows above it (Escape cancels), typing.start/stop go out as you type.
 // Files come from the attach button, a paste or a drop (addFiles) into a tray where they
-// upload at once; Send waits for them and sends them with the text as caption. The mic button
-// loads the recorder (../files/recorder.js) on first use; a voice note is sent on its own.
+// upload at once; Send waits for them and sends them with the text as caption. The tray
+// (./attach-tray.js) and the recorder (../files/recorder.js) load on first use; a voice note
+// is sent on its own.
 import { h } from '../dom.js';
 import { errorText } from '../api.js';
 import { preview } from '../text.js';
-import { createAttachTray } from './attach-tray.js';
 import { avatar } from './avatar.js';
 import { icon } from './icons.js';
 
@@ -29,7 +29,9 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     'aria-label': 'Message', 'aria-autocomplete': 'list', 'aria-controls': 'mention-list', 'aria-expanded': 'false',
   });
   const sendButton = h('button', { id: 'send', type: 'submit', class: 'icon-btn send', 'aria-label': 'Send', disabled: true }, icon('send'));
-  const tray = createAttachTray({ announce, onChange: () => {}, limits: () => ctx.store.get().info });
+  const traySlot = h('div', { class: 'attach-slot', hidden: true });
+  let tray = null;
+  let trayLoading = null;
   const picker = h('input', { type: 'file', id: 'attach-input', multiple: true, hidden: true, tabindex: -1 });
   const attachButton = h('button', {
     type: 'button', id: 'attach', class: 'icon-btn', 'aria-label': 'Attach files', title: 'Attach files', disabled: true,
@@ -40,7 +42,7 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     onclick: () => record(),
   }, icon('mic'));
   const form = h('form', { id: 'composer-form', class: 'composer' }, attachButton, picker, input, recordButton, sendButton);
-  const el = h('div', { class: 'composer-wrap' }, context, mentionList, tray.el, form);
+  const el = h('div', { class: 'composer-wrap' }, context, mentionList, traySlot, form);
   input.value = drafts.get(chatId) || '';
 
   let mode = null; // {kind: 'reply'|'edit', message}
@@ -111,9 +113,27 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
   }
 
   // ---- files
-  function addFiles(files) {
+  function loadTray() {
+    trayLoading ||= Promise.all([import('./attach-tray.js'), import('../files/styles.js').then((m) => m.useFilesStyles())])
+      .then(([module]) => {
+        tray = module.createAttachTray({ announce, limits: () => ctx.store.get().info });
+        traySlot.replaceWith(tray.el);
+        return tray;
+      }, (err) => {
+        trayLoading = null;
+        throw err;
+      });
+    return trayLoading;
+  }
+
+  async function addFiles(files) {
     if (input.disabled || !files?.length) return;
-    tray.add(files);
+    try {
+      (await loadTray()).add(files);
+    } catch {
+      announce("Couldn't load the file uploader.");
+      return;
+    }
     input.focus();
   }
 
@@ -157,6 +177,12 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
   }
 
   async function sendVoice(file) {
+    try {
+      await loadTray();
+    } catch {
+      announce("Couldn't load the file uploader.");
+      return;
+    }
     const [item] = tray.add([file]);
     input.focus();
     if (!item) return;
@@ -173,7 +199,7 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     const text = input.value.trim();
     if (input.disabled) return;
     const current = mode;
-    if (current?.kind !== 'edit' && tray.size) {
+    if (current?.kind !== 'edit' && tray?.size) {
       await submitWithFiles(current);
       return;
     }
@@ -281,7 +307,7 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     },
     addFiles,
     destroy() {
-      tray.clear();
+      tray?.clear();
       recording?.cancel?.();
     },
     reply: (message) => setMode({ kind: 'reply', message }),
