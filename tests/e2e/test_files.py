@@ -211,3 +211,40 @@ DROP = """(target, bytes) => {
     target.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
   }
 }"""
+
+
+def test_an_upload_shows_its_progress_and_can_be_cancelled(hearth_server, new_person):
+    watches: list[pages.Watch] = []
+    ada = pages.watched_person(new_person, hearth_server, watches)
+    pages.set_up_admin(ada, hearth_server)
+    ada.click("#new-chat")
+    ada.click("#new-chat-menu #new-group")
+    ada.fill("#new-chat-title", "Notes to self")
+    ada.click("#new-chat-form button[type=submit]")
+    pages.chat_id(ada)
+
+    # A slow link (Chromium's own throttling, on loopback) so the upload takes a while.
+    cdp = ada.context.new_cdp_session(ada)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 400_000},
+    )
+    ada.set_input_files(
+        "#attach-input",
+        files=[upload("big.pdf", "application/pdf", b"%PDF-1.4\n" + bytes(4_000_000))],
+    )
+    item = ada.locator("#attach-tray .attach-item")
+    expect(item).to_have_attribute("data-state", "uploading")
+    bar = item.locator("progress")
+    wait_for(lambda: 0.05 < bar.evaluate("p => p.value") < 0.9, what="the bar part way")
+    expect(item.locator(".attach-status")).to_have_text(re.compile(r"^\d+%$"))
+    item.locator(".attach-remove").click()
+    expect(ada.locator("#attach-tray")).to_be_hidden()
+
+    # Nothing half-sent goes with the next message.
+    ada.fill("#composer", "no file here")
+    ada.click("#send")
+    sent = pages.last_message(ada, "no file here")
+    expect(sent.locator(".attachments")).to_have_count(0)
+    assert pages.problems(watches) == []
