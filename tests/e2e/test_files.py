@@ -107,6 +107,8 @@ def test_pictures_document_and_voice_note_between_two_people(tmp_path: Path, new
         ada.click("#record-send")
         expect(ada.locator("#recorder")).to_have_count(0)
         expect(ada.locator("#conversation .message[data-message-id] .voice")).to_have_count(1)
+        chat_item = bob.locator("#chat-list .chat-item-preview").first
+        expect(chat_item).to_contain_text("Voice note")
 
         # Bob sees the thumbnails, their space kept at each picture's shape.
         received = bob.locator("#conversation .message[data-message-id]", has_text="Holiday")
@@ -248,3 +250,42 @@ def test_an_upload_shows_its_progress_and_can_be_cancelled(hearth_server, new_pe
     sent = pages.last_message(ada, "no file here")
     expect(sent.locator(".attachments")).to_have_count(0)
     assert pages.problems(watches) == []
+
+
+def test_the_gallery_pages_older_items(tmp_path: Path, new_person):
+    limits = {"uploads_per_user": {"count": 1000, "per_seconds": 1}}
+    with HearthServer(write_config(tmp_path, limits=limits)) as server:
+        watches: list[pages.Watch] = []
+        ada = pages.watched_person(new_person, server, watches)
+        pages.set_up_admin(ada, server)
+        chat = pages.api(ada, server, "/chats", {"kind": "group", "title": "Archive"})["id"]
+        # 8 documents sent in 4 messages, through the API: 32 items, more than a page of 30.
+        ids = []
+        for i in range(8):
+            response = ada.request.post(
+                f"{server.url}/api/v1/files",
+                data=f"document {i}".encode(),
+                headers={"Origin": server.url, "X-File-Name": f"doc-{i}.txt"},
+            )
+            assert response.status == 201, response.text()
+            ids.append(response.json()["id"])
+        messages = [
+            pages.api(
+                ada, server, f"/chats/{chat}/messages", {"client_id": f"m{n}", "attachments": ids}
+            )["id"]
+            for n in range(4)
+        ]
+
+        ada.goto(f"{server.url}/chats/{chat}")
+        ada.click("#chat-gallery")
+        gallery = ada.locator("#gallery")
+        expect(gallery.locator(".gallery-status")).to_have_text("No pictures or videos yet.")
+        gallery.locator("#gallery-tab-files").click()
+        rows = gallery.locator(".gallery-row")
+        expect(rows).to_have_count(30)
+        expect(rows.first).to_have_attribute("data-message-id", str(messages[-1]))  # newest first
+        gallery.locator("#gallery-more").click()
+        expect(rows).to_have_count(32)
+        expect(rows.last).to_have_attribute("data-message-id", str(messages[0]))
+        expect(gallery.locator("#gallery-more")).to_be_hidden()
+        assert pages.problems(watches) == []

@@ -42,3 +42,13 @@ export const isAudio = (file) => file.type.startsWith('audio/');
 
 // Whether a recording made here (the recorder names its files so).
 export const VOICE_NOTE_PREFIX = 'Voice note';
+
+// What a message of files without a caption reads as in the chat list and a notification.
+export function filesText(files) {
+  if (files.length > 1) return `${files.length} files`;
+  const [f] = files;
+  if (isAudio(f)) return f.duration != null ? `Voice note (${duration(f.duration)})` : 'Voice note';
+  if (isImage(f)) return 'Photo';
+  if (isVideo(f)) return 'Video';
+  return f.name;
+}

@@ -4,23 +4,13 @@ import { h, reconcile } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { listTime, typingText } from '../format.js';
 import { preview } from '../text.js';
-import { duration } from '../files/format.js';
+import { filesText } from '../files/format.js';
 import { callLogText } from '../call/log.js';
 import { chatAvatar } from '../components/chat-avatar.js';
 import { icon } from '../components/icons.js';
 import { openNewChatMenu } from './new-chat.js';
 
 const SEARCH_DELAY_MS = 250;
-
-// What a message of files without a caption reads as in the list.
-function filesText(files) {
-  if (files.length > 1) return `${files.length} files`;
-  const [f] = files;
-  if (f.kind === 'voice') return `Voice note (${duration(f.duration)})`;
-  if (f.type.startsWith('image/')) return 'Photo';
-  if (f.type.startsWith('video/')) return 'Video';
-  return f.name;
-}
 
 function previewText(ctx, chat) {
   const { me, people } = ctx;
