@@ -59,6 +59,8 @@ def upload(name: str, mime: str, data: bytes) -> dict[str, object]:
 def test_pictures_document_and_voice_note_between_two_people(tmp_path: Path, new_person):
     with HearthServer(write_config(tmp_path, limits={"max_file_bytes": FILE_LIMIT})) as server:
         ada, bob, watches = pages.two_people_in_a_direct_chat(server, new_person)
+        bob_loaded: list[str] = []
+        bob.on("request", lambda request: bob_loaded.append(request.url))
         landscape = png(640, 360, (200, 40, 40))
         portrait = png(300, 500, (40, 40, 200))
         clip = webm(320, 180, frames=20, fps=10)
@@ -124,10 +126,14 @@ def test_pictures_document_and_voice_note_between_two_people(tmp_path: Path, new
         expect(thumbs.nth(2).locator(".att-duration")).to_have_text("0:02")
 
         # The viewer: full size, arrow keys to the next picture, Escape closes, focus comes back.
+        # It, the recorder and the gallery load only when first used.
+        lazy = ("/js/files/viewer.js", "/js/files/gallery.js", "/js/files/recorder.js")
+        assert [url for url in bob_loaded if url.endswith(lazy)] == []
         thumbs.nth(0).click()
         viewer = bob.locator("#media-viewer")
         expect(viewer).to_be_visible()
         expect(bob.locator("#viewer-counter")).to_contain_text("1 of 3")
+        assert any(url.endswith("/js/files/viewer.js") for url in bob_loaded)
         full = viewer.locator("img.viewer-media")
         expect(full).to_have_js_property("naturalWidth", 640)
         expect(bob.locator("#viewer-download")).to_have_attribute("download", "sea.png")
