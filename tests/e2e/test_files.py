@@ -176,6 +176,15 @@ def test_pictures_document_and_voice_note_between_two_people(tmp_path: Path, new
         expect(note).to_have_attribute("data-state", "playing")
         expect(note.locator(".voice-bar.played").first).to_be_attached()
         expect(note).to_have_attribute("data-state", "paused", timeout=8_000)
+        # Dragging along the waveform moves through the note.
+        note.locator(".voice-seek").fill("1")
+        wait_for(
+            lambda: note.locator("audio").evaluate("a => !a.seeking && a.currentTime >= 0.9"),
+            what="the note scrubbed to 1 s",
+        )
+        expect(note.locator(".voice-seek")).to_have_attribute(
+            "aria-valuetext", re.compile(r"^0:01 of 0:0[1-4]$")
+        )
 
         # The gallery: pictures, files and voice notes, each on its tab.
         bob.click("#chat-gallery")

@@ -70,7 +70,7 @@ export function voicePlayer(file) {
     return bar;
   });
   const seek = h('input', {
-    type: 'range', class: 'voice-seek', min: 0, max: known || 1, step: 0.1, value: 0,
+    type: 'range', class: 'voice-seek', min: 0, max: known || 1, step: 'any', value: 0,
     'aria-label': `Position in ${file.name}`,
   });
   const time = h('span', { class: 'voice-time' }, duration(known));
@@ -116,6 +116,7 @@ export function voicePlayer(file) {
       played = upTo;
     }
     time.textContent = audio.paused && t === 0 ? duration(length) : duration(t);
+    seek.setAttribute('aria-valuetext', `${duration(t)} of ${duration(length)}`);
   }
   function setState(playing) {
     el.dataset.state = playing ? 'playing' : 'paused';
