@@ -267,8 +267,8 @@ def test_an_upload_shows_its_progress_and_can_be_cancelled(hearth_server, new_pe
     assert pages.problems(watches) == []
 
 
-def test_the_gallery_pages_older_items(tmp_path: Path, new_person):
-    limits = {"uploads_per_user": {"count": 1000, "per_seconds": 1}}
+def test_the_gallery_pages_older_items_and_too_many_uploads_are_refused(tmp_path: Path, new_person):
+    limits = {"uploads_per_user": {"count": 8, "per_seconds": 600}}
     with HearthServer(write_config(tmp_path, limits=limits)) as server:
         watches: list[pages.Watch] = []
         ada = pages.watched_person(new_person, server, watches)
@@ -303,4 +303,13 @@ def test_the_gallery_pages_older_items(tmp_path: Path, new_person):
         expect(rows).to_have_count(32)
         expect(rows.last).to_have_attribute("data-message-id", str(messages[0]))
         expect(gallery.locator("#gallery-more")).to_be_hidden()
+        ada.keyboard.press("Escape")
+
+        # The ninth upload in the window is one too many: the tray says so and when to retry.
+        ada.set_input_files("#attach-input", files=[upload("more.txt", "text/plain", b"more")])
+        item = ada.locator("#attach-tray .attach-item")
+        expect(item).to_have_attribute("data-state", "failed")
+        expect(item.locator(".attach-status")).to_have_text(
+            re.compile(r"^Too many uploads, try again in \d+ s\.$")
+        )
         assert pages.problems(watches) == []
