@@ -254,7 +254,8 @@ def test_an_upload_shows_its_progress_and_can_be_cancelled(hearth_server, new_pe
     item = ada.locator("#attach-tray .attach-item")
     expect(item).to_have_attribute("data-state", "uploading")
     bar = item.locator("progress")
-    wait_for(lambda: 0.05 < bar.evaluate("p => p.value") < 0.9, what="the bar part way")
+    # The upload takes about 10 s at this rate: room enough to catch it part way on a busy box.
+    wait_for(lambda: 0.05 < bar.evaluate("p => p.value") < 0.9, timeout=15, what="the bar part way")
     expect(item.locator(".attach-status")).to_have_text(re.compile(r"^\d+%$"))
     item.locator(".attach-remove").click()
     expect(ada.locator("#attach-tray")).to_be_hidden()
