@@ -78,6 +78,10 @@ class InfoOut(Out):
     version: str
     registration: Literal["open", "invite", "closed"]
     setup_needed: bool
+    # Upload limits, so a browser can refuse a file too large before sending it: it cannot
+    # read the early 413 of an upload the server cut off.
+    max_image_bytes: int
+    max_file_bytes: int
 
 
 class SessionOut(Out):
