@@ -133,6 +133,8 @@ export function createFrame(ctx) {
   }
 
   function onIncoming(message, chat) {
+    // Quiet: a call that missed you because you were on another one is in the chat, no more.
+    if (message.kind === 'call' && message.call?.outcome === 'busy') return;
     const sender = people.nameOf(message.sender_id);
     const title = chat.kind === 'direct' ? sender : `${sender} in ${chats.title(chat)}`;
     notifyNewMessage({
