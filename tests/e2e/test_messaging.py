@@ -200,6 +200,20 @@ def test_history_search_reply_and_retry_after_server_restart(tmp_path, new_perso
         messages = bob.locator("#conversation .message")
         expect(messages.last).to_contain_text("note 119 about bread")
         expect(messages).to_have_count(50)
+
+        # The conversation is one Tab stop (issue 14): focus lands on the newest message, the
+        # arrow keys move between messages, and no other message's controls are tab stops.
+        bob.locator("#conversation").focus()
+        expect(messages.last).to_be_focused()
+        bob.keyboard.press("ArrowUp")
+        expect(messages.nth(-2)).to_be_focused()
+        expect(bob.locator("#conversation .message[tabindex='0']")).to_have_count(1)
+        outside = "#conversation .message[tabindex='-1'] :is(button, a[href]):not([tabindex='-1'])"
+        expect(bob.locator(outside)).to_have_count(0)
+        bob.keyboard.press("End")
+        expect(messages.last).to_be_focused()
+        bob.keyboard.press("Tab")  # into that message's own controls: its menu button
+        expect(messages.last.locator(".menu-btn")).to_be_focused()
         bob.locator("#conversation").hover()
         for _ in range(30):
             if messages.count() == 120:

@@ -167,13 +167,75 @@ export function chatView(ctx, chatId, aroundId = null) {
     list.scrollTop = list.scrollHeight;
   }
 
+  // Keyboard: the conversation is one Tab stop (WAI-ARIA's feed pattern). Arrow keys move
+  // between messages, Home/End go to the ends; from a message, Tab goes through its own
+  // controls only, then on out of the conversation. `roving` is the id or client id of the
+  // message holding the stop (its element may be rebuilt by a render).
+  let roving = null;
+  const CONTROLS = 'button, a[href], audio, video, input, select, textarea';
+
+  function keyOf(node) {
+    return node.dataset.messageId ? `[data-message-id="${node.dataset.messageId}"]` : `[data-client-id="${node.dataset.clientId}"]`;
+  }
+
+  function messageNodesInList() {
+    return [...list.querySelectorAll(':scope > .message')];
+  }
+
+  function rove(node, focus = false) {
+    roving = node ? keyOf(node) : null;
+    for (const el of messageNodesInList()) {
+      const on = el === node;
+      el.tabIndex = on ? 0 : -1;
+      for (const control of el.querySelectorAll(CONTROLS)) control.tabIndex = on ? 0 : -1;
+    }
+    list.tabIndex = node ? -1 : 0;
+    if (node && focus) {
+      node.focus({ preventScroll: true });
+      node.scrollIntoView({ block: 'nearest' });
+    }
+  }
+
+  // After a render: the stop stays on the same message (refocused if the focus was in the
+  // conversation and went with a rebuilt element), or goes back to the conversation itself.
+  function keepRoving(hadFocus) {
+    const node = roving && list.querySelector(`:scope > .message${roving}`);
+    rove(node || null, !!node && hadFocus && !list.contains(document.activeElement));
+  }
+
+  list.addEventListener('focusin', (event) => {
+    if (event.target === list) {
+      const nodes = messageNodesInList();
+      if (nodes.length) rove(nodes[nodes.length - 1], true);
+      return;
+    }
+    const node = event.target.closest('.message');
+    if (node && (!roving || keyOf(node) !== roving)) rove(node);
+  });
+
+  list.addEventListener('keydown', (event) => {
+    if (!event.target.matches('.message') || event.altKey || event.ctrlKey || event.metaKey) return;
+    const nodes = messageNodesInList();
+    const at = nodes.indexOf(event.target);
+    const to = { ArrowUp: at - 1, ArrowDown: at + 1, Home: 0, End: nodes.length - 1 }[event.key];
+    if (to === undefined) return;
+    event.preventDefault();
+    if (to < 0) {
+      if (history.timeline(chatId).hasMoreBefore) loadOlder();
+      return;
+    }
+    if (nodes[to]) rove(nodes[to], true);
+  });
+
   function renderMessages() {
     if (!alive) return;
     const t = history.timeline(chatId);
     const stick = stickToBottom || (isAtBottom() && !t.hasMoreAfter);
     const anchor = stick ? null : firstVisible();
     const nodes = messageNodes();
+    const hadFocus = list.contains(document.activeElement);
     reconcile(list, nodes);
+    keepRoving(hadFocus);
     const used = new Set(nodes);
     for (const [key, entry] of cache) if (!used.has(entry.node)) cache.delete(key);
     const anchorNode = anchor && list.querySelector(`:scope > .message${anchor.key}`);
