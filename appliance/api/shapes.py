@@ -149,7 +149,8 @@ class CallSummaryOut(Out):
 
 class FileOut(Out):
     """An uploaded file: the answer to an upload, and each of a message's attachments.
-    `type` is what the bytes are (sniffed by the server); `duration` in seconds."""
+    `type` is what the bytes are (sniffed by the server); `duration` in seconds; `waveform`
+    about 64 peak levels of a voice note, 0..255 relative to its loudest moment."""
 
     id: int
     name: str
@@ -161,6 +162,7 @@ class FileOut(Out):
     duration: float | None
     url: str
     thumb_url: str | None
+    waveform: list[int] | None = None  # a voice note's peak levels (0..255); else null
 
 
 class MessageOut(Out):

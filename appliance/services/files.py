@@ -175,7 +175,7 @@ class Files:
                     sha256=sha256, owner_id=user_id, name=name, type=known.type,
                     kind=known.kind, size=known.size, width=known.width, height=known.height,
                     duration_ms=known.duration_ms, has_thumb=known.has_thumb,
-                    created_at=self.work.clock.now_ms(),
+                    created_at=self.work.clock.now_ms(), waveform=known.waveform,
                 )  # fmt: skip
             async with self.work.unit() as (tx, _):
                 row = await files.insert(tx, new)
@@ -283,4 +283,5 @@ def _new_file(
         duration_ms=facts.duration_ms,
         has_thumb=facts.thumb is not None,
         created_at=now,
+        waveform=facts.waveform,
     )

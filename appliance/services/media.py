@@ -23,6 +23,10 @@ from appliance.services.filetypes import FileType
 log = logging.getLogger(__name__)
 
 THUMB_SIDE = 480  # the longest side of a thumbnail, in pixels
+WAVEFORM_BARS = 64  # how many peak levels a voice note's waveform has
+# Levels are relative to the loudest moment, but no quieter than this (full scale = 1): a
+# silent recording stays flat instead of showing its noise floor at full height.
+WAVEFORM_FLOOR = 0.05
 THUMB_QUALITY = 80
 REENCODE_QUALITY = 92
 ORIENTATION = 0x0112  # the EXIF tag
@@ -47,6 +51,7 @@ class Facts:
     duration_ms: int | None = None
     thumb: Path | None = None  # a temp file: the thumbnail (WebP)
     cleaned: Path | None = None  # a temp file: the bytes to keep instead of the upload
+    waveform: bytes | None = None  # a voice note's peak levels, one byte (0..255) each
 
 
 def examine(path: Path, kind: FileType, temp: Callable[[str], Path], *, max_pixels: int) -> Facts:
@@ -215,7 +220,8 @@ def _audio_video(path: Path, kind: FileType, temp: Callable[[str], Path]) -> Fac
             duration = container.duration * 1000 // av.time_base if container.duration else None
             video = next((s for s in container.streams if s.type == "video"), None)
             if video is None:
-                return Facts(_as_audio(kind), duration_ms=duration)
+                audio = _as_audio(kind)
+                return Facts(audio, duration_ms=duration, waveform=_waveform(container))
             frame = next(container.decode(video), None)
             if not isinstance(frame, av.VideoFrame):
                 return Facts(kind, duration_ms=duration)
@@ -226,6 +232,51 @@ def _audio_video(path: Path, kind: FileType, temp: Callable[[str], Path]) -> Fac
     except Exception as error:  # any FFmpeg complaint: a file without facts, still a file
         log.info("no media facts for a %s upload: %s", kind.mime, error)
         return Facts(kind)
+
+
+def _waveform(container: Any) -> bytes | None:
+    """WAVEFORM_BARS peak levels (0..255) of a recording's first audio stream: each decoded
+    frame's loudest sample, placed by its position in time, so memory stays one frame (and a
+    list of peaks) whatever the length."""
+    stream = next((s for s in container.streams if s.type == "audio"), None)
+    if stream is None:
+        return None
+    peaks: list[tuple[int, float]] = []  # (samples, peak) per frame
+    try:
+        for frame in container.decode(stream):
+            peaks.append((frame.samples, _peak(frame.to_ndarray())))
+    except Exception as error:  # a recording cut short: the waveform of what there is
+        log.info("waveform stopped early: %s", error)
+    total = sum(samples for samples, _ in peaks)
+    if total == 0:
+        return None
+    bars: list[float | None] = [None] * WAVEFORM_BARS
+    position = 0
+    for samples, peak in peaks:
+        bar = min(position * WAVEFORM_BARS // total, WAVEFORM_BARS - 1)
+        bars[bar] = max(bars[bar] or 0.0, peak)
+        position += samples
+    held, last = [], 0.0
+    for level in bars:  # a recording shorter than the bars: each frame spans several
+        last = last if level is None else level
+        held.append(last)
+    loudest = max(max(held), WAVEFORM_FLOOR)
+    return bytes(round(255 * level / loudest) for level in held)
+
+
+def _peak(samples: Any) -> float:
+    """The loudest sample of a decoded frame, full scale = 1 (float or integer samples)."""
+    import numpy as np
+
+    if samples.size == 0:
+        return 0.0
+    if np.issubdtype(samples.dtype, np.unsignedinteger):  # 8-bit: silence is the midpoint
+        middle = (int(np.iinfo(samples.dtype).max) + 1) // 2
+        return min(float(np.abs(samples.astype(np.int32) - middle).max()) / middle, 1.0)
+    peak = float(np.abs(samples.astype(np.float64)).max())
+    if np.issubdtype(samples.dtype, np.integer):
+        peak /= float(np.iinfo(samples.dtype).max)
+    return min(peak, 1.0)
 
 
 def _as_audio(kind: FileType) -> FileType:

@@ -122,6 +122,7 @@ def file(row: FileRow) -> shapes.FileOut:
         duration=None if row.duration_ms is None else row.duration_ms / 1000,
         url=url,
         thumb_url=f"{url}/thumb" if row.has_thumb else None,
+        waveform=list(row.waveform) if row.kind == "voice" and row.waveform else None,
     )
 
 

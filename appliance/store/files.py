@@ -14,7 +14,7 @@ from appliance.store.db import fetch_all, fetch_one
 
 _FIELDS = (
     "id", "sha256", "owner_id", "name", "type", "kind", "size", "width", "height",
-    "duration_ms", "has_thumb", "created_at",
+    "duration_ms", "has_thumb", "created_at", "waveform",
 )  # fmt: skip
 _COLUMNS = ", ".join(_FIELDS)
 _F_COLUMNS = ", ".join(f"f.{name}" for name in _FIELDS)
@@ -34,6 +34,7 @@ class FileRow:
     duration_ms: int | None
     has_thumb: bool
     created_at: int
+    waveform: bytes | None  # a voice note's peak levels, one byte each
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class NewFile:
     duration_ms: int | None
     has_thumb: bool
     created_at: int
+    waveform: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +74,12 @@ async def insert(tx: aiosqlite.Connection, new: NewFile) -> FileRow:
     row = await fetch_one(
         tx,
         "INSERT INTO files (sha256, owner_id, name, type, kind, size, width, height,"
-        " duration_ms, has_thumb, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " duration_ms, has_thumb, created_at, waveform)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         f" RETURNING {_COLUMNS}",
         (
             new.sha256, new.owner_id, new.name, new.type, new.kind, new.size, new.width,
-            new.height, new.duration_ms, int(new.has_thumb), new.created_at,
+            new.height, new.duration_ms, int(new.has_thumb), new.created_at, new.waveform,
         ),
     )  # fmt: skip
     assert row is not None

@@ -112,7 +112,8 @@ async def test_upload_answers_the_facts_of_a_picture(pair, settings):
     ada, _, _ = pair
     file = await uploaded(ada, jpeg(640, 480), "Holiday ☀️.jpg")
     assert set(file) == {
-        "id", "name", "type", "kind", "size", "width", "height", "duration", "url", "thumb_url"
+        "id", "name", "type", "kind", "size", "width", "height", "duration", "url", "thumb_url",
+        "waveform",
     }  # fmt: skip
     assert file["name"] == "Holiday ☀️.jpg"
     assert (file["type"], file["kind"], file["width"], file["height"]) == (
@@ -677,3 +678,48 @@ async def test_a_truncated_video_is_still_a_file(pair):
     ada, _, _ = pair
     file = await uploaded(ada, mp4_video()[:200], "broken.mp4")
     assert file["type"] == "video/mp4" and file["duration"] is None
+
+
+def webm_tone_after_silence(quiet: float = 1.0, loud: float = 1.0) -> bytes:
+    """A voice note that is silent, then a loud 440 Hz tone: Opus in WebM as Chromium's
+    MediaRecorder makes it."""
+    import av
+    import numpy as np
+
+    out = io.BytesIO()
+    with av.open(out, "w", format="webm") as container:
+        stream = container.add_stream("libopus", rate=48000)
+        quiet_frames = int(quiet * 50)
+        for n in range(quiet_frames + int(loud * 50)):
+            t = (np.arange(960) + n * 960) / 48000
+            level = 0 if n < quiet_frames else 20000
+            samples = (level * np.sin(2 * np.pi * 440 * t)).astype("int16").reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+            frame.sample_rate, frame.pts = 48000, n * 960
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
+async def test_a_voice_note_has_a_waveform(pair):
+    ada, bob, chat_id = pair
+    note = await uploaded(ada, webm_tone_after_silence(), "voice.webm")
+    waveform = note["waveform"]
+    assert note["kind"] == "voice" and len(waveform) == 64
+    assert all(isinstance(level, int) and 0 <= level <= 255 for level in waveform)
+    assert max(waveform[:30]) < 20  # the silent first second
+    assert min(waveform[33:]) > 150 and max(waveform) == 255  # the tone
+    message = await json_of(await send(ada, chat_id, note), 201)
+    history = await json_of(await bob.get(f"/chats/{chat_id}/messages"), 200)
+    assert [m["attachments"][0]["waveform"] for m in history["messages"]] == [waveform]
+    assert message["attachments"][0]["waveform"] == waveform
+
+
+async def test_only_voice_notes_have_a_waveform(pair):
+    ada, _, _ = pair
+    assert (await uploaded(ada, jpeg(), "photo.jpg"))["waveform"] is None
+    assert (await uploaded(ada, mp4_video(), "clip.mp4"))["waveform"] is None
+    silent = await uploaded(ada, webm_voice_note(1.0), "quiet.webm")
+    assert silent["waveform"] is not None and max(silent["waveform"]) == 0
