@@ -18,11 +18,12 @@ from appliance.services import filetypes, media, views
 from appliance.services.chats import require_member
 from appliance.services.errors import InvalidError, NotFoundError, StorageFullError, TooLargeError
 from appliance.services.ratelimit import limiter
-from appliance.services.unit import Work
+from appliance.services.unit import Outbox, Work
 from appliance.store import errors as store_errors
 from appliance.store import files
 from appliance.store.blobs import BlobStore, Upload
-from appliance.store.files import NewFile
+from appliance.store.db import ThreadConnection, on_thread
+from appliance.store.files import FileRow, NewFile
 
 # Bytes gathered before a write to the temp file (in a worker thread).
 WRITE_CHUNK = 256 * 1024
@@ -72,9 +73,6 @@ class Files:
         self.max_pixels = config.files.max_image_pixels
         self.grace_ms = int(config.files.unattached_hours * 3600 * 1000)
         self.uploads = limiter(config.limits.uploads_per_user, work.clock)
-        # Uploads that keep bytes and the sweep that removes them take turns, so the sweep
-        # never removes bytes an upload has just found already stored.
-        self._store_lock = asyncio.Lock()
 
     @property
     def max_upload(self) -> int:
@@ -153,33 +151,47 @@ class Files:
         sha256: str,
         temps: list[Path],
     ) -> shapes.FileOut:
+        """Keep the upload: a new row, and its bytes moved into the store unless they are
+        there already. Whether they are is decided in the job that inserts the row, on the
+        writer's thread, where the sweep also removes bytes (`_forget`): the two never
+        interleave, with no lock held across an await."""
         async with self.work.read() as conn:
-            same = await files.same_upload(conn, user_id, sha256, name)
-            known = await files.any_with(conn, sha256)
+            same = await on_thread(conn, files.same_upload, user_id, sha256, name)
+            known = await on_thread(conn, files.any_with, sha256)
         if same is not None:
             return views.file(same)
-        facts = None
-        if known is None:
+        facts = None if known is not None else await self._examine(upload.path, kind, temps)
+        row = await self._store(user_id, name, upload.path, sha256, facts)
+        if row is None:  # the sweep removed the bytes meanwhile: they are this upload's now
             facts = await self._examine(upload.path, kind, temps)
-        async with self._store_lock:
-            if known is None or not await asyncio.to_thread(self.blobs.has, sha256):
-                facts = facts or await self._examine(upload.path, kind, temps)
-                source = facts.cleaned or upload.path
-                size = (await asyncio.to_thread(source.stat)).st_size
-                await asyncio.to_thread(self.blobs.keep, source, sha256)
-                if facts.thumb is not None:
-                    await asyncio.to_thread(self.blobs.keep_thumb, facts.thumb, sha256)
-                new = _new_file(user_id, name, sha256, size, facts, self.work.clock.now_ms())
-            else:
-                new = NewFile(
-                    sha256=sha256, owner_id=user_id, name=name, type=known.type,
-                    kind=known.kind, size=known.size, width=known.width, height=known.height,
-                    duration_ms=known.duration_ms, has_thumb=known.has_thumb,
-                    created_at=self.work.clock.now_ms(), waveform=known.waveform,
-                )  # fmt: skip
-            async with self.work.unit() as (tx, _):
-                row = await files.insert(tx, new)
+            row = await self._store(user_id, name, upload.path, sha256, facts)
+        assert row is not None
         return views.file(row)
+
+    async def _store(
+        self, user_id: int, name: str, path: Path, sha256: str, facts: media.Facts | None
+    ) -> FileRow | None:
+        """The row for an upload (None when its bytes must be stored and there are no `facts`
+        to store them with: the caller examines the upload and asks again)."""
+        now = self.work.clock.now_ms()
+
+        def job(conn: ThreadConnection, _: Outbox) -> FileRow | None:
+            same = files.same_upload(conn, user_id, sha256, name)
+            if same is not None:  # the same upload, twice at once
+                return same
+            known = files.any_with(conn, sha256)
+            if known is not None and self.blobs.has(sha256):
+                return files.insert(conn, _copy(known, user_id, name, now))
+            if facts is None:
+                return None
+            source = facts.cleaned or path
+            size = source.stat().st_size
+            self.blobs.keep(source, sha256)
+            if facts.thumb is not None:
+                self.blobs.keep_thumb(facts.thumb, sha256)
+            return files.insert(conn, _new_file(user_id, name, sha256, size, facts, now))
+
+        return await self.work.unit_in_thread(job)
 
     async def _examine(
         self, path: Path, kind: filetypes.FileType, temps: list[Path]
@@ -259,13 +271,30 @@ class Files:
             stale = await files.unattached_before(conn, cutoff, SWEEP_BATCH)
         if not stale:
             return 0
-        async with self._store_lock:
-            async with self.work.unit() as (tx, _):
-                orphaned = await files.delete_unattached(tx, [row.id for row in stale])
-            for sha256 in orphaned:
-                with contextlib.suppress(OSError):
-                    await asyncio.to_thread(self.blobs.remove, sha256)
+        async with self.work.unit() as (tx, _):
+            orphaned = await files.delete_unattached(tx, [row.id for row in stale])
+        if orphaned:
+            await self.work.unit_in_thread(lambda conn, _: self._forget(conn, orphaned))
         return len(stale)
+
+    def _forget(self, conn: ThreadConnection, orphaned: list[str]) -> None:
+        """Remove bytes that no row names, on the writer's thread: an upload decides there
+        whether the bytes it found are still stored (`_store`), so it either comes first (its
+        row keeps them) or after (it finds them gone and stores its own)."""
+        for sha256 in orphaned:
+            if files.any_with(conn, sha256) is None:
+                with contextlib.suppress(OSError):
+                    self.blobs.remove(sha256)
+
+
+def _copy(known: FileRow, owner_id: int, name: str, now: int) -> NewFile:
+    """A new upload of bytes already stored: their facts, this upload's owner and name."""
+    return NewFile(
+        sha256=known.sha256, owner_id=owner_id, name=name, type=known.type, kind=known.kind,
+        size=known.size, width=known.width, height=known.height,
+        duration_ms=known.duration_ms, has_thumb=known.has_thumb, created_at=now,
+        waveform=known.waveform,
+    )  # fmt: skip
 
 
 def _new_file(

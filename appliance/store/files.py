@@ -70,9 +70,9 @@ def _file(row: Sequence[Any]) -> FileRow:
     return FileRow(*values)
 
 
-async def insert(tx: aiosqlite.Connection, new: NewFile) -> FileRow:
-    row = await fetch_one(
-        tx,
+def insert(conn: sqlite3.Connection, new: NewFile) -> FileRow:
+    """A new file row (a plain sqlite3 function: the upload's job on the writer's thread)."""
+    row = conn.execute(
         "INSERT INTO files (sha256, owner_id, name, type, kind, size, width, height,"
         " duration_ms, has_thumb, created_at, waveform)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -81,7 +81,7 @@ async def insert(tx: aiosqlite.Connection, new: NewFile) -> FileRow:
             new.sha256, new.owner_id, new.name, new.type, new.kind, new.size, new.width,
             new.height, new.duration_ms, int(new.has_thumb), new.created_at, new.waveform,
         ),
-    )  # fmt: skip
+    ).fetchone()  # fmt: skip
     assert row is not None
     return _file(row)
 
@@ -91,22 +91,21 @@ async def get(conn: aiosqlite.Connection, file_id: int) -> FileRow | None:
     return None if row is None else _file(row)
 
 
-async def same_upload(
-    conn: aiosqlite.Connection, owner_id: int, sha256: str, name: str
-) -> FileRow | None:
+def same_upload(conn: sqlite3.Connection, owner_id: int, sha256: str, name: str) -> FileRow | None:
     """This person's earlier upload of the same bytes under the same name."""
-    row = await fetch_one(
-        conn,
+    row = conn.execute(
         f"SELECT {_COLUMNS} FROM files WHERE owner_id = ? AND sha256 = ? AND name = ?"
         " ORDER BY id LIMIT 1",
         (owner_id, sha256, name),
-    )
+    ).fetchone()
     return None if row is None else _file(row)
 
 
-async def any_with(conn: aiosqlite.Connection, sha256: str) -> FileRow | None:
+def any_with(conn: sqlite3.Connection, sha256: str) -> FileRow | None:
     """Any file row with these bytes (its facts: type, size, dimensions, thumbnail)."""
-    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM files WHERE sha256 = ? LIMIT 1", (sha256,))
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM files WHERE sha256 = ? LIMIT 1", (sha256,)
+    ).fetchone()
     return None if row is None else _file(row)
 
 

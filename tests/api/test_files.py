@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from PIL import Image
 
+from appliance.store import files as store_files
 from tests.support.app import ORIGIN, Client, make_settings
 from tests.support.people import new_client_id
 from tests.support.responses import error_of, json_of, no_content
@@ -598,6 +599,50 @@ async def test_a_swept_upload_cannot_be_attached(pair, hearth, settings):
     assert await hearth.files.sweep() == 1
     assert stored_files(settings.data_dir) == []
     await error_of(await send(ada, chat_id, file), 400, "validation_error")
+
+
+async def test_an_upload_that_finds_its_bytes_swept_meanwhile_stores_them(
+    pair, hearth, settings, monkeypatch
+):
+    """The sweep removes the only row and the bytes between an upload seeing them stored and
+    the upload keeping its row: the upload stores its own copy (cleaned, like any other)."""
+    ada, bob, chat_id = pair
+    picture = jpeg(50, 50, gps=True)
+    await uploaded(ada, picture, "first.jpg")
+    hearth.files.grace_ms = -1000
+    real_store = hearth.files._store
+    swept = []
+
+    async def sweep_first(*args):
+        if not swept:
+            swept.append(await hearth.files.sweep())
+        return await real_store(*args)
+
+    monkeypatch.setattr(hearth.files, "_store", sweep_first)
+    again = await uploaded(bob, picture, "again.jpg")
+    assert swept == [1]
+    hearth.files.grace_ms = 24 * 3600 * 1000
+    await json_of(await send(bob, chat_id, again), 201)
+    served = await fetch(ada, again["id"])
+    with Image.open(io.BytesIO(await served.get_data())) as image:
+        assert image.size == (50, 50) and GPS_IFD not in image.getexif()
+    assert (await fetch(ada, again["id"], "/thumb")).status_code == 200
+
+
+async def test_the_sweep_keeps_bytes_an_upload_named_after_its_rows_went(pair, hearth, settings):
+    """The other order: the sweep has deleted the last row naming some bytes, an upload of
+    the same bytes then keeps its row, and only then does the sweep come to remove them."""
+    ada, bob, _ = pair
+    picture = jpeg(30, 30)
+    first = await uploaded(ada, picture, "first.jpg")
+    work = hearth.files.work
+    async with work.unit() as (tx, _):
+        orphaned = await store_files.delete_unattached(tx, [first["id"]])
+    assert len(orphaned) == 1
+    again = await uploaded(bob, picture, "again.jpg")
+    await work.unit_in_thread(lambda conn, _: hearth.files._forget(conn, orphaned))
+    assert (await fetch(bob, again["id"])).status_code == 200
+    assert len(stored_files(settings.data_dir)) == 2  # the picture and its thumbnail
 
 
 # --- video and recordings (PyAV) --------------------------------------------------------------
