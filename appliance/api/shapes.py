@@ -37,6 +37,7 @@ class UserOut(Out):
     is_admin: bool
     created_at: datetime
     last_seen_at: datetime | None = None
+    avatar_url: str | None = None  # the profile picture (square WebP); null: show initials
 
 
 class MeOut(UserOut):
@@ -263,6 +264,7 @@ class ChatFieldsOut(Out):
     created_by: int | None
     created_at: datetime
     last_activity_at: datetime
+    avatar_url: str | None = None  # a group's or channel's picture; null: show initials
 
 
 class MemberOut(Out):

@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import unicodedata
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from appliance import limits
 from appliance.api import shapes
 from appliance.config import Settings
 from appliance.services import filetypes, media, views
 from appliance.services.chats import require_member
-from appliance.services.errors import InvalidError, NotFoundError, StorageFullError, TooLargeError
+from appliance.services.errors import (
+    InvalidError,
+    NotFoundError,
+    StorageFullError,
+    TooLargeError,
+    UnsupportedTypeError,
+)
 from appliance.services.ratelimit import limiter
 from appliance.services.unit import Outbox, Work
 from appliance.store import errors as store_errors
@@ -29,12 +37,18 @@ from appliance.store.files import FileRow, NewFile
 WRITE_CHUNK = 256 * 1024
 SWEEP_BATCH = 500
 THUMB_TYPE = "image/webp"
+AVATAR_SIDE = 256  # profile and group pictures: a square, at most this many pixels a side
+T = TypeVar("T")
 # Characters that would make a name read differently from what it is (bidi overrides).
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
 
 
 def file_not_found() -> NotFoundError:
     return NotFoundError("There is no such file.", code="file_not_found")
+
+
+def not_a_picture() -> UnsupportedTypeError:
+    return UnsupportedTypeError("This is not a picture: send a JPEG, PNG, GIF or WebP image.")
 
 
 def clean_name(raw: str) -> str:
@@ -110,15 +124,21 @@ class Files:
                 temp.unlink(missing_ok=True)
 
     async def _receive(
-        self, upload: Upload, body: AsyncIterable[bytes], length: int | None
+        self,
+        upload: Upload,
+        body: AsyncIterable[bytes],
+        length: int | None,
+        *,
+        images_only: bool = False,
     ) -> tuple[filetypes.FileType, str]:
         kind: filetypes.FileType | None = None
-        limit = self.max_upload
+        limit = self.max_image if images_only else self.max_upload
         pending = bytearray()
         async for chunk in body:
             pending += chunk
             if kind is None and len(pending) >= filetypes.HEAD_BYTES:
-                kind, limit = self._sniffed(bytes(pending[: filetypes.HEAD_BYTES]), length)
+                head = bytes(pending[: filetypes.HEAD_BYTES])
+                kind, limit = self._sniffed(head, length, images_only)
             received = upload.size + len(pending)
             if received > limit:
                 raise self._too_large(limit)
@@ -126,7 +146,7 @@ class Files:
                 await asyncio.to_thread(upload.write, bytes(pending))
                 pending.clear()
         if kind is None:
-            kind, limit = self._sniffed(bytes(pending), length)
+            kind, limit = self._sniffed(bytes(pending), length, images_only)
             if upload.size + len(pending) > limit:
                 raise self._too_large(limit)
         if pending:
@@ -135,8 +155,12 @@ class Files:
             raise InvalidError("The file is empty.", code="empty_file")
         return kind, await asyncio.to_thread(upload.finish)
 
-    def _sniffed(self, head: bytes, length: int | None) -> tuple[filetypes.FileType, int]:
+    def _sniffed(
+        self, head: bytes, length: int | None, images_only: bool
+    ) -> tuple[filetypes.FileType, int]:
         kind = filetypes.sniff(head)
+        if images_only and not kind.image:
+            raise not_a_picture()
         limit = self.max_image if kind.image else self.max_file
         if length is not None and length > limit:
             raise self._too_large(limit)
@@ -192,6 +216,61 @@ class Files:
             return files.insert(conn, _new_file(user_id, name, sha256, size, facts, now))
 
         return await self.work.unit_in_thread(job)
+
+    async def picture(
+        self,
+        user_id: int,
+        body: AsyncIterable[bytes],
+        length: int | None,
+        attach: Callable[[ThreadConnection, Outbox, FileRow], T],
+    ) -> T:
+        """A profile or group picture from an uploaded image (streamed as `body`, held to the
+        image limit; anything but a picture is refused): a centred square of at most
+        AVATAR_SIDE pixels, WebP, no metadata, kept as a file row of `user_id`'s and handed
+        to `attach` in the same job on the writer's thread (which sets it and records the
+        events). Whatever goes wrong, nothing is left."""
+        self.uploads.hit(str(user_id))
+        if length is not None and length > self.max_image:
+            raise self._too_large(self.max_image)
+        try:
+            upload = await asyncio.to_thread(self.blobs.begin)
+        except store_errors.StorageFullError as error:
+            raise StorageFullError() from error
+        made = self.blobs.temp_path(".webp")
+        try:
+            await self._receive(upload, body, length, images_only=True)
+            side, sha256, size = await asyncio.to_thread(self._square, upload.path, made)
+            now = self.work.clock.now_ms()
+
+            def job(conn: ThreadConnection, outbox: Outbox) -> T:
+                self.blobs.keep(made, sha256)  # the same picture again: already there
+                new = NewFile(
+                    sha256=sha256, owner_id=user_id, name="picture.webp", type=THUMB_TYPE,
+                    kind="media", size=size, width=side, height=side, duration_ms=None,
+                    has_thumb=False, created_at=now,
+                )  # fmt: skip
+                return attach(conn, outbox, files.insert(conn, new))
+
+            return await self.work.unit_in_thread(job)
+        except store_errors.StorageFullError as error:
+            raise StorageFullError() from error
+        finally:
+            upload.discard()
+            made.unlink(missing_ok=True)
+
+    def _square(self, source: Path, target: Path) -> tuple[int, str, int]:
+        """The picture made square at `target`: its side, sha256 and size (a worker thread)."""
+        try:
+            side = media.square(source, target, side=AVATAR_SIDE, max_pixels=self.max_pixels)
+        except media.ImageTooLargeError:
+            raise TooLargeError(
+                f"Pictures may have at most {self.max_pixels:,} pixels.", code="image_too_large"
+            ) from None
+        except media.NotAPictureError:
+            raise not_a_picture() from None
+        with target.open("rb") as made:
+            sha256 = hashlib.file_digest(made, "sha256").hexdigest()
+        return side, sha256, target.stat().st_size
 
     async def _examine(
         self, path: Path, kind: filetypes.FileType, temps: list[Path]

@@ -29,6 +29,7 @@ WAVEFORM_BARS = 64  # how many peak levels a voice note's waveform has
 WAVEFORM_FLOOR = 0.05
 THUMB_QUALITY = 80
 REENCODE_QUALITY = 92
+AVATAR_QUALITY = 85
 ORIENTATION = 0x0112  # the EXIF tag
 
 # JPEG markers that carry metadata: APP1 (EXIF, XMP), APP3..APP15 (maker notes, IPTC in
@@ -41,6 +42,10 @@ _WEBP_DROP = {b"EXIF", b"XMP "}
 
 class ImageTooLargeError(Exception):
     """More pixels than `max_pixels`: a decompression bomb, or just too big to show."""
+
+
+class NotAPictureError(Exception):
+    """Bytes Pillow cannot read as a picture."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +92,40 @@ def _image(path: Path, kind: FileType, temp: Callable[[str], Path], max_pixels: 
             return Facts(filetypes.OTHER)
 
 
+def square(path: Path, target: Path, *, side: int, max_pixels: int) -> int:
+    """A profile or group picture: the upload turned upright, cropped to its centred square,
+    scaled down to at most `side` pixels, written to `target` as WebP. Nothing of the
+    original's metadata is copied. The side written."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                if image.width * image.height > max_pixels:
+                    raise ImageTooLargeError()
+                upright = ImageOps.exif_transpose(image)
+                assert upright is not None
+                edge = min(upright.width, upright.height, side)
+                made = ImageOps.fit(upright, (edge, edge), Image.Resampling.LANCZOS)
+                _rgb(made).save(target, "WEBP", quality=AVATAR_QUALITY)
+                return edge
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageTooLargeError() from None
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            raise NotAPictureError(str(error)) from None
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    """RGB, or RGBA when the picture has transparency: what WebP takes."""
+    if image.mode in ("RGB", "RGBA"):
+        return image
+    has_alpha = image.mode in ("LA", "PA") or "transparency" in image.info
+    return image.convert("RGBA" if has_alpha else "RGB")
+
+
 def _thumbnail(image: Image.Image, target: Path) -> Path:
     small = image.copy()
     small.thumbnail((THUMB_SIDE, THUMB_SIDE))
-    if small.mode not in ("RGB", "RGBA"):
-        has_alpha = small.mode in ("LA", "PA") or "transparency" in small.info
-        small = small.convert("RGBA" if has_alpha else "RGB")
-    small.save(target, "WEBP", quality=THUMB_QUALITY)
+    _rgb(small).save(target, "WEBP", quality=THUMB_QUALITY)
     return target
 
 
