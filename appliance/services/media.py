@@ -9,6 +9,7 @@ arrives) reads durations and the first video frame for a poster.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ THUMB_QUALITY = 80
 REENCODE_QUALITY = 92
 AVATAR_QUALITY = 85
 ORIENTATION = 0x0112  # the EXIF tag
+_QUARTER_TURNS = {5, 6, 7, 8}  # orientations that swap width and height
+# A JPEG marker ending entropy-coded data (not FF 00, a restart FF D0..D7, or fill FF FF).
+_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
 # JPEG markers that carry metadata: APP1 (EXIF, XMP), APP3..APP15 (maker notes, IPTC in
 # APP13), COM. APP0 (JFIF) and APP14 (Adobe: how to read the colours) stay; APP2 stays only
@@ -79,11 +83,19 @@ def _image(path: Path, kind: FileType, temp: Callable[[str], Path], max_pixels: 
             with Image.open(path) as image:
                 if image.width * image.height > max_pixels:
                     raise ImageTooLargeError()
+                orientation = image.getexif().get(ORIENTATION, 1)
+                width, height = image.size
+                if orientation in _QUARTER_TURNS:
+                    width, height = height, width
+                if orientation in (0, 1):
+                    # Only the thumbnail needs pixels: a JPEG decodes at 1/2 to 1/8 scale
+                    # (12 megapixels: 0.9 s and 140 MB down to 0.1 s and a few MB).
+                    image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
                 upright = ImageOps.exif_transpose(image)
                 assert upright is not None
                 thumb = _thumbnail(upright, temp(".webp"))
                 cleaned = _without_metadata(path, image, upright, kind, temp)
-                return Facts(kind, upright.width, upright.height, None, thumb, cleaned)
+                return Facts(kind, width, height, None, thumb, cleaned)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageTooLargeError() from None
         except (OSError, SyntaxError, ValueError, EOFError) as error:
@@ -102,6 +114,7 @@ def square(path: Path, target: Path, *, side: int, max_pixels: int) -> int:
             with Image.open(path) as image:
                 if image.width * image.height > max_pixels:
                     raise ImageTooLargeError()
+                image.draft("RGB", (side, side))  # a JPEG decodes at the scale it needs
                 upright = ImageOps.exif_transpose(image)
                 assert upright is not None
                 edge = min(upright.width, upright.height, side)
@@ -195,14 +208,11 @@ def strip_jpeg(data: bytes) -> bytes:
 
 
 def _next_marker(data: bytes, i: int) -> int:
-    while True:
-        i = data.find(b"\xff", i)
-        if i < 0 or i + 1 >= len(data):
-            return len(data)
-        following = data[i + 1]
-        if following != 0x00 and not 0xD0 <= following <= 0xD7 and following != 0xFF:
-            return i
-        i += 1 if following == 0xFF else 2
+    """Where the entropy-coded data from `i` ends: the next 0xFF that is not a stuffed byte
+    (FF 00), a restart marker (FF D0..D7) or fill before another FF. One regex search in C:
+    a loop over every 0xFF took 0.13 s of a 12-megapixel photo's 0.37."""
+    found = _MARKER.search(data, i)
+    return len(data) if found is None else found.start()
 
 
 def strip_png(data: bytes) -> bytes:
