@@ -133,24 +133,26 @@ class Files:
     ) -> tuple[filetypes.FileType, str]:
         kind: filetypes.FileType | None = None
         limit = self.max_image if images_only else self.max_upload
-        pending = bytearray()
+        # The chunks as they came, written (and hashed) one by one in a worker thread once
+        # there are WRITE_CHUNK bytes: never joined, so no byte is copied on the way in.
+        pending: list[bytes] = []
+        waiting = 0
         async for chunk in body:
-            pending += chunk
-            if kind is None and len(pending) >= filetypes.HEAD_BYTES:
-                head = bytes(pending[: filetypes.HEAD_BYTES])
-                kind, limit = self._sniffed(head, length, images_only)
-            received = upload.size + len(pending)
-            if received > limit:
+            pending.append(chunk)
+            waiting += len(chunk)
+            if kind is None and waiting >= filetypes.HEAD_BYTES:
+                kind, limit = self._sniffed(_head(pending), length, images_only)
+            if upload.size + waiting > limit:
                 raise self._too_large(limit)
-            if len(pending) >= WRITE_CHUNK:
-                await asyncio.to_thread(upload.write, bytes(pending))
-                pending.clear()
+            if waiting >= WRITE_CHUNK:
+                await asyncio.to_thread(upload.write_all, pending)
+                pending, waiting = [], 0
         if kind is None:
-            kind, limit = self._sniffed(bytes(pending), length, images_only)
-            if upload.size + len(pending) > limit:
+            kind, limit = self._sniffed(_head(pending), length, images_only)
+            if upload.size + waiting > limit:
                 raise self._too_large(limit)
         if pending:
-            await asyncio.to_thread(upload.write, bytes(pending))
+            await asyncio.to_thread(upload.write_all, pending)
         if upload.size == 0:
             raise InvalidError("The file is empty.", code="empty_file")
         return kind, await asyncio.to_thread(upload.finish)
@@ -374,6 +376,16 @@ def _copy(known: FileRow, owner_id: int, name: str, now: int) -> NewFile:
         duration_ms=known.duration_ms, has_thumb=known.has_thumb, created_at=now,
         waveform=known.waveform,
     )  # fmt: skip
+
+
+def _head(chunks: list[bytes]) -> bytes:
+    """The first HEAD_BYTES bytes of an upload's first chunks (what `sniff` looks at)."""
+    head = b""
+    for chunk in chunks:
+        head += chunk[: filetypes.HEAD_BYTES - len(head)]
+        if len(head) >= filetypes.HEAD_BYTES:
+            break
+    return head
 
 
 def _new_file(
