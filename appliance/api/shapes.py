@@ -79,6 +79,10 @@ class InfoOut(Out):
     version: str
     registration: Literal["open", "invite", "closed"]
     setup_needed: bool
+    # Upload limits, so a browser can refuse a file too large before sending it: it cannot
+    # read the early 413 of an upload the server cut off.
+    max_image_bytes: int
+    max_file_bytes: int
 
 
 class SessionOut(Out):
@@ -139,13 +143,15 @@ class ReactionOut(Out):
 
 
 class CallSummaryOut(Out):
-    """What a call-log message shows of its call."""
+    """What a call-log message shows of its call; `participants`: everyone who was in it at
+    some point (a member not among them missed it)."""
 
     id: int
     kind: CallKind
     outcome: CallOutcome | None
     duration_seconds: int | None
     started_by: int | None
+    participants: list[int]
 
 
 class FileOut(Out):

@@ -105,7 +105,7 @@ def message(row: MessageRow, extras: Extras) -> shapes.MessageOut:
         mentions=sorted(extras.mentions.get(row.id, [])),
         reactions=[shapes.ReactionOut(emoji=e, user_ids=ids) for e, ids in grouped.items()],
         pinned=row.id in extras.pinned,
-        call=call_summary(extras.calls.get(row.id)) if not row.deleted else None,
+        call=None if row.deleted else call_summary(extras.calls.get(row.id), extras.took_part),
         attachments=[file(each) for each in extras.attachments.get(row.id, [])],
     )
 
@@ -141,7 +141,9 @@ def gallery_item(item: GalleryItem) -> shapes.MediaItemOut:
     )
 
 
-def call_summary(row: CallRow | None) -> shapes.CallSummaryOut | None:
+def call_summary(
+    row: CallRow | None, took_part: dict[int, list[int]]
+) -> shapes.CallSummaryOut | None:
     """What a call-log message shows of its call."""
     if row is None:
         return None
@@ -151,6 +153,7 @@ def call_summary(row: CallRow | None) -> shapes.CallSummaryOut | None:
         outcome=cast(Any, row.outcome),
         duration_seconds=row.duration_seconds,
         started_by=row.started_by,
+        participants=took_part.get(row.id, []),
     )
 
 

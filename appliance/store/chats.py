@@ -307,11 +307,16 @@ async def move_cursors(
 
 
 async def unread_counts(conn: aiosqlite.Connection, user_id: int) -> dict[int, tuple[int, int]]:
-    """chat id -> (unread messages, unread mentions of the user) after their read cursor."""
+    """chat id -> (unread messages, unread mentions of the user) after their read cursor.
+    Unread are other people's messages and the logs of calls the user was not in (missed);
+    system lines ("Ada renamed the group") are not."""
     async with conn.execute(
         "SELECT m.chat_id,"
         " (SELECT count(*) FROM messages g WHERE g.chat_id = m.chat_id AND g.id > m.last_read_id"
         "   AND g.deleted_at IS NULL AND (g.sender_id IS NULL OR g.sender_id != m.user_id)"
+        "   AND (g.kind = 'text' OR (g.kind = 'call' AND NOT EXISTS ("
+        "     SELECT 1 FROM calls c JOIN call_participants p ON p.call_id = c.id"
+        "     WHERE c.message_id = g.id AND p.user_id = m.user_id)))"
         "   AND NOT EXISTS (SELECT 1 FROM message_hidden h"
         "                   WHERE h.user_id = m.user_id AND h.message_id = g.id)),"
         " (SELECT count(*) FROM message_mentions x JOIN messages g ON g.id = x.message_id"

@@ -144,7 +144,7 @@ export function createChats(store, { me, connection, people, history }) {
     if (isNew || chat.last_message.id === message.id) chat.last_message = message;
     if (isNew) chat.last_activity_at = message.created_at;
     store.changed('chats');
-    if (!isNew || message.sender_id === me.id) return;
+    if (!isNew || !countsAsUnread(message)) return;
     if (isWatching(chat.id) && history.latest(chat.id)) {
       markRead(chat.id);
     } else {
@@ -153,6 +153,13 @@ export function createChats(store, { me, connection, people, history }) {
       sendCursor('delivered', chat.id, message.id);
     }
     store.emit('incoming', message, chat);
+  }
+
+  // The server's rule (store/chats.py unread_counts): other people's messages and the logs of
+  // calls I was not in; never system lines.
+  function countsAsUnread(message) {
+    if (message.sender_id === me.id || message.kind === 'system') return false;
+    return message.kind !== 'call' || !message.call?.participants?.includes(me.id);
   }
 
   function onMessageUpdated(message) {

@@ -5,6 +5,7 @@
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { askPermission, canAskPermission, notifyNewMessage } from '../notify.js';
+import { filesText } from '../files/format.js';
 import { preview } from '../text.js';
 import { setPageTitle, setUnreadCount } from '../title.js';
 import { createCallHook } from '../call/hook.js';
@@ -137,7 +138,7 @@ export function createFrame(ctx) {
     notifyNewMessage({
       title, tag: `chat-${chat.id}`,
       body: message.kind === 'call' ? callLogText(message.call || {}, me.id)
-        : message.deleted ? '' : preview(message.body, 140) || 'Forwarded message',
+        : message.deleted ? '' : preview(message.body, 140) || (message.attachments?.length ? filesText(message.attachments) : 'Forwarded message'),
       onClick: () => ctx.navigate(`/chats/${chat.id}`),
     });
   }

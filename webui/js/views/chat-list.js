@@ -4,6 +4,7 @@ import { h, reconcile } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { listTime, typingText } from '../format.js';
 import { preview } from '../text.js';
+import { filesText } from '../files/format.js';
 import { callLogText } from '../call/log.js';
 import { chatAvatar } from '../components/chat-avatar.js';
 import { icon } from '../components/icons.js';
@@ -19,7 +20,8 @@ function previewText(ctx, chat) {
   if (!m) return chat.topic || 'No messages yet';
   if (m.kind === 'system') return m.body;
   if (m.kind === 'call') return callLogText(m.call || {}, me.id);
-  const text = m.deleted ? 'This message was deleted' : m.body ? preview(m.body, 80) : 'Forwarded message';
+  const text = m.deleted ? 'This message was deleted' : m.body ? preview(m.body, 80)
+    : m.attachments?.length ? filesText(m.attachments) : 'Forwarded message';
   if (m.sender_id === me.id) return `You: ${text}`;
   if (chat.kind === 'direct') return text;
   return `${people.nameOf(m.sender_id).split(' ')[0]}: ${text}`;

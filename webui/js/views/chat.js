@@ -1,6 +1,8 @@
 // One conversation (/chats/{id}): header with presence, pinned message, the messages (older ones
 // load as you scroll up; a jump lands in a window that loads newer ones as you scroll down),
-// who is typing, and the composer.
+// who is typing, and the composer (files dropped on the pane go to it). A thumbnail opens the
+// viewer over the loaded media of the chat; the header's gallery button opens the gallery.
+// Both modules load on first use.
 import { h, reconcile } from '../dom.js';
 import { errorText } from '../api.js';
 import { dayKey, dayLabel, presenceLabel, typingText } from '../format.js';
@@ -31,9 +33,13 @@ export function chatView(ctx, chatId, aroundId = null) {
     type: 'button', id: 'chat-settings', class: 'icon-btn', 'aria-label': 'Chat details', title: 'Chat details', disabled: true,
     onclick: () => openChatSettings(ctx, chatId),
   }, icon('info'));
+  const galleryButton = h('button', {
+    type: 'button', id: 'chat-gallery', class: 'icon-btn', 'aria-label': 'Media, files and voice notes', title: 'Media, files and voice notes',
+    onclick: () => import('../files/gallery.js').then((m) => m.openGallery(ctx, chatId), () => ctx.announce("Couldn't open the gallery.")),
+  }, icon('image'));
   const header = h('header', { id: 'chat-header', class: 'pane-header chat-header' },
     h('button', { type: 'button', class: 'icon-btn back', 'aria-label': 'Back to chats', onclick: () => ctx.navigate('/') }, icon('back')),
-    avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), ctx.calls.buttons(chatId), settingsButton);
+    avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), ctx.calls.buttons(chatId), galleryButton, settingsButton);
   const pinnedBar = h('button', { type: 'button', id: 'pinned-bar', class: 'pinned-bar', hidden: true, onclick: () => jumpToPinned() });
   const list = h('div', { id: 'conversation', class: 'conversation', role: 'log', 'aria-labelledby': 'chat-title', tabindex: 0 });
   const jumpLatest = h('button', {
@@ -254,7 +260,7 @@ export function chatView(ctx, chatId, aroundId = null) {
 
   function editLast() {
     const t = history.timeline(chatId);
-    const mine = [...t.messages].reverse().find((m) => m.sender_id === me.id && !m.deleted && m.kind === 'text');
+    const mine = [...t.messages].reverse().find((m) => m.sender_id === me.id && !m.deleted && m.kind === 'text' && m.body);
     if (mine) composer.edit(mine);
   }
 
@@ -267,7 +273,29 @@ export function chatView(ctx, chatId, aroundId = null) {
     openMessageActions(ctx, message, { ...where, reply: composer.reply, edit: composer.edit });
   }
 
+  // The pictures and videos of the loaded history, oldest first: what the viewer steps through.
+  function loadedMedia() {
+    return history.timeline(chatId).messages.filter((m) => !m.deleted)
+      .flatMap((m) => (m.attachments || []).filter((f) => f.kind === 'media'));
+  }
+
+  async function openMedia(fileId) {
+    const pending = outbox.pending(chatId).flatMap((m) => m.attachments || []).filter((f) => f.kind === 'media');
+    const items = [...loadedMedia(), ...pending];
+    try {
+      const { openViewer } = await import('../files/viewer.js');
+      await openViewer({ items, index: items.findIndex((f) => f.id === fileId) });
+    } catch {
+      ctx.announce("Couldn't open the viewer.");
+    }
+  }
+
   list.addEventListener('click', (event) => {
+    const thumb = event.target.closest('.att-media');
+    if (thumb) {
+      openMedia(Number(thumb.dataset.fileId));
+      return;
+    }
     const callBack = event.target.closest('.call-back');
     if (callBack) {
       ctx.calls.start(chatId, callBack.dataset.kind);
@@ -308,6 +336,31 @@ export function chatView(ctx, chatId, aroundId = null) {
     if (followNewest && !history.timeline(chatId).hasMoreAfter) scrollToBottom();
   });
   resized.observe(list);
+
+  // ---- files dropped anywhere on the conversation
+  let dragDepth = 0;
+  const carriesFiles = (event) => event.dataTransfer?.types.includes('Files') && !composer.el.hidden;
+  el.addEventListener('dragenter', (event) => {
+    if (!carriesFiles(event)) return;
+    dragDepth += 1;
+    el.classList.add('dropping');
+  });
+  el.addEventListener('dragleave', () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (!dragDepth) el.classList.remove('dropping');
+  });
+  el.addEventListener('dragover', (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+  });
+  el.addEventListener('drop', (event) => {
+    dragDepth = 0;
+    el.classList.remove('dropping');
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    composer.addFiles([...event.dataTransfer.files]);
+  });
 
   // ---- life cycle
   function showProblem(err) {
@@ -371,6 +424,7 @@ export function chatView(ctx, chatId, aroundId = null) {
     for (const off of offs) off();
     clearInterval(clock);
     resized.disconnect();
+    composer.destroy();
     typing.stop(chatId);
     chats.setActive(null);
   });

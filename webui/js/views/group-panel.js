@@ -150,7 +150,7 @@ function membersSection(ctx, chatId) {
     list.replaceChildren(...members.map((member) => {
       const items = memberActions(chat, member, me.id);
       const name = member.user.display_name || member.user.username;
-      const button = items.length && h('button', {
+      const button = items.length > 0 && h('button', {
         type: 'button', class: 'icon-btn member-actions', 'aria-label': `Actions for ${name}`, 'aria-haspopup': 'menu', 'aria-expanded': 'false',
         onclick: (e) => openMenu({
           id: 'member-menu', label: `Actions for ${name}`, items, anchor: e.currentTarget, onPick: (item) => act(member, item.action),
