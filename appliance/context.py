@@ -18,6 +18,7 @@ from appliance.periodic import Periodic
 from appliance.realtime.hub import Hub
 from appliance.services.accounts import Accounts
 from appliance.services.audience import Audience
+from appliance.services.avatars import Avatars
 from appliance.services.calls import Calls
 from appliance.services.chats import Chats
 from appliance.services.contacts import Contacts
@@ -50,6 +51,7 @@ class Hearth:
     contacts: Contacts
     messaging: Messaging
     files: Files
+    avatars: Avatars
     events: EventLog
     calls: Calls
     hub: Hub
@@ -162,6 +164,7 @@ def build(
         contacts=Contacts(work, limits),
         messaging=Messaging(work, config, limits),
         files=files,
+        avatars=Avatars(work, files),
         events=events,
         calls=calls,
         hub=hub,

@@ -37,6 +37,7 @@ class UserOut(Out):
     is_admin: bool
     created_at: datetime
     last_seen_at: datetime | None = None
+    avatar_url: str | None = None  # the profile picture (square WebP); null: show initials
 
 
 class MeOut(UserOut):
@@ -155,7 +156,8 @@ class CallSummaryOut(Out):
 
 class FileOut(Out):
     """An uploaded file: the answer to an upload, and each of a message's attachments.
-    `type` is what the bytes are (sniffed by the server); `duration` in seconds."""
+    `type` is what the bytes are (sniffed by the server); `duration` in seconds; `waveform`
+    about 64 peak levels of a voice note, 0..255 relative to its loudest moment."""
 
     id: int
     name: str
@@ -167,6 +169,7 @@ class FileOut(Out):
     duration: float | None
     url: str
     thumb_url: str | None
+    waveform: list[int] | None = None  # a voice note's peak levels (0..255); else null
 
 
 class MessageOut(Out):
@@ -267,6 +270,7 @@ class ChatFieldsOut(Out):
     created_by: int | None
     created_at: datetime
     last_activity_at: datetime
+    avatar_url: str | None = None  # a group's or channel's picture; null: show initials
 
 
 class MemberOut(Out):

@@ -35,6 +35,7 @@ def user(row: UserRow, *, last_seen: bool = False) -> shapes.UserOut:
         is_admin=row.is_admin,
         created_at=to_datetime(row.created_at),
         last_seen_at=_at(row.last_seen_at) if last_seen else None,
+        avatar_url=file_url(row.avatar_file_id),
     )
 
 
@@ -109,6 +110,10 @@ def message(row: MessageRow, extras: Extras) -> shapes.MessageOut:
     )
 
 
+def file_url(file_id: int | None) -> str | None:
+    return None if file_id is None else f"/api/v1/files/{file_id}"
+
+
 def file(row: FileRow) -> shapes.FileOut:
     url = f"/api/v1/files/{row.id}"
     return shapes.FileOut(
@@ -122,6 +127,7 @@ def file(row: FileRow) -> shapes.FileOut:
         duration=None if row.duration_ms is None else row.duration_ms / 1000,
         url=url,
         thumb_url=f"{url}/thumb" if row.has_thumb else None,
+        waveform=list(row.waveform) if row.kind == "voice" and row.waveform else None,
     )
 
 
@@ -182,6 +188,7 @@ def chat_fields(row: ChatRow) -> shapes.ChatFieldsOut:
         created_by=row.created_by,
         created_at=to_datetime(row.created_at),
         last_activity_at=to_datetime(row.last_activity_at),
+        avatar_url=file_url(row.avatar_file_id),
     )
 
 

@@ -13,7 +13,7 @@ from appliance.store.db import fetch_one
 
 _CHAT_FIELDS = (
     "id", "kind", "title", "topic", "is_public", "direct_key", "created_by", "created_at",
-    "last_activity_at", "last_message_id",
+    "last_activity_at", "last_message_id", "avatar_file_id",
 )  # fmt: skip
 _CHAT_COLUMNS = ", ".join(_CHAT_FIELDS)
 _JOINED_CHAT_COLUMNS = ", ".join(f"c.{field}" for field in _CHAT_FIELDS)
@@ -31,6 +31,7 @@ class ChatRow:
     created_at: int
     last_activity_at: int
     last_message_id: int | None
+    avatar_file_id: int | None = None  # the group's picture (a file row), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,3 +366,11 @@ async def use_invite(tx: aiosqlite.Connection, code: str, now: int) -> bool:
         (code, now),
     )
     return cursor.rowcount == 1
+
+
+def set_avatar(conn: sqlite3.Connection, chat_id: int, file_id: int | None) -> ChatRow:
+    """Set (or with None clear) a group's picture; the chat as it is now (a plain sqlite3
+    function, for the avatar's job on the writer's thread)."""
+    conn.execute("UPDATE chats SET avatar_file_id = ? WHERE id = ?", (file_id, chat_id))
+    row = conn.execute(f"SELECT {_CHAT_COLUMNS} FROM chats WHERE id = ?", (chat_id,)).fetchone()
+    return _chat(row)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from quart import Blueprint
+from quart import Blueprint, request
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from appliance.api.current import hearth
 from appliance.api.requests import PasswordChangeIn, ProfilePatch, UserQuery
 from appliance.api.shapes import MeOut, UserOut, UsersOut
 from appliance.services import views
+from appliance.web import openapi
 from appliance.web.auth import login_required, principal
 from appliance.web.contract import no_content
 
@@ -48,6 +49,29 @@ async def change_password(data: PasswordChangeIn) -> None:
     await hearth().accounts.change_password(
         me.user.id, data.current_password, data.new_password, keep_session=me.session_id
     )
+
+
+@blueprint.put("/me/avatar")
+@login_required
+@openapi.picture_request_body
+@validate_response(MeOut)
+@tag_users
+async def put_avatar() -> MeOut:
+    """Set your profile picture: a JPEG, PNG, GIF or WebP image as the raw body (at most
+    `limits.max_image_bytes`). The server crops it to a centred square of at most 256 px and
+    keeps it as WebP without its metadata; everyone you share a chat with gets user.updated."""
+    return await hearth().avatars.set_mine(
+        principal().user.id, request.body, length=request.content_length
+    )
+
+
+@blueprint.delete("/me/avatar")
+@login_required
+@validate_response(MeOut)
+@tag_users
+async def delete_avatar() -> MeOut:
+    """Remove your profile picture (your initials show again)."""
+    return await hearth().avatars.remove_mine(principal().user.id)
 
 
 @blueprint.get("/users")

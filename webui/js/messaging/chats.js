@@ -4,7 +4,7 @@
 import { api } from '../api.js';
 import { asDeleted, newestId } from '../timeline.js';
 
-const CHAT_FIELDS = ['id', 'kind', 'title', 'topic', 'is_public', 'created_by', 'created_at'];
+const CHAT_FIELDS = ['id', 'kind', 'title', 'topic', 'is_public', 'created_by', 'created_at', 'avatar_url'];
 
 const noop = () => {};
 
@@ -71,6 +71,19 @@ export function createChats(store, { me, connection, people, history }) {
       state.loads.set(id, loading);
     }
     return state.loads.get(id);
+  }
+
+  // Someone's profile changed (their picture): the chats and member lists that show them.
+  function onUserUpdated(user) {
+    for (const chat of byId.values()) {
+      if (chat.peer?.id === user.id) put({ id: chat.id, peer: { ...chat.peer, ...user } });
+    }
+    for (const [chatId, list] of members) {
+      const member = list.get(user.id);
+      if (!member) continue;
+      list.set(user.id, { ...member, user: { ...member.user, ...user } });
+      store.changed(`members:${chatId}`);
+    }
   }
 
   function drop(id) {
@@ -248,6 +261,7 @@ export function createChats(store, { me, connection, people, history }) {
         if (byId.has(d.id)) put(Object.fromEntries(CHAT_FIELDS.filter((k) => k in d).map((k) => [k, d[k]])));
       },
       'chat.deleted': (d) => drop(d.chat_id),
+      'user.updated': onUserUpdated,
       'member.added': onMemberAdded,
       'member.updated': onMemberUpdated,
       'member.removed': onMemberRemoved,

@@ -58,6 +58,11 @@ export function createPeople(store, { me, connection }) {
       'contact.requested': contactChanged,
       'contact.accepted': contactChanged,
       'contact.removed': () => store.changed('contacts'),
+      'user.updated': (d) => {
+        remember(d);
+        if (d.id === me.id) store.set({ me: { ...store.get().me, ...d } });
+        store.changed('users');
+      },
     },
     signals: {
       presence(data) {
