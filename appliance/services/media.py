@@ -262,8 +262,11 @@ def _audio_video(path: Path, kind: FileType, temp: Callable[[str], Path]) -> Fac
             duration = container.duration * 1000 // av.time_base if container.duration else None
             video = next((s for s in container.streams if s.type == "video"), None)
             if video is None:
-                audio = _as_audio(kind)
-                return Facts(audio, duration_ms=duration, waveform=_waveform(container))
+                waveform, heard_ms = _waveform(container)
+                # A browser's recording (MediaRecorder's WebM) has no length in its header: the
+                # decoded samples give it.
+                duration = duration if duration is not None else heard_ms
+                return Facts(_as_audio(kind), duration_ms=duration, waveform=waveform)
             frame = next(container.decode(video), None)
             if not isinstance(frame, av.VideoFrame):
                 return Facts(kind, duration_ms=duration)
@@ -276,22 +279,25 @@ def _audio_video(path: Path, kind: FileType, temp: Callable[[str], Path]) -> Fac
         return Facts(kind)
 
 
-def _waveform(container: Any) -> bytes | None:
-    """WAVEFORM_BARS peak levels (0..255) of a recording's first audio stream: each decoded
-    frame's loudest sample, placed by its position in time, so memory stays one frame (and a
-    list of peaks) whatever the length."""
+def _waveform(container: Any) -> tuple[bytes | None, int | None]:
+    """WAVEFORM_BARS peak levels (0..255) of a recording's first audio stream, and its length
+    in ms as decoded: each decoded frame's loudest sample, placed by its position in time, so
+    memory stays one frame (and a list of peaks) whatever the length."""
     stream = next((s for s in container.streams if s.type == "audio"), None)
     if stream is None:
-        return None
+        return None, None
     peaks: list[tuple[int, float]] = []  # (samples, peak) per frame
+    rate = 0
     try:
         for frame in container.decode(stream):
             peaks.append((frame.samples, _peak(frame.to_ndarray())))
+            rate = frame.sample_rate or rate
     except Exception as error:  # a recording cut short: the waveform of what there is
         log.info("waveform stopped early: %s", error)
     total = sum(samples for samples, _ in peaks)
     if total == 0:
-        return None
+        return None, None
+    heard_ms = total * 1000 // rate if rate else None
     bars: list[float | None] = [None] * WAVEFORM_BARS
     position = 0
     for samples, peak in peaks:
@@ -303,7 +309,7 @@ def _waveform(container: Any) -> bytes | None:
         last = last if level is None else level
         held.append(last)
     loudest = max(max(held), WAVEFORM_FLOOR)
-    return bytes(round(255 * level / loudest) for level in held)
+    return bytes(round(255 * level / loudest) for level in held), heard_ms
 
 
 def _peak(samples: Any) -> float:

@@ -725,14 +725,14 @@ async def test_a_truncated_video_is_still_a_file(pair):
     assert file["type"] == "video/mp4" and file["duration"] is None
 
 
-def webm_tone_after_silence(quiet: float = 1.0, loud: float = 1.0) -> bytes:
+def webm_tone_after_silence(quiet: float = 1.0, loud: float = 1.0, *, live: bool = False) -> bytes:
     """A voice note that is silent, then a loud 440 Hz tone: Opus in WebM as Chromium's
-    MediaRecorder makes it."""
+    MediaRecorder makes it (`live`: as it streams it, with no length in the header)."""
     import av
     import numpy as np
 
     out = io.BytesIO()
-    with av.open(out, "w", format="webm") as container:
+    with av.open(out, "w", format="webm", options={"live": "1"} if live else {}) as container:
         stream = container.add_stream("libopus", rate=48000)
         quiet_frames = int(quiet * 50)
         for n in range(quiet_frames + int(loud * 50)):
@@ -760,6 +760,13 @@ async def test_a_voice_note_has_a_waveform(pair):
     history = await json_of(await bob.get(f"/chats/{chat_id}/messages"), 200)
     assert [m["attachments"][0]["waveform"] for m in history["messages"]] == [waveform]
     assert message["attachments"][0]["waveform"] == waveform
+
+
+async def test_a_browser_recording_without_a_length_in_its_header_gets_one(pair):
+    """MediaRecorder's WebM says nothing of its length; the decoded samples give it."""
+    ada, _, _ = pair
+    note = await uploaded(ada, webm_tone_after_silence(0.5, 1.0, live=True), "voice.webm")
+    assert note["kind"] == "voice" and note["duration"] == pytest.approx(1.5, abs=0.1)
 
 
 async def test_only_voice_notes_have_a_waveform(pair):
