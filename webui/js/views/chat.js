@@ -139,7 +139,7 @@ export function chatView(ctx, chatId, aroundId = null) {
       const sender = people.user(m.sender_id);
       const view = { me, group, first, tick, sender, nameOf: people.nameOf, mentionKind };
       const key = m.id != null ? `m-${m.id}` : `p-${m.client_id}`;
-      const sig = JSON.stringify([m, group, first, tick, sender?.display_name, sender?.username, namesKey]);
+      const sig = JSON.stringify([m, group, first, tick, sender?.display_name, sender?.username, sender?.avatar_url, namesKey]);
       nodes.push(cached(key, sig, () => messageElement(m, view)));
       prev = m;
     }
