@@ -8,7 +8,6 @@ import { filesText } from '../files/format.js';
 import { callLogText } from '../call/log.js';
 import { chatAvatar } from '../components/chat-avatar.js';
 import { icon } from '../components/icons.js';
-import { openNewChatMenu } from './new-chat.js';
 
 const SEARCH_DELAY_MS = 250;
 
@@ -62,7 +61,7 @@ export function createChatList(ctx) {
   const search = h('input', { id: 'chat-search', type: 'search', placeholder: 'Search', autocomplete: 'off', 'aria-controls': 'chat-list search-results' });
   const newChat = h('button', {
     id: 'new-chat', type: 'button', class: 'icon-btn', 'aria-label': 'New chat', title: 'New chat', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
-    onclick: () => openNewChatMenu(ctx, newChat),
+    onclick: () => import('./new-chat.js').then((m) => m.openNewChatMenu(ctx, newChat), () => ctx.announce("Couldn't open the menu.")),
   }, icon('plus'));
   const tools = h('div', { class: 'sidebar-tools' },
     h('div', { class: 'search' }, h('label', { for: 'chat-search', class: 'vh' }, 'Search chats and messages'), icon('search'), search),

@@ -14,8 +14,6 @@ import { chatAvatar } from '../components/chat-avatar.js';
 import { createComposer } from '../components/composer.js';
 import { icon } from '../components/icons.js';
 import { messageElement } from '../components/message.js';
-import { openMessageActions } from './message-actions.js';
-import { openChatSettings } from './group-panel.js';
 
 const NEAR_EDGE_PX = 400;
 const AT_BOTTOM_PX = 80;
@@ -31,7 +29,8 @@ export function chatView(ctx, chatId, aroundId = null) {
   const subtitle = h('p', { class: 'chat-subtitle' });
   const settingsButton = h('button', {
     type: 'button', id: 'chat-settings', class: 'icon-btn', 'aria-label': 'Chat details', title: 'Chat details', disabled: true,
-    onclick: () => openChatSettings(ctx, chatId),
+    // Loaded when first used, like the message menu below: the app starts with less to fetch.
+    onclick: () => import('./group-panel.js').then((m) => m.openChatSettings(ctx, chatId), () => ctx.announce("Couldn't open the settings.")),
   }, icon('info'));
   const galleryButton = h('button', {
     type: 'button', id: 'chat-gallery', class: 'icon-btn', 'aria-label': 'Media, files and voice notes', title: 'Media, files and voice notes',
@@ -332,7 +331,9 @@ export function chatView(ctx, chatId, aroundId = null) {
   }
 
   function actions(message, where) {
-    openMessageActions(ctx, message, { ...where, reply: composer.reply, edit: composer.edit });
+    import('./message-actions.js').then(
+      (m) => m.openMessageActions(ctx, message, { ...where, reply: composer.reply, edit: composer.edit }),
+      () => ctx.announce("Couldn't open the message menu."));
   }
 
   // The pictures and videos of the loaded history, oldest first: what the viewer steps through.
