@@ -168,19 +168,16 @@ async def cmd_init(config: Settings, args: argparse.Namespace) -> None:
     async with opened(config) as hearth:
         token = await hearth.accounts.setup_token()
     print(f"Data folder ready: {config.data_dir.resolve()}")
-    print(f"TLS certificate SHA-256: {certificate.fingerprint_sha256}")
+    what = "Certificate authority" if certificate.ca_path else "TLS certificate"
+    print(f"{what} SHA-256: {certificate.trusted_fingerprint}")
     if token:
         print(f"Create the first admin account at: {base_urls(config)[0]}/setup?token={token}")
 
 
 def _certificate(config: Settings) -> Any:
-    from appliance.net.addresses import hostname, lan_addresses
-    from appliance.net.tls import ensure_certificate, load_certificate
+    from appliance.net.renewal import certificate_for
 
-    if config.tls.cert_file is not None and config.tls.key_file is not None:
-        return load_certificate(config.tls.cert_file, config.tls.key_file)
-    names = [*config.tls.extra_names, f"{config.mdns.host_name}.local", hostname()]
-    return ensure_certificate(config.data_dir, names, [str(a) for a in lan_addresses()])
+    return certificate_for(config)
 
 
 async def cmd_user_add(config: Settings, args: argparse.Namespace) -> None:
