@@ -93,6 +93,7 @@ PUBLIC: dict[str, str] = {
     "GET /trust": "the \"Trust this device\" page (static trust.html)",
     "GET /ca.crt": "the appliance's CA certificate: public by nature, trusted before sign-in",
     "GET /hearth.mobileconfig": "the same CA as an Apple configuration profile",
+    "GET /sw.js": "the service worker: the web app's public shell files, no data",
     "GET /api/v1/info": "what a client needs before signing in",
     "POST /api/v1/setup": "the first admin, with the one-time token printed by the server",
     "POST /api/v1/auth/signup": "making an account (invite or open registration)",

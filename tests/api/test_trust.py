@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import plistlib
+import re
+import shutil
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from appliance.net.tls import ensure_certificate
+from appliance.web.pages import webui_dir
+from appliance.web.shell import shell_of
 from tests.support.app import running
 from tests.support.responses import error_of
 
@@ -68,3 +73,32 @@ async def test_an_admins_own_certificate_has_no_ca_to_offer(tmp_path: Path) -> N
     assert response.status_code == 404
     assert profile.status_code == 404
     assert "admin's own certificate" in error["message"]
+
+
+async def test_service_worker_names_its_release_and_caches_only_the_shell(tmp_path: Path) -> None:
+    async with running(tmp_path) as (_, _, client):
+        response = await client.get("/sw.js")
+        text = (await response.get_data()).decode()
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/javascript")
+    assert response.headers["Cache-Control"] == "no-cache"
+    release_line, shell_line = text.splitlines()[:2]
+    assert re.fullmatch(r'const RELEASE = "[\w.+-]+-[0-9a-f]{12}";', release_line)
+    shell = json.loads(shell_line.removeprefix("const SHELL = ").removesuffix(";"))
+    assert shell[0] == "/"
+    assert {"/index.html", "/offline.html", "/js/main.js", "/manifest.json"} <= set(shell)
+    assert {"/icons/hearth-192.png", "/icons/hearth-512.png"} <= set(shell)
+    assert "/sw.js" not in shell
+    assert not [path for path in shell if path.startswith("/api/") or path == "/ca.crt"]
+
+
+def test_a_changed_shell_file_is_a_new_release(tmp_path: Path) -> None:
+    root = tmp_path / "webui"
+    shutil.copytree(webui_dir(), root)
+    before = shell_of(root)
+    assert shell_of(root) == before  # the same files, the same release
+    main = root / "js" / "main.js"
+    main.write_text(main.read_text() + "\n// a fix\n")
+    after = shell_of(root)
+    assert after.release != before.release
+    assert after.files == before.files
