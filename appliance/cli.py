@@ -140,14 +140,19 @@ def listening_urls(config: Settings) -> list[str]:
     if bound is None or not bound.is_unspecified:
         shown = f"[{host}]" if bound is not None and bound.version == 6 else host
         return [f"https://{shown}{port}"]
-    urls = []
+    # The mDNS name first: it stays the same when DHCP hands out a new address. Then each
+    # address, for devices that do not resolve .local names; localhost works on this machine.
+    urls = [f"https://{config.mdns.host_name}.local{port}"] if config.mdns.enabled else []
     for address in lan_addresses():
         shown = f"[{address}]" if address.version == 6 else str(address)
         urls.append(f"https://{shown}{port}")
-    if config.mdns.enabled:
-        urls.append(f"https://{config.mdns.host_name}.local{port}")
     urls.append(f"https://localhost{port}")
     return urls
+
+
+def links(config: Settings, path: str) -> list[str]:
+    """`path` (with its query) at every address people can use, best first."""
+    return [f"{base}{path}" for base in base_urls(config)]
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -171,7 +176,9 @@ async def cmd_init(config: Settings, args: argparse.Namespace) -> None:
     what = "Certificate authority" if certificate.ca_path else "TLS certificate"
     print(f"{what} SHA-256: {certificate.trusted_fingerprint}")
     if token:
-        print(f"Create the first admin account at: {base_urls(config)[0]}/setup?token={token}")
+        print("Create the first admin account with this link, at whichever address works:")
+        for link in links(config, f"/setup?token={token}"):
+            print(f"  {link}")
 
 
 def _certificate(config: Settings) -> Any:
@@ -210,16 +217,20 @@ async def cmd_user_reset_link(config: Settings, args: argparse.Namespace) -> Non
         user = await hearth.accounts.get_by_username(args.username)
         link = await hearth.accounts.create_reset_link(user.id)
     hours = config.auth.reset_link_hours
-    print(f"{base_urls(config)[0]}/reset?token={link.token}")
+    # One link per line, best first (`| head -1` for just one); each is the same link.
+    print("\n".join(links(config, f"/reset?token={link.token}")))
     print(
-        f"(one use, valid for {hours} hours; give it to {user.username} in person)", file=sys.stderr
+        f"(one use, valid for {hours} hours, at whichever address {user.username}'s device "
+        f"reaches; give it to {user.username} in person)",
+        file=sys.stderr,
     )
 
 
 async def cmd_invite_create(config: Settings, args: argparse.Namespace) -> None:
     async with opened(config) as hearth:
         invite = await hearth.accounts.create_invite(None, args.uses, args.days)
-    print(f"{base_urls(config)[0]}/signup?invite={invite.code}")
+    # One link per line, best first; any of them works.
+    print("\n".join(links(config, f"/signup?invite={invite.code}")))
 
 
 async def cmd_discover(config: Settings, args: argparse.Namespace) -> None:

@@ -76,15 +76,19 @@ def banner(certificate: Certificate, urls: list[str], setup_token: str | None) -
     lines = ["", "Hearth is running. Open it at:"]
     lines += [f"  {url}" for url in urls]
     if certificate.ca_fingerprint_sha256:
+        lines.append(f"Trust this Hearth once on each device: {urls[0]}/trust")
         lines.append(
-            "Trust this Hearth once on each device (its page: /trust). Its certificate "
-            f"authority's SHA-256 fingerprint:\n  {certificate.ca_fingerprint_sha256}"
+            "  its certificate authority's SHA-256 fingerprint (compare it there):\n"
+            f"  {certificate.ca_fingerprint_sha256}"
         )
     else:
         lines.append(f"TLS certificate SHA-256 fingerprint:\n  {certificate.fingerprint_sha256}")
     if setup_token:
-        lines.append("No account exists yet. Create the admin account with this one-time link:")
-        lines.append(f"  {urls[0]}/setup?token={setup_token}")
+        lines.append(
+            "No account exists yet. Create the admin account with this one-time link, at "
+            "whichever address works from your device:"
+        )
+        lines += [f"  {url}/setup?token={setup_token}" for url in urls]
     return "\n".join(lines) + "\n"
 
 
