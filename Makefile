@@ -22,13 +22,16 @@ check-python:
 	fi
 
 $(BIN)/hearth: pyproject.toml setup.py | check-python
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	@echo "Setting up Hearth's Python packages in $(VENV) (once: about a minute on a PC, a few on a Pi)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip
+	@$(BIN)/pip install --quiet -e .
+	@echo "Packages ready."
 	@touch $@
 
 $(VENV)/.test-deps: $(BIN)/hearth pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo "Installing the test tools (pytest, Playwright, ruff, mypy; a few minutes the first time)..."
+	@$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
 $(CHROMIUM):
