@@ -62,3 +62,20 @@ self.addEventListener('fetch', (event) => {
   }
   // Anything else (the API, files, /health, /ca.crt) is the browser's own business.
 });
+
+// A notification shown through this worker (js/notify.js): a click focuses Hearth's window and
+// opens the chat there, or opens a new window on it.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const path = event.notification.data?.url || '/';
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+    if (open) {
+      await open.focus();
+      open.postMessage({ type: 'hearth.open', path });
+    } else {
+      await self.clients.openWindow(path);
+    }
+  })());
+});

@@ -17,6 +17,7 @@ import pytest
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, chromium_available
 from tests.support import pages
 from tests.support.server import HearthServer, write_config
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +39,8 @@ def trust_in_nss(home: Path, ca_pem: Path) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[HearthServer]:
-    running = HearthServer(write_config(tmp_path)).start()
+    # Generous: on a loaded machine a start has taken over 15 s.
+    running = HearthServer(write_config(tmp_path)).start(timeout=60)
     try:
         yield running
     finally:
@@ -99,12 +101,39 @@ def test_trusted_install_and_offline_reload(trusting_browser: Any, server: Heart
     assert "/offline.html" in cached and "/js/main.js" in cached
     assert not [path for path in cached if path.startswith("/api/")]
 
+    # A message notification while the tab is hidden goes through the worker (the only way
+    # on Android), carrying the chat to open on a click.
+    trusting_browser.grant_permissions(["notifications"], origin=url)
+    page.wait_for_function("() => Notification.permission === 'granted'")
+    page.evaluate(
+        "() => Object.defineProperty(document, 'visibilityState', { get: () => 'hidden' })"
+    )
+    shown: list[Any] = []
+
+    def notified() -> bool:
+        # Asked again on each look (the tag makes it one notification): a headless Chromium
+        # has been seen to drop the first one.
+        shown[:] = page.evaluate(
+            """async () => {
+                const { notifyNewMessage } = await import('/js/notify.js');
+                notifyNewMessage({ title: 'Ada', body: 'hello', tag: 'chat-7', url: '/chats/7', onClick() {} });
+                const registration = await navigator.serviceWorker.ready;
+                await new Promise((resolve) => setTimeout(resolve, 200));
+                return (await registration.getNotifications())
+                    .map((n) => ({ title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url }));
+            }"""
+        )
+        return bool(shown)
+
+    wait_for(notified, timeout=10, what="a notification through the service worker")
+    assert shown == [{"title": "Ada", "body": "hello", "tag": "chat-7", "url": "/chats/7"}]
+
     server.stop()
     page.reload()
     page.wait_for_selector("#reconnecting")
     assert "Reconnecting" in page.text_content("h1")
 
-    server.start()
+    server.start(timeout=60)
     # It comes back by itself (the page retries /health), into the app.
     page.wait_for_selector("main#auth-page", timeout=30_000)
     assert page.url == f"{url}/"

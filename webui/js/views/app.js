@@ -138,6 +138,7 @@ export function createFrame(ctx) {
       title, tag: `chat-${chat.id}`,
       body: message.kind === 'call' ? callLogText(message.call || {}, me.id)
         : message.deleted ? '' : preview(message.body, 140) || 'Forwarded message',
+      url: `/chats/${chat.id}`,
       onClick: () => ctx.navigate(`/chats/${chat.id}`),
     });
   }
