@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(disable)
     reset = user.add_parser("reset-link", help="print a one-time password reset link")
     reset.add_argument("username")
+    reset.add_argument(
+        "--email", action="store_true", help="also email it to the account's address (email.*)"
+    )
     _common(reset)
 
     invite = commands.add_parser("invite", help="manage invite links").add_subparsers(
@@ -213,8 +216,15 @@ async def cmd_user_disable(config: Settings, args: argparse.Namespace) -> None:
 
 
 async def cmd_user_reset_link(config: Settings, args: argparse.Namespace) -> None:
+    from appliance.net.mail import Mailer
+
+    mailer = Mailer(config.email)
+    if args.email and not mailer.enabled:
+        raise CommandError("email is not set up: set email.smtp_host in the config")
     async with opened(config) as hearth:
         user = await hearth.accounts.get_by_username(args.username)
+        if args.email and not user.email:
+            raise CommandError(f"{user.username} has no email address in their profile")
         link = await hearth.accounts.create_reset_link(user.id)
     hours = config.auth.reset_link_hours
     # One link per line, best first (`| head -1` for just one); each is the same link.
@@ -224,6 +234,28 @@ async def cmd_user_reset_link(config: Settings, args: argparse.Namespace) -> Non
         f"reaches; give it to {user.username} in person)",
         file=sys.stderr,
     )
+    # Printed first: if the email fails, the admin still has the link to hand over.
+    if args.email and user.email:
+        await _email_reset_link(mailer, user.email, user.username, link.token, hours, config)
+
+
+async def _email_reset_link(
+    mailer: Any, to: str, username: str, token: str, hours: int, config: Settings
+) -> None:
+    from appliance.net.mail import MailError
+
+    urls = "\n".join(f"  {url}" for url in links(config, f"/reset?token={token}"))
+    body = (
+        f"Hello {username},\n\nan administrator made you a link to set a new Hearth password. "
+        f"Open it at whichever address works from your device:\n\n{urls}\n\n"
+        f"It works once and for {hours} hours. If you did not ask for it, tell your "
+        "administrator.\n"
+    )
+    try:
+        await mailer.send(to, "Your Hearth password reset link", body)
+    except MailError as error:
+        raise CommandError(str(error)) from None
+    print(f"(emailed to {to})", file=sys.stderr)
 
 
 async def cmd_invite_create(config: Settings, args: argparse.Namespace) -> None:
