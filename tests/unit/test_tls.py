@@ -38,8 +38,12 @@ def san_of(cert: x509.Certificate) -> x509.SubjectAlternativeName:
 
 
 def openssl_style_fingerprint(cert_path: Path) -> str:
-    """What `openssl x509 -fingerprint -sha256` prints, computed from the DER bytes."""
-    der = ssl.PEM_cert_to_DER_cert(cert_path.read_text())
+    """What `openssl x509 -fingerprint -sha256` prints (for the first certificate of a chain
+    file, as openssl reads it), computed from the DER bytes."""
+    footer = "-----END CERTIFICATE-----"
+    # PEM_cert_to_DER_cert takes one certificate: given a chain it would decode the rest too.
+    first = cert_path.read_text().split(footer)[0] + footer
+    der = ssl.PEM_cert_to_DER_cert(first)
     return ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
 
 
