@@ -135,7 +135,7 @@ export function createFrame(ctx) {
     const sender = people.nameOf(message.sender_id);
     const title = chat.kind === 'direct' ? sender : `${sender} in ${chats.title(chat)}`;
     notifyNewMessage({
-      title, tag: `chat-${chat.id}`,
+      title, tag: `chat-${chat.id}`, url: `/chats/${chat.id}`,
       body: message.kind === 'call' ? callLogText(message.call || {}, me.id)
         : message.deleted ? '' : preview(message.body, 140) || (message.attachments?.length ? filesText(message.attachments) : 'Forwarded message'),
       onClick: () => ctx.navigate(`/chats/${chat.id}`),
