@@ -41,6 +41,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: Janus gets SIGTERM if the bench server dies (Linux
+    prctl PR_SET_PDEATHSIG), so an interrupted bench leaves no Janus behind."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
 def _libraries() -> Path:
     for folder in SEARCH:
         if Path(folder, "plugins").is_dir():
@@ -135,6 +143,7 @@ class Janus:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self.pid = self.process.pid
         self._ids = itertools.count(1)

@@ -109,13 +109,19 @@ class Forward:
         participants = [] if room is None else list(room.participants.values())
         slots = [s for p in participants for s in p.audio_slots + p.video_slots]
         sources = [s for p in participants for s in p.sources.values()]
+        outbound = {"video_packets": 0, "audio_packets": 0, "video_bytes": 0, "audio_bytes": 0}
+        for slot in slots:  # the fast path sends around aiortc's sender, and counts itself
+            if slot.outlet is not None:
+                outbound[f"{slot.kind}_packets"] += slot.outlet.packets
+                outbound[f"{slot.kind}_bytes"] += slot.outlet.octets
         return {
-            "outbound": await _outbound([p.subscriber for p in participants if p.subscriber]),
+            "outbound": outbound,
             "inbound": await _inbound([s.receiver for s in sources]),
             "slots_sent": sum(s.sent for s in slots),
             "slots_dropped": sum(s.dropped for s in slots),
             "slots_showing": sum(1 for s in slots if s.source is not None),
-            "source_packets": sum(getattr(s, "packets", 0) for s in sources),
+            "source_packets": sum(s.packets for s in sources),
+            "retransmitted": sum(s.outlet.retransmitted for s in slots if s.outlet is not None),
             "source_keyframes": sum(s.keyframes for s in sources if s.kind == "video"),
             "failed": self.failed,
             "connection_failures": [f"user {user} failed or closed" for user in self.failed],
