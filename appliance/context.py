@@ -14,6 +14,7 @@ from appliance.bus import Bus
 from appliance.clock import HOUR_MS, Clock
 from appliance.config import Settings
 from appliance.lifecycle import Background, Lifecycle, Step
+from appliance.net.mail import Mailer
 from appliance.periodic import Periodic
 from appliance.realtime.hub import Hub
 from appliance.services.accounts import Accounts
@@ -24,9 +25,10 @@ from appliance.services.chats import Chats
 from appliance.services.contacts import Contacts
 from appliance.services.eventlog import EventLog
 from appliance.services.files import Files
+from appliance.services.mailings import RESET_ASKS_PER_ADDRESS_HOUR, RESETS_PER_HOUR, Mailings
 from appliance.services.messaging import Messaging
 from appliance.services.passwords import PasswordHasher
-from appliance.services.ratelimit import Limits
+from appliance.services.ratelimit import Limits, RateLimiter
 from appliance.services.sessions import Sessions
 from appliance.services.unit import Work
 from appliance.store.db import Database
@@ -57,6 +59,7 @@ class Hearth:
     hub: Hub
     event_pruning: Periodic
     file_sweep: Periodic
+    mailings: Mailings
     lifecycle: Lifecycle = field(init=False)
 
     def __post_init__(self) -> None:
@@ -86,6 +89,7 @@ def steps(hearth: Hearth) -> list[Step]:
         # Temp files a crash left go first; then uploads no message used, hourly.
         Step("files", hearth.files.prepare),
         Step("file sweep", hearth.file_sweep.start, hearth.file_sweep.stop),
+        Step("email", stop=hearth.mailings.stop),
     ]
     if hearth.config.mdns.enabled:
         announcement = Announcement(hearth.config)
@@ -172,6 +176,13 @@ def build(
             "event-pruning", PRUNE_EVERY_SECONDS, events.prune, clock, at_start=True
         ),
         file_sweep=Periodic("file-sweep", SWEEP_FILES_EVERY_SECONDS, files.sweep, clock),
+        mailings=Mailings(
+            accounts,
+            Mailer(config.email),
+            link_hours=config.auth.reset_link_hours,
+            per_login=RateLimiter(RESETS_PER_HOUR, 3600, clock=clock.monotonic),
+            per_address=RateLimiter(RESET_ASKS_PER_ADDRESS_HOUR, 3600, clock=clock.monotonic),
+        ),
     )
 
 

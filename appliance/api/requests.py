@@ -78,6 +78,12 @@ class RefreshIn(In):
     refresh_token: Token
 
 
+class ForgotIn(In):
+    login: Annotated[
+        str, Field(min_length=1, max_length=max(limits.EMAIL_MAX, limits.USERNAME_MAX))
+    ]
+
+
 class ResetIn(In):
     token: Token
     password: NewPassword

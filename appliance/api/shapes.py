@@ -83,6 +83,7 @@ class InfoOut(Out):
     # read the early 413 of an upload the server cut off.
     max_image_bytes: int
     max_file_bytes: int
+    email: bool = False  # SMTP is set up: "Forgot your password?" can email a reset link
 
 
 class SessionOut(Out):

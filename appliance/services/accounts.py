@@ -232,6 +232,11 @@ class Accounts:
         self._login_by_account.reset(account_key)
         return user
 
+    async def find_by_login(self, login: str) -> UserRow | None:
+        """The account a username or an email address names, if any."""
+        async with self._work.read() as conn:
+            return await users.get_by_login(conn, login.strip())
+
     async def verify_password(self, user_id: int, password: str) -> bool:
         async with self._work.read() as conn:
             user = await users.get(conn, user_id)

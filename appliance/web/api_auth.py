@@ -8,7 +8,7 @@ from quart_schema import tag, validate_request, validate_response
 
 from appliance import __version__
 from appliance.api.current import hearth
-from appliance.api.requests import LoginIn, RefreshIn, ResetIn, SetupIn, SignupIn
+from appliance.api.requests import ForgotIn, LoginIn, RefreshIn, ResetIn, SetupIn, SignupIn
 from appliance.api.shapes import (
     InfoOut,
     InviteCheckOut,
@@ -56,6 +56,7 @@ async def info() -> InfoOut:
         setup_needed=await ctx.accounts.setup_needed(),
         max_image_bytes=ctx.config.limits.max_image_bytes,
         max_file_bytes=ctx.config.limits.max_file_bytes,
+        email=ctx.mailings.enabled,
     )
 
 
@@ -140,6 +141,18 @@ async def logout() -> None:
     me = principal()
     await hearth().sessions.revoke(me.user.id, me.session_id)
     after_this_request(_signed_out)
+
+
+@blueprint.post("/auth/forgot")
+@validate_request(ForgotIn)
+@no_content
+@tag_auth
+async def forgot_password(data: ForgotIn) -> None:
+    """Email a reset link to the account a username or email names, at the address this
+    request came to. Answers the same whether or not there is such an account (or an email
+    address on it); 409 `email_not_set_up` when this Hearth has no SMTP; 429 past 3 an hour for
+    one login or 10 from one address."""
+    hearth().mailings.reset_requested(data.login, request.host_url, client_address())
 
 
 @blueprint.post("/auth/reset")

@@ -84,6 +84,7 @@ PUBLIC: dict[str, str] = {
     "GET /join/<code>": "client-side route: index.html",
     "GET /login": "client-side route: index.html",
     "GET /reset": "client-side route: index.html",
+    "GET /forgot": "client-side route: index.html",
     "GET /settings": "client-side route: index.html",
     "GET /setup": "client-side route: index.html",
     "GET /signup": "client-side route: index.html",
@@ -100,6 +101,7 @@ PUBLIC: dict[str, str] = {
     "POST /api/v1/auth/login": "signing in",
     "POST /api/v1/auth/refresh": "the refresh token is the credential",
     "POST /api/v1/auth/reset": "the reset token from an admin's link is the credential",
+    "POST /api/v1/auth/forgot": "asks for a reset link by email; says nothing of the account",
     "GET /api/v1/invites/<code>": "the sign-up page checks an invite link before sign-up",
 }
 
@@ -271,6 +273,7 @@ BODIES: dict[str, Any] = {
     "POST /api/v1/auth/login": {"login": "{taken_username}", "password": "wrong password"},
     "POST /api/v1/auth/refresh": {"refresh_token": "not-a-refresh-token"},
     "POST /api/v1/auth/reset": {"token": "not-a-reset-token", "password": PASSWORD},
+    "POST /api/v1/auth/forgot": {"login": "{taken_username}"},
     "PATCH /api/v1/me": {"status_text": "here"},
     "POST /api/v1/me/password": {"current_password": PASSWORD, "new_password": PASSWORD + "!"},
     "POST /api/v1/contacts": {"user_id": "{user}"},

@@ -169,6 +169,7 @@ async def test_security_declared_is_security_enforced(app, client):
         ("POST", "/api/v1/auth/login"),
         ("POST", "/api/v1/auth/refresh"),
         ("POST", "/api/v1/auth/reset"),
+        ("POST", "/api/v1/auth/forgot"),
     }
 
 
@@ -333,6 +334,14 @@ async def test_every_published_length_limit_is_the_servers(hearth, client, new_c
         base={"refresh_token": signed_in["refresh_token"]},
         opaque={"refresh_token": "r" * 200},
         at_limit={},
+    )
+    await check.run(
+        new_client(),
+        "POST",
+        "/api/v1/auth/forgot",
+        base={"login": "nobody"},
+        at_limit={"login": email},
+        ok=409,  # past validation: this Hearth has no SMTP (email_not_set_up)
     )
     grace_id = (await hearth.accounts.get_by_username("g" * limits.USERNAME_MAX)).id
     link = await hearth.accounts.create_reset_link(grace_id)

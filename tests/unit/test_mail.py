@@ -3,46 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import email
 import io
 from collections.abc import Iterator
-from email.message import Message
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from appliance.cli import main
 from appliance.config import EmailSettings
 from appliance.context import opened
 from appliance.net.mail import Mailer, MailError
 from tests.support.app import make_settings
+from tests.support.inbox import Inbox, smtp_server
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.usefixtures("keep_logging")
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 def write_config(tmp_path: Path, port: int) -> Path:

@@ -65,9 +65,10 @@ import { needsSetupView, setupView } from './views/setup.js';
 import { loginView } from './views/login.js';
 import { signupView } from './views/signup.js';
 import { resetView } from './views/reset.js';
+import { forgotView } from './views/forgot.js';
 import { createFrame } from './views/app.js';
 
-const SIGNED_OUT_VIEWS = { '/login': loginView, '/signup': signupView, '/reset': resetView };
+const SIGNED_OUT_VIEWS = { '/login': loginView, '/signup': signupView, '/reset': resetView, '/forgot': forgotView };
 const FRAME_PATHS = new Set(['/', '/settings', '/contacts']);
 const FRAME_PATTERNS = [/^\/chats\/\d+$/, /^\/join\/[^/]+$/];
 // Where a signed-out visitor was going (a chat, an invite link): opened after they sign in.
