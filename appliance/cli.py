@@ -1,4 +1,5 @@
-"""The `hearth` command: serve, init, check-config, user ..., invite ..., discover."""
+"""The `hearth` command: serve, init, check-config, user ..., invite ..., backup, restore,
+discover."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from appliance import __version__, datadir
+from appliance import __version__, backup, datadir
+from appliance.backup import BackupError
 from appliance.config import ConfigError, Settings, load, resolve_config_path
 from appliance.context import opened
 from appliance.datadir import DataDirError
@@ -88,6 +90,22 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--uses", type=int, default=1, help="how many people may sign up with it")
     create.add_argument("--days", type=int, help="how long it stays valid (auth.invite_days)")
     _common(create)
+
+    backup = commands.add_parser(
+        "backup", help="write a backup archive (the server may keep running)"
+    )
+    backup.add_argument(
+        "--output", type=Path, help="the archive to write (default: ./hearth-backup-TIME.tar)"
+    )
+    _common(backup)
+    restore = commands.add_parser("restore", help="check a backup archive and restore it")
+    restore.add_argument("file", type=Path, help="the archive `hearth backup` wrote")
+    restore.add_argument(
+        "--replace",
+        action="store_true",
+        help="the data folder holds a Hearth: move it aside (into replaced-TIME/) first",
+    )
+    _common(restore)
 
     discover = commands.add_parser("discover", help="list Hearth appliances on the LAN (mDNS)")
     discover.add_argument("--timeout", type=float, default=3.0)
@@ -225,6 +243,32 @@ async def cmd_invite_create(config: Settings, args: argparse.Namespace) -> None:
     print(f"{base_urls(config)[0]}/signup?invite={invite.code}")
 
 
+async def cmd_backup(config: Settings, args: argparse.Namespace) -> None:
+    output = args.output or Path(backup.default_name())
+    bar = backup.Bar("backing up")
+    try:
+        summary = backup.create(config.data_dir, output, bar)
+    finally:
+        bar.finish()
+    print(
+        f"wrote {summary.path} ({summary.size / 1e6:.1f} MB: the database at schema "
+        f"{summary.schema_version} and {summary.files} stored file(s))"
+    )
+
+
+async def cmd_restore(config: Settings, args: argparse.Namespace) -> None:
+    bar = backup.Bar("restoring")
+    try:
+        summary = backup.restore(args.file, config.data_dir, replace=args.replace, progress=bar)
+    finally:
+        bar.finish()
+    print(
+        f"restored {config.data_dir} from the backup of {summary.created_at} (Hearth "
+        f"{summary.hearth_version}, schema {summary.schema_version}, {summary.files} stored "
+        "file(s)); start Hearth to use it"
+    )
+
+
 async def cmd_discover(config: Settings, args: argparse.Namespace) -> None:
     from appliance.net.mdns import discover
 
@@ -281,6 +325,8 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("user", "disable"): cmd_user_disable,
     ("user", "reset-link"): cmd_user_reset_link,
     ("invite", "create"): cmd_invite_create,
+    ("backup", None): cmd_backup,
+    ("restore", None): cmd_restore,
     ("discover", None): cmd_discover,
 }
 
@@ -305,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TLSError, DataDirError) as error:  # the config names something unusable
         print(f"hearth: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    except (CommandError, ServiceError, SchemaTooNewError, OSError) as error:
+    except (CommandError, BackupError, ServiceError, SchemaTooNewError, OSError) as error:
         print(f"hearth: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
