@@ -3,6 +3,8 @@ one ordered list of steps that starts and stops them."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from appliance.services.chats import Chats
 from appliance.services.contacts import Contacts
 from appliance.services.eventlog import EventLog
 from appliance.services.files import Files
+from appliance.services.health import Health
 from appliance.services.messaging import Messaging
 from appliance.services.passwords import PasswordHasher
 from appliance.services.ratelimit import Limits
@@ -31,7 +34,10 @@ from appliance.services.unit import Work
 from appliance.store.db import Database
 
 if TYPE_CHECKING:
+    from appliance.metrics import Metrics
     from appliance.net.mdns import Announcer
+
+log = logging.getLogger(__name__)
 
 PRUNE_EVERY_SECONDS = HOUR_MS / 1000
 SWEEP_FILES_EVERY_SECONDS = HOUR_MS / 1000
@@ -55,9 +61,17 @@ class Hearth:
     hub: Hub
     event_pruning: Periodic
     file_sweep: Periodic
+    health: Health
+    metrics: Metrics | None = field(init=False)
     lifecycle: Lifecycle = field(init=False)
 
     def __post_init__(self) -> None:
+        metrics = None
+        if self.config.metrics.enabled:
+            from appliance.metrics import Metrics  # prometheus_client loads only when wanted
+
+            metrics = Metrics(self)
+        object.__setattr__(self, "metrics", metrics)
         object.__setattr__(self, "lifecycle", Lifecycle(steps(self)))
 
     async def start(self) -> None:
@@ -85,10 +99,35 @@ def steps(hearth: Hearth) -> list[Step]:
         Step("files", hearth.files.prepare),
         Step("file sweep", hearth.file_sweep.start, hearth.file_sweep.stop),
     ]
+    if hearth.config.backup.every_hours > 0:
+        scheduled = Periodic(
+            "scheduled-backup",
+            hearth.config.backup.every_hours * 3600,
+            partial(scheduled_backup, hearth.config),
+            hearth.clock,
+        )
+        order.append(Step("scheduled backups", scheduled.start, scheduled.stop))
+    if hearth.metrics is not None:
+        order.append(Step("metrics", hearth.metrics.start, hearth.metrics.stop, stop_timeout=2.0))
     if hearth.config.mdns.enabled:
         announcement = Announcement(hearth.config)
         order.append(Step("mdns", announcement.start, announcement.stop, stop_timeout=3.0))
     return order
+
+
+async def scheduled_backup(config: Settings) -> None:
+    """One backup into `backup.folder`, then only the newest `backup.keep` stay."""
+    from appliance import backup
+
+    folder = config.backup.folder
+    summary = await asyncio.to_thread(
+        backup.create, config.data_dir, folder / backup.default_name()
+    )
+    removed = await asyncio.to_thread(backup.prune, folder, config.backup.keep)
+    log.info(
+        "backed up to %s (%.1f MB); removed %d older backup(s)",
+        summary.path, summary.size / 1e6, len(removed),
+    )  # fmt: skip
 
 
 class Announcement:
@@ -169,6 +208,7 @@ def build(
             "event-pruning", PRUNE_EVERY_SECONDS, events.prune, clock, at_start=True
         ),
         file_sweep=Periodic("file-sweep", SWEEP_FILES_EVERY_SECONDS, files.sweep, clock),
+        health=Health(db, config.data_dir),
     )
 
 
