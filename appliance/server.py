@@ -155,7 +155,7 @@ async def _serve(
     heap.freeze_startup_objects()
 
     main = _ReadyConfig()
-    main.on_listening = partial(systemd.notify, "READY=1", "STATUS=serving")
+    main.on_listening = partial(systemd.sd_notify, "READY=1", "STATUS=serving")
     connections.configure(main)
     main.bind = [_bind(config.server.host, config.server.port)]
     main.certfile = str(certificate.cert_path)
@@ -185,7 +185,7 @@ async def _serve(
     async def shutdown_trigger() -> None:
         await stop.wait()
         stopping.set()
-        systemd.notify("STOPPING=1", "STATUS=stopping")
+        systemd.sd_notify("STOPPING=1", "STATUS=stopping")
         # Sockets close first: open WebSockets would hold Hypercorn's graceful stop for its
         # whole timeout. A client that does not take its close (or anything else) in time is
         # cut off, so the stop ends in time whatever clients do.

@@ -107,6 +107,10 @@ class AdminUserPatch(In):
     is_admin: bool | None = None
 
 
+class AdminUserQuery(BaseModel):
+    q: Annotated[str, Field(max_length=limits.ADMIN_SEARCH_MAX)] = ""
+
+
 class UserQuery(BaseModel):
     q: Annotated[str, Field(max_length=100)] = ""
     limit: Annotated[int, Field(ge=1, le=50)] = 20

@@ -13,7 +13,7 @@ import socket
 log = logging.getLogger(__name__)
 
 
-def notify(*lines: str) -> bool:
+def sd_notify(*lines: str) -> bool:
     """Send `lines` (READY=1, STOPPING=1, STATUS=..., WATCHDOG=1) to systemd; whether it went."""
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
@@ -45,5 +45,5 @@ async def keep_alive(interval: float) -> None:
     """WATCHDOG=1 every `interval` seconds for as long as the event loop runs its tasks: a
     loop stuck for WatchdogSec gets Hearth restarted."""
     while True:
-        notify("WATCHDOG=1")
+        sd_notify("WATCHDOG=1")
         await asyncio.sleep(interval)

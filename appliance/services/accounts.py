@@ -332,6 +332,15 @@ class Accounts:
         async with self._work.read() as conn:
             return await invites.list_recent(conn)
 
+    async def revoke_invite(self, code: str) -> InviteRow:
+        """Stop an invite link working (people who joined with it stay)."""
+        async with self._work.unit() as (tx, _):
+            if not await invites.revoke(tx, code, self._work.clock.now_ms()):
+                raise NotFoundError("No such invite.")
+            revoked = await invites.get(tx, code)
+        assert revoked is not None
+        return revoked
+
     async def create_reset_link(self, user_id: int) -> IssuedLink:
         token = secrets.token_urlsafe(24)
         now = self._work.clock.now_ms()
@@ -361,9 +370,29 @@ class Accounts:
 
     # --- administration ----------------------------------------------------------------------
 
-    async def list_users(self) -> list[UserRow]:
+    async def list_users(self, query: str = "") -> list[UserRow]:
+        """Every account, or those whose username or display name contains `query`."""
         async with self._work.read() as conn:
-            return await users.list_all(conn)
+            rows = await users.list_all(conn)
+        needle = query.strip().casefold()
+        if not needle:
+            return rows
+        return [
+            row
+            for row in rows
+            if needle in row.username.casefold() or needle in row.display_name.casefold()
+        ]
+
+    async def sign_out_everywhere(self, user_id: int) -> int:
+        """End every session of `user_id` (their open tabs are closed); how many there were."""
+        now = self._work.clock.now_ms()
+        async with self._work.unit() as (tx, outbox):
+            if await users.get(tx, user_id) is None:
+                raise NotFoundError("No such user.")
+            ended = len(await sessions.list_live(tx, user_id, now))
+            await sessions.revoke_all(tx, user_id, now)
+            outbox.sessions_ended = True
+        return ended
 
     async def set_flags(
         self, user_id: int, *, disabled: bool | None = None, is_admin: bool | None = None

@@ -133,6 +133,9 @@ ADMIN: set[str] = {
     "GET /api/v1/admin/users",
     "PATCH /api/v1/admin/users/<int:user_id>",
     "POST /api/v1/admin/users/<int:user_id>/reset-link",
+    "POST /api/v1/admin/users/<int:user_id>/sign-out",
+    "DELETE /api/v1/admin/invites/<code>",
+    "GET /api/v1/admin/health",
 }
 
 # Members of one chat only. The value says what the path names (for the positive control).
@@ -313,7 +316,10 @@ PARAMS = {
     "path": "asset",
     "code": "chat_invite",
 }
-ROUTE_PARAMS = {"GET /api/v1/invites/<code>": {"code": "account_invite"}}
+ROUTE_PARAMS = {
+    "GET /api/v1/invites/<code>": {"code": "account_invite"},
+    "DELETE /api/v1/admin/invites/<code>": {"code": "account_invite"},
+}
 
 
 # --- the route table, read from a throwaway app at collection ------------------------------------

@@ -367,6 +367,9 @@ async def test_every_published_length_limit_is_the_servers(hearth, client, new_c
     )
     await check.run(client, "GET", "/api/v1/users", base={}, at_limit={"q": "s" * 100})
     await check.run(client, "GET", "/api/v1/channels", base={}, at_limit={"q": "c" * 100})
+    await check.run(
+        client, "GET", "/api/v1/admin/users", base={}, at_limit={"q": "a" * limits.ADMIN_SEARCH_MAX}
+    )
     await check.run(client, "GET", "/api/v1/chats", base={}, at_limit={}, opaque={"cursor": "9" * 64})
     await check.run(client, "GET", "/api/v1/search", base={}, at_limit={"q": "w" * 200})
     chat = await check.run(
