@@ -1,4 +1,5 @@
-// Settings, shown in the frame's main pane: profile, password, devices, appearance, invites.
+// Settings, shown in the frame's main pane: profile, password, devices, appearance, and for
+// admins invites and the Admin sections (views/admin.js).
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { dateTime, relativeTime } from '../format.js';
@@ -7,6 +8,7 @@ import { getTheme, setTheme, THEMES } from '../theme.js';
 import { alertRegion, controlForm, field, statusRegion } from '../components/form.js';
 import { paneHeader } from '../components/pane-header.js';
 import * as rules from '../validate.js';
+import { adminSections, invitesList } from './admin.js';
 
 function section(id, title, ...content) {
   return h('section', { class: 'panel', id, 'aria-labelledby': `${id}-title` },
@@ -178,6 +180,7 @@ function notificationsSection() {
 }
 
 function inviteSection() {
+  const listed = invitesList();
   const fields = {
     uses: field('invite-uses', 'Uses', { type: 'number', min: 1, step: 1, value: '1', inputmode: 'numeric', hint: 'How many people can join with it.' }),
     days: field('invite-days', 'Valid for (days)', { type: 'number', min: 1, step: 1, value: '7', inputmode: 'numeric' }),
@@ -221,12 +224,14 @@ function inviteSection() {
         (invite.expires_at ? `, until ${dateTime(invite.expires_at)}.` : '.');
       copyStatus.textContent = '';
       result.hidden = false;
+      listed.refresh();
       url.focus();
       url.select();
     },
   });
   return section('settings-invites', 'Invite people',
-    h('p', { class: 'hint' }, 'Create a link that lets people create an account here.'), form, result);
+    h('p', { class: 'hint' }, 'Create a link that lets people create an account here.'), form, result,
+    listed.el);
 }
 
 export function settingsView(ctx) {
@@ -240,5 +245,6 @@ export function settingsView(ctx) {
         devices.el,
         appearanceSection(),
         notificationsSection(),
-        ctx.store.get().me?.is_admin && inviteSection())));
+        ctx.store.get().me?.is_admin && inviteSection(),
+        ctx.store.get().me?.is_admin && adminSections(ctx))));
 }
