@@ -24,6 +24,7 @@ from appliance.services.calls import Calls
 from appliance.services.chats import Chats
 from appliance.services.contacts import Contacts
 from appliance.services.eventlog import EventLog
+from appliance.services.export import Export
 from appliance.services.files import Files
 from appliance.services.health import Health
 from appliance.services.messaging import Messaging
@@ -62,6 +63,7 @@ class Hearth:
     event_pruning: Periodic
     file_sweep: Periodic
     health: Health
+    export: Export
     metrics: Metrics | None = field(init=False)
     lifecycle: Lifecycle = field(init=False)
 
@@ -209,6 +211,7 @@ def build(
         ),
         file_sweep=Periodic("file-sweep", SWEEP_FILES_EVERY_SECONDS, files.sweep, clock),
         health=Health(db, config.data_dir),
+        export=Export(work, config),
     )
 
 

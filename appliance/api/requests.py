@@ -97,6 +97,10 @@ class PasswordChangeIn(In):
     new_password: NewPassword
 
 
+class DeleteAccountIn(In):
+    password: Password
+
+
 class InviteIn(In):
     uses: Annotated[int, Field(ge=1, le=1000)] = 1
     days: Annotated[int, Field(ge=1, le=365)] | None = None

@@ -30,7 +30,7 @@ from appliance.services.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
 from appliance.services.ratelimit import limiter
 from appliance.services.tokens import token_hash
 from appliance.services.unit import Work
-from appliance.store import invites, sessions, settings, users
+from appliance.store import invites, personal, sessions, settings, users
 from appliance.store.db import Connection
 from appliance.store.errors import DuplicateError
 from appliance.store.invites import InviteRow
@@ -254,6 +254,32 @@ class Accounts:
         async with self._work.unit() as (tx, outbox):
             await users.set_password(tx, user_id, password_hash, now)
             await sessions.revoke_all(tx, user_id, now, keep=keep_session)
+            outbox.sessions_ended = True
+
+    async def delete_account(self, user_id: int, password: str | None) -> None:
+        """Delete an account: signed out everywhere, never to sign in again, and nothing of
+        the person kept (name, email, bio, contacts, blocks); their messages stay, from
+        "Deleted user". `password` is the person's own confirmation; None when an admin acts."""
+        if password is not None:
+            key = str(user_id)
+            self._password_checks.check(key)
+            if not await self.verify_password(user_id, password):
+                self._password_checks.hit(key)
+                raise InvalidError("The password is wrong.", field="password")
+            self._password_checks.reset(key)
+        unusable = await self._hasher.hash(secrets.token_urlsafe(32))  # nobody knows it
+        now = self._work.clock.now_ms()
+        async with self._work.unit() as (tx, outbox):
+            user = await users.get(tx, user_id)
+            if user is None:
+                raise NotFoundError("No such user.")
+            if user.is_admin and not user.disabled and await users.count_admins(tx) <= 1:
+                raise ConflictError(
+                    "Hearth needs at least one active admin: make someone else an admin first.",
+                    code="last_admin",
+                )
+            await personal.scrub_account(tx, user_id, unusable, now)
+            await sessions.revoke_all(tx, user_id, now)
             outbox.sessions_ended = True
 
     # --- profiles ----------------------------------------------------------------------------

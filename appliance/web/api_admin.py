@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from quart import Blueprint, request
+from quart import Blueprint, Response, request
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from appliance import __version__
@@ -23,7 +23,10 @@ from appliance.api.shapes import (
 )
 from appliance.clock import to_datetime
 from appliance.services import views
+from appliance.web import openapi
 from appliance.web.auth import admin_required, principal
+from appliance.web.contract import no_content
+from appliance.web.personal import zip_download
 
 blueprint = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 tag_admin = tag(["admin"])
@@ -147,3 +150,23 @@ async def health() -> AdminHealthOut:
         disk_total_bytes=disk.total_bytes,
         last_backup=last,
     )
+
+
+@blueprint.get("/users/<int:user_id>/export")
+@admin_required
+@openapi.binary_response
+@tag_admin
+async def export_user(user_id: int) -> Response:
+    """A person's data as a zip, as GET /me/export gives them (for a request made to you)."""
+    user = await hearth().accounts.get(user_id)
+    path = await hearth().export.build(user_id)
+    return await zip_download(path, f"hearth-{user.username}.zip")
+
+
+@blueprint.delete("/users/<int:user_id>")
+@admin_required
+@no_content
+@tag_admin
+async def delete_user(user_id: int) -> None:
+    """Delete an account as DELETE /me does (no password: you are the admin)."""
+    await hearth().accounts.delete_account(user_id, None)
