@@ -239,6 +239,12 @@ def one_backup(tmp_path_factory):
         yield server, config, archive, folder
 
 
+async def people_of(server: HearthServer) -> None:
+    """Someone with a message, so the backups hold something."""
+    ada, bob = await ServedPeople(server)("ada", "bob")
+    await ada.send((await ada.direct(bob))["id"], "in every backup")
+
+
 def fresh_config(folder: Path, name: str) -> Path:
     path = folder / name / "hearth.yaml"
     path.parent.mkdir()
@@ -352,3 +358,36 @@ def test_backup_of_a_folder_without_a_database_says_so(tmp_path):
     assert result.returncode == 1
     assert "nothing to back up" in result.stderr
     assert not (tmp_path / "x.tar").exists()
+
+
+async def test_scheduled_backups_run_and_keep_only_the_newest(tmp_path):
+    (tmp_path / "live").mkdir()
+    folder = tmp_path / "backups"
+    every = 2.0  # seconds between backups here; hours in real use
+    config = roomy_config(
+        tmp_path / "live", backup={"every_hours": every / 3600, "folder": str(folder), "keep": 2}
+    )
+    seen: set[str] = set()
+    most = 0
+
+    def look() -> bool:
+        nonlocal most
+        names = {p.name for p in folder.glob("hearth-backup-*.tar")}
+        seen.update(names)
+        most = max(most, len(names))
+        return len(seen) >= 3
+
+    server = HearthServer(config).start(timeout=60)
+    try:
+        await people_of(server)
+        await eventually(look, timeout=60, interval=0.2, what="three scheduled backups")
+        assert "backed up to" in server.log()
+    finally:
+        server.stop()
+    assert most <= 2, f"{most} backups kept at once, keep is 2"
+    newest = sorted(folder.glob("hearth-backup-*.tar"))[-1]
+    fresh = fresh_config(tmp_path, "check")
+    assert hearth("restore", str(newest), config=fresh).returncode == 0
+    with sqlite3.connect(fresh.parent / "data" / "hearth.db") as conn:
+        assert conn.execute("SELECT body FROM messages").fetchall() == [("in every backup",)]
+    assert backup.last_backup(tmp_path / "live" / "data") is not None
