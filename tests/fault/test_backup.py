@@ -368,6 +368,7 @@ async def test_scheduled_backups_run_and_keep_only_the_newest(tmp_path):
         tmp_path / "live", backup={"every_hours": every / 3600, "folder": str(folder), "keep": 2}
     )
     seen: set[str] = set()
+    before: set[str] = set()
     most = 0
 
     def look() -> bool:
@@ -375,11 +376,13 @@ async def test_scheduled_backups_run_and_keep_only_the_newest(tmp_path):
         names = {p.name for p in folder.glob("hearth-backup-*.tar")}
         seen.update(names)
         most = max(most, len(names))
-        return len(seen) >= 3
+        # Two made after the message: the second of them began after it was stored.
+        return len(seen) >= 3 and len(seen - before) >= 2
 
     server = HearthServer(config).start(timeout=60)
     try:
         await people_of(server)
+        before.update(p.name for p in folder.glob("hearth-backup-*.tar"))
         await eventually(look, timeout=60, interval=0.2, what="three scheduled backups")
         assert "backed up to" in server.log()
     finally:
