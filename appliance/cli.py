@@ -79,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     disable = user.add_parser("disable", help="disable an account and sign it out")
     disable.add_argument("username")
     _common(disable)
+    for name, text in (
+        ("enable", "enable a disabled account"),
+        ("make-admin", "give an account admin rights"),
+        ("unmake-admin", "take admin rights away"),
+        ("sign-out", "end every session of an account (it may sign in again)"),
+    ):
+        action = user.add_parser(name, help=text)
+        action.add_argument("username")
+        _common(action)
+    delete = user.add_parser(
+        "delete", help="delete an account: signed out, personal data removed, messages kept"
+    )
+    delete.add_argument("username")
+    delete.add_argument("--yes", action="store_true", help="do it (without it, nothing happens)")
+    _common(delete)
     reset = user.add_parser("reset-link", help="print a one-time password reset link")
     reset.add_argument("username")
     _common(reset)
@@ -90,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--uses", type=int, default=1, help="how many people may sign up with it")
     create.add_argument("--days", type=int, help="how long it stays valid (auth.invite_days)")
     _common(create)
+    invites = invite.add_parser("list", help="list recent invite links")
+    _common(invites)
+    revoke = invite.add_parser("revoke", help="stop an invite link working")
+    revoke.add_argument("code", help="the code (the part after invite=) or the whole link")
+    _common(revoke)
 
     backup = commands.add_parser(
         "backup", help="write a backup archive (the server may keep running)"
@@ -226,6 +246,55 @@ async def cmd_user_disable(config: Settings, args: argparse.Namespace) -> None:
     print(f"disabled {user.username}; signed out {signed_in} session(s)")
 
 
+async def cmd_user_flags(config: Settings, args: argparse.Namespace) -> None:
+    flags: dict[str, bool] = {
+        "enable": {"disabled": False},
+        "make-admin": {"is_admin": True},
+        "unmake-admin": {"is_admin": False},
+    }[args.user_command]
+    async with opened(config) as hearth:
+        user = await hearth.accounts.get_by_username(args.username)
+        user = await hearth.accounts.set_flags(user.id, **flags)
+    role = "admin" if user.is_admin else "member"
+    print(f"{user.username}: {'disabled' if user.disabled else 'active'} {role}")
+
+
+async def cmd_user_sign_out(config: Settings, args: argparse.Namespace) -> None:
+    async with opened(config) as hearth:
+        user = await hearth.accounts.get_by_username(args.username)
+        ended = await hearth.accounts.sign_out_everywhere(user.id)
+    print(f"signed {user.username} out of {ended} session(s)")
+
+
+async def cmd_user_delete(config: Settings, args: argparse.Namespace) -> None:
+    if not args.yes:
+        raise CommandError(
+            f"this deletes {args.username}'s account for good (their messages stay, from "
+            "'Deleted user'): add --yes to do it"
+        )
+    async with opened(config) as hearth:
+        user = await hearth.accounts.get_by_username(args.username)
+        await hearth.accounts.delete_account(user.id, None)
+    print(f"deleted {user.username} (id {user.id})")
+
+
+async def cmd_invite_list(config: Settings, args: argparse.Namespace) -> None:
+    async with opened(config) as hearth:
+        rows = await hearth.accounts.list_invites()
+        now = hearth.clock.now_ms()
+    base = base_urls(config)[0]
+    for row in rows:
+        state = "revoked" if row.revoked_at else "live" if row.usable(now) else "spent/expired"
+        print(f"{base}/signup?invite={row.code}  {row.uses}/{row.max_uses} used  {state}")
+
+
+async def cmd_invite_revoke(config: Settings, args: argparse.Namespace) -> None:
+    code = str(args.code).rsplit("invite=", 1)[-1]
+    async with opened(config) as hearth:
+        await hearth.accounts.revoke_invite(code)
+    print(f"revoked {code}")
+
+
 async def cmd_user_reset_link(config: Settings, args: argparse.Namespace) -> None:
     async with opened(config) as hearth:
         user = await hearth.accounts.get_by_username(args.username)
@@ -324,6 +393,13 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("user", "list"): cmd_user_list,
     ("user", "disable"): cmd_user_disable,
     ("user", "reset-link"): cmd_user_reset_link,
+    ("user", "enable"): cmd_user_flags,
+    ("user", "make-admin"): cmd_user_flags,
+    ("user", "unmake-admin"): cmd_user_flags,
+    ("user", "sign-out"): cmd_user_sign_out,
+    ("user", "delete"): cmd_user_delete,
+    ("invite", "list"): cmd_invite_list,
+    ("invite", "revoke"): cmd_invite_revoke,
     ("invite", "create"): cmd_invite_create,
     ("backup", None): cmd_backup,
     ("restore", None): cmd_restore,
