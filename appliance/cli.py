@@ -274,7 +274,7 @@ async def cmd_user_delete(config: Settings, args: argparse.Namespace) -> None:
         )
     async with opened(config) as hearth:
         user = await hearth.accounts.get_by_username(args.username)
-        await hearth.accounts.delete_account(user.id, None)
+        await hearth.leaving.delete(user.id, None)
     print(f"deleted {user.username} (id {user.id})")
 
 

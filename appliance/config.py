@@ -136,6 +136,8 @@ class MessageSettings(Section):
     event_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     max_reactions: Annotated[int, Field(ge=1, le=100)] = 20
     max_edits: Annotated[int, Field(ge=1, le=1000)] = 50
+    # What happens to a deleted account's messages: kept, from "Deleted user", or removed.
+    on_account_deleted: Literal["keep", "remove"] = "keep"
 
 
 class ChatSettings(Section):

@@ -27,6 +27,7 @@ from appliance.services.eventlog import EventLog
 from appliance.services.export import Export
 from appliance.services.files import Files
 from appliance.services.health import Health
+from appliance.services.leaving import Leaving
 from appliance.services.messaging import Messaging
 from appliance.services.passwords import PasswordHasher
 from appliance.services.ratelimit import Limits
@@ -64,6 +65,7 @@ class Hearth:
     file_sweep: Periodic
     health: Health
     export: Export
+    leaving: Leaving
     metrics: Metrics | None = field(init=False)
     lifecycle: Lifecycle = field(init=False)
 
@@ -188,6 +190,7 @@ def build(
     )
     calls = Calls(work, config.calls, signals=hub)
     files = Files(work, config)
+    messaging = Messaging(work, config, limits)
     hub.when_gone(calls.user_disconnected)
     bus.watch_access(calls.access_lost)  # losing access to a chat ends your part in its call
     bus.watch_sessions(calls.sessions_ended)
@@ -201,7 +204,7 @@ def build(
         audience=audience,
         chats=Chats(work, limits, config.chats),
         contacts=Contacts(work, limits),
-        messaging=Messaging(work, config, limits),
+        messaging=messaging,
         files=files,
         events=events,
         calls=calls,
@@ -212,6 +215,7 @@ def build(
         file_sweep=Periodic("file-sweep", SWEEP_FILES_EVERY_SECONDS, files.sweep, clock),
         health=Health(db, config.data_dir),
         export=Export(work, config),
+        leaving=Leaving(accounts, messaging, config.messages.on_account_deleted),
     )
 
 

@@ -50,6 +50,19 @@ async def messages_of(conn: aiosqlite.Connection, user_id: int) -> list[OwnMessa
     return [OwnMessage(*row) for row in rows]
 
 
+async def live_messages_of(
+    conn: aiosqlite.Connection, user_id: int, limit: int
+) -> list[tuple[int, int]]:
+    """(message id, chat id) of up to `limit` messages `user_id` sent that are not deleted."""
+    rows = await fetch_all(
+        conn,
+        "SELECT id, chat_id FROM messages WHERE sender_id = ? AND deleted_at IS NULL"
+        " AND kind = 'text' ORDER BY id LIMIT ?",
+        (user_id, limit),
+    )
+    return [(int(row[0]), int(row[1])) for row in rows]
+
+
 async def files_of(conn: aiosqlite.Connection, user_id: int) -> list[OwnFile]:
     rows = await fetch_all(
         conn,

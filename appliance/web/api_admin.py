@@ -169,4 +169,4 @@ async def export_user(user_id: int) -> Response:
 @tag_admin
 async def delete_user(user_id: int) -> None:
     """Delete an account as DELETE /me does (no password: you are the admin)."""
-    await hearth().accounts.delete_account(user_id, None)
+    await hearth().leaving.delete(user_id, None)

@@ -72,8 +72,8 @@ async def export_me() -> Response:
 async def delete_me(data: DeleteAccountIn) -> None:
     """Delete your account (confirm with your password): you are signed out everywhere and
     cannot sign in again; your name, email and profile are removed; your messages stay, shown
-    as from "Deleted user"."""
-    await hearth().accounts.delete_account(principal().user.id, data.password)
+    as from "Deleted user", or are deleted for everyone (`messages.on_account_deleted`)."""
+    await hearth().leaving.delete(principal().user.id, data.password)
 
 
 @blueprint.get("/users")

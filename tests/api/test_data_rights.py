@@ -106,3 +106,23 @@ async def test_an_admin_exports_and_deletes_someone(hearth, client, admin, peopl
     assert (await hearth.accounts.get(ada.id)).disabled is True
     missing = await client.delete("/api/v1/admin/users/999999")
     await error_of(missing, 404, "not_found")
+
+
+async def test_with_remove_configured_a_deleted_accounts_messages_go(tmp_path, monkeypatch):
+    from appliance.services import messaging
+    from tests.support.app import Client, running
+    from tests.support.people import AppPeople
+
+    monkeypatch.setattr(messaging, "REMOVE_BATCH", 2)  # three messages: two batches
+    async with running(tmp_path, messages={"on_account_deleted": "remove"}) as (app, hearth, _):
+        ada, bob = await AppPeople(hearth, lambda: Client(app))("ada", "bob")
+        chat = await ada.direct(bob)
+        for n in range(3):
+            await ada.send(chat["id"], f"ada {n}")
+        kept = await bob.send(chat["id"], "bob stays")
+        await no_content(await ada.delete("/me", json={"password": PASSWORD}))
+        messages = {m["id"]: m for m in await bob.message_list(chat["id"])}
+        gone = [m for m in messages.values() if m["id"] != kept["id"]]
+        assert len(gone) == 3
+        assert all(m["deleted"] and m["body"] == "" for m in gone), gone
+        assert messages[kept["id"]]["body"] == "bob stays"
