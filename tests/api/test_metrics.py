@@ -108,8 +108,8 @@ def test_metrics_are_not_on_the_app_and_other_paths_are_404(served):
     https.close()
 
 
-def test_metrics_are_off_by_default():
-    hearth = build(Settings(data_dir="unused-not-created"))  # built, not started
+def test_metrics_are_off_by_default(tmp_path):
+    hearth = build(Settings(data_dir=tmp_path / "data"))  # built, not started
     assert hearth.metrics is None
 
 
