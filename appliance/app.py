@@ -102,7 +102,9 @@ def create_app(config: Settings, *, clock: Clock | None = None) -> Quart:
     app = Quart("appliance", static_folder=None)
     limits = config.limits
     app.request_class = HearthRequest.for_uploads(
-        api_files.UPLOAD_PATH, max(limits.max_image_bytes, limits.max_file_bytes)
+        api_files.UPLOAD_PATH,
+        max(limits.max_image_bytes, limits.max_file_bytes),
+        limits.max_image_bytes,
     )
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False

@@ -20,6 +20,7 @@ from appliance.periodic import Periodic
 from appliance.realtime.hub import Hub
 from appliance.services.accounts import Accounts
 from appliance.services.audience import Audience
+from appliance.services.avatars import Avatars
 from appliance.services.calls import Calls
 from appliance.services.chats import Chats
 from appliance.services.contacts import Contacts
@@ -58,6 +59,7 @@ class Hearth:
     contacts: Contacts
     messaging: Messaging
     files: Files
+    avatars: Avatars
     events: EventLog
     calls: Calls
     hub: Hub
@@ -206,6 +208,7 @@ def build(
         contacts=Contacts(work, limits),
         messaging=messaging,
         files=files,
+        avatars=Avatars(work, files),
         events=events,
         calls=calls,
         hub=hub,

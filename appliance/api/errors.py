@@ -19,6 +19,7 @@ from appliance.services.errors import (
     StorageFullError,
     TooLargeError,
     UnauthenticatedError,
+    UnsupportedTypeError,
 )
 
 _STATUS: list[tuple[type[ServiceError], int]] = [
@@ -28,6 +29,7 @@ _STATUS: list[tuple[type[ServiceError], int]] = [
     (NotFoundError, 404),
     (ConflictError, 409),
     (TooLargeError, 413),
+    (UnsupportedTypeError, 415),
     (RateLimitedError, 429),
     (StorageFullError, 507),
 ]

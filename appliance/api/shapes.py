@@ -37,6 +37,7 @@ class UserOut(Out):
     is_admin: bool
     created_at: datetime
     last_seen_at: datetime | None = None
+    avatar_url: str | None = None  # the profile picture (square WebP); null: show initials
 
 
 class MeOut(UserOut):
@@ -78,6 +79,10 @@ class InfoOut(Out):
     version: str
     registration: Literal["open", "invite", "closed"]
     setup_needed: bool
+    # Upload limits, so a browser can refuse a file too large before sending it: it cannot
+    # read the early 413 of an upload the server cut off.
+    max_image_bytes: int
+    max_file_bytes: int
 
 
 class SessionOut(Out):
@@ -168,18 +173,21 @@ class ReactionOut(Out):
 
 
 class CallSummaryOut(Out):
-    """What a call-log message shows of its call."""
+    """What a call-log message shows of its call; `participants`: everyone who was in it at
+    some point (a member not among them missed it)."""
 
     id: int
     kind: CallKind
     outcome: CallOutcome | None
     duration_seconds: int | None
     started_by: int | None
+    participants: list[int]
 
 
 class FileOut(Out):
     """An uploaded file: the answer to an upload, and each of a message's attachments.
-    `type` is what the bytes are (sniffed by the server); `duration` in seconds."""
+    `type` is what the bytes are (sniffed by the server); `duration` in seconds; `waveform`
+    about 64 peak levels of a voice note, 0..255 relative to its loudest moment."""
 
     id: int
     name: str
@@ -191,6 +199,7 @@ class FileOut(Out):
     duration: float | None
     url: str
     thumb_url: str | None
+    waveform: list[int] | None = None  # a voice note's peak levels (0..255); else null
 
 
 class MessageOut(Out):
@@ -291,6 +300,7 @@ class ChatFieldsOut(Out):
     created_by: int | None
     created_at: datetime
     last_activity_at: datetime
+    avatar_url: str | None = None  # a group's or channel's picture; null: show initials
 
 
 class MemberOut(Out):

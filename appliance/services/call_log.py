@@ -129,6 +129,9 @@ class CallLog:
         assert message is not None  # no client_id to collide on
         await calls.set_message(tx, row.id, message.id)
         row = replace(row, message_id=message.id)
-        view = views.message(message, messages.Extras(calls={message.id: row}))
+        extras = messages.Extras(
+            calls={message.id: row}, took_part=await calls.took_part(tx, [row.id])
+        )
+        view = views.message(message, extras)
         await outbox.event(tx, "message.created", view, chat_id=row.chat_id)
         return row

@@ -105,7 +105,10 @@ class Contacts:
         async with self.work.unit() as (tx, outbox):
             me, other = await self._people(tx, user_id, other_id)
             await contacts.block(tx, user_id, other_id, outbox.now)
-            if await contacts.remove(tx, user_id, other_id):
+            # Blocking and removing a contact are separate acts: a contact stays one (unblock
+            # and nothing is lost); only a request still pending between the two is dropped.
+            if await contacts.state(tx, user_id, other_id) in {"incoming", "outgoing"}:
+                await contacts.remove(tx, user_id, other_id)
                 await self._events(tx, outbox, "contact.removed", me, other)
             outbox.blocked.append((user_id, other_id))
 

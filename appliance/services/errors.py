@@ -46,6 +46,13 @@ class TooLargeError(ServiceError):
     code = "payload_too_large"
 
 
+class UnsupportedTypeError(ServiceError):
+    """The bytes are not of a kind this request takes (415): a profile picture that is not a
+    picture."""
+
+    code = "unsupported_media_type"
+
+
 class RateLimitedError(ServiceError):
     code = "rate_limited"
 

@@ -6,34 +6,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import unicodedata
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from appliance import limits
 from appliance.api import shapes
 from appliance.config import Settings
 from appliance.services import filetypes, media, views
 from appliance.services.chats import require_member
-from appliance.services.errors import InvalidError, NotFoundError, StorageFullError, TooLargeError
+from appliance.services.errors import (
+    InvalidError,
+    NotFoundError,
+    StorageFullError,
+    TooLargeError,
+    UnsupportedTypeError,
+)
 from appliance.services.ratelimit import limiter
-from appliance.services.unit import Work
+from appliance.services.unit import Outbox, Work
 from appliance.store import errors as store_errors
 from appliance.store import files
 from appliance.store.blobs import BlobStore, Upload
-from appliance.store.files import NewFile
+from appliance.store.db import ThreadConnection, on_thread
+from appliance.store.files import FileRow, NewFile
 
 # Bytes gathered before a write to the temp file (in a worker thread).
 WRITE_CHUNK = 256 * 1024
 SWEEP_BATCH = 500
 THUMB_TYPE = "image/webp"
+AVATAR_SIDE = 256  # profile and group pictures: a square, at most this many pixels a side
+T = TypeVar("T")
 # Characters that would make a name read differently from what it is (bidi overrides).
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
 
 
 def file_not_found() -> NotFoundError:
     return NotFoundError("There is no such file.", code="file_not_found")
+
+
+def not_a_picture() -> UnsupportedTypeError:
+    return UnsupportedTypeError("This is not a picture: send a JPEG, PNG, GIF or WebP image.")
 
 
 def clean_name(raw: str) -> str:
@@ -72,9 +87,6 @@ class Files:
         self.max_pixels = config.files.max_image_pixels
         self.grace_ms = int(config.files.unattached_hours * 3600 * 1000)
         self.uploads = limiter(config.limits.uploads_per_user, work.clock)
-        # Uploads that keep bytes and the sweep that removes them take turns, so the sweep
-        # never removes bytes an upload has just found already stored.
-        self._store_lock = asyncio.Lock()
 
     @property
     def max_upload(self) -> int:
@@ -112,33 +124,45 @@ class Files:
                 temp.unlink(missing_ok=True)
 
     async def _receive(
-        self, upload: Upload, body: AsyncIterable[bytes], length: int | None
+        self,
+        upload: Upload,
+        body: AsyncIterable[bytes],
+        length: int | None,
+        *,
+        images_only: bool = False,
     ) -> tuple[filetypes.FileType, str]:
         kind: filetypes.FileType | None = None
-        limit = self.max_upload
-        pending = bytearray()
+        limit = self.max_image if images_only else self.max_upload
+        # The chunks as they came, written (and hashed) one by one in a worker thread once
+        # there are WRITE_CHUNK bytes: never joined, so no byte is copied on the way in.
+        pending: list[bytes] = []
+        waiting = 0
         async for chunk in body:
-            pending += chunk
-            if kind is None and len(pending) >= filetypes.HEAD_BYTES:
-                kind, limit = self._sniffed(bytes(pending[: filetypes.HEAD_BYTES]), length)
-            received = upload.size + len(pending)
-            if received > limit:
+            pending.append(chunk)
+            waiting += len(chunk)
+            if kind is None and waiting >= filetypes.HEAD_BYTES:
+                kind, limit = self._sniffed(_head(pending), length, images_only)
+            if upload.size + waiting > limit:
                 raise self._too_large(limit)
-            if len(pending) >= WRITE_CHUNK:
-                await asyncio.to_thread(upload.write, bytes(pending))
-                pending.clear()
+            if waiting >= WRITE_CHUNK:
+                await asyncio.to_thread(upload.write_all, pending)
+                pending, waiting = [], 0
         if kind is None:
-            kind, limit = self._sniffed(bytes(pending), length)
-            if upload.size + len(pending) > limit:
+            kind, limit = self._sniffed(_head(pending), length, images_only)
+            if upload.size + waiting > limit:
                 raise self._too_large(limit)
         if pending:
-            await asyncio.to_thread(upload.write, bytes(pending))
+            await asyncio.to_thread(upload.write_all, pending)
         if upload.size == 0:
             raise InvalidError("The file is empty.", code="empty_file")
         return kind, await asyncio.to_thread(upload.finish)
 
-    def _sniffed(self, head: bytes, length: int | None) -> tuple[filetypes.FileType, int]:
+    def _sniffed(
+        self, head: bytes, length: int | None, images_only: bool
+    ) -> tuple[filetypes.FileType, int]:
         kind = filetypes.sniff(head)
+        if images_only and not kind.image:
+            raise not_a_picture()
         limit = self.max_image if kind.image else self.max_file
         if length is not None and length > limit:
             raise self._too_large(limit)
@@ -153,33 +177,102 @@ class Files:
         sha256: str,
         temps: list[Path],
     ) -> shapes.FileOut:
+        """Keep the upload: a new row, and its bytes moved into the store unless they are
+        there already. Whether they are is decided in the job that inserts the row, on the
+        writer's thread, where the sweep also removes bytes (`_forget`): the two never
+        interleave, with no lock held across an await."""
         async with self.work.read() as conn:
-            same = await files.same_upload(conn, user_id, sha256, name)
-            known = await files.any_with(conn, sha256)
+            same = await on_thread(conn, files.same_upload, user_id, sha256, name)
+            known = await on_thread(conn, files.any_with, sha256)
         if same is not None:
             return views.file(same)
-        facts = None
-        if known is None:
+        facts = None if known is not None else await self._examine(upload.path, kind, temps)
+        row = await self._store(user_id, name, upload.path, sha256, facts)
+        if row is None:  # the sweep removed the bytes meanwhile: they are this upload's now
             facts = await self._examine(upload.path, kind, temps)
-        async with self._store_lock:
-            if known is None or not await asyncio.to_thread(self.blobs.has, sha256):
-                facts = facts or await self._examine(upload.path, kind, temps)
-                source = facts.cleaned or upload.path
-                size = (await asyncio.to_thread(source.stat)).st_size
-                await asyncio.to_thread(self.blobs.keep, source, sha256)
-                if facts.thumb is not None:
-                    await asyncio.to_thread(self.blobs.keep_thumb, facts.thumb, sha256)
-                new = _new_file(user_id, name, sha256, size, facts, self.work.clock.now_ms())
-            else:
-                new = NewFile(
-                    sha256=sha256, owner_id=user_id, name=name, type=known.type,
-                    kind=known.kind, size=known.size, width=known.width, height=known.height,
-                    duration_ms=known.duration_ms, has_thumb=known.has_thumb,
-                    created_at=self.work.clock.now_ms(),
-                )  # fmt: skip
-            async with self.work.unit() as (tx, _):
-                row = await files.insert(tx, new)
+            row = await self._store(user_id, name, upload.path, sha256, facts)
+        assert row is not None
         return views.file(row)
+
+    async def _store(
+        self, user_id: int, name: str, path: Path, sha256: str, facts: media.Facts | None
+    ) -> FileRow | None:
+        """The row for an upload (None when its bytes must be stored and there are no `facts`
+        to store them with: the caller examines the upload and asks again)."""
+        now = self.work.clock.now_ms()
+
+        def job(conn: ThreadConnection, _: Outbox) -> FileRow | None:
+            same = files.same_upload(conn, user_id, sha256, name)
+            if same is not None:  # the same upload, twice at once
+                return same
+            known = files.any_with(conn, sha256)
+            if known is not None and self.blobs.has(sha256):
+                return files.insert(conn, _copy(known, user_id, name, now))
+            if facts is None:
+                return None
+            source = facts.cleaned or path
+            size = source.stat().st_size
+            self.blobs.keep(source, sha256)
+            if facts.thumb is not None:
+                self.blobs.keep_thumb(facts.thumb, sha256)
+            return files.insert(conn, _new_file(user_id, name, sha256, size, facts, now))
+
+        return await self.work.unit_in_thread(job)
+
+    async def picture(
+        self,
+        user_id: int,
+        body: AsyncIterable[bytes],
+        length: int | None,
+        attach: Callable[[ThreadConnection, Outbox, FileRow], T],
+    ) -> T:
+        """A profile or group picture from an uploaded image (streamed as `body`, held to the
+        image limit; anything but a picture is refused): a centred square of at most
+        AVATAR_SIDE pixels, WebP, no metadata, kept as a file row of `user_id`'s and handed
+        to `attach` in the same job on the writer's thread (which sets it and records the
+        events). Whatever goes wrong, nothing is left."""
+        self.uploads.hit(str(user_id))
+        if length is not None and length > self.max_image:
+            raise self._too_large(self.max_image)
+        try:
+            upload = await asyncio.to_thread(self.blobs.begin)
+        except store_errors.StorageFullError as error:
+            raise StorageFullError() from error
+        made = self.blobs.temp_path(".webp")
+        try:
+            await self._receive(upload, body, length, images_only=True)
+            side, sha256, size = await asyncio.to_thread(self._square, upload.path, made)
+            now = self.work.clock.now_ms()
+
+            def job(conn: ThreadConnection, outbox: Outbox) -> T:
+                self.blobs.keep(made, sha256)  # the same picture again: already there
+                new = NewFile(
+                    sha256=sha256, owner_id=user_id, name="picture.webp", type=THUMB_TYPE,
+                    kind="media", size=size, width=side, height=side, duration_ms=None,
+                    has_thumb=False, created_at=now,
+                )  # fmt: skip
+                return attach(conn, outbox, files.insert(conn, new))
+
+            return await self.work.unit_in_thread(job)
+        except store_errors.StorageFullError as error:
+            raise StorageFullError() from error
+        finally:
+            upload.discard()
+            made.unlink(missing_ok=True)
+
+    def _square(self, source: Path, target: Path) -> tuple[int, str, int]:
+        """The picture made square at `target`: its side, sha256 and size (a worker thread)."""
+        try:
+            side = media.square(source, target, side=AVATAR_SIDE, max_pixels=self.max_pixels)
+        except media.ImageTooLargeError:
+            raise TooLargeError(
+                f"Pictures may have at most {self.max_pixels:,} pixels.", code="image_too_large"
+            ) from None
+        except media.NotAPictureError:
+            raise not_a_picture() from None
+        with target.open("rb") as made:
+            sha256 = hashlib.file_digest(made, "sha256").hexdigest()
+        return side, sha256, target.stat().st_size
 
     async def _examine(
         self, path: Path, kind: filetypes.FileType, temps: list[Path]
@@ -259,13 +352,40 @@ class Files:
             stale = await files.unattached_before(conn, cutoff, SWEEP_BATCH)
         if not stale:
             return 0
-        async with self._store_lock:
-            async with self.work.unit() as (tx, _):
-                orphaned = await files.delete_unattached(tx, [row.id for row in stale])
-            for sha256 in orphaned:
-                with contextlib.suppress(OSError):
-                    await asyncio.to_thread(self.blobs.remove, sha256)
+        async with self.work.unit() as (tx, _):
+            orphaned = await files.delete_unattached(tx, [row.id for row in stale])
+        if orphaned:
+            await self.work.unit_in_thread(lambda conn, _: self._forget(conn, orphaned))
         return len(stale)
+
+    def _forget(self, conn: ThreadConnection, orphaned: list[str]) -> None:
+        """Remove bytes that no row names, on the writer's thread: an upload decides there
+        whether the bytes it found are still stored (`_store`), so it either comes first (its
+        row keeps them) or after (it finds them gone and stores its own)."""
+        for sha256 in orphaned:
+            if files.any_with(conn, sha256) is None:
+                with contextlib.suppress(OSError):
+                    self.blobs.remove(sha256)
+
+
+def _copy(known: FileRow, owner_id: int, name: str, now: int) -> NewFile:
+    """A new upload of bytes already stored: their facts, this upload's owner and name."""
+    return NewFile(
+        sha256=known.sha256, owner_id=owner_id, name=name, type=known.type, kind=known.kind,
+        size=known.size, width=known.width, height=known.height,
+        duration_ms=known.duration_ms, has_thumb=known.has_thumb, created_at=now,
+        waveform=known.waveform,
+    )  # fmt: skip
+
+
+def _head(chunks: list[bytes]) -> bytes:
+    """The first HEAD_BYTES bytes of an upload's first chunks (what `sniff` looks at)."""
+    head = b""
+    for chunk in chunks:
+        head += chunk[: filetypes.HEAD_BYTES - len(head)]
+        if len(head) >= filetypes.HEAD_BYTES:
+            break
+    return head
 
 
 def _new_file(
@@ -283,4 +403,5 @@ def _new_file(
         duration_ms=facts.duration_ms,
         has_thumb=facts.thumb is not None,
         created_at=now,
+        waveform=facts.waveform,
     )

@@ -9,6 +9,7 @@ arrives) reads durations and the first video frame for a poster.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +24,17 @@ from appliance.services.filetypes import FileType
 log = logging.getLogger(__name__)
 
 THUMB_SIDE = 480  # the longest side of a thumbnail, in pixels
+WAVEFORM_BARS = 64  # how many peak levels a voice note's waveform has
+# Levels are relative to the loudest moment, but no quieter than this (full scale = 1): a
+# silent recording stays flat instead of showing its noise floor at full height.
+WAVEFORM_FLOOR = 0.05
 THUMB_QUALITY = 80
 REENCODE_QUALITY = 92
+AVATAR_QUALITY = 85
 ORIENTATION = 0x0112  # the EXIF tag
+_QUARTER_TURNS = {5, 6, 7, 8}  # orientations that swap width and height
+# A JPEG marker ending entropy-coded data (not FF 00, a restart FF D0..D7, or fill FF FF).
+_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
 # JPEG markers that carry metadata: APP1 (EXIF, XMP), APP3..APP15 (maker notes, IPTC in
 # APP13), COM. APP0 (JFIF) and APP14 (Adobe: how to read the colours) stay; APP2 stays only
@@ -39,6 +48,10 @@ class ImageTooLargeError(Exception):
     """More pixels than `max_pixels`: a decompression bomb, or just too big to show."""
 
 
+class NotAPictureError(Exception):
+    """Bytes Pillow cannot read as a picture."""
+
+
 @dataclass(frozen=True, slots=True)
 class Facts:
     type: FileType
@@ -47,6 +60,7 @@ class Facts:
     duration_ms: int | None = None
     thumb: Path | None = None  # a temp file: the thumbnail (WebP)
     cleaned: Path | None = None  # a temp file: the bytes to keep instead of the upload
+    waveform: bytes | None = None  # a voice note's peak levels, one byte (0..255) each
 
 
 def examine(path: Path, kind: FileType, temp: Callable[[str], Path], *, max_pixels: int) -> Facts:
@@ -69,11 +83,19 @@ def _image(path: Path, kind: FileType, temp: Callable[[str], Path], max_pixels: 
             with Image.open(path) as image:
                 if image.width * image.height > max_pixels:
                     raise ImageTooLargeError()
+                orientation = image.getexif().get(ORIENTATION, 1)
+                width, height = image.size
+                if orientation in _QUARTER_TURNS:
+                    width, height = height, width
+                if orientation in (0, 1):
+                    # Only the thumbnail needs pixels: a JPEG decodes at 1/2 to 1/8 scale
+                    # (12 megapixels: 0.9 s and 140 MB down to 0.1 s and a few MB).
+                    image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
                 upright = ImageOps.exif_transpose(image)
                 assert upright is not None
                 thumb = _thumbnail(upright, temp(".webp"))
                 cleaned = _without_metadata(path, image, upright, kind, temp)
-                return Facts(kind, upright.width, upright.height, None, thumb, cleaned)
+                return Facts(kind, width, height, None, thumb, cleaned)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageTooLargeError() from None
         except (OSError, SyntaxError, ValueError, EOFError) as error:
@@ -82,13 +104,41 @@ def _image(path: Path, kind: FileType, temp: Callable[[str], Path], max_pixels: 
             return Facts(filetypes.OTHER)
 
 
+def square(path: Path, target: Path, *, side: int, max_pixels: int) -> int:
+    """A profile or group picture: the upload turned upright, cropped to its centred square,
+    scaled down to at most `side` pixels, written to `target` as WebP. Nothing of the
+    original's metadata is copied. The side written."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                if image.width * image.height > max_pixels:
+                    raise ImageTooLargeError()
+                image.draft("RGB", (side, side))  # a JPEG decodes at the scale it needs
+                upright = ImageOps.exif_transpose(image)
+                assert upright is not None
+                edge = min(upright.width, upright.height, side)
+                made = ImageOps.fit(upright, (edge, edge), Image.Resampling.LANCZOS)
+                _rgb(made).save(target, "WEBP", quality=AVATAR_QUALITY)
+                return edge
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageTooLargeError() from None
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            raise NotAPictureError(str(error)) from None
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    """RGB, or RGBA when the picture has transparency: what WebP takes."""
+    if image.mode in ("RGB", "RGBA"):
+        return image
+    has_alpha = image.mode in ("LA", "PA") or "transparency" in image.info
+    return image.convert("RGBA" if has_alpha else "RGB")
+
+
 def _thumbnail(image: Image.Image, target: Path) -> Path:
     small = image.copy()
     small.thumbnail((THUMB_SIDE, THUMB_SIDE))
-    if small.mode not in ("RGB", "RGBA"):
-        has_alpha = small.mode in ("LA", "PA") or "transparency" in small.info
-        small = small.convert("RGBA" if has_alpha else "RGB")
-    small.save(target, "WEBP", quality=THUMB_QUALITY)
+    _rgb(small).save(target, "WEBP", quality=THUMB_QUALITY)
     return target
 
 
@@ -158,14 +208,11 @@ def strip_jpeg(data: bytes) -> bytes:
 
 
 def _next_marker(data: bytes, i: int) -> int:
-    while True:
-        i = data.find(b"\xff", i)
-        if i < 0 or i + 1 >= len(data):
-            return len(data)
-        following = data[i + 1]
-        if following != 0x00 and not 0xD0 <= following <= 0xD7 and following != 0xFF:
-            return i
-        i += 1 if following == 0xFF else 2
+    """Where the entropy-coded data from `i` ends: the next 0xFF that is not a stuffed byte
+    (FF 00), a restart marker (FF D0..D7) or fill before another FF. One regex search in C:
+    a loop over every 0xFF took 0.13 s of a 12-megapixel photo's 0.37."""
+    found = _MARKER.search(data, i)
+    return len(data) if found is None else found.start()
 
 
 def strip_png(data: bytes) -> bytes:
@@ -215,7 +262,11 @@ def _audio_video(path: Path, kind: FileType, temp: Callable[[str], Path]) -> Fac
             duration = container.duration * 1000 // av.time_base if container.duration else None
             video = next((s for s in container.streams if s.type == "video"), None)
             if video is None:
-                return Facts(_as_audio(kind), duration_ms=duration)
+                waveform, heard_ms = _waveform(container)
+                # A browser's recording (MediaRecorder's WebM) has no length in its header: the
+                # decoded samples give it.
+                duration = duration if duration is not None else heard_ms
+                return Facts(_as_audio(kind), duration_ms=duration, waveform=waveform)
             frame = next(container.decode(video), None)
             if not isinstance(frame, av.VideoFrame):
                 return Facts(kind, duration_ms=duration)
@@ -226,6 +277,54 @@ def _audio_video(path: Path, kind: FileType, temp: Callable[[str], Path]) -> Fac
     except Exception as error:  # any FFmpeg complaint: a file without facts, still a file
         log.info("no media facts for a %s upload: %s", kind.mime, error)
         return Facts(kind)
+
+
+def _waveform(container: Any) -> tuple[bytes | None, int | None]:
+    """WAVEFORM_BARS peak levels (0..255) of a recording's first audio stream, and its length
+    in ms as decoded: each decoded frame's loudest sample, placed by its position in time, so
+    memory stays one frame (and a list of peaks) whatever the length."""
+    stream = next((s for s in container.streams if s.type == "audio"), None)
+    if stream is None:
+        return None, None
+    peaks: list[tuple[int, float]] = []  # (samples, peak) per frame
+    rate = 0
+    try:
+        for frame in container.decode(stream):
+            peaks.append((frame.samples, _peak(frame.to_ndarray())))
+            rate = frame.sample_rate or rate
+    except Exception as error:  # a recording cut short: the waveform of what there is
+        log.info("waveform stopped early: %s", error)
+    total = sum(samples for samples, _ in peaks)
+    if total == 0:
+        return None, None
+    heard_ms = total * 1000 // rate if rate else None
+    bars: list[float | None] = [None] * WAVEFORM_BARS
+    position = 0
+    for samples, peak in peaks:
+        bar = min(position * WAVEFORM_BARS // total, WAVEFORM_BARS - 1)
+        bars[bar] = max(bars[bar] or 0.0, peak)
+        position += samples
+    held, last = [], 0.0
+    for level in bars:  # a recording shorter than the bars: each frame spans several
+        last = last if level is None else level
+        held.append(last)
+    loudest = max(max(held), WAVEFORM_FLOOR)
+    return bytes(round(255 * level / loudest) for level in held), heard_ms
+
+
+def _peak(samples: Any) -> float:
+    """The loudest sample of a decoded frame, full scale = 1 (float or integer samples)."""
+    import numpy as np
+
+    if samples.size == 0:
+        return 0.0
+    if np.issubdtype(samples.dtype, np.unsignedinteger):  # 8-bit: silence is the midpoint
+        middle = (int(np.iinfo(samples.dtype).max) + 1) // 2
+        return min(float(np.abs(samples.astype(np.int32) - middle).max()) / middle, 1.0)
+    peak = float(np.abs(samples.astype(np.float64)).max())
+    if np.issubdtype(samples.dtype, np.integer):
+        peak /= float(np.iinfo(samples.dtype).max)
+    return min(peak, 1.0)
 
 
 def _as_audio(kind: FileType) -> FileType:

@@ -35,6 +35,7 @@ def user(row: UserRow, *, last_seen: bool = False) -> shapes.UserOut:
         is_admin=row.is_admin,
         created_at=to_datetime(row.created_at),
         last_seen_at=_at(row.last_seen_at) if last_seen else None,
+        avatar_url=file_url(row.avatar_file_id),
     )
 
 
@@ -105,9 +106,13 @@ def message(row: MessageRow, extras: Extras) -> shapes.MessageOut:
         mentions=sorted(extras.mentions.get(row.id, [])),
         reactions=[shapes.ReactionOut(emoji=e, user_ids=ids) for e, ids in grouped.items()],
         pinned=row.id in extras.pinned,
-        call=call_summary(extras.calls.get(row.id)) if not row.deleted else None,
+        call=None if row.deleted else call_summary(extras.calls.get(row.id), extras.took_part),
         attachments=[file(each) for each in extras.attachments.get(row.id, [])],
     )
+
+
+def file_url(file_id: int | None) -> str | None:
+    return None if file_id is None else f"/api/v1/files/{file_id}"
 
 
 def file(row: FileRow) -> shapes.FileOut:
@@ -123,6 +128,7 @@ def file(row: FileRow) -> shapes.FileOut:
         duration=None if row.duration_ms is None else row.duration_ms / 1000,
         url=url,
         thumb_url=f"{url}/thumb" if row.has_thumb else None,
+        waveform=list(row.waveform) if row.kind == "voice" and row.waveform else None,
     )
 
 
@@ -136,7 +142,9 @@ def gallery_item(item: GalleryItem) -> shapes.MediaItemOut:
     )
 
 
-def call_summary(row: CallRow | None) -> shapes.CallSummaryOut | None:
+def call_summary(
+    row: CallRow | None, took_part: dict[int, list[int]]
+) -> shapes.CallSummaryOut | None:
     """What a call-log message shows of its call."""
     if row is None:
         return None
@@ -146,6 +154,7 @@ def call_summary(row: CallRow | None) -> shapes.CallSummaryOut | None:
         outcome=cast(Any, row.outcome),
         duration_seconds=row.duration_seconds,
         started_by=row.started_by,
+        participants=took_part.get(row.id, []),
     )
 
 
@@ -180,6 +189,7 @@ def chat_fields(row: ChatRow) -> shapes.ChatFieldsOut:
         created_by=row.created_by,
         created_at=to_datetime(row.created_at),
         last_activity_at=to_datetime(row.last_activity_at),
+        avatar_url=file_url(row.avatar_file_id),
     )
 
 

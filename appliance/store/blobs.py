@@ -45,6 +45,10 @@ class Upload:
         self._hash.update(data)
         self.size += len(data)
 
+    def write_all(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
     def finish(self) -> str:
         """Flush to disk and close; the sha256 of what was written."""
         try:

@@ -101,6 +101,23 @@ async def left(tx: aiosqlite.Connection, call_id: int, user_id: int, now: int) -
     )
 
 
+async def took_part(conn: aiosqlite.Connection, call_ids: list[int]) -> dict[int, list[int]]:
+    """call id -> the people who were in it at some point, in the order they first joined."""
+    if not call_ids:
+        return {}
+    marks = ",".join("?" * len(call_ids))
+    rows = await fetch_all(
+        conn,
+        f"SELECT call_id, user_id FROM call_participants WHERE call_id IN ({marks})"
+        " GROUP BY call_id, user_id ORDER BY call_id, min(joined_at), user_id",
+        call_ids,
+    )
+    found: dict[int, list[int]] = {call_id: [] for call_id in call_ids}
+    for call_id, user_id in rows:
+        found[call_id].append(user_id)
+    return found
+
+
 async def for_user(
     conn: aiosqlite.Connection,
     user_id: int,

@@ -13,7 +13,7 @@ from appliance.store.db import fetch_one
 
 _CHAT_FIELDS = (
     "id", "kind", "title", "topic", "is_public", "direct_key", "created_by", "created_at",
-    "last_activity_at", "last_message_id",
+    "last_activity_at", "last_message_id", "avatar_file_id",
 )  # fmt: skip
 _CHAT_COLUMNS = ", ".join(_CHAT_FIELDS)
 _JOINED_CHAT_COLUMNS = ", ".join(f"c.{field}" for field in _CHAT_FIELDS)
@@ -31,6 +31,7 @@ class ChatRow:
     created_at: int
     last_activity_at: int
     last_message_id: int | None
+    avatar_file_id: int | None = None  # the group's picture (a file row), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,11 +307,16 @@ async def move_cursors(
 
 
 async def unread_counts(conn: aiosqlite.Connection, user_id: int) -> dict[int, tuple[int, int]]:
-    """chat id -> (unread messages, unread mentions of the user) after their read cursor."""
+    """chat id -> (unread messages, unread mentions of the user) after their read cursor.
+    Unread are other people's messages and the logs of calls the user was not in (missed);
+    system lines ("Ada renamed the group") are not."""
     async with conn.execute(
         "SELECT m.chat_id,"
         " (SELECT count(*) FROM messages g WHERE g.chat_id = m.chat_id AND g.id > m.last_read_id"
         "   AND g.deleted_at IS NULL AND (g.sender_id IS NULL OR g.sender_id != m.user_id)"
+        "   AND (g.kind = 'text' OR (g.kind = 'call' AND NOT EXISTS ("
+        "     SELECT 1 FROM calls c JOIN call_participants p ON p.call_id = c.id"
+        "     WHERE c.message_id = g.id AND p.user_id = m.user_id)))"
         "   AND NOT EXISTS (SELECT 1 FROM message_hidden h"
         "                   WHERE h.user_id = m.user_id AND h.message_id = g.id)),"
         " (SELECT count(*) FROM message_mentions x JOIN messages g ON g.id = x.message_id"
@@ -360,3 +366,11 @@ async def use_invite(tx: aiosqlite.Connection, code: str, now: int) -> bool:
         (code, now),
     )
     return cursor.rowcount == 1
+
+
+def set_avatar(conn: sqlite3.Connection, chat_id: int, file_id: int | None) -> ChatRow:
+    """Set (or with None clear) a group's picture; the chat as it is now (a plain sqlite3
+    function, for the avatar's job on the writer's thread)."""
+    conn.execute("UPDATE chats SET avatar_file_id = ? WHERE id = ?", (file_id, chat_id))
+    row = conn.execute(f"SELECT {_CHAT_COLUMNS} FROM chats WHERE id = ?", (chat_id,)).fetchone()
+    return _chat(row)

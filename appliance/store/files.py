@@ -14,7 +14,7 @@ from appliance.store.db import fetch_all, fetch_one
 
 _FIELDS = (
     "id", "sha256", "owner_id", "name", "type", "kind", "size", "width", "height",
-    "duration_ms", "has_thumb", "created_at",
+    "duration_ms", "has_thumb", "created_at", "waveform",
 )  # fmt: skip
 _COLUMNS = ", ".join(_FIELDS)
 _F_COLUMNS = ", ".join(f"f.{name}" for name in _FIELDS)
@@ -34,6 +34,7 @@ class FileRow:
     duration_ms: int | None
     has_thumb: bool
     created_at: int
+    waveform: bytes | None  # a voice note's peak levels, one byte each
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class NewFile:
     duration_ms: int | None
     has_thumb: bool
     created_at: int
+    waveform: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,23 +64,34 @@ class GalleryItem:
     file: FileRow
 
 
+# A file a profile or a chat shows as its picture: visible to everyone, kept by the sweep.
+_IS_AVATAR = (
+    "(EXISTS (SELECT 1 FROM users u WHERE u.avatar_file_id = {file})"
+    " OR EXISTS (SELECT 1 FROM chats ch WHERE ch.avatar_file_id = {file}))"
+)
+_UNUSED = (
+    "NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = {file}) AND NOT " + _IS_AVATAR
+)
+
+
 def _file(row: Sequence[Any]) -> FileRow:
     values = list(row)
     values[10] = bool(values[10])
     return FileRow(*values)
 
 
-async def insert(tx: aiosqlite.Connection, new: NewFile) -> FileRow:
-    row = await fetch_one(
-        tx,
+def insert(conn: sqlite3.Connection, new: NewFile) -> FileRow:
+    """A new file row (a plain sqlite3 function: the upload's job on the writer's thread)."""
+    row = conn.execute(
         "INSERT INTO files (sha256, owner_id, name, type, kind, size, width, height,"
-        " duration_ms, has_thumb, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " duration_ms, has_thumb, created_at, waveform)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         f" RETURNING {_COLUMNS}",
         (
             new.sha256, new.owner_id, new.name, new.type, new.kind, new.size, new.width,
-            new.height, new.duration_ms, int(new.has_thumb), new.created_at,
+            new.height, new.duration_ms, int(new.has_thumb), new.created_at, new.waveform,
         ),
-    )  # fmt: skip
+    ).fetchone()  # fmt: skip
     assert row is not None
     return _file(row)
 
@@ -88,22 +101,21 @@ async def get(conn: aiosqlite.Connection, file_id: int) -> FileRow | None:
     return None if row is None else _file(row)
 
 
-async def same_upload(
-    conn: aiosqlite.Connection, owner_id: int, sha256: str, name: str
-) -> FileRow | None:
+def same_upload(conn: sqlite3.Connection, owner_id: int, sha256: str, name: str) -> FileRow | None:
     """This person's earlier upload of the same bytes under the same name."""
-    row = await fetch_one(
-        conn,
+    row = conn.execute(
         f"SELECT {_COLUMNS} FROM files WHERE owner_id = ? AND sha256 = ? AND name = ?"
         " ORDER BY id LIMIT 1",
         (owner_id, sha256, name),
-    )
+    ).fetchone()
     return None if row is None else _file(row)
 
 
-async def any_with(conn: aiosqlite.Connection, sha256: str) -> FileRow | None:
+def any_with(conn: sqlite3.Connection, sha256: str) -> FileRow | None:
     """Any file row with these bytes (its facts: type, size, dimensions, thumbnail)."""
-    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM files WHERE sha256 = ? LIMIT 1", (sha256,))
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM files WHERE sha256 = ? LIMIT 1", (sha256,)
+    ).fetchone()
     return None if row is None else _file(row)
 
 
@@ -127,12 +139,14 @@ async def owns_bytes(conn: aiosqlite.Connection, owner_id: int, sha256: str) -> 
 
 async def visible_to(conn: aiosqlite.Connection, file_id: int, user_id: int) -> bool:
     """The owner sees a file always; anyone else once it is attached to a message of a chat
-    they are a member of."""
+    they are a member of, or when it is someone's profile picture or a chat's picture (any
+    signed-in user sees those)."""
     row = await fetch_one(
         conn,
         "SELECT EXISTS (SELECT 1 FROM files WHERE id = :file AND owner_id = :user)"
         " OR EXISTS (SELECT 1 FROM message_files mf JOIN chat_members c"
-        " ON c.chat_id = mf.chat_id AND c.user_id = :user WHERE mf.file_id = :file)",
+        " ON c.chat_id = mf.chat_id AND c.user_id = :user WHERE mf.file_id = :file)"
+        f" OR {_IS_AVATAR.format(file=':file')}",
         {"file": file_id, "user": user_id},
     )
     return bool(row and row[0])
@@ -254,25 +268,25 @@ async def detach_all(tx: aiosqlite.Connection, message_id: int) -> None:
 
 
 async def unattached_before(conn: aiosqlite.Connection, cutoff: int, limit: int) -> list[FileRow]:
-    """Files older than `cutoff` that no message refers to."""
+    """Files older than `cutoff` that no message refers to and no profile or chat shows."""
     rows = await fetch_all(
         conn,
-        f"SELECT {_COLUMNS} FROM files f WHERE created_at < ? AND NOT EXISTS"
-        " (SELECT 1 FROM message_files mf WHERE mf.file_id = f.id) ORDER BY id LIMIT ?",
+        f"SELECT {_COLUMNS} FROM files f WHERE created_at < ?"
+        f" AND {_UNUSED.format(file='f.id')} ORDER BY id LIMIT ?",
         (cutoff, limit),
     )
     return [_file(row) for row in rows]
 
 
 async def delete_unattached(tx: aiosqlite.Connection, file_ids: list[int]) -> list[str]:
-    """Delete these file rows if still unattached; the sha256s no row names any more."""
+    """Delete these file rows if still unused; the sha256s no row names any more."""
     if not file_ids:
         return []
     marks = ",".join("?" * len(file_ids))
     gone = await fetch_all(
         tx,
-        f"DELETE FROM files WHERE id IN ({marks}) AND NOT EXISTS"
-        " (SELECT 1 FROM message_files mf WHERE mf.file_id = files.id) RETURNING sha256",
+        f"DELETE FROM files WHERE id IN ({marks})"
+        f" AND {_UNUSED.format(file='files.id')} RETURNING sha256",
         file_ids,
     )
     orphaned = []

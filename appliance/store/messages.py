@@ -52,6 +52,7 @@ class Extras:
     mentions: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     pinned: set[int] = field(default_factory=set)
     calls: dict[int, CallRow] = field(default_factory=dict)  # message id -> its call
+    took_part: dict[int, list[int]] = field(default_factory=dict)  # call id -> who was in it
     attachments: dict[int, list[FileRow]] = field(default_factory=dict)
 
 
@@ -189,6 +190,7 @@ async def extras(conn: aiosqlite.Connection, rows: list[MessageRow]) -> Extras:
     ) as cur:
         found.pinned = {row[0] for row in await cur.fetchall()}
     found.calls = await calls.by_messages(conn, [row.id for row in rows if row.kind == "call"])
+    found.took_part = await calls.took_part(conn, [call.id for call in found.calls.values()])
     found.attachments = await files.of_messages(conn, ids)
     return found
 

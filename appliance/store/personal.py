@@ -76,10 +76,12 @@ async def scrub_account(
     tx: aiosqlite.Connection, user_id: int, password_hash: str, now: int
 ) -> None:
     """Keep the row (messages keep a sender, as "Deleted user") but nothing of the person:
-    no name, email, bio or status, a password nobody knows, disabled."""
+    no name, email, bio, status or picture (the sweep removes the picture's file), a password
+    nobody knows, disabled."""
     await tx.execute(
         "UPDATE users SET username = ?, email = NULL, display_name = 'Deleted user', bio = '',"
-        " status_text = '', password_hash = ?, is_admin = 0, disabled_at = ?, updated_at = ?"
+        " status_text = '', avatar_file_id = NULL, password_hash = ?, is_admin = 0,"
+        " disabled_at = ?, updated_at = ?"
         " WHERE id = ?",
         (f"deleted-{user_id}", password_hash, now, now, user_id),
     )

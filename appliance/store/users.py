@@ -12,7 +12,7 @@ from appliance.store.errors import DuplicateError
 
 _COLUMNS = (
     "id, username, email, password_hash, display_name, bio, status_text, is_admin, "
-    "disabled_at, created_at, updated_at, last_seen_at"
+    "disabled_at, created_at, updated_at, last_seen_at, avatar_file_id"
 )
 
 
@@ -30,6 +30,7 @@ class UserRow:
     created_at: int
     updated_at: int
     last_seen_at: int | None = None
+    avatar_file_id: int | None = None  # the profile picture (a file row), if any
 
 
 def _row(row: aiosqlite.Row | None) -> UserRow | None:
@@ -48,6 +49,7 @@ def _row(row: aiosqlite.Row | None) -> UserRow | None:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         last_seen_at=row["last_seen_at"],
+        avatar_file_id=row["avatar_file_id"],
     )
 
 
@@ -203,3 +205,20 @@ async def by_ids(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, UserRo
 
 async def set_last_seen(tx: aiosqlite.Connection, user_id: int, now: int) -> None:
     await tx.execute("UPDATE users SET last_seen_at = ? WHERE id = ?", (now, user_id))
+
+
+def set_avatar(conn: sqlite3.Connection, user_id: int, file_id: int | None, now: int) -> UserRow:
+    """Set (or with None clear) a profile picture; the user as it is now. A plain sqlite3
+    function, for the avatar's job on the writer's thread."""
+    conn.execute(
+        "UPDATE users SET avatar_file_id = ?, updated_at = ? WHERE id = ?", (file_id, now, user_id)
+    )
+    user = _row(conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone())
+    assert user is not None
+    return user
+
+
+def chat_ids(conn: sqlite3.Connection, user_id: int) -> list[int]:
+    """The chats someone is a member of (where news about them goes)."""
+    rows = conn.execute("SELECT chat_id FROM chat_members WHERE user_id = ?", (user_id,))
+    return [row[0] for row in rows]

@@ -54,6 +54,8 @@ async def info() -> InfoOut:
         version=__version__,
         registration=ctx.config.registration.mode,
         setup_needed=await ctx.accounts.setup_needed(),
+        max_image_bytes=ctx.config.limits.max_image_bytes,
+        max_file_bytes=ctx.config.limits.max_file_bytes,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint
+from quart import Blueprint, request
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from appliance.api.current import hearth
@@ -26,6 +26,7 @@ from appliance.api.shapes import (
     MemberOut,
 )
 from appliance.services.errors import InvalidError
+from appliance.web import openapi
 from appliance.web.api_admin import base_url
 from appliance.web.auth import login_required, principal
 from appliance.web.contract import no_content
@@ -163,6 +164,30 @@ async def get_chat(chat_id: int) -> ChatOut:
 async def patch_chat(chat_id: int, data: ChatPatch) -> ChatOut:
     """Rename a chat, change its topic or whether a channel is public (owner and admins)."""
     return await hearth().chats.update(me(), chat_id, data.model_dump(exclude_unset=True))
+
+
+@blueprint.put("/chats/<int:chat_id>/avatar")
+@login_required
+@openapi.picture_request_body
+@validate_response(ChatOut)
+@tag_chats
+async def put_chat_avatar(chat_id: int) -> ChatOut:
+    """Set a group's or channel's picture (owner and admins): an image as the raw body, made
+    a square WebP of at most 256 px like a profile picture; members get chat.updated."""
+    context = hearth()
+    await context.avatars.set_chat(me(), chat_id, request.body, length=request.content_length)
+    return await context.chats.get(me(), chat_id)
+
+
+@blueprint.delete("/chats/<int:chat_id>/avatar")
+@login_required
+@validate_response(ChatOut)
+@tag_chats
+async def delete_chat_avatar(chat_id: int) -> ChatOut:
+    """Remove a group's or channel's picture (owner and admins)."""
+    context = hearth()
+    await context.avatars.remove_chat(me(), chat_id)
+    return await context.chats.get(me(), chat_id)
 
 
 @blueprint.delete("/chats/<int:chat_id>")

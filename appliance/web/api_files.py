@@ -26,6 +26,9 @@ UPLOAD_PATH = "/api/v1/files"
 NAME_HEADER = "X-File-Name"
 # Content-addressed: the bytes behind a file id never change.
 CACHE_CONTROL = "private, max-age=31536000, immutable"
+# Bytes read per step when sending a file (a worker-thread trip each): Quart's default of
+# 8 KiB held a download to about 8 MB/s on a busy 2-core machine.
+SEND_CHUNK = 256 * 1024
 # A file is data, never a page: nothing in it may run, whatever a browser makes of it.
 FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
 
@@ -84,7 +87,7 @@ def content_disposition(kind: str, name: str) -> str:
 
 async def _send(served: Served) -> Response:
     try:
-        body = FileBody(served.path)
+        body = FileBody(served.path, buffer_size=SEND_CHUNK)
     except FileNotFoundError:  # the row is there but not the bytes (removed by hand)
         raise file_not_found() from None
     response = Response(body, mimetype=served.type)

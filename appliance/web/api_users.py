@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from appliance.api.current import hearth
@@ -74,6 +74,29 @@ async def delete_me(data: DeleteAccountIn) -> None:
     cannot sign in again; your name, email and profile are removed; your messages stay, shown
     as from "Deleted user", or are deleted for everyone (`messages.on_account_deleted`)."""
     await hearth().leaving.delete(principal().user.id, data.password)
+
+
+@blueprint.put("/me/avatar")
+@login_required
+@openapi.picture_request_body
+@validate_response(MeOut)
+@tag_users
+async def put_avatar() -> MeOut:
+    """Set your profile picture: a JPEG, PNG, GIF or WebP image as the raw body (at most
+    `limits.max_image_bytes`). The server crops it to a centred square of at most 256 px and
+    keeps it as WebP without its metadata; everyone you share a chat with gets user.updated."""
+    return await hearth().avatars.set_mine(
+        principal().user.id, request.body, length=request.content_length
+    )
+
+
+@blueprint.delete("/me/avatar")
+@login_required
+@validate_response(MeOut)
+@tag_users
+async def delete_avatar() -> MeOut:
+    """Remove your profile picture (your initials show again)."""
+    return await hearth().avatars.remove_mine(principal().user.id)
 
 
 @blueprint.get("/users")

@@ -20,6 +20,7 @@ from appliance.api.requests import MAX_LENGTH_FROM
 
 NO_CONTENT_ATTRIBUTE = "_hearth_no_content"
 RAW_BODY_ATTRIBUTE = "_hearth_raw_body"
+PICTURE_BODY_ATTRIBUTE = "_hearth_picture_body"
 BINARY_ATTRIBUTE = "_hearth_binary"
 F = TypeVar("F", bound=Callable[..., Any])
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -50,9 +51,17 @@ UPLOAD_ERRORS = {
     "`quota_exceeded` (over `limits.storage_per_user`) or `image_too_large` (too many pixels).",
     507: "`storage_full`: the appliance's disk is full; nothing was stored.",
 }
+PICTURE_ERRORS = {
+    415: "`unsupported_media_type`: the body is not a JPEG, PNG, GIF or WebP picture.",
+}
 BINARY = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 RAW_BODY = {
     "description": "The file's bytes, as they are; its name percent-encoded in X-File-Name.",
+    "required": True,
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
+PICTURE_BODY = {
+    "description": "The picture's bytes, as they are (JPEG, PNG, GIF or WebP).",
     "required": True,
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
 }
@@ -61,6 +70,13 @@ RAW_BODY = {
 def raw_request_body(func: F) -> F:
     """A route whose body is raw bytes (an upload): /openapi.json says so."""
     setattr(func, RAW_BODY_ATTRIBUTE, True)
+    return func
+
+
+def picture_request_body(func: F) -> F:
+    """A route whose body is a picture's raw bytes (a profile or chat picture)."""
+    setattr(func, RAW_BODY_ATTRIBUTE, True)
+    setattr(func, PICTURE_BODY_ATTRIBUTE, True)
     return func
 
 
@@ -102,14 +118,20 @@ class HearthOpenAPI(OpenAPIProvider):
         view = self._app.view_functions[rule.endpoint]
         no_content = getattr(view, NO_CONTENT_ATTRIBUTE, False)
         raw_body = getattr(view, RAW_BODY_ATTRIBUTE, False)
+        picture = getattr(view, PICTURE_BODY_ATTRIBUTE, False)
         binary = getattr(view, BINARY_ATTRIBUTE, False)
         for operations in paths.values():
             for method, operation in operations.items():
                 if raw_body:
-                    operation = {**operation, "requestBody": RAW_BODY}
-                operations[method] = self._complete(
+                    body = PICTURE_BODY if picture else RAW_BODY
+                    operation = {**operation, "requestBody": body}
+                operation = self._complete(
                     operation, no_content=no_content, raw_body=raw_body, binary=binary
                 )
+                if picture:
+                    for status, description in PICTURE_ERRORS.items():
+                        operation["responses"][status] = _error_response(description)
+                operations[method] = operation
         return paths, components
 
     def _complete(

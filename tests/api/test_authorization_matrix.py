@@ -128,6 +128,8 @@ SIGNED_IN: dict[str, str] = {
     "GET /api/v1/calls": "calls of the chats you are in (checked below)",
     "GET /api/v1/calls/active": "calls of the chats you are in (checked below)",
     "POST /api/v1/files": "an upload of your own: nobody sees it until you post it",
+    "PUT /api/v1/me/avatar": "your own profile picture",
+    "DELETE /api/v1/me/avatar": "your own profile picture",
 }
 
 ADMIN: set[str] = {
@@ -169,6 +171,8 @@ SCOPED: dict[str, str] = {
     "GET /api/v1/chats/<int:chat_id>/media": "chat",
     "GET /api/v1/files/<int:file_id>": "file",
     "GET /api/v1/files/<int:file_id>/thumb": "file",
+    "PUT /api/v1/chats/<int:chat_id>/avatar": "chat",
+    "DELETE /api/v1/chats/<int:chat_id>/avatar": "chat",
 }
 
 # The WebSocket itself: its handshake is checked per role, its ops one by one below.
@@ -251,10 +255,21 @@ REFUSED_CODES = {
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}  # HEAD runs the GET view; OPTIONS is Quart's Allow answer
 EMOJI = quote(THUMBS_UP, safe="")
 
+
+def _picture() -> bytes:
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), "blue").save(image, "PNG")
+    return image.getvalue()
+
+
+PICTURE = _picture()  # a raw body (an image), not JSON
+
 # Request bodies and query strings that an allowed caller's request would succeed with.
 # "{name}" is replaced by the case's target ids (a whole-string placeholder becomes an int).
 BODIES: dict[str, Any] = {
     "POST /api/v1/files": {"an upload": "its bytes are this JSON text"},
+    "PUT /api/v1/me/avatar": PICTURE,
+    "PUT /api/v1/chats/<int:chat_id>/avatar": PICTURE,
     "POST /api/v1/setup": {"token": "not-the-token", "username": "late", "password": PASSWORD},
     "POST /api/v1/auth/signup": {"username": "{taken_username}", "password": PASSWORD},
     "POST /api/v1/auth/login": {"login": "{taken_username}", "password": "wrong password"},
@@ -731,7 +746,9 @@ async def call_route(
         if method in {"POST", "PUT", "PATCH", "DELETE"}:
             headers["Origin"] = ORIGIN
     kwargs: dict[str, Any] = {}
-    if route in BODIES:
+    if isinstance(BODIES.get(route), bytes):
+        kwargs["data"] = BODIES[route]
+    elif route in BODIES:
         kwargs["json"] = fill(BODIES[route], names)
     if route in QUERIES:
         kwargs["query_string"] = fill(QUERIES[route], names)

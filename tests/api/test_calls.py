@@ -75,7 +75,7 @@ async def test_direct_call_rings_is_answered_and_logged(pair, calls, signals):
     assert message["sender_id"] == ada.id and message["body"] == ""
     assert message["call"] == {
         "id": call["id"], "kind": "video", "outcome": "completed", "duration_seconds": 0,
-        "started_by": ada.id,
+        "started_by": ada.id, "participants": [ada.id, bob.id],
     }  # fmt: skip
     stored = await json_of(await ada.get(f"/calls/{call['id']}"), 200)
     assert stored == ended["call"]
@@ -94,6 +94,19 @@ async def test_the_call_log_is_stored_with_its_event(pair, calls, hearth):
         row = await call_store.get(conn, call["id"])
     assert kind == "message.created" and f'"id":{message["id"]}' in data
     assert row is not None and row.message_id == message["id"] and row.outcome == "missed"
+
+
+async def test_a_group_call_log_is_unread_only_for_the_members_who_missed_it(trio, calls):
+    ada, bob, cy, chat_id = trio
+    call = await calls.start(ada.id, chat_id, "video")
+    await calls.accept(bob.id, call["id"])
+    await calls.decline(cy.id, call["id"])
+    await calls.end(ada.id, call["id"])
+    message = await call_log(ada, chat_id)
+    assert message["call"]["participants"] == [ada.id, bob.id]
+    assert (await cy.chat_in_list(chat_id))["unread_count"] == 1  # she missed it
+    assert (await bob.chat_in_list(chat_id))["unread_count"] == 0  # he was in it
+    assert (await ada.chat_in_list(chat_id))["unread_count"] == 0
 
 
 async def test_a_missed_call_is_unread_for_the_callee_only(pair, calls, signals, clock):

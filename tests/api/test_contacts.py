@@ -126,13 +126,19 @@ async def test_blocking_lists_the_person_as_blocked(people):
     assert (await bob.contacts())["blocked"] == []
 
 
-async def test_blocking_drops_the_contact_on_both_sides(people):
+async def test_blocking_keeps_the_contact_and_unblocking_finds_it_again(people):
+    """Blocking and removing a contact are separate actions (issue 14)."""
     ada, bob = await people("ada", "bob")
     await request_contact(ada, bob)
     await json_of(await bob.post(f"/contacts/{ada.id}/accept"), 200)
     await no_content(await bob.post("/blocks", json={"user_id": ada.id}))
-    assert (await ada.contacts())["contacts"] == []
-    assert (await bob.contacts())["contacts"] == []
+    mine = await bob.contacts()
+    assert user_ids(mine["contacts"]) == [ada.id] and user_ids(mine["blocked"]) == [ada.id]
+    assert user_ids((await ada.contacts())["contacts"]) == [bob.id]
+    await ada.direct(bob, status=403)  # the block still stops what it stops
+    await no_content(await bob.delete(f"/blocks/{ada.id}"))
+    assert user_ids((await bob.contacts())["contacts"]) == [ada.id]
+    await ada.direct(bob, status=201)
 
 
 async def test_blocking_drops_a_pending_request(people):

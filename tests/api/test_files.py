@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from PIL import Image
 
+from appliance.store import files as store_files
 from tests.support.app import ORIGIN, Client, make_settings
 from tests.support.people import new_client_id
 from tests.support.responses import error_of, json_of, no_content
@@ -112,7 +113,8 @@ async def test_upload_answers_the_facts_of_a_picture(pair, settings):
     ada, _, _ = pair
     file = await uploaded(ada, jpeg(640, 480), "Holiday ☀️.jpg")
     assert set(file) == {
-        "id", "name", "type", "kind", "size", "width", "height", "duration", "url", "thumb_url"
+        "id", "name", "type", "kind", "size", "width", "height", "duration", "url", "thumb_url",
+        "waveform",
     }  # fmt: skip
     assert file["name"] == "Holiday ☀️.jpg"
     assert (file["type"], file["kind"], file["width"], file["height"]) == (
@@ -599,6 +601,50 @@ async def test_a_swept_upload_cannot_be_attached(pair, hearth, settings):
     await error_of(await send(ada, chat_id, file), 400, "validation_error")
 
 
+async def test_an_upload_that_finds_its_bytes_swept_meanwhile_stores_them(
+    pair, hearth, settings, monkeypatch
+):
+    """The sweep removes the only row and the bytes between an upload seeing them stored and
+    the upload keeping its row: the upload stores its own copy (cleaned, like any other)."""
+    ada, bob, chat_id = pair
+    picture = jpeg(50, 50, gps=True)
+    await uploaded(ada, picture, "first.jpg")
+    hearth.files.grace_ms = -1000
+    real_store = hearth.files._store
+    swept = []
+
+    async def sweep_first(*args):
+        if not swept:
+            swept.append(await hearth.files.sweep())
+        return await real_store(*args)
+
+    monkeypatch.setattr(hearth.files, "_store", sweep_first)
+    again = await uploaded(bob, picture, "again.jpg")
+    assert swept == [1]
+    hearth.files.grace_ms = 24 * 3600 * 1000
+    await json_of(await send(bob, chat_id, again), 201)
+    served = await fetch(ada, again["id"])
+    with Image.open(io.BytesIO(await served.get_data())) as image:
+        assert image.size == (50, 50) and GPS_IFD not in image.getexif()
+    assert (await fetch(ada, again["id"], "/thumb")).status_code == 200
+
+
+async def test_the_sweep_keeps_bytes_an_upload_named_after_its_rows_went(pair, hearth, settings):
+    """The other order: the sweep has deleted the last row naming some bytes, an upload of
+    the same bytes then keeps its row, and only then does the sweep come to remove them."""
+    ada, bob, _ = pair
+    picture = jpeg(30, 30)
+    first = await uploaded(ada, picture, "first.jpg")
+    work = hearth.files.work
+    async with work.unit() as (tx, _):
+        orphaned = await store_files.delete_unattached(tx, [first["id"]])
+    assert len(orphaned) == 1
+    again = await uploaded(bob, picture, "again.jpg")
+    await work.unit_in_thread(lambda conn, _: hearth.files._forget(conn, orphaned))
+    assert (await fetch(bob, again["id"])).status_code == 200
+    assert len(stored_files(settings.data_dir)) == 2  # the picture and its thumbnail
+
+
 # --- video and recordings (PyAV) --------------------------------------------------------------
 
 
@@ -677,3 +723,55 @@ async def test_a_truncated_video_is_still_a_file(pair):
     ada, _, _ = pair
     file = await uploaded(ada, mp4_video()[:200], "broken.mp4")
     assert file["type"] == "video/mp4" and file["duration"] is None
+
+
+def webm_tone_after_silence(quiet: float = 1.0, loud: float = 1.0, *, live: bool = False) -> bytes:
+    """A voice note that is silent, then a loud 440 Hz tone: Opus in WebM as Chromium's
+    MediaRecorder makes it (`live`: as it streams it, with no length in the header)."""
+    import av
+    import numpy as np
+
+    out = io.BytesIO()
+    with av.open(out, "w", format="webm", options={"live": "1"} if live else {}) as container:
+        stream = container.add_stream("libopus", rate=48000)
+        quiet_frames = int(quiet * 50)
+        for n in range(quiet_frames + int(loud * 50)):
+            t = (np.arange(960) + n * 960) / 48000
+            level = 0 if n < quiet_frames else 20000
+            samples = (level * np.sin(2 * np.pi * 440 * t)).astype("int16").reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+            frame.sample_rate, frame.pts = 48000, n * 960
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
+async def test_a_voice_note_has_a_waveform(pair):
+    ada, bob, chat_id = pair
+    note = await uploaded(ada, webm_tone_after_silence(), "voice.webm")
+    waveform = note["waveform"]
+    assert note["kind"] == "voice" and len(waveform) == 64
+    assert all(isinstance(level, int) and 0 <= level <= 255 for level in waveform)
+    assert max(waveform[:30]) < 20  # the silent first second
+    assert min(waveform[33:]) > 150 and max(waveform) == 255  # the tone
+    message = await json_of(await send(ada, chat_id, note), 201)
+    history = await json_of(await bob.get(f"/chats/{chat_id}/messages"), 200)
+    assert [m["attachments"][0]["waveform"] for m in history["messages"]] == [waveform]
+    assert message["attachments"][0]["waveform"] == waveform
+
+
+async def test_a_browser_recording_without_a_length_in_its_header_gets_one(pair):
+    """MediaRecorder's WebM says nothing of its length; the decoded samples give it."""
+    ada, _, _ = pair
+    note = await uploaded(ada, webm_tone_after_silence(0.5, 1.0, live=True), "voice.webm")
+    assert note["kind"] == "voice" and note["duration"] == pytest.approx(1.5, abs=0.1)
+
+
+async def test_only_voice_notes_have_a_waveform(pair):
+    ada, _, _ = pair
+    assert (await uploaded(ada, jpeg(), "photo.jpg"))["waveform"] is None
+    assert (await uploaded(ada, mp4_video(), "clip.mp4"))["waveform"] is None
+    silent = await uploaded(ada, webm_voice_note(1.0), "quiet.webm")
+    assert silent["waveform"] is not None and max(silent["waveform"]) == 0

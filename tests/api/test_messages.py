@@ -188,8 +188,11 @@ async def test_mentions_are_parsed_from_member_usernames(people):
 async def test_mention_count_and_unread_count_in_the_chat_list(people):
     ada, bob, cyd = await people("ada", "bob", "cyd")
     chat = await ada.group("Kitchen", bob, cyd)
-    # The server's own notes ("ada added bob") may count as unread; count from here.
-    bob_before = (await bob.chat_in_list(chat["id"]))["unread_count"]
+    for title in ("Kitchen 2", "Kitchen 3", "Kitchen 4"):
+        assert (await ada.patch(f"/chats/{chat['id']}", json={"title": title})).status_code == 200
+    # The server's own notes ("ada added bob", "ada renamed the group") are not unread.
+    assert (await bob.chat_in_list(chat["id"]))["unread_count"] == 0
+    bob_before = 0
     await ada.send(chat["id"], "plain")
     await ada.send(chat["id"], "@bob look")
     await cyd.send(chat["id"], "@cyd talks to herself, @bob too")

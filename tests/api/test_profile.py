@@ -11,7 +11,7 @@ ME = "/api/v1/me"
 # One user shape everywhere: last_seen_at is always there, and null on public profiles.
 PUBLIC_FIELDS = {
     "id", "username", "display_name", "bio", "status_text", "is_admin", "created_at",
-    "last_seen_at",
+    "last_seen_at", "avatar_url",
 }  # fmt: skip
 
 

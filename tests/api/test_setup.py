@@ -14,6 +14,8 @@ async def test_info_describes_a_fresh_hearth(client):
     assert body["registration"] == "invite"
     assert body["setup_needed"] is True
     assert isinstance(body["version"], str) and body["version"]
+    # The upload limits as configured (the shipped defaults here).
+    assert (body["max_image_bytes"], body["max_file_bytes"]) == (10 * 1000**2, 50 * 1000**2)
 
 
 async def test_info_says_setup_is_done_after_the_first_admin(hearth, client):

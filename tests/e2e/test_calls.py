@@ -135,6 +135,41 @@ def test_declined_audio_call_is_logged_for_both(hearth_server, new_person):
     assert pages.problems(watches) == []
 
 
+def test_calling_someone_on_another_call_says_so_and_offers_a_message(hearth_server, new_person):
+    """Issue 14: Carol calls Bob while he talks with Ada. Carol's call screen says Bob is on
+    another call and offers to leave a message; Bob gets a quiet missed-call line, worded for him."""
+    ada, bob, watches = pages.two_people_in_a_direct_chat(hearth_server, new_person)
+    carol = pages.watched_person(new_person, hearth_server, watches)
+    pages.sign_up(carol, pages.account_invite(ada, hearth_server, uses=1), "carol", "Carol Shaw")
+    ada.goto(bob.url)  # making the invite took Ada to settings: back to her chat with Bob
+    ada.click("#call-audio")
+    bob.click("#call-accept")
+    expect(bob.locator("#call-view")).to_be_visible()
+
+    carol.click("#new-chat")
+    carol.click("#new-chat-menu #new-dm")
+    pages.pick_person(carol, "#user-search", "bob")
+    carol_chat = pages.chat_id(carol)
+    carol.click("#call-audio")
+    expect(carol.locator("#call-status")).to_have_text("Bob Builder is on another call.")
+    carol.click("#call-leave-message")
+    expect(carol.locator("#call-view")).to_have_count(0)
+    expect(carol.locator("#composer")).to_be_focused()
+    assert pages.chat_id(carol) == carol_chat
+    expect(carol.locator("#conversation .call-log").last).to_contain_text(
+        "Audio call · on another call"
+    )
+
+    # Bob's call goes on; the chat with Carol has the missed call in his words.
+    expect(bob.locator("#call-view")).to_be_visible()
+    item = bob.locator(f'#chat-list [data-chat-id="{carol_chat}"]')
+    expect(item.locator(".chat-item-preview")).to_have_text(
+        "Missed audio call · you were on another call"
+    )
+    bob.click("#call-hangup")
+    assert pages.problems(watches) == []
+
+
 def test_unanswered_call_is_a_missed_call_and_unread(tmp_path, new_person):
     with HearthServer(write_config(tmp_path, calls={"ring_timeout_seconds": 5})) as server:
         ada, bob, watches = pages.two_people_in_a_direct_chat(server, new_person)

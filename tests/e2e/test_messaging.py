@@ -143,9 +143,11 @@ def test_third_person_joins_group_by_invite_link(hearth_server, new_person):
     # Ada makes an invite link in the group settings.
     ada.click("#chat-settings")
     expect(ada.locator("#group-panel")).to_be_visible()
-    expect(ada.locator('#group-members [data-user-id][data-role="owner"]')).to_contain_text(
-        "Ada Lovelace"
-    )
+    owner_row = ada.locator('#group-members [data-user-id][data-role="owner"]')
+    expect(owner_row).to_contain_text("Ada Lovelace")
+    # Her own row has no actions: no button, and no stray "0" where it would be (issue 14).
+    expect(owner_row.locator(".member-actions")).to_have_count(0)
+    expect(owner_row).not_to_contain_text("0")
     ada.click("#invite-link-create")
     expect(ada.locator("#invite-link-url")).to_have_value(re.compile(r"/join/[\w-]+$"))
     link = ada.input_value("#invite-link-url")
@@ -198,6 +200,20 @@ def test_history_search_reply_and_retry_after_server_restart(tmp_path, new_perso
         messages = bob.locator("#conversation .message")
         expect(messages.last).to_contain_text("note 119 about bread")
         expect(messages).to_have_count(50)
+
+        # The conversation is one Tab stop (issue 14): focus lands on the newest message, the
+        # arrow keys move between messages, and no other message's controls are tab stops.
+        bob.locator("#conversation").focus()
+        expect(messages.last).to_be_focused()
+        bob.keyboard.press("ArrowUp")
+        expect(messages.nth(-2)).to_be_focused()
+        expect(bob.locator("#conversation .message[tabindex='0']")).to_have_count(1)
+        outside = "#conversation .message[tabindex='-1'] :is(button, a[href]):not([tabindex='-1'])"
+        expect(bob.locator(outside)).to_have_count(0)
+        bob.keyboard.press("End")
+        expect(messages.last).to_be_focused()
+        bob.keyboard.press("Tab")  # into that message's own controls: its menu button
+        expect(messages.last.locator(".menu-btn")).to_be_focused()
         bob.locator("#conversation").hover()
         for _ in range(30):
             if messages.count() == 120:
@@ -228,8 +244,13 @@ def test_history_search_reply_and_retry_after_server_restart(tmp_path, new_perso
         reply.locator(".quote").click()
         expect(bob.locator("#conversation .message.highlight")).to_contain_text("sourdough starter")
 
-        # The server goes away: Bob's message fails, then goes through on retry, once.
+        # The server goes away: Bob no longer sees Ada online (nobody can tell), his message
+        # fails, then goes through on retry, once.
+        presence = bob.locator("#chat-header .presence")
+        expect(presence).to_have_text("online")
         server.stop()
+        expect(presence).to_have_attribute("data-status", "unknown")
+        expect(presence).to_have_text("")
         bob.fill("#composer", "sent during the outage")
         bob.click("#send")
         failed = bob.locator("#conversation .message.failed")
@@ -238,8 +259,10 @@ def test_history_search_reply_and_retry_after_server_restart(tmp_path, new_perso
         server.start()
         pages.api(ada, server, f"/chats/{chat_id}/messages", {"client_id": "after", "body": "back up"})
         # Bob's socket comes back by itself and resumes: he gets what he missed.
-        expect(pages.last_message(bob, "back up")).to_be_visible(timeout=20_000)
+        # (within the longest reconnect backoff, 8 s, and the time the server takes to start)
+        pages.last_message(bob, "back up", timeout=20_000)
         expect(bob.locator("#connection-status")).to_have_text("")
+        expect(presence).to_have_text("online", timeout=20_000)  # once Ada's tab is back too
         failed.locator(".retry").click()
         expect(bob.locator("#conversation .message.failed")).to_have_count(0)
         expect(

@@ -135,10 +135,11 @@ def pick_person(page: Any, search_box: str, username: str) -> None:
     page.locator(".user-result", has_text=f"@{username}").click()
 
 
-def last_message(page: Any, text: str) -> Any:
-    """The confirmed message with this text (it has its server id once the send is done)."""
+def last_message(page: Any, text: str, timeout: float | None = None) -> Any:
+    """The confirmed message with this text (it has its server id once the send is done),
+    waited for up to `timeout` ms (Playwright's default, 5 s, if None)."""
     message = page.locator("#conversation .message[data-message-id]", has_text=text).last
-    expect(message).to_be_visible()
+    expect(message).to_be_visible(timeout=timeout)
     return message
 
 

@@ -7,8 +7,15 @@ export function createEmitter() {
       topics.get(name).add(fn);
       return () => topics.get(name)?.delete(fn);
     },
+    // Every subscriber hears it even if one before it throws (that error is still reported).
     emit(name, ...args) {
-      for (const fn of [...(topics.get(name) || [])]) fn(...args);
+      for (const fn of [...(topics.get(name) || [])]) {
+        try {
+          fn(...args);
+        } catch (err) {
+          reportError(err);
+        }
+      }
     },
   };
 }

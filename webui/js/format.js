@@ -69,6 +69,7 @@ export function lastSeen(iso, now = Date.now()) {
 export function presenceLabel(p) {
   if (p.status === 'online') return 'online';
   if (p.status === 'away') return 'away';
+  if (p.status === 'unknown') return '';  // not connected: Hearth cannot tell
   return p.last_seen_at ? lastSeen(p.last_seen_at) : 'offline';
 }
 

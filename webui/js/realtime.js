@@ -9,7 +9,9 @@ import { createEmitter } from './emitter.js';
 const PING_MS = 25_000;
 const REPLY_TIMEOUT_MS = 15_000;
 const BACKOFF_FIRST_MS = 1000;
-const BACKOFF_MAX_MS = 30_000;
+// On a LAN the server is back within seconds of a restart; a 8 s cap keeps people from waiting
+// half a minute for it, and a few dozen devices retrying every 8 s cost a Pi nothing.
+const BACKOFF_MAX_MS = 8_000;
 const SIGNED_OUT = 4001;
 
 export function backoffDelay(attempt, random = Math.random) {

@@ -115,7 +115,7 @@ export function createCalls(ctx, openBar) {
     if (call.state === 'active' && mine.phase !== 'outgoing') activate();
     for (const frame of mine.early.splice(0)) signal(frame);
     await mine.opened;
-    if (calls.current !== mine) return;
+    if (calls.current !== mine || mine.ended) return;
     sendMedia();
     await mine.session.publish(call.id);
   }
@@ -192,6 +192,30 @@ export function createCalls(ctx, openBar) {
     if (text) ctx.announce(text);
     changed();
     for (const frame of early) signal(frame);
+  }
+
+  // The call is over before it began (the callee is on another call): the view stays to say so,
+  // with "Leave a message" (the chat, its composer focused) and "Close".
+  function endWithChoice(text) {
+    const mine = calls.current;
+    if (!mine) return;
+    mine.ended = true;
+    clearInterval(mine.timer);
+    mine.session.close();
+    const chatId = mine.call.chat_id;
+    mine.view.ended(text, [
+      {
+        id: 'call-leave-message', label: 'Leave a message', primary: true,
+        onclick: () => {
+          leave();
+          ctx.navigate(`/chats/${chatId}`);
+          requestAnimationFrame(() => document.getElementById('composer')?.focus());
+        },
+      },
+      { id: 'call-close', label: 'Close', onclick: () => leave() },
+    ]);
+    ctx.announce(text);
+    changed();
   }
 
   async function toggle(source) {
@@ -284,7 +308,8 @@ export function createCalls(ctx, openBar) {
     'call.declined': ({ call_id: id, user_id: userId, reason }) => {
       if (userId === me.id) closeIncoming(id);
       if (calls.current?.call.id === id && calls.current.phase === 'outgoing' && direct(calls.current.call)) {
-        leave(reason === 'busy' ? `${people.nameOf(userId)} is in another call.` : `${people.nameOf(userId)} declined the call.`);
+        if (reason === 'busy') endWithChoice(`${people.nameOf(userId)} is on another call.`);
+        else leave(`${people.nameOf(userId)} declined the call.`);
       }
     },
     'call.missed': ({ call_id: id }) => {
@@ -297,7 +322,7 @@ export function createCalls(ctx, openBar) {
     'call.ended': ({ call }) => {
       remember({ ...call, state: 'ended' });
       closeIncoming(call.id);
-      if (calls.current?.call.id === call.id) leave(ENDED[call.outcome] || 'Call ended.');
+      if (calls.current?.call.id === call.id && !calls.current.ended) leave(ENDED[call.outcome] || 'Call ended.');
     },
     'call.participant.joined': ({ call_id: id, user_id: userId }) => {
       if (calls.current?.call.id !== id) return;

@@ -17,7 +17,7 @@ export function callLogText(call, meId) {
     case 'completed': return `${what} · ${duration(call.duration_seconds)}`;
     case 'missed': return mine ? `${what} · no answer` : `Missed ${what.toLowerCase()}`;
     case 'declined': return mine ? `${what} · declined` : `Declined ${what.toLowerCase()}`;
-    case 'busy': return `${what} · busy`;
+    case 'busy': return mine ? `${what} · on another call` : `Missed ${what.toLowerCase()} · you were on another call`;
     case 'failed': return `${what} · failed`;
     default: return what;
   }

@@ -134,6 +134,17 @@ export function createCallView(title, actions) {
     timer(text) {
       timer.textContent = text;
     },
+    // The call is over but the view stays to say why and offer what to do next:
+    // choices [{id, label, onclick, primary}], the first one focused.
+    ended(text, choices) {
+      status.textContent = text;
+      timer.textContent = '';
+      const buttons = choices.map(({ id, label, onclick, primary }) =>
+        h('button', { type: 'button', id, class: `btn ${primary ? 'btn-primary' : 'btn-secondary'}`, onclick }, label));
+      el.querySelector('.call-controls').replaceChildren(...buttons);
+      el.classList.add('ended');
+      buttons[0]?.focus();
+    },
     // One <audio> per receiving audio slot, made once per subscribe connection.
     audio(streams) {
       if (sound.childElementCount === streams.length && [...sound.children].every((a, i) => a.srcObject === streams[i])) return;

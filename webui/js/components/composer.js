@@ -1,5 +1,9 @@
 // The message box: Enter sends, Shift+Enter breaks the line, "@" offers the chat's members,
 // a reply or an edit shows above it (Escape cancels), typing.start/stop go out as you type.
+// Files come from the attach button, a paste or a drop (addFiles) into a tray where they
+// upload at once; Send waits for them and sends them with the text as caption. The tray
+// (./attach-tray.js) and the recorder (../files/recorder.js) load on first use; a voice note
+// is sent on its own.
 import { h } from '../dom.js';
 import { errorText } from '../api.js';
 import { preview } from '../text.js';
@@ -25,8 +29,20 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     'aria-label': 'Message', 'aria-autocomplete': 'list', 'aria-controls': 'mention-list', 'aria-expanded': 'false',
   });
   const sendButton = h('button', { id: 'send', type: 'submit', class: 'icon-btn send', 'aria-label': 'Send', disabled: true }, icon('send'));
-  const form = h('form', { id: 'composer-form', class: 'composer' }, input, sendButton);
-  const el = h('div', { class: 'composer-wrap' }, context, mentionList, form);
+  const traySlot = h('div', { class: 'attach-slot', hidden: true });
+  let tray = null;
+  let trayLoading = null;
+  const picker = h('input', { type: 'file', id: 'attach-input', multiple: true, hidden: true, tabindex: -1 });
+  const attachButton = h('button', {
+    type: 'button', id: 'attach', class: 'icon-btn', 'aria-label': 'Attach files', title: 'Attach files', disabled: true,
+    onclick: () => picker.click(),
+  }, icon('clip'));
+  const recordButton = h('button', {
+    type: 'button', id: 'record', class: 'icon-btn', 'aria-label': 'Record a voice note', title: 'Record a voice note', disabled: true,
+    onclick: () => record(),
+  }, icon('mic'));
+  const form = h('form', { id: 'composer-form', class: 'composer' }, attachButton, picker, input, recordButton, sendButton);
+  const el = h('div', { class: 'composer-wrap' }, context, mentionList, traySlot, form);
   input.value = drafts.get(chatId) || '';
 
   let mode = null; // {kind: 'reply'|'edit', message}
@@ -96,11 +112,98 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     input.focus();
   }
 
+  // ---- files
+  function loadTray() {
+    trayLoading ||= Promise.all([import('./attach-tray.js'), import('../files/styles.js').then((m) => m.useFilesStyles())])
+      .then(([module]) => {
+        tray = module.createAttachTray({ announce, limits: () => ctx.store.get().info });
+        traySlot.replaceWith(tray.el);
+        return tray;
+      }, (err) => {
+        trayLoading = null;
+        throw err;
+      });
+    return trayLoading;
+  }
+
+  async function addFiles(files) {
+    if (input.disabled || !files?.length) return;
+    try {
+      (await loadTray()).add(files);
+    } catch {
+      announce("Couldn't load the file uploader.");
+      return;
+    }
+    input.focus();
+  }
+
+  picker.addEventListener('change', () => {
+    addFiles([...picker.files]);
+    picker.value = '';
+  });
+
+  // A pasted screenshot (or files copied in a file manager) goes to the tray, not the text.
+  input.addEventListener('paste', (event) => {
+    const files = [...(event.clipboardData?.files || [])];
+    if (!files.length) return;
+    event.preventDefault();
+    addFiles(files.map((f, i) => (f.name && f.name !== 'image.png' ? f
+      : new File([f], `Pasted ${new Date().toISOString().slice(0, 19).replace('T', ' ')}${i ? ` ${i + 1}` : ''}.${f.type.split('/')[1] || 'png'}`, { type: f.type }))));
+  });
+
+  let recording = null;
+
+  async function record() {
+    if (recording || input.disabled) return;
+    recording = true;
+    try {
+      const { startRecorder } = await import('../files/recorder.js');
+      recording = await startRecorder({
+        onEnd: (file) => {
+          recording.el.remove();
+          recording = null;
+          form.hidden = false;
+          if (file) sendVoice(file);
+          else recordButton.focus();
+        },
+      });
+      form.hidden = true;
+      el.append(recording.el);
+      recording.focus();
+    } catch (err) {
+      recording = null;
+      announce(err.message || "Couldn't start recording.");
+    }
+  }
+
+  async function sendVoice(file) {
+    try {
+      await loadTray();
+    } catch {
+      announce("Couldn't load the file uploader.");
+      return;
+    }
+    const [item] = tray.add([file]);
+    input.focus();
+    if (!item) return;
+    await tray.settle([item]);
+    const files = tray.take([item]);
+    if (!files.length) return;
+    const sent = outbox.send(chatId, '', null, files);
+    onSent();
+    await sent;
+  }
+
   // ---- sending
   async function submit() {
     const text = input.value.trim();
-    if (!text || input.disabled) return;
+    if (input.disabled) return;
     const current = mode;
+    if (current?.kind !== 'edit' && tray?.size) {
+      await submitWithFiles(current);
+      return;
+    }
+    if (!text) return;
     if (current?.kind === 'edit') {
       if (text === current.message.body) {
         setMode(null);
@@ -120,6 +223,29 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     resize();
     typing.stop(chatId);
     const sent = outbox.send(chatId, text, current?.kind === 'reply' ? current.message : null);
+    onSent();
+    await sent;
+  }
+
+  // Waits for the tray's uploads, then sends what arrived with the text as caption; the
+  // failed ones stay in the tray with their reason.
+  async function submitWithFiles(current) {
+    if (tray.uploading) {
+      sendButton.disabled = true;
+      sendButton.setAttribute('aria-busy', 'true');
+      await tray.settle();
+      sendButton.disabled = false;
+      sendButton.removeAttribute('aria-busy');
+    }
+    const files = tray.take();
+    if (!files.length) return;
+    const caption = input.value.trim(); // what the person typed while the uploads ended too
+    input.value = '';
+    drafts.delete(chatId);
+    setMode(null);
+    resize();
+    typing.stop(chatId);
+    const sent = outbox.send(chatId, caption, current?.kind === 'reply' ? current.message : null, files);
     onSent();
     await sent;
   }
@@ -175,7 +301,14 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     enable() {
       input.disabled = false;
       sendButton.disabled = false;
+      attachButton.disabled = false;
+      recordButton.disabled = false;
       resize();
+    },
+    addFiles,
+    destroy() {
+      tray?.clear();
+      recording?.cancel?.();
     },
     reply: (message) => setMode({ kind: 'reply', message }),
     edit: (message) => setMode({ kind: 'edit', message }),

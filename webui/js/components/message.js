@@ -5,6 +5,7 @@ import { h } from '../dom.js';
 import { clockTime, dateTime } from '../format.js';
 import { preview, richText } from '../text.js';
 import { callLogElement } from '../call/log.js';
+import { attachmentsElement } from './attachments.js';
 import { avatar } from './avatar.js';
 import { icon } from './icons.js';
 
@@ -47,7 +48,7 @@ function reactions(m, view) {
 
 function body(m, view) {
   if (m.deleted) return h('p', { class: 'body deleted-text' }, 'This message was deleted');
-  if (!m.body && m.forwarded_from) return null;
+  if (!m.body && (m.forwarded_from || m.attachments?.length)) return null;
   return h('p', { class: 'body' }, richText(m.body, view.mentionKind));
 }
 
@@ -68,6 +69,7 @@ export function messageElement(m, view) {
   if (m.state) classes.push(m.state);
   if (m.deleted) classes.push('deleted');
   if (m.mentions?.includes(view.me.id)) classes.push('mentions-me');
+  if (m.attachments?.length && !m.deleted) classes.push('has-files');
   const showName = view.group && !own && view.first;
   const meta = h('p', { class: 'meta' },
     m.pinned && h('span', { class: 'pinned-mark', title: 'Pinned' }, icon('pin'), h('span', { class: 'vh' }, 'Pinned')),
@@ -78,6 +80,7 @@ export function messageElement(m, view) {
     showName ? h('p', { class: 'sender', 'data-color': Math.abs(m.sender_id) % 8 }, name) : h('span', { class: 'vh' }, `${name}: `),
     m.forwarded_from && !m.deleted && h('p', { class: 'forwarded' }, `Forwarded from ${m.forwarded_from.sender_name}`),
     m.reply_to && !m.deleted && quote(m, view),
+    !m.deleted && attachmentsElement(m.attachments),
     body(m, view),
     meta,
     m.state === 'failed' && h('p', { class: 'send-error', role: 'alert' },

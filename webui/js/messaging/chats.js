@@ -4,7 +4,7 @@
 import { api } from '../api.js';
 import { asDeleted, newestId } from '../timeline.js';
 
-const CHAT_FIELDS = ['id', 'kind', 'title', 'topic', 'is_public', 'created_by', 'created_at'];
+const CHAT_FIELDS = ['id', 'kind', 'title', 'topic', 'is_public', 'created_by', 'created_at', 'avatar_url'];
 
 const noop = () => {};
 
@@ -73,6 +73,19 @@ export function createChats(store, { me, connection, people, history }) {
     return state.loads.get(id);
   }
 
+  // Someone's profile changed (their picture): the chats and member lists that show them.
+  function onUserUpdated(user) {
+    for (const chat of byId.values()) {
+      if (chat.peer?.id === user.id) put({ id: chat.id, peer: { ...chat.peer, ...user } });
+    }
+    for (const [chatId, list] of members) {
+      const member = list.get(user.id);
+      if (!member) continue;
+      list.set(user.id, { ...member, user: { ...member.user, ...user } });
+      store.changed(`members:${chatId}`);
+    }
+  }
+
   function drop(id) {
     const existed = byId.delete(id);
     members.delete(id);
@@ -131,7 +144,7 @@ export function createChats(store, { me, connection, people, history }) {
     if (isNew || chat.last_message.id === message.id) chat.last_message = message;
     if (isNew) chat.last_activity_at = message.created_at;
     store.changed('chats');
-    if (!isNew || message.sender_id === me.id) return;
+    if (!isNew || !countsAsUnread(message)) return;
     if (isWatching(chat.id) && history.latest(chat.id)) {
       markRead(chat.id);
     } else {
@@ -140,6 +153,13 @@ export function createChats(store, { me, connection, people, history }) {
       sendCursor('delivered', chat.id, message.id);
     }
     store.emit('incoming', message, chat);
+  }
+
+  // The server's rule (store/chats.py unread_counts): other people's messages and the logs of
+  // calls I was not in; never system lines.
+  function countsAsUnread(message) {
+    if (message.sender_id === me.id || message.kind === 'system') return false;
+    return message.kind !== 'call' || !message.call?.participants?.includes(me.id);
   }
 
   function onMessageUpdated(message) {
@@ -241,6 +261,7 @@ export function createChats(store, { me, connection, people, history }) {
         if (byId.has(d.id)) put(Object.fromEntries(CHAT_FIELDS.filter((k) => k in d).map((k) => [k, d[k]])));
       },
       'chat.deleted': (d) => drop(d.chat_id),
+      'user.updated': onUserUpdated,
       'member.added': onMemberAdded,
       'member.updated': onMemberUpdated,
       'member.removed': onMemberRemoved,

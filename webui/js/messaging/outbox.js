@@ -27,6 +27,7 @@ export function createOutbox(store, { me, connection, history, apply }) {
   async function deliver(entry) {
     const body = { client_id: entry.client_id, body: entry.body };
     if (entry.reply_to) body.reply_to = entry.reply_to.id;
+    if (entry.attachments.length) body.attachments = entry.attachments.map((f) => f.id);
     try {
       apply('message.created', await sendBody(entry.chat_id, body));
     } catch (err) {
@@ -36,13 +37,14 @@ export function createOutbox(store, { me, connection, history, apply }) {
     }
   }
 
-  async function send(chatId, text, replyTo = null) {
+  // files: uploaded File shapes (POST /files) to attach; the text is then an optional caption.
+  async function send(chatId, text, replyTo = null, files = []) {
     if (history.timeline(chatId).hasMoreAfter) await history.loadLatest(chatId);
     const entry = {
       client_id: crypto.randomUUID(), chat_id: chatId, sender_id: me.id, kind: 'text', body: text,
       created_at: new Date().toISOString(), edited_at: null, deleted: false, forwarded_from: null,
       reply_to: replyTo && { id: replyTo.id, sender_id: replyTo.sender_id, body: replyTo.body.slice(0, 200), deleted: false },
-      mentions: [], reactions: [], pinned: false, state: 'pending', error: '',
+      mentions: [], reactions: [], pinned: false, attachments: files, state: 'pending', error: '',
     };
     setPending(chatId, [...pending(chatId), entry]);
     await deliver(entry);

@@ -28,9 +28,13 @@ export function createPeople(store, { me, connection }) {
   }
 
   // Not online now: offline, seen last when the server last told us (members carry last_seen_at).
+  // While the socket is down nobody else's presence is known: 'unknown', shown as nothing.
   function presenceOf(userId) {
+    if (userId !== me.id && !connection.isUp()) return { user_id: userId, status: 'unknown', last_seen_at: null };
     return presence.get(userId) || { user_id: userId, status: 'offline', last_seen_at: users.get(userId)?.last_seen_at || null };
   }
+  // Hello brings who is online again ('presence' then); until it does, nobody is shown online.
+  const offDown = connection.subscribe('down', () => store.changed('presence'));
 
   // Who is online as the server said at hello.
   function onlineNow(list) {
@@ -54,6 +58,11 @@ export function createPeople(store, { me, connection }) {
       'contact.requested': contactChanged,
       'contact.accepted': contactChanged,
       'contact.removed': () => store.changed('contacts'),
+      'user.updated': (d) => {
+        remember(d);
+        if (d.id === me.id) store.set({ me: { ...store.get().me, ...d } });
+        store.changed('users');
+      },
     },
     signals: {
       presence(data) {
@@ -61,6 +70,9 @@ export function createPeople(store, { me, connection }) {
         store.changed('presence');
       },
     },
-    destroy: () => store.release('people'),
+    destroy() {
+      offDown();
+      store.release('people');
+    },
   };
 }

@@ -5,6 +5,7 @@
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { askPermission, canAskPermission, notifyNewMessage } from '../notify.js';
+import { filesText } from '../files/format.js';
 import { preview } from '../text.js';
 import { setPageTitle, setUnreadCount } from '../title.js';
 import { createCallHook } from '../call/hook.js';
@@ -132,12 +133,14 @@ export function createFrame(ctx) {
   }
 
   function onIncoming(message, chat) {
+    // Quiet: a call that missed you because you were on another one is in the chat, no more.
+    if (message.kind === 'call' && message.call?.outcome === 'busy') return;
     const sender = people.nameOf(message.sender_id);
     const title = chat.kind === 'direct' ? sender : `${sender} in ${chats.title(chat)}`;
     notifyNewMessage({
       title, tag: `chat-${chat.id}`,
       body: message.kind === 'call' ? callLogText(message.call || {}, me.id)
-        : message.deleted ? '' : preview(message.body, 140) || 'Forwarded message',
+        : message.deleted ? '' : preview(message.body, 140) || (message.attachments?.length ? filesText(message.attachments) : 'Forwarded message'),
       onClick: () => ctx.navigate(`/chats/${chat.id}`),
     });
   }

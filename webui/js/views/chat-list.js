@@ -4,10 +4,10 @@ import { h, reconcile } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { listTime, typingText } from '../format.js';
 import { preview } from '../text.js';
+import { filesText } from '../files/format.js';
 import { callLogText } from '../call/log.js';
 import { chatAvatar } from '../components/chat-avatar.js';
 import { icon } from '../components/icons.js';
-import { openNewChatMenu } from './new-chat.js';
 
 const SEARCH_DELAY_MS = 250;
 
@@ -19,7 +19,8 @@ function previewText(ctx, chat) {
   if (!m) return chat.topic || 'No messages yet';
   if (m.kind === 'system') return m.body;
   if (m.kind === 'call') return callLogText(m.call || {}, me.id);
-  const text = m.deleted ? 'This message was deleted' : m.body ? preview(m.body, 80) : 'Forwarded message';
+  const text = m.deleted ? 'This message was deleted' : m.body ? preview(m.body, 80)
+    : m.attachments?.length ? filesText(m.attachments) : 'Forwarded message';
   if (m.sender_id === me.id) return `You: ${text}`;
   if (chat.kind === 'direct') return text;
   return `${people.nameOf(m.sender_id).split(' ')[0]}: ${text}`;
@@ -60,7 +61,7 @@ export function createChatList(ctx) {
   const search = h('input', { id: 'chat-search', type: 'search', placeholder: 'Search', autocomplete: 'off', 'aria-controls': 'chat-list search-results' });
   const newChat = h('button', {
     id: 'new-chat', type: 'button', class: 'icon-btn', 'aria-label': 'New chat', title: 'New chat', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
-    onclick: () => openNewChatMenu(ctx, newChat),
+    onclick: () => import('./new-chat.js').then((m) => m.openNewChatMenu(ctx, newChat), () => ctx.announce("Couldn't open the menu.")),
   }, icon('plus'));
   const tools = h('div', { class: 'sidebar-tools' },
     h('div', { class: 'search' }, h('label', { for: 'chat-search', class: 'vh' }, 'Search chats and messages'), icon('search'), search),

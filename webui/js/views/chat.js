@@ -1,6 +1,8 @@
 // One conversation (/chats/{id}): header with presence, pinned message, the messages (older ones
 // load as you scroll up; a jump lands in a window that loads newer ones as you scroll down),
-// who is typing, and the composer.
+// who is typing, and the composer (files dropped on the pane go to it). A thumbnail opens the
+// viewer over the loaded media of the chat; the header's gallery button opens the gallery.
+// Both modules load on first use.
 import { h, reconcile } from '../dom.js';
 import { errorText } from '../api.js';
 import { dayKey, dayLabel, presenceLabel, typingText } from '../format.js';
@@ -12,8 +14,6 @@ import { chatAvatar } from '../components/chat-avatar.js';
 import { createComposer } from '../components/composer.js';
 import { icon } from '../components/icons.js';
 import { messageElement } from '../components/message.js';
-import { openMessageActions } from './message-actions.js';
-import { openChatSettings } from './group-panel.js';
 
 const NEAR_EDGE_PX = 400;
 const AT_BOTTOM_PX = 80;
@@ -29,11 +29,16 @@ export function chatView(ctx, chatId, aroundId = null) {
   const subtitle = h('p', { class: 'chat-subtitle' });
   const settingsButton = h('button', {
     type: 'button', id: 'chat-settings', class: 'icon-btn', 'aria-label': 'Chat details', title: 'Chat details', disabled: true,
-    onclick: () => openChatSettings(ctx, chatId),
+    // Loaded when first used, like the message menu below: the app starts with less to fetch.
+    onclick: () => import('./group-panel.js').then((m) => m.openChatSettings(ctx, chatId), () => ctx.announce("Couldn't open the settings.")),
   }, icon('info'));
+  const galleryButton = h('button', {
+    type: 'button', id: 'chat-gallery', class: 'icon-btn', 'aria-label': 'Media, files and voice notes', title: 'Media, files and voice notes',
+    onclick: () => import('../files/gallery.js').then((m) => m.openGallery(ctx, chatId), () => ctx.announce("Couldn't open the gallery.")),
+  }, icon('image'));
   const header = h('header', { id: 'chat-header', class: 'pane-header chat-header' },
     h('button', { type: 'button', class: 'icon-btn back', 'aria-label': 'Back to chats', onclick: () => ctx.navigate('/') }, icon('back')),
-    avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), ctx.calls.buttons(chatId), settingsButton);
+    avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), ctx.calls.buttons(chatId), galleryButton, settingsButton);
   const pinnedBar = h('button', { type: 'button', id: 'pinned-bar', class: 'pinned-bar', hidden: true, onclick: () => jumpToPinned() });
   const list = h('div', { id: 'conversation', class: 'conversation', role: 'log', 'aria-labelledby': 'chat-title', tabindex: 0 });
   const jumpLatest = h('button', {
@@ -133,7 +138,7 @@ export function chatView(ctx, chatId, aroundId = null) {
       const sender = people.user(m.sender_id);
       const view = { me, group, first, tick, sender, nameOf: people.nameOf, mentionKind };
       const key = m.id != null ? `m-${m.id}` : `p-${m.client_id}`;
-      const sig = JSON.stringify([m, group, first, tick, sender?.display_name, sender?.username, namesKey]);
+      const sig = JSON.stringify([m, group, first, tick, sender?.display_name, sender?.username, sender?.avatar_url, namesKey]);
       nodes.push(cached(key, sig, () => messageElement(m, view)));
       prev = m;
     }
@@ -161,13 +166,75 @@ export function chatView(ctx, chatId, aroundId = null) {
     list.scrollTop = list.scrollHeight;
   }
 
+  // Keyboard: the conversation is one Tab stop (WAI-ARIA's feed pattern). Arrow keys move
+  // between messages, Home/End go to the ends; from a message, Tab goes through its own
+  // controls only, then on out of the conversation. `roving` is the id or client id of the
+  // message holding the stop (its element may be rebuilt by a render).
+  let roving = null;
+  const CONTROLS = 'button, a[href], audio, video, input, select, textarea';
+
+  function keyOf(node) {
+    return node.dataset.messageId ? `[data-message-id="${node.dataset.messageId}"]` : `[data-client-id="${node.dataset.clientId}"]`;
+  }
+
+  function messageNodesInList() {
+    return [...list.querySelectorAll(':scope > .message')];
+  }
+
+  function rove(node, focus = false) {
+    roving = node ? keyOf(node) : null;
+    for (const el of messageNodesInList()) {
+      const on = el === node;
+      el.tabIndex = on ? 0 : -1;
+      for (const control of el.querySelectorAll(CONTROLS)) control.tabIndex = on ? 0 : -1;
+    }
+    list.tabIndex = node ? -1 : 0;
+    if (node && focus) {
+      node.focus({ preventScroll: true });
+      node.scrollIntoView({ block: 'nearest' });
+    }
+  }
+
+  // After a render: the stop stays on the same message (refocused if the focus was in the
+  // conversation and went with a rebuilt element), or goes back to the conversation itself.
+  function keepRoving(hadFocus) {
+    const node = roving && list.querySelector(`:scope > .message${roving}`);
+    rove(node || null, !!node && hadFocus && !list.contains(document.activeElement));
+  }
+
+  list.addEventListener('focusin', (event) => {
+    if (event.target === list) {
+      const nodes = messageNodesInList();
+      if (nodes.length) rove(nodes[nodes.length - 1], true);
+      return;
+    }
+    const node = event.target.closest('.message');
+    if (node && (!roving || keyOf(node) !== roving)) rove(node);
+  });
+
+  list.addEventListener('keydown', (event) => {
+    if (!event.target.matches('.message') || event.altKey || event.ctrlKey || event.metaKey) return;
+    const nodes = messageNodesInList();
+    const at = nodes.indexOf(event.target);
+    const to = { ArrowUp: at - 1, ArrowDown: at + 1, Home: 0, End: nodes.length - 1 }[event.key];
+    if (to === undefined) return;
+    event.preventDefault();
+    if (to < 0) {
+      if (history.timeline(chatId).hasMoreBefore) loadOlder();
+      return;
+    }
+    if (nodes[to]) rove(nodes[to], true);
+  });
+
   function renderMessages() {
     if (!alive) return;
     const t = history.timeline(chatId);
     const stick = stickToBottom || (isAtBottom() && !t.hasMoreAfter);
     const anchor = stick ? null : firstVisible();
     const nodes = messageNodes();
+    const hadFocus = list.contains(document.activeElement);
     reconcile(list, nodes);
+    keepRoving(hadFocus);
     const used = new Set(nodes);
     for (const [key, entry] of cache) if (!used.has(entry.node)) cache.delete(key);
     const anchorNode = anchor && list.querySelector(`:scope > .message${anchor.key}`);
@@ -254,7 +321,7 @@ export function chatView(ctx, chatId, aroundId = null) {
 
   function editLast() {
     const t = history.timeline(chatId);
-    const mine = [...t.messages].reverse().find((m) => m.sender_id === me.id && !m.deleted && m.kind === 'text');
+    const mine = [...t.messages].reverse().find((m) => m.sender_id === me.id && !m.deleted && m.kind === 'text' && m.body);
     if (mine) composer.edit(mine);
   }
 
@@ -264,10 +331,34 @@ export function chatView(ctx, chatId, aroundId = null) {
   }
 
   function actions(message, where) {
-    openMessageActions(ctx, message, { ...where, reply: composer.reply, edit: composer.edit });
+    import('./message-actions.js').then(
+      (m) => m.openMessageActions(ctx, message, { ...where, reply: composer.reply, edit: composer.edit }),
+      () => ctx.announce("Couldn't open the message menu."));
+  }
+
+  // The pictures and videos of the loaded history, oldest first: what the viewer steps through.
+  function loadedMedia() {
+    return history.timeline(chatId).messages.filter((m) => !m.deleted)
+      .flatMap((m) => (m.attachments || []).filter((f) => f.kind === 'media'));
+  }
+
+  async function openMedia(fileId) {
+    const pending = outbox.pending(chatId).flatMap((m) => m.attachments || []).filter((f) => f.kind === 'media');
+    const items = [...loadedMedia(), ...pending];
+    try {
+      const { openViewer } = await import('../files/viewer.js');
+      await openViewer({ items, index: items.findIndex((f) => f.id === fileId) });
+    } catch {
+      ctx.announce("Couldn't open the viewer.");
+    }
   }
 
   list.addEventListener('click', (event) => {
+    const thumb = event.target.closest('.att-media');
+    if (thumb) {
+      openMedia(Number(thumb.dataset.fileId));
+      return;
+    }
     const callBack = event.target.closest('.call-back');
     if (callBack) {
       ctx.calls.start(chatId, callBack.dataset.kind);
@@ -308,6 +399,31 @@ export function chatView(ctx, chatId, aroundId = null) {
     if (followNewest && !history.timeline(chatId).hasMoreAfter) scrollToBottom();
   });
   resized.observe(list);
+
+  // ---- files dropped anywhere on the conversation
+  let dragDepth = 0;
+  const carriesFiles = (event) => event.dataTransfer?.types.includes('Files') && !composer.el.hidden;
+  el.addEventListener('dragenter', (event) => {
+    if (!carriesFiles(event)) return;
+    dragDepth += 1;
+    el.classList.add('dropping');
+  });
+  el.addEventListener('dragleave', () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (!dragDepth) el.classList.remove('dropping');
+  });
+  el.addEventListener('dragover', (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+  });
+  el.addEventListener('drop', (event) => {
+    dragDepth = 0;
+    el.classList.remove('dropping');
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    composer.addFiles([...event.dataTransfer.files]);
+  });
 
   // ---- life cycle
   function showProblem(err) {
@@ -371,6 +487,7 @@ export function chatView(ctx, chatId, aroundId = null) {
     for (const off of offs) off();
     clearInterval(clock);
     resized.disconnect();
+    composer.destroy();
     typing.stop(chatId);
     chats.setActive(null);
   });

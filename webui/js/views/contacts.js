@@ -47,6 +47,7 @@ export function contactsView(ctx) {
     current = contacts;
     for (const list of Object.values(contacts)) for (const user of list) people.remember(user);
     const name = (u) => u.display_name || u.username;
+    const blockedIds = new Set(contacts.blocked.map((u) => u.id));
     lists.replaceChildren(
       group('contacts-incoming', 'Requests', contacts.incoming, (u) => person(u,
         action('Accept', 'btn-primary accept', () => api.post(`/contacts/${u.id}/accept`), `${name(u)} is now a contact.`),
@@ -58,8 +59,11 @@ export function contactsView(ctx) {
           onclick: (e) => { e.currentTarget.disabled = true; openDirectChat(ctx, u.id).catch((err) => { alert.textContent = errorText(err); }); },
         }, 'Message'),
         action('Remove', 'btn-secondary remove-contact', () => api.del(`/contacts/${u.id}`), `${name(u)} was removed.`),
-        action('Block', 'btn-secondary block', () => api.post('/blocks', { user_id: u.id }), `${name(u)} is blocked.`)),
-      'No contacts yet. Add someone below.'),
+        // Blocking keeps the contact (removing is its own action): a blocked one can be unblocked here.
+        blockedIds.has(u.id)
+          ? action('Unblock', 'btn-secondary unblock', () => api.del(`/blocks/${u.id}`), `${name(u)} is unblocked.`)
+          : action('Block', 'btn-secondary block', () => api.post('/blocks', { user_id: u.id }), `${name(u)} is blocked.`)),
+      'No contacts yet: find someone with "Add a contact" above.'),
       group('contacts-outgoing', 'Sent requests', contacts.outgoing, (u) => person(u,
         action('Withdraw', 'btn-secondary withdraw', () => api.del(`/contacts/${u.id}`), 'Request withdrawn.')),
       'No requests sent.'),

@@ -8,6 +8,7 @@ import { avatar } from '../components/avatar.js';
 import { confirmDialog, openDialog } from '../components/dialog.js';
 import { alertRegion, controlForm, field, statusRegion } from '../components/form.js';
 import { openMenu } from '../components/menu.js';
+import { picturePicker } from '../components/picture-picker.js';
 import { userPicker, userRow } from '../components/user-picker.js';
 
 const ROLE_LABEL = { owner: 'Owner', admin: 'Admin', member: 'Member' };
@@ -30,9 +31,16 @@ function isAdmin(chat) {
 
 function detailsSection(ctx, chat) {
   const kind = chat.kind === 'channel' ? 'channel' : 'group';
+  const current = () => ctx.chats.get(chat.id) || chat;
+  const shown = () => avatar({ id: chat.id, display_name: current().title, avatar_url: current().avatar_url }, { size: 'lg' });
   if (!isAdmin(chat)) {
-    return section('About', h('p', { class: 'panel-title' }, chat.title), h('p', { class: 'hint' }, chat.topic || 'No topic.'));
+    return section('About', shown(), h('p', { class: 'panel-title' }, chat.title), h('p', { class: 'hint' }, chat.topic || 'No topic.'));
   }
+  const picture = picturePicker({
+    id: 'group-picture', path: `/chats/${chat.id}/avatar`, show: shown,
+    hasPicture: () => Boolean(current().avatar_url),
+    changed: (answer) => ctx.chats.put(answer),
+  });
   const fields = {
     title: field('group-title-edit', 'Name', { required: true, maxlength: 100, value: chat.title }),
     topic: field('group-topic-edit', 'Topic', { multiline: true, rows: 2, maxlength: 500, value: chat.topic || '' }),
@@ -55,7 +63,7 @@ function detailsSection(ctx, chat) {
       saved.textContent = 'Saved.';
     },
   });
-  return section('About', form);
+  return section('About', picture.el, form);
 }
 
 function inviteSection(chat) {
@@ -142,7 +150,7 @@ function membersSection(ctx, chatId) {
     list.replaceChildren(...members.map((member) => {
       const items = memberActions(chat, member, me.id);
       const name = member.user.display_name || member.user.username;
-      const button = items.length && h('button', {
+      const button = items.length > 0 && h('button', {
         type: 'button', class: 'icon-btn member-actions', 'aria-label': `Actions for ${name}`, 'aria-haspopup': 'menu', 'aria-expanded': 'false',
         onclick: (e) => openMenu({
           id: 'member-menu', label: `Actions for ${name}`, items, anchor: e.currentTarget, onPick: (item) => act(member, item.action),

@@ -7,6 +7,8 @@ import { askPermission, canAskPermission } from '../notify.js';
 import { getTheme, setTheme, THEMES } from '../theme.js';
 import { alertRegion, controlForm, field, statusRegion } from '../components/form.js';
 import { paneHeader } from '../components/pane-header.js';
+import { avatar } from '../components/avatar.js';
+import { picturePicker } from '../components/picture-picker.js';
 import * as rules from '../validate.js';
 import { adminSections, invitesList } from './admin.js';
 
@@ -54,7 +56,13 @@ function profileSection(ctx) {
       status.textContent = 'Saved.';
     },
   });
-  return section('settings-profile', 'Profile', form);
+  const picture = picturePicker({
+    id: 'profile-picture', path: '/me/avatar',
+    show: () => avatar(ctx.store.get().me, { size: 'lg' }),
+    hasPicture: () => Boolean(ctx.store.get().me.avatar_url),
+    changed: (me) => ctx.store.set({ me }),
+  });
+  return section('settings-profile', 'Profile', picture.el, form);
 }
 
 function passwordSection(ctx, onChanged) {
