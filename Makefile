@@ -7,9 +7,11 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian's Chromium drives the browser tests (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
+# certutil (libnss3-tools) puts Hearth's CA in a test browser profile's NSS store.
+CERTUTIL ?= /usr/bin/certutil
 MINOR    := -c 'import sys; print("%d.%d" % sys.version_info[:2])'
 
-.PHONY: run test lint format check-python clean
+.PHONY: run test lint format icons check-python clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Hearth needs Python 3.11 or newer")'
@@ -20,23 +22,30 @@ check-python:
 	fi
 
 $(BIN)/hearth: pyproject.toml setup.py | check-python
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	@echo "Setting up Hearth's Python packages in $(VENV) (once: about a minute on a PC, a few on a Pi)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip
+	@$(BIN)/pip install --quiet -e .
+	@echo "Packages ready."
 	@touch $@
 
 $(VENV)/.test-deps: $(BIN)/hearth pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo "Installing the test tools (pytest, Playwright, ruff, mypy; a few minutes the first time)..."
+	@$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -q
 	$(SUDO) apt-get install -y -q chromium
 
+$(CERTUTIL):
+	$(SUDO) apt-get update -q
+	$(SUDO) apt-get install -y -q libnss3-tools
+
 run: $(BIN)/hearth
 	$(BIN)/hearth serve
 
-test: $(VENV)/.test-deps $(CHROMIUM)
+test: $(VENV)/.test-deps $(CHROMIUM) $(CERTUTIL)
 	$(BIN)/ruff check appliance tests bench
 	$(BIN)/ruff format --check appliance
 	$(BIN)/mypy
@@ -50,6 +59,10 @@ lint: $(VENV)/.test-deps
 format: $(VENV)/.test-deps
 	$(BIN)/ruff format appliance
 	$(BIN)/ruff check --fix appliance tests bench
+
+# The PNG icons, drawn from webui/icons/*.svg (they are committed; run after changing those).
+icons: $(VENV)/.test-deps $(CHROMIUM)
+	$(BIN)/python scripts/draw_icons.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -29,6 +29,8 @@ from appliance.web import (
     errors,
     pages,
     security,
+    shell,
+    trust,
 )
 from appliance.web.requests import HearthRequest
 
@@ -140,6 +142,8 @@ def create_app(config: Settings, *, clock: Clock | None = None) -> Quart:
         app.register_blueprint(blueprint)
     app.register_blueprint(realtime.blueprint)
     app.extensions[realtime.OPS_KEY] = build_registry()
+    app.register_blueprint(trust.blueprint)
+    app.register_blueprint(shell.create_blueprint())
     app.register_blueprint(pages.create_blueprint())
 
     @app.before_serving

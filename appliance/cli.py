@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(delete)
     reset = user.add_parser("reset-link", help="print a one-time password reset link")
     reset.add_argument("username")
+    reset.add_argument(
+        "--email", action="store_true", help="also email it to the account's address (email.*)"
+    )
     _common(reset)
 
     invite = commands.add_parser("invite", help="manage invite links").add_subparsers(
@@ -178,14 +181,19 @@ def listening_urls(config: Settings) -> list[str]:
     if bound is None or not bound.is_unspecified:
         shown = f"[{host}]" if bound is not None and bound.version == 6 else host
         return [f"https://{shown}{port}"]
-    urls = []
+    # The mDNS name first: it stays the same when DHCP hands out a new address. Then each
+    # address, for devices that do not resolve .local names; localhost works on this machine.
+    urls = [f"https://{config.mdns.host_name}.local{port}"] if config.mdns.enabled else []
     for address in lan_addresses():
         shown = f"[{address}]" if address.version == 6 else str(address)
         urls.append(f"https://{shown}{port}")
-    if config.mdns.enabled:
-        urls.append(f"https://{config.mdns.host_name}.local{port}")
     urls.append(f"https://localhost{port}")
     return urls
+
+
+def links(config: Settings, path: str) -> list[str]:
+    """`path` (with its query) at every address people can use, best first."""
+    return [f"{base}{path}" for base in base_urls(config)]
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -206,19 +214,18 @@ async def cmd_init(config: Settings, args: argparse.Namespace) -> None:
     async with opened(config) as hearth:
         token = await hearth.accounts.setup_token()
     print(f"Data folder ready: {config.data_dir.resolve()}")
-    print(f"TLS certificate SHA-256: {certificate.fingerprint_sha256}")
+    what = "Certificate authority" if certificate.ca_path else "TLS certificate"
+    print(f"{what} SHA-256: {certificate.trusted_fingerprint}")
     if token:
-        print(f"Create the first admin account at: {base_urls(config)[0]}/setup?token={token}")
+        print("Create the first admin account with this link, at whichever address works:")
+        for link in links(config, f"/setup?token={token}"):
+            print(f"  {link}")
 
 
 def _certificate(config: Settings) -> Any:
-    from appliance.net.addresses import hostname, lan_addresses
-    from appliance.net.tls import ensure_certificate, load_certificate
+    from appliance.net.renewal import certificate_for
 
-    if config.tls.cert_file is not None and config.tls.key_file is not None:
-        return load_certificate(config.tls.cert_file, config.tls.key_file)
-    names = [*config.tls.extra_names, f"{config.mdns.host_name}.local", hostname()]
-    return ensure_certificate(config.data_dir, names, [str(a) for a in lan_addresses()])
+    return certificate_for(config)
 
 
 async def cmd_user_add(config: Settings, args: argparse.Namespace) -> None:
@@ -296,20 +303,53 @@ async def cmd_invite_revoke(config: Settings, args: argparse.Namespace) -> None:
 
 
 async def cmd_user_reset_link(config: Settings, args: argparse.Namespace) -> None:
+    from appliance.net.mail import Mailer
+
+    mailer = Mailer(config.email)
+    if args.email and not mailer.enabled:
+        raise CommandError("email is not set up: set email.smtp_host in the config")
     async with opened(config) as hearth:
         user = await hearth.accounts.get_by_username(args.username)
+        if args.email and not user.email:
+            raise CommandError(f"{user.username} has no email address in their profile")
         link = await hearth.accounts.create_reset_link(user.id)
     hours = config.auth.reset_link_hours
-    print(f"{base_urls(config)[0]}/reset?token={link.token}")
+    # One link per line, best first (`| head -1` for just one); each is the same link.
+    print("\n".join(links(config, f"/reset?token={link.token}")))
     print(
-        f"(one use, valid for {hours} hours; give it to {user.username} in person)", file=sys.stderr
+        f"(one use, valid for {hours} hours, at whichever address {user.username}'s device "
+        f"reaches; give it to {user.username} in person)",
+        file=sys.stderr,
     )
+    # Printed first: if the email fails, the admin still has the link to hand over.
+    if args.email and user.email:
+        await _email_reset_link(mailer, user.email, user.username, link.token, hours, config)
+
+
+async def _email_reset_link(
+    mailer: Any, to: str, username: str, token: str, hours: int, config: Settings
+) -> None:
+    from appliance.net.mail import MailError
+
+    urls = "\n".join(f"  {url}" for url in links(config, f"/reset?token={token}"))
+    body = (
+        f"Hello {username},\n\nan administrator made you a link to set a new Hearth password. "
+        f"Open it at whichever address works from your device:\n\n{urls}\n\n"
+        f"It works once and for {hours} hours. If you did not ask for it, tell your "
+        "administrator.\n"
+    )
+    try:
+        await mailer.send(to, "Your Hearth password reset link", body)
+    except MailError as error:
+        raise CommandError(str(error)) from None
+    print(f"(emailed to {to})", file=sys.stderr)
 
 
 async def cmd_invite_create(config: Settings, args: argparse.Namespace) -> None:
     async with opened(config) as hearth:
         invite = await hearth.accounts.create_invite(None, args.uses, args.days)
-    print(f"{base_urls(config)[0]}/signup?invite={invite.code}")
+    # One link per line, best first; any of them works.
+    print("\n".join(links(config, f"/signup?invite={invite.code}")))
 
 
 async def cmd_backup(config: Settings, args: argparse.Namespace) -> None:

@@ -176,6 +176,25 @@ class CallSettings(Section):
         return value
 
 
+class EmailSettings(Section):
+    """Optional SMTP for password reset links; off while smtp_host is null."""
+
+    smtp_host: str | None = None
+    smtp_port: Port = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "Hearth <hearth@hearth.local>"
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    attempts: Annotated[int, Field(ge=1, le=10)] = 3
+
+    @model_validator(mode="after")
+    def _login_pair(self) -> EmailSettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together: set both or neither")
+        return self
+
+
 class LoggingSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["text", "json"] = "text"
@@ -216,6 +235,7 @@ class Settings(Section):
     files: FileSettings = FileSettings()
     mdns: MDNSSettings = MDNSSettings()
     calls: CallSettings = CallSettings()
+    email: EmailSettings = EmailSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     backup: BackupSettings = BackupSettings()

@@ -16,7 +16,7 @@ from quart import Quart
 from appliance.api.current import EXTENSION_KEY
 from appliance.config import Settings
 from appliance.context import Hearth
-from appliance.net import heap, systemd, transports
+from appliance.net import heap, renewal, systemd, transports
 from appliance.net.tls import Certificate
 from appliance.realtime.compression import decline_compression
 from appliance.realtime.endpoint import CUT_OFF_KEY
@@ -32,7 +32,7 @@ ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-class _ReadyConfig(transports.ServingConfig):
+class _ReadyConfig(renewal.LiveConfig):
     """The app's serving config: once its sockets exist they listen at once (connections wait
     in the backlog for the few ms until accepting starts), and systemd is told we are ready."""
 
@@ -91,10 +91,20 @@ def redirect_app(
 def banner(certificate: Certificate, urls: list[str], setup_token: str | None) -> str:
     lines = ["", "Hearth is running. Open it at:"]
     lines += [f"  {url}" for url in urls]
-    lines.append(f"TLS certificate SHA-256 fingerprint:\n  {certificate.fingerprint_sha256}")
+    if certificate.ca_fingerprint_sha256:
+        lines.append(f"Trust this Hearth once on each device: {urls[0]}/trust")
+        lines.append(
+            "  its certificate authority's SHA-256 fingerprint (compare it there):\n"
+            f"  {certificate.ca_fingerprint_sha256}"
+        )
+    else:
+        lines.append(f"TLS certificate SHA-256 fingerprint:\n  {certificate.fingerprint_sha256}")
     if setup_token:
-        lines.append("No account exists yet. Create the admin account with this one-time link:")
-        lines.append(f"  {urls[0]}/setup?token={setup_token}")
+        lines.append(
+            "No account exists yet. Create the admin account with this one-time link, at "
+            "whichever address works from your device:"
+        )
+        lines += [f"  {url}/setup?token={setup_token}" for url in urls]
     return "\n".join(lines) + "\n"
 
 
@@ -158,8 +168,7 @@ async def _serve(
     main.on_listening = partial(systemd.sd_notify, "READY=1", "STATUS=serving")
     connections.configure(main)
     main.bind = [_bind(config.server.host, config.server.port)]
-    main.certfile = str(certificate.cert_path)
-    main.keyfile = str(certificate.key_path)
+    live = renewal.live_certificate(config, certificate, main, hearth.clock)
     main.graceful_timeout = config.server.shutdown_timeout_seconds
     main.accesslog = None
     main.errorlog = logging.getLogger("hypercorn.error")
@@ -204,11 +213,13 @@ async def _serve(
         redirect = cast(Any, redirect_app(config.server.port))  # a plain ASGI callable
         servers.append(hypercorn_serve(redirect, plain, shutdown_trigger=stop.wait))
     tasks = [asyncio.create_task(server) for server in servers]
+    await live.start()
     interval = systemd.watchdog_interval()
     watchdog = asyncio.create_task(systemd.keep_alive(interval)) if interval else None
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     finally:
+        await live.stop()
         # One server failing (a port in use) stops the other too, and both finish cleanly.
         stop.set()
         results = await asyncio.gather(*tasks, return_exceptions=True)

@@ -259,8 +259,8 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace, logs: Path) -> di
     try:
         pub = Child(f"{tag}-pub", [*peers, "pub", *common, "--users", ids, *size], logs)
         children.append(pub)
-        server.expect("READY", 60)
-        sampler = ProcessSampler(server.pid, interval=0.5).__enter__()
+        media_pid = int(server.expect("READY", 60)["value"])  # Janus's, in janus mode
+        sampler = ProcessSampler(media_pid, interval=0.5).__enter__()
         try:
             if scenario.mode == "direct":  # the publish answer comes from the subscriber
                 subs = [sub_child(n, chunk) for n, chunk in enumerate(chunks)]
@@ -500,6 +500,40 @@ def marginal(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
+def versus(hearth: list[dict[str, Any]], janus: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hearth against Janus at each subscriber count: server CPU-s per s and its ratio (the
+    phases interleave, so both saw much the same machine), packets, fps and RSS."""
+    rows = []
+    for mine in hearth:
+        theirs = next((r for r in janus if r["subscribers"] == mine["subscribers"]), None)
+        if theirs is None:
+            continue
+        ours, other = mine["server"], theirs["server"]
+        cpu = ours["cpu_s"] / mine["window_s"]
+        cpu_janus = other["cpu_s"] / theirs["window_s"]
+        rows.append(
+            {
+                "subscribers": mine["subscribers"],
+                "hearth_cpu_s_per_s": round(cpu, 4),
+                "janus_cpu_s_per_s": round(cpu_janus, 4),
+                "hearth_over_janus": round(cpu / cpu_janus, 2) if cpu_janus > 0 else None,
+                "hearth_packets_per_s": ours.get("forwarded_packets_per_s"),
+                "janus_packets_per_s": other.get("forwarded_packets_per_s"),
+                "hearth_us_per_packet": ours.get("cpu_us_per_forwarded_packet"),
+                "janus_us_per_packet": other.get("cpu_us_per_forwarded_packet"),
+                "hearth_fps_min": mine["delivered"]["video_fps_min"],
+                "janus_fps_min": theirs["delivered"]["video_fps_min"],
+                "hearth_latency_p50_ms": mine["latency_ms"].get("p50"),
+                "janus_latency_p50_ms": theirs["latency_ms"].get("p50"),
+                "hearth_rss_mb": ours["rss_mb_end"],
+                "janus_rss_mb": other["rss_mb_end"],
+                "hearth_decode_errors": mine["delivered"]["decode_errors"],
+                "janus_decode_errors": theirs["delivered"]["decode_errors"],
+            }
+        )
+    return rows
+
+
 def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
     ok = [r for r in runs if "error" not in r]
     directs = [r for r in ok if r["mode"] == "direct" and r["latency_ms"].get("count")]
@@ -532,6 +566,7 @@ def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
         table.append(row)
     forward_sweep = [r for r in ok if r["mode"] == "forward" and not r["group"]]
     relay_sweep = [r for r in ok if r["mode"] == "relay" and not r["group"]]
+    janus_sweep = [r for r in ok if r["mode"] == "janus" and not r["group"]]
     forward_rows = [row for row in table if row["scenario"].startswith("forward")]
     best = max(
         (row.get("packets_per_s_per_core_extrapolated") or 0 for row in forward_rows), default=0
@@ -542,7 +577,12 @@ def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
         "direct_latency_ms": base,
         "direct_latency_p50_by_run_ms": [r["latency_ms"]["p50"] for r in directs],
         "table": table,
-        "marginal_cost": {"forward": fit, "relay": marginal(relay_sweep)},
+        "marginal_cost": {
+            "forward": fit,
+            "relay": marginal(relay_sweep),
+            "janus": marginal(janus_sweep),
+        },
+        "hearth_vs_janus": versus(forward_sweep, janus_sweep),
         "verdict": {
             "note": "per-core packet rates are extrapolations from CPU used at a lower load",
             "forward_packets_per_s_per_core_extrapolated_best_average": best,
@@ -639,11 +679,11 @@ def plot(runs: list[dict[str, Any]], summary: dict[str, Any], path: Path) -> Non
     import matplotlib.pyplot as plt
 
     ok = [r for r in runs if "error" not in r]
-    colors = {"forward": "#2563eb", "relay": "#dc2626", "direct": "#6b7280"}
+    colors = {"forward": "#2563eb", "relay": "#dc2626", "janus": "#16a34a", "direct": "#6b7280"}
     fig, axes = plt.subplots(2, 3, figsize=(16, 9))
     cpu_ax, stream_ax, core_ax, cdf_ax, added_ax, rss_ax = axes.flat
 
-    for mode in ("forward", "relay"):
+    for mode in ("forward", "relay", "janus"):
         sweep = sorted(
             (r for r in ok if r["mode"] == mode and not r["group"]), key=lambda r: r["subscribers"]
         )
@@ -749,9 +789,19 @@ def parse_args() -> argparse.Namespace:
     add("--retries", type=int, default=1, help="reruns of a disturbed scenario")
     add("--logs", type=Path, help="keep the processes' stderr in this folder")
     add("--quick", action="store_true", help="smoke run: direct, S=1,4 forward, S=4 relay")
+    add(
+        "--peer",
+        choices=["relay", "janus"],
+        help="compare Hearth with this one only, in interleaved phases (janus: Debian's "
+        "Janus VideoRoom, bench/sfu_janus.py; no group call)",
+    )
     args = parser.parse_args()
     args.subscribers = [int(s) for s in args.subscribers.split(",") if s]
     args.modes = [m for m in args.modes.split(",") if m]
+    if args.peer:
+        args.modes = ["forward", args.peer]
+        if args.peer == "janus":
+            args.group = 0
     if args.quick:
         args.subscribers, args.group, args.window, args.warmup = [1, 4], 0, 6.0, 2.0
         args.quiet_wait, args.retries = min(args.quiet_wait, 5.0), 0
@@ -828,6 +878,11 @@ def main() -> None:
         run.pop("latency_samples", None)
     write_result(NAME, result)
     print(json.dumps(result, indent=2))
+    for row in summary["hearth_vs_janus"]:
+        print(f"N={row['subscribers']}: Hearth {row['hearth_cpu_s_per_s']} CPU-s/s, Janus "
+              f"{row['janus_cpu_s_per_s']}: Hearth/Janus {row['hearth_over_janus']} "
+              f"(us/packet {row['hearth_us_per_packet']} vs {row['janus_us_per_packet']})",
+              file=sys.stderr)  # fmt: skip
 
 
 def _version(package: str) -> str:

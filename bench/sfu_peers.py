@@ -286,7 +286,8 @@ async def subscribers(args: argparse.Namespace) -> None:
     for user in args.users:
         viewer = Viewer(user)
         viewers.append(viewer)
-        if user in args.viewers and args.mode != "direct":
+        if user in args.viewers and args.mode not in ("direct", "janus"):
+            # (Janus's VideoRoom subscribers need no publish connection.)
             # Camera and mic off: a publish connection with no tracks, as a browser makes.
             pub = viewer.publisher = RTCPeerConnection(configuration())
             for kind in ("audio", "video", "video"):
@@ -350,7 +351,9 @@ def main() -> None:
     parser.add_argument("--users", required=True, help="comma-separated user ids")
     parser.add_argument("--viewers", default="", help="subscribers that publish nothing")
     parser.add_argument("--expect", type=int, default=1, help="video tracks each should get")
-    parser.add_argument("--mode", default="forward", choices=["forward", "relay", "direct"])
+    parser.add_argument(
+        "--mode", default="forward", choices=["forward", "relay", "direct", "janus"]
+    )
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--fps", type=int, default=30)

@@ -9,6 +9,8 @@ its own (read from /proc/PID by the orchestrator, and by the process itself on `
   answered by plain aiortc receivers (which decode), and each subscriber gets
   `aiortc.contrib.media.MediaRelay` proxies of the decoded tracks, which its senders encode
   again (one VP8 and one Opus encoder per subscriber and source).
+* janus: Janus's VideoRoom (bench/sfu_janus.py), a C SFU, for comparison; the figures are
+  the Janus process's, not this one's.
 * direct: no media server: a publisher's offer is handed to the subscriber as its "subscribe
   offer", and the subscriber's answer goes back as the publish answer, so the two peers
   connect to each other (the latency baseline; P = S = 1).
@@ -43,6 +45,7 @@ from aiortc import (  # noqa: E402
 )
 from aiortc.contrib.media import MediaRelay  # noqa: E402
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
+from sfu_janus import Janus  # noqa: E402
 
 from appliance.config import CallSettings  # noqa: E402
 from appliance.sfu import SFU, hooks  # noqa: E402
@@ -81,6 +84,10 @@ class Forward:
         self.notifications: dict[str, int] = {}
         settings = CallSettings(addresses=("127.0.0.1",))
         self.sfu = SFU(settings, self._notify, self._on_failed)
+        # The product notices a vanished peer in 6 s; on a shared machine a client process
+        # can lag that long, and a measurement must not lose its subscribers (Janus does no
+        # such checks). The checks cost the same either way.
+        hooks.quick_consent(interval=2, failures=30)
 
     def _notify(self, user_id: int, name: str, data: dict[str, Any]) -> None:
         self.notifications[name] = self.notifications.get(name, 0) + 1
@@ -106,13 +113,19 @@ class Forward:
         participants = [] if room is None else list(room.participants.values())
         slots = [s for p in participants for s in p.audio_slots + p.video_slots]
         sources = [s for p in participants for s in p.sources.values()]
+        outbound = {"video_packets": 0, "audio_packets": 0, "video_bytes": 0, "audio_bytes": 0}
+        for slot in slots:  # the fast path sends around aiortc's sender, and counts itself
+            if slot.outlet is not None:
+                outbound[f"{slot.kind}_packets"] += slot.outlet.packets
+                outbound[f"{slot.kind}_bytes"] += slot.outlet.octets
         return {
-            "outbound": await _outbound([p.subscriber for p in participants if p.subscriber]),
+            "outbound": outbound,
             "inbound": await _inbound([s.receiver for s in sources]),
             "slots_sent": sum(s.sent for s in slots),
             "slots_dropped": sum(s.dropped for s in slots),
             "slots_showing": sum(1 for s in slots if s.source is not None),
-            "source_frames": sum(s.frames for s in sources),
+            "source_packets": sum(s.packets for s in sources),
+            "retransmitted": sum(s.outlet.retransmitted for s in slots if s.outlet is not None),
             "source_keyframes": sum(s.keyframes for s in sources if s.kind == "video"),
             "failed": self.failed,
             "connection_failures": [f"user {user} failed or closed" for user in self.failed],
@@ -241,7 +254,7 @@ class Direct:
 
 
 class Server:
-    def __init__(self, media: Forward | Relay | Direct, mode: str) -> None:
+    def __init__(self, media: Forward | Relay | Direct | Janus, mode: str) -> None:
         self.media = media
         self.mode = mode
         self.done = asyncio.Event()
@@ -279,15 +292,16 @@ class Server:
             await self.media.subscribe_answer(request["user"], request["sdp"])
             return {}
         if op == "stats":
-            pid = os.getpid()
+            pid = media_pid(self.media)
             started = time.time()
             media = await self.media.stats()
+            user_s, system_s = user_system_seconds(pid)
             return {
                 "mode": self.mode,
                 "time": started,
                 "cpu_s": cpu_seconds(pid),
-                "user_s": os.times().user,  # this process's threads, user mode
-                "system_s": os.times().system,  # and in the kernel (UDP sends on loopback)
+                "user_s": user_s,  # the media server's threads, user mode
+                "system_s": system_s,  # and in the kernel (UDP sends on loopback)
                 "rss_mb": round(rss_mb(pid), 1),
                 "threads": len(os.listdir(f"/proc/{pid}/task")),
                 "stats_took_ms": round((time.time() - started) * 1000, 2),
@@ -301,25 +315,43 @@ class Server:
         raise ValueError(f"unknown op {op!r}")
 
 
+def media_pid(media: object) -> int:
+    """The process doing the media work: Janus's own, or this one."""
+    return int(getattr(media, "pid", os.getpid()))
+
+
+def user_system_seconds(pid: int) -> tuple[float, float]:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
 async def serve(args: argparse.Namespace) -> None:
-    media: Forward | Relay | Direct
+    media: Forward | Relay | Direct | Janus
     if args.mode == "forward":
         media = Forward()
     elif args.mode == "relay":
         media = Relay(args.publishers)
+    elif args.mode == "janus":
+        media = Janus()
     else:
         media = Direct()
-    server = Server(media, args.mode)
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", args.port)
-    print(f"READY {os.getpid()}", flush=True)
-    async with listener:
-        await server.done.wait()
+    try:
+        if isinstance(media, Janus):
+            await media.start()
+        server = Server(media, args.mode)
+        listener = await asyncio.start_server(server.handle, "127.0.0.1", args.port)
+        print(f"READY {media_pid(media)}", flush=True)
+        async with listener:
+            await server.done.wait()
+    finally:
         await media.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=["forward", "relay", "direct"], required=True)
+    parser.add_argument("--mode", choices=["forward", "relay", "direct", "janus"], required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--publishers", type=int, default=1)
     args = parser.parse_args()

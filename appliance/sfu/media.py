@@ -1,68 +1,129 @@
-"""Encoded media in the SFU: a Source is one published track, a Slot one track sent to a
-subscriber. A slot shows one source at a time and can be switched; frames pass through as
-`av.Packet`s and are never decoded or re-encoded."""
+"""Media in the SFU: a Source is one published track, a Slot one track sent to a subscriber. A
+slot shows one source at a time and can be switched. RTP packets pass through, rewritten per
+slot (appliance/sfu/rewrite.py) and sent by the slot's outlet (appliance/sfu/fastpath.py);
+nothing is decoded, re-encoded or even reassembled into frames."""
 
 from __future__ import annotations
 
 import asyncio
-import fractions
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-import av
-from aiortc import MediaStreamTrack, RTCRtpReceiver
-from aiortc.jitterbuffer import JitterFrame
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
 
-from appliance.sfu import hooks
+from appliance.sfu import fastpath, hooks
+from appliance.sfu.rewrite import Munger, vp8_descriptor
 
 log = logging.getLogger(__name__)
 
 PLI_INTERVAL = 0.5  # seconds: at most one keyframe request per source this often
-SLOT_QUEUE = 30  # frames a slot may fall behind before it is flushed and resynced
 # Output clock step when a slot switches source: one 30 fps frame, one 20 ms Opus packet.
 SWITCH_STEP = {"video": 3000, "audio": 960}
 CLOCK_RATE = {"video": 90_000, "audio": 48_000}
+NTP_UNIT = 1 << 32  # NTP timestamps count 2**-32 s
+NO_VP8 = (-1, 0, -1)
+
+Template = tuple[bytes, int]  # an RTP packet in a slot's profile, and its header length
 
 
-def is_keyframe(kind: str, data: bytes) -> bool:
-    """VP8: bit 0 of the payload's first byte is 0 on a key frame (RFC 6386 §9.1). Every Opus
-    packet stands alone."""
+def is_keyframe(kind: str, payload: bytes) -> bool:
+    """Does this RTP payload start a keyframe? (VP8: RFC 7741's descriptor, then the payload
+    header's P bit; every Opus packet stands alone.)"""
     if kind == "audio":
         return True
-    return bool(data) and (data[0] & 0x01) == 0
+    return vp8_descriptor(payload)[0]
+
+
+def template(packet: RtpPacket, profile: tuple[int, int, int]) -> Template:
+    """The packet as a slot with this profile sends it, before its sequence number, timestamp
+    and SSRC are written in: the negotiated payload type, and the audio level and
+    abs-send-time extensions under the negotiated ids (one-byte form, RFC 8285)."""
+    payload_type, level_id, send_time_id = profile
+    extensions = bytearray()
+    if level_id and packet.extensions.audio_level is not None:
+        voice, level = packet.extensions.audio_level
+        extensions += bytes((level_id << 4, (0x80 if voice else 0) | (level & 0x7F)))
+    if send_time_id and packet.extensions.abs_send_time is not None:
+        extensions.append((send_time_id << 4) | 2)
+        extensions += (packet.extensions.abs_send_time & 0xFFFFFF).to_bytes(3, "big")
+    header = bytearray(12)
+    header[1] = (0x80 if packet.marker else 0) | payload_type
+    if extensions:
+        header[0] = 0x90
+        extensions += bytes(-len(extensions) % 4)
+        header += b"\xbe\xde" + (len(extensions) // 4).to_bytes(2, "big") + extensions
+    else:
+        header[0] = 0x80
+    return bytes(header) + packet.payload, len(header)
 
 
 class Source:
-    """One published track (a participant's mic, camera or screen): takes the encoded frames
-    off its receiver and gives them to the slots showing it."""
+    """One published track (a participant's mic, camera or screen): takes the RTP packets off
+    its receiver and gives them to the slots showing it."""
 
-    def __init__(self, receiver: RTCRtpReceiver, kind: str, user_id: int, name: str) -> None:
+    def __init__(
+        self,
+        receiver: RTCRtpReceiver,
+        kind: str,
+        user_id: int,
+        name: str,
+        on_packet: Callable[[RtpPacket], None] | None = None,
+    ) -> None:
         self.receiver = receiver
         self.kind = kind
         self.user_id = user_id
         self.name = name  # mic, camera or screen
-        self.enabled = False  # the publisher says it is sending (call.media)
         self.slots: set[Slot] = set()
+        self.packets = 0
         self.keyframes = 0
+        # The publisher's last sender report: (NTP, RTP timestamp, when it came, monotonic).
+        self.report: tuple[int, int, float] | None = None
+        self._rate = CLOCK_RATE[kind]
         self._last_pli = 0.0
         self._pli_pending = False
-        hooks.take_frames(receiver, kind, self._on_frame)
+        self._on_packet = on_packet
+        fastpath.tap(receiver, kind, self._forward, self._ended)
+        fastpath.on_sender_reports(receiver, self._reported)
 
-    def _on_frame(self, codec: RTCRtpCodecParameters | None, frame: JitterFrame | None) -> None:
-        if codec is None or frame is None:
-            for slot in list(self.slots):
-                slot.detach(self)
-            return
-        key = is_keyframe(self.kind, frame.data)
-        self.keyframes += key
+    def _forward(self, packet: RtpPacket) -> None:
+        self.packets += 1
+        if self._on_packet is not None:
+            self._on_packet(packet)
+        if self.kind == "video":
+            key, picture_at, bits, tl0_at = vp8_descriptor(packet.payload)
+            vp8 = (picture_at, bits, tl0_at)
+            self.keyframes += key
+        else:
+            key, vp8 = True, NO_VP8
         if not self.slots:
             return
-        for slot in self.slots:
-            slot.offer(frame.data, frame.timestamp, key)
+        templates: dict[tuple[int, int, int], Template] = {}
+        for slot in list(self.slots):
+            slot.forward(packet, key, vp8, templates)
+
+    def _ended(self) -> None:
+        for slot in list(self.slots):
+            slot.detach(self)
+
+    def _reported(self, ssrc: int, ntp: int, rtp: int) -> None:
+        self.report = (ntp, rtp, time.monotonic())
+
+    def timing(self, ts_offset: int) -> tuple[int, int] | None:
+        """(NTP, RTP) for a sender report sent now by a slot showing this source: the
+        publisher's own mapping, moved on by the time since its report and into the slot's
+        timeline; so lip sync between a publisher's audio and video holds in every slot."""
+        if self.report is None:
+            return None
+        ntp, rtp, at = self.report
+        elapsed = time.monotonic() - at
+        return (
+            (ntp + int(elapsed * NTP_UNIT)) % (1 << 64),
+            (rtp + ts_offset + int(elapsed * self._rate)) % (1 << 32),
+        )
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe, at most once per PLI_INTERVAL (coalesced)."""
@@ -94,23 +155,38 @@ class Source:
 
 
 class Slot(MediaStreamTrack):
-    """A track sent to one subscriber. `recv()` returns encoded `av.Packet`s, which aiortc's
-    sender only packetizes. Its timestamps stay monotonic across source switches, and after
-    a switch (or a flush) video waits for a keyframe so the subscriber never decodes junk."""
+    """A track sent to one subscriber. Its sender never asks it for a frame: the source's
+    packets are rewritten into the slot's one continuous stream (sequence numbers,
+    timestamps, VP8 picture ids) and go out through its outlet. After a switch, video waits
+    for a keyframe so the subscriber never decodes junk."""
 
     def __init__(self, kind: str, on_keyframe_needed: Callable[[Slot], None]) -> None:
         super().__init__()
         self.kind = kind
         self.source: Source | None = None
         self.estimate: int | None = None  # the subscriber's REMB for this slot, bps
-        self.sent = 0
         self.dropped = 0
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()  # av.Packet
+        self.outlet: fastpath.Outlet | None = None
+        self._munger = Munger(SWITCH_STEP[kind])
         self._waiting_for_key = kind == "video"
-        self._time_base = fractions.Fraction(1, CLOCK_RATE[kind])
-        self._last_out: int | None = None  # last timestamp sent, in the slot's clock
-        self._offset: int | None = None  # source timestamp -> slot timestamp
         self._on_keyframe_needed = on_keyframe_needed
+        self._stopped = asyncio.Event()
+
+    @property
+    def sent(self) -> int:
+        return 0 if self.outlet is None else self.outlet.packets
+
+    def attach(self, sender: RTCRtpSender) -> None:
+        """Send through this sender (once the subscriber's connection is up)."""
+        self.outlet = fastpath.Outlet(sender, self._timing, self._ready)
+
+    def _ready(self) -> None:
+        if self.source is not None and self.kind == "video":
+            self._waiting_for_key = True
+            self._on_keyframe_needed(self)
+
+    def _timing(self) -> tuple[int, int] | None:
+        return None if self.source is None else self.source.timing(self._munger.ts_offset)
 
     @property
     def source_user(self) -> int | None:
@@ -123,49 +199,47 @@ class Slot(MediaStreamTrack):
         if self.source is not None:
             self.source.slots.discard(self)
         self.source = source
-        self._offset = None
-        self._flush()
+        self._munger.switch()
         if source is not None:
             source.slots.add(self)
             if self.kind == "video":
                 self._waiting_for_key = True
-                source.request_keyframe()
+                if self.outlet is not None and self.outlet.ready:
+                    source.request_keyframe()
+                # (else when the subscriber's connection is up: see _ready; a keyframe now
+                # could not be sent, and would hold the next request back by PLI_INTERVAL)
 
     def detach(self, source: Source) -> None:
         if self.source is source:
             self.show(None)
 
-    def offer(self, data: bytes, timestamp: int, key: bool) -> None:
-        """A frame from the current source (on the event loop)."""
+    def forward(
+        self,
+        packet: RtpPacket,
+        key: bool,
+        vp8: tuple[int, int, int],
+        templates: dict[tuple[int, int, int], Template],
+    ) -> None:
+        """A packet from the current source (on the event loop)."""
+        outlet = self.outlet
+        if outlet is None or outlet.profile is None or not outlet.ready:
+            return
         if self._waiting_for_key:
             if not key:
                 self.dropped += 1
                 return
             self._waiting_for_key = False
-        if self._queue.qsize() >= SLOT_QUEUE:
-            # The subscriber's sender is not keeping up: drop the backlog, start again from
-            # a keyframe rather than play stale video.
-            self.dropped += self._queue.qsize()
-            self._flush()
-            if self.kind == "video":
-                self._waiting_for_key = True
-                self._on_keyframe_needed(self)
-                return
-        if self._offset is None:
-            start = 0 if self._last_out is None else self._last_out + SWITCH_STEP[self.kind]
-            self._offset = start - timestamp
-        out = timestamp + self._offset
-        if self._last_out is not None and out <= self._last_out:
-            out = self._last_out + 1  # never step back, even on a reordered frame
-        self._last_out = out
-        packet = av.Packet(data)
-        packet.pts = out
-        packet.time_base = self._time_base
-        self._queue.put_nowait(packet)
-
-    def _flush(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
+            self._munger.switch()
+        made = templates.get(outlet.profile)
+        if made is None:
+            made = templates[outlet.profile] = template(packet, outlet.profile)
+        data, header = made
+        out = bytearray(data)
+        if not self._munger.rewrite(
+            out, packet.sequence_number, packet.timestamp, outlet.ssrc, header, vp8
+        ):
+            return
+        outlet.send(out, (out[2] << 8) | out[3])
 
     def set_estimate(self, bitrate: int) -> None:
         self.estimate = bitrate
@@ -174,15 +248,18 @@ class Slot(MediaStreamTrack):
         if self.source is not None:
             self.source.request_keyframe()
 
-    async def recv(self) -> Any:  # an av.Packet, which aiortc's sender only packetizes
+    async def recv(self) -> Any:
+        """Never yields (the sender's own loop idles here until the slot stops)."""
         if self.readyState != "live":
             raise MediaStreamError
-        packet = await self._queue.get()
-        self.sent += 1
-        return packet
+        await self._stopped.wait()
+        raise MediaStreamError
 
     def stop(self) -> None:
         self.show(None)
+        self._stopped.set()
+        if self.outlet is not None:
+            self.outlet.release()
         super().stop()
 
 

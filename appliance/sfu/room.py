@@ -144,10 +144,9 @@ class Room:
         for receiver, kind, name in receivers:
             if receiver not in used:
                 continue
-            source = me.sources[name] = Source(receiver, kind, user_id, name)
-            if kind == "audio":
-                hooks.watch_packets(receiver, partial(self._heard, me))
-            else:
+            heard = partial(self._heard, me) if kind == "audio" else None
+            source = me.sources[name] = Source(receiver, kind, user_id, name, heard)
+            if kind == "video":
                 hooks.cap_remb(receiver, partial(self._cap, source))
         await pc.setLocalDescription(await pc.createAnswer())
         self.deal()
@@ -181,6 +180,7 @@ class Room:
                 slot = Slot(kind, self._resync)
                 transceiver = pc.addTransceiver(slot, direction="sendonly")
                 prefer_codecs(transceiver, kind)
+                slot.attach(transceiver.sender)
                 pairs.append((slot, transceiver))
                 (me.audio_slots if kind == "audio" else me.video_slots).append(slot)
         await pc.setLocalDescription(await pc.createOffer())

@@ -59,7 +59,7 @@ def server(tmp_path):
         yield running
 
 
-def test_serves_https_with_the_printed_certificate(server, tmp_path):
+def test_serves_https_from_the_printed_ca(server, tmp_path):
     with (
         socket.create_connection(("127.0.0.1", server.port)) as raw,
         insecure_context().wrap_socket(raw, server_hostname="localhost") as tls,
@@ -67,10 +67,12 @@ def test_serves_https_with_the_printed_certificate(server, tmp_path):
         der = tls.getpeercert(binary_form=True)
     served = ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
     cert_path = tmp_path / "data" / "tls" / "cert.pem"
+    ca_path = tmp_path / "data" / "tls" / "ca.pem"
     assert served == fingerprint(cert_path)
-    assert served in server.log()
-    # And a client that trusts that certificate verifies it for localhost.
-    trusting = ssl.create_default_context(cafile=str(cert_path))
+    # The banner shows what people compare when they trust the appliance: its CA.
+    assert fingerprint(ca_path) in server.log()
+    # And a client that trusts only that CA verifies the certificate for localhost.
+    trusting = ssl.create_default_context(cafile=str(ca_path))
     with urllib.request.urlopen(f"https://localhost:{server.port}/health", context=trusting) as r:
         assert json.loads(r.read()) == {"status": "ok"}
 

@@ -70,7 +70,7 @@ export function createCalls(ctx, openBar) {
     changed();
     ringtone.start();
     ctx.announce(`${name}: ${text}`);
-    notifyNewMessage({ title: name, body: text, tag: `call-${call.id}`, onClick: () => ctx.navigate(`/chats/${call.chat_id}`) });
+    notifyNewMessage({ title: name, body: text, tag: `call-${call.id}`, url: `/chats/${call.chat_id}`, onClick: () => ctx.navigate(`/chats/${call.chat_id}`) });
   }
 
   function closeIncoming(callId = null) {

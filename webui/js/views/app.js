@@ -17,9 +17,6 @@ import { icon } from '../components/icons.js';
 import { closeMenu } from '../components/menu.js';
 import { chatView } from './chat.js';
 import { createChatList } from './chat-list.js';
-import { contactsView } from './contacts.js';
-import { joinView } from './join.js';
-import { settingsView } from './settings.js';
 
 const OFFLINE_NOTICE_DELAY_MS = 2000;
 
@@ -138,7 +135,7 @@ export function createFrame(ctx) {
     const sender = people.nameOf(message.sender_id);
     const title = chat.kind === 'direct' ? sender : `${sender} in ${chats.title(chat)}`;
     notifyNewMessage({
-      title, tag: `chat-${chat.id}`,
+      title, tag: `chat-${chat.id}`, url: `/chats/${chat.id}`,
       body: message.kind === 'call' ? callLogText(message.call || {}, me.id)
         : message.deleted ? '' : preview(message.body, 140) || (message.attachments?.length ? filesText(message.attachments) : 'Forwarded message'),
       onClick: () => ctx.navigate(`/chats/${chat.id}`),
@@ -152,28 +149,45 @@ export function createFrame(ctx) {
     closeMenu();
   }
 
+  // Panes other than a conversation load when first opened (the app starts with less to
+  // fetch); one opened and left before it loaded is never built.
+  const PANES = {
+    '/settings': ['Settings', () => import('./settings.js').then((m) => m.settingsView)],
+    '/contacts': ['Contacts', () => import('./contacts.js').then((m) => m.contactsView)],
+  };
+  let showing = 0;
+
   function show(path, params = new URLSearchParams()) {
     teardownPane();
+    const shown = ++showing;
     const paneCtx = { ...paneBase, cleanup: (fn) => cleanups.push(fn) };
     const chatMatch = /^\/chats\/(\d+)$/.exec(path);
     const joinMatch = /^\/join\/([^/]+)$/.exec(path);
-    let view;
-    if (path === '/settings') {
-      view = settingsView(paneCtx);
-      setPageTitle('Settings');
-    } else if (path === '/contacts') {
-      view = contactsView(paneCtx);
-      setPageTitle('Contacts');
+    let make = null;
+    if (PANES[path]) {
+      const [title, load] = PANES[path];
+      make = load().then((view) => () => view(paneCtx));
+      setPageTitle(title);
     } else if (chatMatch) {
-      view = chatView(paneCtx, Number(chatMatch[1]), Number(params.get('around')) || null);
+      main.replaceChildren(chatView(paneCtx, Number(chatMatch[1]), Number(params.get('around')) || null));
     } else if (joinMatch) {
-      view = joinView(paneCtx, decodeURIComponent(joinMatch[1]));
+      make = import('./join.js').then((m) => () => m.joinView(paneCtx, decodeURIComponent(joinMatch[1])));
       setPageTitle('Invitation');
     } else {
-      view = emptyState();
+      main.replaceChildren(emptyState());
       setPageTitle('');
     }
-    main.replaceChildren(view);
+    if (make) {
+      main.replaceChildren(h('p', { class: 'pane-loading', 'aria-busy': 'true' }, 'Loading…'));
+      make.then(
+        (build) => {
+          if (shown !== showing) return;
+          const focusHere = document.activeElement === document.body || main.contains(document.activeElement);
+          main.replaceChildren(build());
+          if (focusHere) main.querySelector('h1')?.focus();
+        },
+        () => { if (shown === showing) main.replaceChildren(h('p', { class: 'pane-loading', role: 'alert' }, "Couldn't load this page. Check the connection and try again.")); });
+    }
     el.dataset.pane = path === '/' ? 'list' : 'main';
     chatList.setActive(chatMatch ? Number(chatMatch[1]) : null);
     for (const [link, target] of [[settingsLink, '/settings'], [contactsLink, '/contacts']]) {

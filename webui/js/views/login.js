@@ -42,5 +42,8 @@ export function loginView(ctx) {
     form,
     info?.registration !== 'closed' && h('p', { class: 'switch' },
       'New here? ', h('a', { href: '/signup', id: 'to-signup' }, 'Create an account')),
-    note('Forgot your password? Ask an administrator for a reset link.', 'hint'));
+    note('Forgot your password? Ask an administrator for a reset link.', 'hint'),
+    // A standalone page (/trust), outside the app's router: a plain link.
+    h('p', { class: 'hint' }, h('a', { href: '/trust', id: 'to-trust' }, 'Trust this device'),
+      ': a padlock instead of a warning, and Hearth as an app.'));
 }

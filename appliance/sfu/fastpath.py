@@ -1,0 +1,321 @@
+"""The forwarding hot path: every aiortc, aioice and pylibsrtp internal it uses, in one place
+(aiortc is pinned exactly: 1.16.0; `check()` names whatever moved, and
+tests/sfu/test_aiortc_internals.py calls it).
+
+aiortc keeps what it is good at: SDP, ICE connectivity checks, the DTLS handshake and its
+keys, RTCP feedback parsing, NACKs and REMB towards publishers. The media itself bypasses its
+per-packet layers:
+
+* In: a publisher's receiver hands each RTP packet (after SRTP, parsing, statistics, its
+  NACK generator and RTX unwrapping) to its jitter buffer. `tap()` puts a `_Tap` there, which
+  passes the packet to the SFU and assembles nothing; no frame ever reaches a decoder.
+* Out: an `Outlet` drives a subscriber's RTCRtpSender from outside. Its RTP loop idles (the
+  slot track never yields a frame); a rewritten packet is protected with the subscriber's
+  SRTP session and written to the selected ICE pair's UDP transport in one call, without
+  aiortc's sender loop, its per-packet clock reads, or aioice's coroutine per datagram.
+  The sender's RTCP loop is replaced by one whose sender reports carry the publisher's own
+  RTP/NTP mapping (from its SRs) shifted into the slot's timeline, and NACKs are answered
+  from the outlet's history of what it sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
+from aiortc.rtp import (
+    RtcpByePacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    RtpPacket,
+)
+
+log = logging.getLogger(__name__)
+
+HISTORY = 512  # packets an outlet keeps for retransmission: ~1.5 s of 1.5 Mbps video
+AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+PacketSink = Callable[[RtpPacket], None]
+Timing = Callable[[], tuple[int, int] | None]  # (NTP 64-bit, RTP timestamp) for a report now
+
+
+# --- in --------------------------------------------------------------------------------------
+
+
+class _Tap(JitterBuffer):
+    """Stands in for a receiver's jitter buffer: each packet goes to `sink`, nothing is kept."""
+
+    def __init__(self, sink: PacketSink, is_video: bool) -> None:
+        super().__init__(capacity=16, is_video=is_video)
+        self._sink = sink
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        self._sink(packet)
+        return False, None
+
+
+class _EndQueue:
+    """Stands in for the receiver's decoder queue: the only item it ever gets is the `None`
+    that ends the track (the tap releases no frame); it tells `on_end` and passes it on to
+    the idle decoder thread, which then exits."""
+
+    def __init__(self, original: Any, on_end: Callable[[], None]) -> None:
+        self._original = original
+        self._on_end = on_end
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            self._on_end()
+        self._original.put(item, block, timeout)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        return self._original.get(block, timeout)
+
+
+def tap(receiver: RTCRtpReceiver, kind: str, sink: PacketSink, on_end: Callable[[], None]) -> None:
+    """Route a receiver's RTP packets to `sink`, and call `on_end` when its track ends.
+    Call it after setRemoteDescription and before the connection starts receiving."""
+    if receiver._RTCRtpReceiver__decoder_thread is not None:  # type: ignore[attr-defined]
+        raise RuntimeError("the receiver has started already")
+    receiver._RTCRtpReceiver__jitter_buffer = _Tap(sink, kind == "video")  # type: ignore[attr-defined]
+    original = receiver._RTCRtpReceiver__decoder_queue  # type: ignore[attr-defined]
+    receiver._RTCRtpReceiver__decoder_queue = _EndQueue(original, on_end)  # type: ignore[attr-defined]
+    receive = receiver.receive
+
+    async def receive_with_rtx(parameters: RTCRtpReceiveParameters) -> None:
+        await receive(parameters)
+        # aiortc routes a packet by SSRC, else by payload type when only one receiver has it;
+        # it never registers RTX SSRCs, and camera and screen share their payload types, so
+        # every retransmission a publisher sent was dropped. Route them by their SSRC.
+        router = receiver.transport._rtp_router
+        for encoding in parameters.encodings:
+            if encoding.rtx is not None:
+                router.ssrc_table[encoding.rtx.ssrc] = receiver
+
+    receiver.receive = receive_with_rtx  # type: ignore[method-assign]
+
+
+def on_sender_reports(receiver: RTCRtpReceiver, report: Callable[[int, int, int], None]) -> None:
+    """Call `report(ssrc, ntp, rtp)` for each RTCP sender report the publisher sends."""
+    original = receiver._handle_rtcp_packet
+
+    async def handle(packet: Any) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            info = packet.sender_info
+            report(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
+        await original(packet)
+
+    receiver._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
+# --- out -------------------------------------------------------------------------------------
+
+
+class Outlet:
+    """One subscriber slot's way out, through its RTCRtpSender's negotiated SSRC, payload type,
+    header extension ids and SRTP session."""
+
+    __slots__ = (
+        "_cname",
+        "_connection",
+        "_dtls",
+        "_history",
+        "_on_ready",
+        "_srtp",
+        "_timing",
+        "octets",
+        "packets",
+        "payload_type",
+        "profile",
+        "retransmitted",
+        "sender",
+        "ssrc",
+    )
+
+    def __init__(self, sender: RTCRtpSender, timing: Timing, on_ready: Callable[[], None]) -> None:
+        self.sender = sender
+        self.ssrc: int = sender._ssrc
+        self.payload_type = -1
+        # (payload type, audio level extension id, abs-send-time id): slots with the same
+        # profile share one rewritten packet template per source packet.
+        self.profile: tuple[int, int, int] | None = None
+        self.packets = 0
+        self.octets = 0
+        self.retransmitted = 0
+        self._cname: str | None = None
+        self._dtls: Any = None
+        self._srtp: Any = None
+        self._connection: Any = None
+        self._history: list[bytes | None] = [None] * HISTORY
+        self._timing = timing
+        self._on_ready = on_ready
+        original_send = sender.send
+
+        async def send(parameters: RTCRtpSendParameters) -> None:
+            self._negotiated(parameters)
+            await original_send(parameters)
+            self._started()
+
+        sender.send = send  # type: ignore[method-assign]
+        sender._run_rtcp = self._run_rtcp  # type: ignore[method-assign]
+        sender._retransmit = self.retransmit  # type: ignore[method-assign]
+
+    def _negotiated(self, parameters: RTCRtpSendParameters) -> None:
+        ids = {extension.uri: extension.id for extension in parameters.headerExtensions}
+        self.payload_type = parameters.codecs[0].payloadType or 0
+        self.profile = (self.payload_type, ids.get(AUDIO_LEVEL, 0), ids.get(ABS_SEND_TIME, 0))
+        self._cname = parameters.rtcp.cname
+
+    def _started(self) -> None:
+        dtls = self.sender.transport
+        self._dtls = dtls
+        self._srtp = dtls._tx_srtp
+        self._connection = dtls.transport._connection
+        self._on_ready()
+
+    @property
+    def ready(self) -> bool:
+        return self._srtp is not None
+
+    def send(self, packet: bytearray, seq: int) -> None:
+        """Send a rewritten RTP packet (its sequence number `seq`), keeping it for NACKs."""
+        data = bytes(packet)
+        self._history[seq % HISTORY] = data
+        self.packets += 1
+        self.octets += len(data)
+        self._write(self._srtp.protect(data) if self._writable() else None)
+
+    def _writable(self) -> bool:
+        return self._dtls is not None and self._dtls._state is DtlsState.CONNECTED
+
+    def _write(self, datagram: bytes | None) -> None:
+        if datagram is None:
+            return
+        pair = self._connection._nominated.get(1)
+        if pair is None:
+            return
+        transport = pair.protocol.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.sendto(datagram, pair.remote_addr)
+
+    async def retransmit(self, sequence_number: int) -> None:
+        """A subscriber's NACK: send the packet again, as it was (same sequence number: the
+        subscriber never received it, so its SRTP replay check lets it through)."""
+        seq = sequence_number
+        data = self._history[seq % HISTORY]
+        if data is None or ((data[2] << 8) | data[3]) != seq or not self._writable():
+            return
+        self.retransmitted += 1
+        self._write(self._srtp.protect(data))
+
+    def _report(self) -> bytes | None:
+        timing = self._timing()
+        if timing is None or not self.packets:
+            return None
+        ntp, rtp = timing
+        report: bytes = bytes(
+            RtcpSrPacket(
+                ssrc=self.ssrc,
+                sender_info=RtcpSenderInfo(
+                    ntp_timestamp=ntp,
+                    rtp_timestamp=rtp,
+                    packet_count=self.packets & 0xFFFFFFFF,
+                    octet_count=self.octets & 0xFFFFFFFF,
+                ),
+            )
+        )
+        if self._cname is not None:
+            chunk = RtcpSourceInfo(ssrc=self.ssrc, items=[(1, self._cname.encode("utf8"))])
+            report += bytes(RtcpSdesPacket(chunks=[chunk]))
+        return report
+
+    def _send_rtcp(self, data: bytes | None) -> None:
+        if data is not None and self._writable():
+            self._write(self._srtp.protect_rtcp(data))
+
+    async def _run_rtcp(self) -> None:
+        """Replaces the sender's RTCP loop (same interval, same start and exit events)."""
+        self.sender._RTCRtpSender__rtcp_started.set()  # type: ignore[attr-defined]
+        try:
+            while True:
+                await asyncio.sleep(0.5 + random.random())
+                self._send_rtcp(self._report())
+        except asyncio.CancelledError:
+            pass
+        try:
+            self._send_rtcp(bytes(RtcpByePacket(sources=[self.ssrc])))
+        except Exception as error:  # the transport went away as we stopped
+            log.debug("RTCP BYE not sent: %r", error)
+        self.sender._RTCRtpSender__rtcp_exited.set()  # type: ignore[attr-defined]
+
+    def release(self) -> None:
+        self._history = [None] * HISTORY
+
+
+def check() -> None:
+    """Fail loudly, naming it, if an internal the hot path uses moved."""
+    from aiortc import rtcdtlstransport, rtcicetransport, rtcrtpreceiver, rtcrtpsender
+
+    def need(where: Any, needles: tuple[str, ...], what: str) -> None:
+        source = inspect.getsource(where)
+        for needle in needles:
+            if needle not in source:
+                raise RuntimeError(f"{what} changed: {needle!r} is gone")
+
+    need(
+        rtcrtpreceiver.RTCRtpReceiver,
+        (
+            "pli_flag, encoded_frame = self.__jitter_buffer.add(packet)",
+            "self.__decoder_queue.put((codec, encoded_frame))",
+            "self.__decoder_thread",
+            "packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)",
+            "async def _handle_rtcp_packet(self, packet: AnyRtcpPacket)",
+            "async def receive(self, parameters: RTCRtpReceiveParameters)",
+            "original_ssrc = self.__rtx_ssrc.get(packet.ssrc)",
+        ),
+        "aiortc RTCRtpReceiver",
+    )
+    need(
+        rtcrtpsender.RTCRtpSender,
+        (
+            "self.__rtcp_task = asyncio.ensure_future(self._run_rtcp())",
+            "self.__rtcp_started.set()",
+            "self.__rtcp_exited.set()",
+            "await self._retransmit(seq)",
+            "self._ssrc = random32()",
+            "async def send(self, parameters: RTCRtpSendParameters)",
+            "data = await self.__track.recv()",
+        ),
+        "aiortc RTCRtpSender",
+    )
+    need(
+        rtcdtlstransport.RTCDtlsTransport,
+        ("self._tx_srtp = Session(tx_policy)", "tx_policy.allow_repeat_tx = True", "self._state"),
+        "aiortc RTCDtlsTransport",
+    )
+    need(rtcicetransport.RTCIceTransport, ("self._connection = ",), "aiortc RTCIceTransport")
+    need(
+        rtcdtlstransport.RtpRouter,
+        ("self.ssrc_table[ssrc] = receiver", "ssrc_receiver = self.ssrc_table.get(packet.ssrc)"),
+        "aiortc RtpRouter",
+    )
+    need(rtcdtlstransport.RTCDtlsTransport, ("self._rtp_router = RtpRouter()",), "aiortc DTLS")
+    import aioice.ice
+
+    need(aioice.ice.Connection, ("self._nominated[",), "aioice Connection")
+    need(aioice.ice.CandidatePair, ("def remote_addr(self)", "self.protocol = "), "aioice pair")
+    need(aioice.ice.StunProtocol, ("self.transport = ",), "aioice StunProtocol")
+    if not hasattr(DtlsState, "CONNECTED"):
+        raise RuntimeError("aiortc's DTLS State.CONNECTED is gone")

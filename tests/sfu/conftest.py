@@ -1,0 +1,55 @@
+"""The `call` fixture: an SFU with real aiortc peers, checked to leave nothing running."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from appliance.config import CallSettings
+from appliance.sfu import SFU
+from tests.sfu.peers import Peer, recorder
+from tests.support.waiting import eventually
+
+
+@pytest.fixture
+async def call() -> AsyncIterator[dict[str, Any]]:
+    threads_before = {t.ident for t in threading.enumerate()}
+    peers: dict[int, Peer] = {}
+    failed: list[int] = []
+
+    async def on_failed(call_id: int, user_id: int) -> None:
+        failed.append(user_id)
+        await sfu.leave(call_id, user_id)
+
+    settings = CallSettings(addresses=("127.0.0.1",), video_slots=3, audio_slots=3)
+    sfu = SFU(settings, recorder(peers), on_failed)
+    state = {"sfu": sfu, "peers": peers, "failed": failed}
+    yield state
+    for peer in peers.values():
+        await peer.close()
+    await sfu.close()
+
+    # Everything the call started is gone: peer connection tasks and the receivers' threads.
+    # (The event loop's default executor keeps its idle workers, named asyncio_N, for reuse:
+    # the client peers' encoders ran there; that pool is the loop's, not the call's.)
+    def call_threads() -> set[int | None]:
+        return {
+            t.ident
+            for t in threading.enumerate()
+            if t.ident not in threads_before and not t.name.startswith("asyncio_")
+        }
+
+    current = asyncio.current_task()
+
+    def call_tasks() -> list[asyncio.Task[Any]]:
+        return [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+
+    try:
+        await eventually(lambda: not call_threads() and not call_tasks(), timeout=10)
+    except AssertionError:
+        names = [t.name for t in threading.enumerate() if t.ident in call_threads()]
+        raise AssertionError(f"left running: threads {names}, tasks {call_tasks()}") from None
