@@ -66,6 +66,14 @@ def _install_request_log(app: Quart, enabled: bool) -> None:
     @app.after_request
     async def _log(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        metrics = app.extensions[EXTENSION_KEY].metrics
+        if metrics is not None:
+            rule = request.url_rule
+            metrics.observe_request(
+                rule.rule if rule is not None else "(no route)",
+                request.method,
+                time.perf_counter() - g.get("started", time.perf_counter()),
+            )
         if enabled and request.path not in UNLOGGED_PATHS:
             elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
             # The query string is left out on purpose: setup and reset tokens travel in it.

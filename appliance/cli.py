@@ -1,4 +1,5 @@
-"""The `hearth` command: serve, init, check-config, user ..., invite ..., discover."""
+"""The `hearth` command: serve, init, check-config, user ..., invite ..., backup, restore,
+discover."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from appliance import __version__, datadir
+from appliance import __version__, backup, datadir
+from appliance.backup import BackupError
 from appliance.config import ConfigError, Settings, load, resolve_config_path
 from appliance.context import opened
 from appliance.datadir import DataDirError
@@ -77,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     disable = user.add_parser("disable", help="disable an account and sign it out")
     disable.add_argument("username")
     _common(disable)
+    for name, text in (
+        ("enable", "enable a disabled account"),
+        ("make-admin", "give an account admin rights"),
+        ("unmake-admin", "take admin rights away"),
+        ("sign-out", "end every session of an account (it may sign in again)"),
+    ):
+        action = user.add_parser(name, help=text)
+        action.add_argument("username")
+        _common(action)
+    delete = user.add_parser(
+        "delete", help="delete an account: signed out, personal data removed, messages kept"
+    )
+    delete.add_argument("username")
+    delete.add_argument("--yes", action="store_true", help="do it (without it, nothing happens)")
+    _common(delete)
     reset = user.add_parser("reset-link", help="print a one-time password reset link")
     reset.add_argument("username")
     reset.add_argument(
@@ -91,6 +108,27 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--uses", type=int, default=1, help="how many people may sign up with it")
     create.add_argument("--days", type=int, help="how long it stays valid (auth.invite_days)")
     _common(create)
+    invites = invite.add_parser("list", help="list recent invite links")
+    _common(invites)
+    revoke = invite.add_parser("revoke", help="stop an invite link working")
+    revoke.add_argument("code", help="the code (the part after invite=) or the whole link")
+    _common(revoke)
+
+    backup = commands.add_parser(
+        "backup", help="write a backup archive (the server may keep running)"
+    )
+    backup.add_argument(
+        "--output", type=Path, help="the archive to write (default: ./hearth-backup-TIME.tar)"
+    )
+    _common(backup)
+    restore = commands.add_parser("restore", help="check a backup archive and restore it")
+    restore.add_argument("file", type=Path, help="the archive `hearth backup` wrote")
+    restore.add_argument(
+        "--replace",
+        action="store_true",
+        help="the data folder holds a Hearth: move it aside (into replaced-TIME/) first",
+    )
+    _common(restore)
 
     discover = commands.add_parser("discover", help="list Hearth appliances on the LAN (mDNS)")
     discover.add_argument("--timeout", type=float, default=3.0)
@@ -215,6 +253,55 @@ async def cmd_user_disable(config: Settings, args: argparse.Namespace) -> None:
     print(f"disabled {user.username}; signed out {signed_in} session(s)")
 
 
+async def cmd_user_flags(config: Settings, args: argparse.Namespace) -> None:
+    flags: dict[str, bool] = {
+        "enable": {"disabled": False},
+        "make-admin": {"is_admin": True},
+        "unmake-admin": {"is_admin": False},
+    }[args.user_command]
+    async with opened(config) as hearth:
+        user = await hearth.accounts.get_by_username(args.username)
+        user = await hearth.accounts.set_flags(user.id, **flags)
+    role = "admin" if user.is_admin else "member"
+    print(f"{user.username}: {'disabled' if user.disabled else 'active'} {role}")
+
+
+async def cmd_user_sign_out(config: Settings, args: argparse.Namespace) -> None:
+    async with opened(config) as hearth:
+        user = await hearth.accounts.get_by_username(args.username)
+        ended = await hearth.accounts.sign_out_everywhere(user.id)
+    print(f"signed {user.username} out of {ended} session(s)")
+
+
+async def cmd_user_delete(config: Settings, args: argparse.Namespace) -> None:
+    if not args.yes:
+        raise CommandError(
+            f"this deletes {args.username}'s account for good (their messages stay, from "
+            "'Deleted user'): add --yes to do it"
+        )
+    async with opened(config) as hearth:
+        user = await hearth.accounts.get_by_username(args.username)
+        await hearth.leaving.delete(user.id, None)
+    print(f"deleted {user.username} (id {user.id})")
+
+
+async def cmd_invite_list(config: Settings, args: argparse.Namespace) -> None:
+    async with opened(config) as hearth:
+        rows = await hearth.accounts.list_invites()
+        now = hearth.clock.now_ms()
+    base = base_urls(config)[0]
+    for row in rows:
+        state = "revoked" if row.revoked_at else "live" if row.usable(now) else "spent/expired"
+        print(f"{base}/signup?invite={row.code}  {row.uses}/{row.max_uses} used  {state}")
+
+
+async def cmd_invite_revoke(config: Settings, args: argparse.Namespace) -> None:
+    code = str(args.code).rsplit("invite=", 1)[-1]
+    async with opened(config) as hearth:
+        await hearth.accounts.revoke_invite(code)
+    print(f"revoked {code}")
+
+
 async def cmd_user_reset_link(config: Settings, args: argparse.Namespace) -> None:
     from appliance.net.mail import Mailer
 
@@ -263,6 +350,32 @@ async def cmd_invite_create(config: Settings, args: argparse.Namespace) -> None:
         invite = await hearth.accounts.create_invite(None, args.uses, args.days)
     # One link per line, best first; any of them works.
     print("\n".join(links(config, f"/signup?invite={invite.code}")))
+
+
+async def cmd_backup(config: Settings, args: argparse.Namespace) -> None:
+    output = args.output or Path(backup.default_name())
+    bar = backup.Bar("backing up")
+    try:
+        summary = backup.create(config.data_dir, output, bar)
+    finally:
+        bar.finish()
+    print(
+        f"wrote {summary.path} ({summary.size / 1e6:.1f} MB: the database at schema "
+        f"{summary.schema_version} and {summary.files} stored file(s))"
+    )
+
+
+async def cmd_restore(config: Settings, args: argparse.Namespace) -> None:
+    bar = backup.Bar("restoring")
+    try:
+        summary = backup.restore(args.file, config.data_dir, replace=args.replace, progress=bar)
+    finally:
+        bar.finish()
+    print(
+        f"restored {config.data_dir} from the backup of {summary.created_at} (Hearth "
+        f"{summary.hearth_version}, schema {summary.schema_version}, {summary.files} stored "
+        "file(s)); start Hearth to use it"
+    )
 
 
 async def cmd_discover(config: Settings, args: argparse.Namespace) -> None:
@@ -320,7 +433,16 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("user", "list"): cmd_user_list,
     ("user", "disable"): cmd_user_disable,
     ("user", "reset-link"): cmd_user_reset_link,
+    ("user", "enable"): cmd_user_flags,
+    ("user", "make-admin"): cmd_user_flags,
+    ("user", "unmake-admin"): cmd_user_flags,
+    ("user", "sign-out"): cmd_user_sign_out,
+    ("user", "delete"): cmd_user_delete,
+    ("invite", "list"): cmd_invite_list,
+    ("invite", "revoke"): cmd_invite_revoke,
     ("invite", "create"): cmd_invite_create,
+    ("backup", None): cmd_backup,
+    ("restore", None): cmd_restore,
     ("discover", None): cmd_discover,
 }
 
@@ -345,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TLSError, DataDirError) as error:  # the config names something unusable
         print(f"hearth: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    except (CommandError, ServiceError, SchemaTooNewError, OSError) as error:
+    except (CommandError, BackupError, ServiceError, SchemaTooNewError, OSError) as error:
         print(f"hearth: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -136,6 +136,8 @@ class MessageSettings(Section):
     event_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     max_reactions: Annotated[int, Field(ge=1, le=100)] = 20
     max_edits: Annotated[int, Field(ge=1, le=1000)] = 50
+    # What happens to a deleted account's messages: kept, from "Deleted user", or removed.
+    on_account_deleted: Literal["keep", "remove"] = "keep"
 
 
 class ChatSettings(Section):
@@ -199,6 +201,22 @@ class LoggingSettings(Section):
     access_log: bool = True
 
 
+class MetricsSettings(Section):
+    """Prometheus text at /metrics on a listener of its own (plain HTTP), never the app's."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 9464
+
+
+class BackupSettings(Section):
+    """Backups Hearth makes by itself into `folder` (a path; relative to where it starts)."""
+
+    every_hours: Annotated[float, Field(ge=0, le=24 * 365)] = 0  # 0: off
+    folder: Path = Path("backups")
+    keep: Annotated[int, Field(ge=1, le=1000)] = 7
+
+
 class StorageSettings(Section):
     read_connections: Annotated[int, Field(ge=1, le=16)] = 3
     busy_timeout_ms: Annotated[int, Field(ge=0, le=60_000)] = 5000
@@ -219,6 +237,8 @@ class Settings(Section):
     calls: CallSettings = CallSettings()
     email: EmailSettings = EmailSettings()
     logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    backup: BackupSettings = BackupSettings()
 
     @property
     def database_path(self) -> Path:

@@ -3,6 +3,8 @@ one ordered list of steps that starts and stops them."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,7 +26,10 @@ from appliance.services.calls import Calls
 from appliance.services.chats import Chats
 from appliance.services.contacts import Contacts
 from appliance.services.eventlog import EventLog
+from appliance.services.export import Export
 from appliance.services.files import Files
+from appliance.services.health import Health
+from appliance.services.leaving import Leaving
 from appliance.services.mailings import RESET_ASKS_PER_ADDRESS_HOUR, RESETS_PER_HOUR, Mailings
 from appliance.services.messaging import Messaging
 from appliance.services.passwords import PasswordHasher
@@ -34,7 +39,10 @@ from appliance.services.unit import Work
 from appliance.store.db import Database
 
 if TYPE_CHECKING:
+    from appliance.metrics import Metrics
     from appliance.net.mdns import Announcer
+
+log = logging.getLogger(__name__)
 
 PRUNE_EVERY_SECONDS = HOUR_MS / 1000
 SWEEP_FILES_EVERY_SECONDS = HOUR_MS / 1000
@@ -60,9 +68,19 @@ class Hearth:
     event_pruning: Periodic
     file_sweep: Periodic
     mailings: Mailings
+    health: Health
+    export: Export
+    leaving: Leaving
+    metrics: Metrics | None = field(init=False)
     lifecycle: Lifecycle = field(init=False)
 
     def __post_init__(self) -> None:
+        metrics = None
+        if self.config.metrics.enabled:
+            from appliance.metrics import Metrics  # prometheus_client loads only when wanted
+
+            metrics = Metrics(self)
+        object.__setattr__(self, "metrics", metrics)
         object.__setattr__(self, "lifecycle", Lifecycle(steps(self)))
 
     async def start(self) -> None:
@@ -91,10 +109,35 @@ def steps(hearth: Hearth) -> list[Step]:
         Step("file sweep", hearth.file_sweep.start, hearth.file_sweep.stop),
         Step("email", stop=hearth.mailings.stop),
     ]
+    if hearth.config.backup.every_hours > 0:
+        scheduled = Periodic(
+            "scheduled-backup",
+            hearth.config.backup.every_hours * 3600,
+            partial(scheduled_backup, hearth.config),
+            hearth.clock,
+        )
+        order.append(Step("scheduled backups", scheduled.start, scheduled.stop))
+    if hearth.metrics is not None:
+        order.append(Step("metrics", hearth.metrics.start, hearth.metrics.stop, stop_timeout=2.0))
     if hearth.config.mdns.enabled:
         announcement = Announcement(hearth.config)
         order.append(Step("mdns", announcement.start, announcement.stop, stop_timeout=3.0))
     return order
+
+
+async def scheduled_backup(config: Settings) -> None:
+    """One backup into `backup.folder`, then only the newest `backup.keep` stay."""
+    from appliance import backup
+
+    folder = config.backup.folder
+    summary = await asyncio.to_thread(
+        backup.create, config.data_dir, folder / backup.default_name()
+    )
+    removed = await asyncio.to_thread(backup.prune, folder, config.backup.keep)
+    log.info(
+        "backed up to %s (%.1f MB); removed %d older backup(s)",
+        summary.path, summary.size / 1e6, len(removed),
+    )  # fmt: skip
 
 
 class Announcement:
@@ -153,6 +196,7 @@ def build(
     )
     calls = Calls(work, config.calls, signals=hub)
     files = Files(work, config)
+    messaging = Messaging(work, config, limits)
     hub.when_gone(calls.user_disconnected)
     bus.watch_access(calls.access_lost)  # losing access to a chat ends your part in its call
     bus.watch_sessions(calls.sessions_ended)
@@ -166,7 +210,7 @@ def build(
         audience=audience,
         chats=Chats(work, limits, config.chats),
         contacts=Contacts(work, limits),
-        messaging=Messaging(work, config, limits),
+        messaging=messaging,
         files=files,
         avatars=Avatars(work, files),
         events=events,
@@ -183,6 +227,9 @@ def build(
             per_login=RateLimiter(RESETS_PER_HOUR, 3600, clock=clock.monotonic),
             per_address=RateLimiter(RESET_ASKS_PER_ADDRESS_HOUR, 3600, clock=clock.monotonic),
         ),
+        health=Health(db, config.data_dir),
+        export=Export(work, config),
+        leaving=Leaving(accounts, messaging, config.messages.on_account_deleted),
     )
 
 

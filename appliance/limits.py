@@ -30,3 +30,5 @@ CLIENT_ID_MAX = 64
 EMOJI_MAX = 16  # characters of one reaction (an emoji with its joiners and modifiers)
 FILE_NAME_MAX = 200  # characters of an uploaded file's name as shown
 ATTACHMENTS_MAX = 10  # files on one message
+ADMIN_SEARCH_MAX = 100  # characters of an admin's search for accounts
+INVITE_CODE_MAX = 64

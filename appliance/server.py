@@ -7,6 +7,7 @@ import logging
 import ssl
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, cast
 
 from hypercorn.asyncio import serve as hypercorn_serve
@@ -15,7 +16,7 @@ from quart import Quart
 from appliance.api.current import EXTENSION_KEY
 from appliance.config import Settings
 from appliance.context import Hearth
-from appliance.net import heap, renewal, transports
+from appliance.net import heap, renewal, systemd, transports
 from appliance.net.tls import Certificate
 from appliance.realtime.compression import decline_compression
 from appliance.realtime.endpoint import CUT_OFF_KEY
@@ -29,6 +30,21 @@ CONNECTION_GRACE = 0.75
 
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class _ReadyConfig(renewal.LiveConfig):
+    """The app's serving config: once its sockets exist they listen at once (connections wait
+    in the backlog for the few ms until accepting starts), and systemd is told we are ready."""
+
+    on_listening: Callable[[], object] | None = None
+
+    def create_sockets(self) -> Any:
+        sockets = super().create_sockets()
+        for sock in (*sockets.secure_sockets, *sockets.insecure_sockets):
+            sock.listen(self.backlog)
+        if self.on_listening is not None:
+            self.on_listening()
+        return sockets
 
 
 def _bind(host: str, port: int) -> str:
@@ -148,7 +164,8 @@ async def _serve(
     heap.fix_mmap_threshold()
     heap.freeze_startup_objects()
 
-    main = renewal.LiveConfig()
+    main = _ReadyConfig()
+    main.on_listening = partial(systemd.sd_notify, "READY=1", "STATUS=serving")
     connections.configure(main)
     main.bind = [_bind(config.server.host, config.server.port)]
     live = renewal.live_certificate(config, certificate, main, hearth.clock)
@@ -177,6 +194,7 @@ async def _serve(
     async def shutdown_trigger() -> None:
         await stop.wait()
         stopping.set()
+        systemd.sd_notify("STOPPING=1", "STATUS=stopping")
         # Sockets close first: open WebSockets would hold Hypercorn's graceful stop for its
         # whole timeout. A client that does not take its close (or anything else) in time is
         # cut off, so the stop ends in time whatever clients do.
@@ -196,6 +214,8 @@ async def _serve(
         servers.append(hypercorn_serve(redirect, plain, shutdown_trigger=stop.wait))
     tasks = [asyncio.create_task(server) for server in servers]
     await live.start()
+    interval = systemd.watchdog_interval()
+    watchdog = asyncio.create_task(systemd.keep_alive(interval)) if interval else None
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     finally:
@@ -205,6 +225,8 @@ async def _serve(
         results = await asyncio.gather(*tasks, return_exceptions=True)
         for handle in deadline:
             handle.cancel()
+        if watchdog is not None:
+            watchdog.cancel()
         memory.cancel()
     for result in results:
         if isinstance(result, ssl.SSLError) and stopping.is_set():

@@ -103,6 +103,10 @@ class PasswordChangeIn(In):
     new_password: NewPassword
 
 
+class DeleteAccountIn(In):
+    password: Password
+
+
 class InviteIn(In):
     uses: Annotated[int, Field(ge=1, le=1000)] = 1
     days: Annotated[int, Field(ge=1, le=365)] | None = None
@@ -111,6 +115,10 @@ class InviteIn(In):
 class AdminUserPatch(In):
     disabled: bool | None = None
     is_admin: bool | None = None
+
+
+class AdminUserQuery(BaseModel):
+    q: Annotated[str, Field(max_length=limits.ADMIN_SEARCH_MAX)] = ""
 
 
 class UserQuery(BaseModel):

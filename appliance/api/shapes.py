@@ -111,6 +111,7 @@ class InviteOut(Out):
     expires_at: datetime
     max_uses: int
     uses: int
+    revoked: bool = False
 
 
 class InvitesOut(Out):
@@ -120,6 +121,35 @@ class InvitesOut(Out):
 class LinkOut(Out):
     url: str
     expires_at: datetime
+
+
+class SignedOutOut(Out):
+    sessions_ended: int
+
+
+class LastBackupOut(Out):
+    at: datetime
+    age_seconds: float
+    size: int
+
+
+class AdminHealthOut(Out):
+    """How the box is doing, for the admin page."""
+
+    version: str
+    uptime_seconds: float
+    people_online: int
+    connections: int
+    calls_active: int
+    call_participants: int
+    accounts: int
+    messages: int
+    files: int
+    files_bytes: int
+    database_bytes: int
+    disk_free_bytes: int
+    disk_total_bytes: int
+    last_backup: LastBackupOut | None
 
 
 # --- messages --------------------------------------------------------------------------------

@@ -33,6 +33,10 @@ class Registry:
     def online(self, user_id: int) -> bool:
         return bool(self._by_user.get(user_id))
 
+    def counts(self) -> tuple[int, int]:
+        """(open connections, people with at least one)."""
+        return sum(len(group) for group in self._by_user.values()), len(self._by_user)
+
     def all(self) -> list[Connection]:
         return [connection for group in self._by_user.values() for connection in group]
 

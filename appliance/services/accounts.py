@@ -30,7 +30,7 @@ from appliance.services.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
 from appliance.services.ratelimit import limiter
 from appliance.services.tokens import token_hash
 from appliance.services.unit import Work
-from appliance.store import invites, sessions, settings, users
+from appliance.store import invites, personal, sessions, settings, users
 from appliance.store.db import Connection
 from appliance.store.errors import DuplicateError
 from appliance.store.invites import InviteRow
@@ -261,6 +261,32 @@ class Accounts:
             await sessions.revoke_all(tx, user_id, now, keep=keep_session)
             outbox.sessions_ended = True
 
+    async def delete_account(self, user_id: int, password: str | None) -> None:
+        """Delete an account: signed out everywhere, never to sign in again, and nothing of
+        the person kept (name, email, bio, contacts, blocks); their messages stay, from
+        "Deleted user". `password` is the person's own confirmation; None when an admin acts."""
+        if password is not None:
+            key = str(user_id)
+            self._password_checks.check(key)
+            if not await self.verify_password(user_id, password):
+                self._password_checks.hit(key)
+                raise InvalidError("The password is wrong.", field="password")
+            self._password_checks.reset(key)
+        unusable = await self._hasher.hash(secrets.token_urlsafe(32))  # nobody knows it
+        now = self._work.clock.now_ms()
+        async with self._work.unit() as (tx, outbox):
+            user = await users.get(tx, user_id)
+            if user is None:
+                raise NotFoundError("No such user.")
+            if user.is_admin and not user.disabled and await users.count_admins(tx) <= 1:
+                raise ConflictError(
+                    "Hearth needs at least one active admin: make someone else an admin first.",
+                    code="last_admin",
+                )
+            await personal.scrub_account(tx, user_id, unusable, now)
+            await sessions.revoke_all(tx, user_id, now)
+            outbox.sessions_ended = True
+
     # --- profiles ----------------------------------------------------------------------------
 
     async def get(self, user_id: int) -> UserRow:
@@ -337,6 +363,15 @@ class Accounts:
         async with self._work.read() as conn:
             return await invites.list_recent(conn)
 
+    async def revoke_invite(self, code: str) -> InviteRow:
+        """Stop an invite link working (people who joined with it stay)."""
+        async with self._work.unit() as (tx, _):
+            if not await invites.revoke(tx, code, self._work.clock.now_ms()):
+                raise NotFoundError("No such invite.")
+            revoked = await invites.get(tx, code)
+        assert revoked is not None
+        return revoked
+
     async def create_reset_link(self, user_id: int) -> IssuedLink:
         token = secrets.token_urlsafe(24)
         now = self._work.clock.now_ms()
@@ -366,9 +401,29 @@ class Accounts:
 
     # --- administration ----------------------------------------------------------------------
 
-    async def list_users(self) -> list[UserRow]:
+    async def list_users(self, query: str = "") -> list[UserRow]:
+        """Every account, or those whose username or display name contains `query`."""
         async with self._work.read() as conn:
-            return await users.list_all(conn)
+            rows = await users.list_all(conn)
+        needle = query.strip().casefold()
+        if not needle:
+            return rows
+        return [
+            row
+            for row in rows
+            if needle in row.username.casefold() or needle in row.display_name.casefold()
+        ]
+
+    async def sign_out_everywhere(self, user_id: int) -> int:
+        """End every session of `user_id` (their open tabs are closed); how many there were."""
+        now = self._work.clock.now_ms()
+        async with self._work.unit() as (tx, outbox):
+            if await users.get(tx, user_id) is None:
+                raise NotFoundError("No such user.")
+            ended = len(await sessions.list_live(tx, user_id, now))
+            await sessions.revoke_all(tx, user_id, now)
+            outbox.sessions_ended = True
+        return ended
 
     async def set_flags(
         self, user_id: int, *, disabled: bool | None = None, is_admin: bool | None = None

@@ -22,7 +22,7 @@ from appliance.services.chats import (
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from appliance.services.ratelimit import Limits
 from appliance.services.unit import Outbox, Work, event_data
-from appliance.store import chats, events, files, messages, users
+from appliance.store import chats, events, files, messages, personal, users
 from appliance.store.chats import ChatRow, MemberRow
 from appliance.store.db import Connection, ThreadConnection, on_thread
 from appliance.store.messages import Inserted, MessageRow
@@ -62,6 +62,10 @@ def fts_query(text: str) -> str:
     quoted = [f'"{word}"' for word in words]
     quoted[-1] += "*"
     return " ".join(quoted)
+
+
+# Messages deleted in one transaction when an account and its messages are removed.
+REMOVE_BATCH = 200
 
 
 class Messaging:
@@ -322,6 +326,25 @@ class Messaging:
                 await messages.delete_for_everyone(tx, message.id, outbox.now)
                 await self._rewrite_log(tx, message.id)
                 await outbox.event(tx, "message.deleted", data, chat_id=message.chat_id)
+
+    async def remove_all_of(self, user_id: int) -> int:
+        """Delete for everyone every message `user_id` sent (their account is being deleted
+        and config says so); in batches, so the single writer is never held long. Returns
+        how many."""
+        removed = 0
+        while True:
+            async with self.work.unit() as (tx, outbox):
+                batch = await personal.live_messages_of(tx, user_id, REMOVE_BATCH)
+                for message_id, chat_id in batch:
+                    await messages.delete_for_everyone(tx, message_id, outbox.now)
+                    await self._rewrite_log(tx, message_id)
+                    data = shapes.MessageDeletedOut(
+                        id=message_id, chat_id=chat_id, scope="everyone"
+                    )
+                    await outbox.event(tx, "message.deleted", data, chat_id=chat_id)
+            removed += len(batch)
+            if len(batch) < REMOVE_BATCH:
+                return removed
 
     async def _rewrite_log(self, tx: Connection, message_id: int) -> None:
         """Replay shows what a message is now: after an edit or a delete, its stored events,

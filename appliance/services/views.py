@@ -64,6 +64,7 @@ def invite(row: InviteRow, base_url: str) -> shapes.InviteOut:
         expires_at=to_datetime(row.expires_at),
         max_uses=row.max_uses,
         uses=row.uses,
+        revoked=row.revoked_at is not None,
     )
 
 

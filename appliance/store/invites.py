@@ -56,6 +56,14 @@ async def consume(tx: aiosqlite.Connection, code: str, now: int) -> bool:
     return cursor.rowcount == 1
 
 
+async def revoke(tx: aiosqlite.Connection, code: str, now: int) -> bool:
+    """Stop an invite working; False if there is no such invite."""
+    cursor = await tx.execute(
+        "UPDATE invites SET revoked_at = coalesce(revoked_at, ?) WHERE code = ?", (now, code)
+    )
+    return cursor.rowcount == 1
+
+
 async def list_recent(conn: aiosqlite.Connection, limit: int = 100) -> list[InviteRow]:
     async with conn.execute(
         f"SELECT {_COLUMNS} FROM invites ORDER BY created_at DESC LIMIT ?", (limit,)

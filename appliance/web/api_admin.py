@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, request
-from quart_schema import tag, validate_request, validate_response
+import asyncio
+import datetime as dt
 
+from quart import Blueprint, Response, request
+from quart_schema import tag, validate_querystring, validate_request, validate_response
+
+from appliance import __version__
 from appliance.api.current import hearth
-from appliance.api.requests import AdminUserPatch, InviteIn
-from appliance.api.shapes import AdminUsersOut, InviteOut, InvitesOut, LinkOut, MeOut
+from appliance.api.requests import AdminUserPatch, AdminUserQuery, InviteIn
+from appliance.api.shapes import (
+    AdminHealthOut,
+    AdminUsersOut,
+    InviteOut,
+    InvitesOut,
+    LastBackupOut,
+    LinkOut,
+    MeOut,
+    SignedOutOut,
+)
 from appliance.clock import to_datetime
 from appliance.services import views
+from appliance.web import openapi
 from appliance.web.auth import admin_required, principal
+from appliance.web.contract import no_content
+from appliance.web.personal import zip_download
 
 blueprint = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 tag_admin = tag(["admin"])
@@ -47,9 +63,12 @@ async def list_invites() -> InvitesOut:
 @admin_required
 @validate_response(AdminUsersOut)
 @tag_admin
-async def list_users() -> AdminUsersOut:
-    """Every account, disabled ones included."""
-    return AdminUsersOut(users=[views.me(user) for user in await hearth().accounts.list_users()])
+@validate_querystring(AdminUserQuery)
+async def list_users(query_args: AdminUserQuery) -> AdminUsersOut:
+    """Every account, disabled ones included; `q` keeps those whose username or display name
+    contains it."""
+    rows = await hearth().accounts.list_users(query_args.q)
+    return AdminUsersOut(users=[views.me(user) for user in rows])
 
 
 @blueprint.patch("/users/<int:user_id>")
@@ -75,3 +94,79 @@ async def reset_link(user_id: int) -> tuple[LinkOut, int]:
     return LinkOut(
         url=f"{base_url()}/reset?token={link.token}", expires_at=to_datetime(link.expires_at)
     ), 201
+
+
+@blueprint.post("/users/<int:user_id>/sign-out")
+@admin_required
+@validate_response(SignedOutOut)
+@tag_admin
+async def sign_out_everywhere(user_id: int) -> SignedOutOut:
+    """End every session of the account: its open tabs and apps are signed out."""
+    return SignedOutOut(sessions_ended=await hearth().accounts.sign_out_everywhere(user_id))
+
+
+@blueprint.delete("/invites/<code>")
+@admin_required
+@validate_response(InviteOut)
+@tag_admin
+async def revoke_invite(code: str) -> InviteOut:
+    """Stop an invite link working; those who joined with it stay."""
+    return views.invite(await hearth().accounts.revoke_invite(code), base_url())
+
+
+@blueprint.get("/health")
+@admin_required
+@validate_response(AdminHealthOut)
+@tag_admin
+async def health() -> AdminHealthOut:
+    """Version, uptime, who is online, calls, what is stored, the disk, the last backup."""
+    context = hearth()
+    totals = await context.health.totals()
+    disk = await asyncio.to_thread(context.health.disk)
+    connections, online = context.hub.registry.counts()
+    calls = context.calls.book.calls()
+    last = None
+    found = context.health.last_backup()
+    if found is not None:
+        try:
+            at = dt.datetime.fromisoformat(str(found["at"]))
+            age = (dt.datetime.now(dt.UTC) - at).total_seconds()
+            last = LastBackupOut(at=at, age_seconds=max(0.0, age), size=int(str(found["size"])))
+        except (KeyError, ValueError):
+            last = None  # an unreadable record is no backup to show
+    return AdminHealthOut(
+        version=__version__,
+        uptime_seconds=context.health.uptime_seconds,
+        people_online=online,
+        connections=connections,
+        calls_active=len(calls),
+        call_participants=sum(len(call.participants) for call in calls),
+        accounts=totals.users,
+        messages=totals.messages,
+        files=totals.files,
+        files_bytes=totals.file_bytes,
+        database_bytes=disk.database_bytes,
+        disk_free_bytes=disk.free_bytes,
+        disk_total_bytes=disk.total_bytes,
+        last_backup=last,
+    )
+
+
+@blueprint.get("/users/<int:user_id>/export")
+@admin_required
+@openapi.binary_response
+@tag_admin
+async def export_user(user_id: int) -> Response:
+    """A person's data as a zip, as GET /me/export gives them (for a request made to you)."""
+    user = await hearth().accounts.get(user_id)
+    path = await hearth().export.build(user_id)
+    return await zip_download(path, f"hearth-{user.username}.zip")
+
+
+@blueprint.delete("/users/<int:user_id>")
+@admin_required
+@no_content
+@tag_admin
+async def delete_user(user_id: int) -> None:
+    """Delete an account as DELETE /me does (no password: you are the admin)."""
+    await hearth().leaving.delete(user_id, None)

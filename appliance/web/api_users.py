@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, request
+from quart import Blueprint, Response, request
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from appliance.api.current import hearth
-from appliance.api.requests import PasswordChangeIn, ProfilePatch, UserQuery
+from appliance.api.requests import DeleteAccountIn, PasswordChangeIn, ProfilePatch, UserQuery
 from appliance.api.shapes import MeOut, UserOut, UsersOut
 from appliance.services import views
 from appliance.web import openapi
 from appliance.web.auth import login_required, principal
 from appliance.web.contract import no_content
+from appliance.web.personal import zip_download
 
 blueprint = Blueprint("users", __name__, url_prefix="/api/v1")
 tag_users = tag(["users"])
@@ -49,6 +50,30 @@ async def change_password(data: PasswordChangeIn) -> None:
     await hearth().accounts.change_password(
         me.user.id, data.current_password, data.new_password, keep_session=me.session_id
     )
+
+
+@blueprint.get("/me/export")
+@login_required
+@openapi.binary_response
+@tag_users
+async def export_me() -> Response:
+    """Your data as a zip: profile.json, messages.json (every message you wrote, with its
+    chat's name), files.json and files/ (what you uploaded)."""
+    me = principal().user
+    path = await hearth().export.build(me.id)
+    return await zip_download(path, f"hearth-{me.username}.zip")
+
+
+@blueprint.delete("/me")
+@login_required
+@validate_request(DeleteAccountIn)
+@no_content
+@tag_users
+async def delete_me(data: DeleteAccountIn) -> None:
+    """Delete your account (confirm with your password): you are signed out everywhere and
+    cannot sign in again; your name, email and profile are removed; your messages stay, shown
+    as from "Deleted user", or are deleted for everyone (`messages.on_account_deleted`)."""
+    await hearth().leaving.delete(principal().user.id, data.password)
 
 
 @blueprint.put("/me/avatar")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import errno
+import json
 from pathlib import Path
 
 from quart import Blueprint, Response, current_app, request, send_from_directory
 from quart_schema import hide
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from appliance.api.current import hearth
 
 # Paths the browser app routes itself; the server answers them all with index.html.
 APP_ROUTES = ("/", "/login", "/signup", "/setup", "/reset", "/forgot", "/settings", "/contacts")
@@ -75,7 +78,15 @@ def create_blueprint(root: Path | None = None) -> Blueprint:
     @blueprint.get("/health")
     @hide
     async def health() -> Response:
-        return Response('{"status":"ok"}', content_type="application/json")
+        """Always cheap: a constant answer. `?full=1` also checks that the database answers
+        and the disk has room (503 when not), for a monitor that asks on purpose."""
+        if request.args.get("full") not in ("1", "true"):
+            return Response('{"status":"ok"}', content_type="application/json")
+        check = await hearth().health.check()
+        body = {"status": "ok" if check.ok else "failing", "database": check.database,
+                "disk": check.disk}  # fmt: skip
+        return Response(json.dumps(body), status=200 if check.ok else 503,
+                        content_type="application/json")  # fmt: skip
 
     @blueprint.get("/<path:path>", provide_automatic_options=False)
     @hide

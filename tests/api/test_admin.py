@@ -27,6 +27,9 @@ ADMIN_REQUESTS = [
     ("GET", "/api/v1/admin/users", None),
     ("PATCH", "/api/v1/admin/users/1", {"disabled": True}),
     ("POST", "/api/v1/admin/users/1/reset-link", None),
+    ("POST", "/api/v1/admin/users/1/sign-out", None),
+    ("DELETE", "/api/v1/admin/invites/somecode", None),
+    ("GET", "/api/v1/admin/health", None),
 ]
 
 
@@ -300,3 +303,63 @@ async def test_reset_checks_the_password_rules(hearth, client, admin, new_client
     token = query_value((await reset_link(client, grace))["url"], "token")
     await field_error(await redeem(new_client(), token, password="short"), "password")
     assert (await redeem(new_client(), token)).status_code == 204
+
+
+# --- search, sign out everywhere, revoking invites, health (issue 12) ---------------------------
+
+
+async def test_admin_searches_users_by_name(hearth, client, admin):
+    await make_user(hearth, "grace")
+    await make_user(hearth, "gregory")
+    await make_user(hearth, "linus")
+    body = await json_of(await client.get("/api/v1/admin/users?q=GR"), 200)
+    assert {user["username"] for user in body["users"]} == {"grace", "gregory"}
+    too_long = await client.get("/api/v1/admin/users?q=" + "x" * 101)
+    assert too_long.status_code == 400
+
+
+async def test_sign_out_everywhere_ends_every_session_but_leaves_the_account(
+    hearth, client, admin, new_client
+):
+    browser, user_id = await member(hearth, new_client)
+    phone = new_client()
+    await signed_in(hearth, phone, "grace")
+    body = await json_of(await client.post(f"/api/v1/admin/users/{user_id}/sign-out"), 200)
+    assert body == {"sessions_ended": 2}
+    assert await me_status(browser) == 401
+    assert await me_status(phone) == 401
+    assert (await hearth.accounts.get(user_id)).disabled is False
+    again = new_client()
+    await signed_in(hearth, again, "grace")  # may sign in again
+    assert await me_status(again) == 200
+    missing = await client.post("/api/v1/admin/users/999999/sign-out")
+    await error_of(missing, 404, "not_found")
+
+
+async def test_a_revoked_invite_no_longer_lets_anyone_sign_up(client, admin, new_client):
+    invite = await json_of(await client.post("/api/v1/admin/invites", json={"uses": 5}), 201)
+    revoked = await json_of(await client.delete(f"/api/v1/admin/invites/{invite['code']}"), 200)
+    assert revoked["revoked"] is True
+    check = await client.get(f"/api/v1/invites/{invite['code']}")
+    assert check.status_code == 404
+    response = await new_client().post(
+        "/api/v1/auth/signup",
+        json={"username": "grace", "password": PASSWORD, "invite": invite["code"]},
+    )
+    assert response.status_code in (400, 403, 404)
+    listed = await json_of(await client.get("/api/v1/admin/invites"), 200)
+    assert [i["revoked"] for i in listed["invites"] if i["code"] == invite["code"]] == [True]
+    await error_of(await client.delete("/api/v1/admin/invites/nope"), 404, "not_found")
+
+
+async def test_admin_health_says_how_the_box_is_doing(hearth, client, admin):
+    await make_user(hearth, "grace")
+    body = await json_of(await client.get("/api/v1/admin/health"), 200)
+    assert body["accounts"] == 2
+    assert body["messages"] == 0
+    assert body["uptime_seconds"] >= 0
+    assert body["disk_free_bytes"] > 0
+    assert body["disk_total_bytes"] >= body["disk_free_bytes"]
+    assert body["database_bytes"] > 0
+    assert body["calls_active"] == 0
+    assert body["last_backup"] is None

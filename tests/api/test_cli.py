@@ -248,3 +248,63 @@ def test_check_config_does_not_touch_the_data_folder(tmp_path, capsys):
     data_dir: Path = tmp_path / "data"
     assert main(["check-config", str(config), "--data-dir", str(data_dir)]) == 0
     assert not data_dir.exists()
+
+
+# --- the admin page's actions from the shell (issue 12) -------------------------------------------
+
+
+def test_user_enable_make_and_unmake_admin(hearth_cli, monkeypatch):
+    add_user(hearth_cli, monkeypatch, "ada", "--admin")  # so bob is never the last admin
+    add_user(hearth_cli, monkeypatch)
+    assert hearth_cli("user", "disable", "bob")[0] == 0
+    code, out, _ = hearth_cli("user", "enable", "bob")
+    assert (code, out.strip()) == (0, "bob: active member")
+    code, out, _ = hearth_cli("user", "make-admin", "bob")
+    assert (code, out.strip()) == (0, "bob: active admin")
+    assert with_hearth(hearth_cli, lambda h: h.accounts.get_by_username("bob")).is_admin is True
+    code, out, _ = hearth_cli("user", "unmake-admin", "bob")
+    assert (code, out.strip()) == (0, "bob: active member")
+
+
+def test_user_sign_out_ends_sessions_but_not_the_account(hearth_cli, monkeypatch):
+    add_user(hearth_cli, monkeypatch)
+
+    async def sign_in(hearth):
+        user = await hearth.accounts.get_by_username("bob")
+        await hearth.sessions.start(user, "Test", "127.0.0.1")
+        await hearth.sessions.start(user, "Phone", "127.0.0.1")
+        return user.id
+
+    user_id = with_hearth(hearth_cli, sign_in)
+    code, out, _ = hearth_cli("user", "sign-out", "bob")
+    assert (code, out.strip()) == (0, "signed bob out of 2 session(s)")
+    assert with_hearth(hearth_cli, lambda h: h.sessions.active(user_id)) == []
+    assert with_hearth(hearth_cli, lambda h: h.accounts.get(user_id)).disabled is False
+
+
+def test_user_delete_needs_yes_then_deletes(hearth_cli, monkeypatch):
+    add_user(hearth_cli, monkeypatch)
+    code, _, err = hearth_cli("user", "delete", "bob")
+    assert code == 1
+    assert "--yes" in err
+    assert with_hearth(hearth_cli, lambda h: h.accounts.get_by_username("bob")).disabled is False
+    code, out, _ = hearth_cli("user", "delete", "bob", "--yes")
+    assert code == 0
+    assert "deleted bob" in out
+    code, _, err = hearth_cli("user", "disable", "bob")
+    assert code == 1  # the name is gone
+
+
+def test_invite_list_and_revoke(hearth_cli):
+    _, links, _ = hearth_cli("invite", "create", "--uses", "2")
+    link = links.splitlines()[0]  # one line per address; the first is the best
+    code, out, _ = hearth_cli("invite", "list")
+    assert code == 0
+    assert f"{link}  0/2 used  live" in out
+    code, out, _ = hearth_cli("invite", "revoke", link)
+    assert code == 0
+    _, out, _ = hearth_cli("invite", "list")
+    assert "revoked" in out
+    code, _, err = hearth_cli("invite", "revoke", "no-such-code")
+    assert code == 1
+    assert "No such invite" in err

@@ -14,7 +14,8 @@ from werkzeug.routing import IntegerConverter
 from appliance import limits
 from appliance.api.errors import ErrorOut
 from appliance.web.contract import IdConverter
-from tests.support.app import PASSWORD, Client, bare
+from tests.support.app import PASSWORD, Client, bare, make_user
+from tests.support.app import signed_in as sign_in
 from tests.support.responses import error_of, json_of
 
 HUGE_ID = "372399006615136649944760320"  # from the issue: OverflowError in SQLite
@@ -268,12 +269,13 @@ class LimitCheck:
         for field, value in opaque.items():
             status, body = await send({field: value})
             assert not refused_for_length(status, body, field), (method, path, field, body)
-        status, success = await send(at_limit)
-        assert status == ok, (method, path, status, success)
+        # Refusals first: the success may end what the client may do (DELETE /me).
         for field, value in {**at_limit, **opaque}.items():
             status, body = await send({field: value + value[-1]})
             assert status == 400, (method, path, field, status, body)
             assert field in [item["loc"] for item in body["error"]["fields"]], (field, body)
+        status, success = await send(at_limit)
+        assert status == ok, (method, path, status, success)
         return success
 
 
@@ -376,6 +378,15 @@ async def test_every_published_length_limit_is_the_servers(hearth, client, new_c
     )
     await check.run(client, "GET", "/api/v1/users", base={}, at_limit={"q": "s" * 100})
     await check.run(client, "GET", "/api/v1/channels", base={}, at_limit={"q": "c" * 100})
+    await check.run(
+        client, "GET", "/api/v1/admin/users", base={}, at_limit={"q": "a" * limits.ADMIN_SEARCH_MAX}
+    )
+    leaving = new_client()
+    await make_user(hearth, "leaving", password)
+    await sign_in(hearth, leaving, "leaving")
+    await check.run(
+        leaving, "DELETE", "/api/v1/me", base={}, at_limit={"password": password}, ok=204
+    )
     await check.run(client, "GET", "/api/v1/chats", base={}, at_limit={}, opaque={"cursor": "9" * 64})
     await check.run(client, "GET", "/api/v1/search", base={}, at_limit={"q": "w" * 200})
     chat = await check.run(

@@ -98,8 +98,9 @@ def roomy_config(
 class HearthServer:
     """`hearth serve --config FILE` in a subprocess; stop() sends SIGTERM and waits."""
 
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, env: dict[str, str] | None = None) -> None:
         self.config_path = config_path
+        self.env = env or {}
         raw = yaml.safe_load(config_path.read_text())
         self.port = int(raw["server"]["port"])
         self.http_port = int(raw["server"].get("http_port", 0))
@@ -110,7 +111,7 @@ class HearthServer:
 
     def start(self, timeout: float = 15.0) -> HearthServer:
         self._log_file = self.log_path.open("wb")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "appliance", "serve", "--config", str(self.config_path)],
             stdout=self._log_file,

@@ -13,6 +13,7 @@ export class ApiError extends Error {
 }
 
 let unauthenticatedHandler = null;
+const SIGNED_OUT_CODES = new Set(['unauthenticated', 'session_revoked']);
 
 // Called when any request finds the session gone (revoked elsewhere, expired).
 export function onUnauthenticated(fn) {
@@ -54,7 +55,9 @@ export async function request(method, path, body) {
     Array.isArray(e.fields) ? e.fields : [],
     parseRetryAfter(res),
   );
-  if (err.code === 'unauthenticated' && unauthenticatedHandler) unauthenticatedHandler(err);
+  // A session that ended (signed out elsewhere, by an admin, a disabled account) is as
+  // signed out as one that never was.
+  if (SIGNED_OUT_CODES.has(err.code) && unauthenticatedHandler) unauthenticatedHandler(err);
   throw err;
 }
 

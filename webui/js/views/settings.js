@@ -1,4 +1,5 @@
-// Settings, shown in the frame's main pane: profile, password, devices, appearance, invites.
+// Settings, shown in the frame's main pane: profile, password, devices, appearance, and for
+// admins invites and the Admin sections (views/admin.js).
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { dateTime, relativeTime } from '../format.js';
@@ -185,7 +186,9 @@ function notificationsSection() {
   return section('settings-notifications', 'Notifications', status, h('div', { class: 'form-actions' }, button));
 }
 
-function inviteSection() {
+// The invite form; the list of invites (views/admin.js, loaded only for admins) goes into
+// `listSlot`, and `listed.refresh` is what a new invite calls.
+function inviteSection(listSlot, listed) {
   const fields = {
     uses: field('invite-uses', 'Uses', { type: 'number', min: 1, step: 1, value: '1', inputmode: 'numeric', hint: 'How many people can join with it.' }),
     days: field('invite-days', 'Valid for (days)', { type: 'number', min: 1, step: 1, value: '7', inputmode: 'numeric' }),
@@ -229,12 +232,14 @@ function inviteSection() {
         (invite.expires_at ? `, until ${dateTime(invite.expires_at)}.` : '.');
       copyStatus.textContent = '';
       result.hidden = false;
+      listed.refresh?.();
       url.focus();
       url.select();
     },
   });
   return section('settings-invites', 'Invite people',
-    h('p', { class: 'hint' }, 'Create a link that lets people create an account here.'), form, result);
+    h('p', { class: 'hint' }, 'Create a link that lets people create an account here.'), form, result,
+    listSlot);
 }
 
 export function settingsView(ctx) {
@@ -248,5 +253,20 @@ export function settingsView(ctx) {
         devices.el,
         appearanceSection(),
         notificationsSection(),
-        ctx.store.get().me?.is_admin && inviteSection())));
+        ctx.store.get().me?.is_admin && adminParts(ctx))));
+}
+
+// Admins only: the Admin sections load when an admin opens Settings, so nobody else's start-up
+// carries them.
+function adminParts(ctx) {
+  const listSlot = h('div', { class: 'admin-invites-slot' });
+  const listed = {};
+  const adminSlot = h('div', { id: 'admin-slot' });
+  import('./admin.js').then(({ adminSections, invitesList }) => {
+    const list = invitesList();
+    listed.refresh = list.refresh;
+    listSlot.replaceChildren(list.el);
+    adminSlot.replaceChildren(...adminSections(ctx));
+  });
+  return [inviteSection(listSlot, listed), adminSlot];
 }

@@ -1,0 +1,75 @@
+"""How the box is doing: totals from the database, the database answering, room on the disk.
+
+`/health` itself stays a constant answer; this is for `/health?full=1`, the admin page and
+/metrics, which ask for it on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance import backup
+from appliance.store import stats
+from appliance.store.db import Database
+from appliance.store.stats import Totals
+
+# Less free space than this under the data folder is reported as a problem.
+LOW_DISK_BYTES = 100 * 1000**2
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Disk:
+    free_bytes: int
+    total_bytes: int
+    database_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    ok: bool
+    database: str  # "ok" or what is wrong
+    disk: str
+
+
+class Health:
+    def __init__(self, db: Database, data_dir: Path) -> None:
+        self._db = db
+        self._data_dir = data_dir
+        self._started = time.monotonic()
+
+    @property
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self._started
+
+    async def totals(self) -> Totals:
+        async with self._db.read() as conn:
+            return await stats.totals(conn)
+
+    def disk(self) -> Disk:
+        usage = shutil.disk_usage(self._data_dir)
+        database = sum(
+            path.stat().st_size for path in self._data_dir.glob("hearth.db*") if path.is_file()
+        )
+        return Disk(usage.free, usage.total, database)
+
+    def last_backup(self) -> dict[str, object] | None:
+        return backup.last_backup(self._data_dir)
+
+    async def check(self) -> Check:
+        """The database answers a read within a bound, and the disk has room."""
+        database = "ok"
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), self._db.read() as conn:
+                if not await stats.answers(conn):
+                    database = "the database gave a wrong answer"
+        except TimeoutError:
+            database = f"the database did not answer within {CHECK_TIMEOUT_SECONDS:g} s"
+        except Exception as error:  # any failure is the answer here, not a 500
+            database = f"the database cannot be read: {error}"
+        free = shutil.disk_usage(self._data_dir).free
+        disk = "ok" if free >= LOW_DISK_BYTES else f"only {free // 1000**2} MB free"
+        return Check(database == "ok" and disk == "ok", database, disk)
