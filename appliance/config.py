@@ -177,7 +177,8 @@ class CallSettings(Section):
 
 
 class EmailSettings(Section):
-    """Optional SMTP for password reset links; off while smtp_host is null."""
+    """Optional SMTP for password reset links and mentions while away; off while smtp_host is
+    null."""
 
     smtp_host: str | None = None
     smtp_port: Port = 587
@@ -187,6 +188,8 @@ class EmailSettings(Section):
     sender: str = "Hearth <hearth@hearth.local>"
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
     attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    mentions: bool = True
+    mention_every_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
 
     @model_validator(mode="after")
     def _login_pair(self) -> EmailSettings:

@@ -17,6 +17,7 @@ from appliance.clock import HOUR_MS, Clock
 from appliance.config import Settings
 from appliance.lifecycle import Background, Lifecycle, Step
 from appliance.net.mail import Mailer
+from appliance.net.urls import base_urls
 from appliance.periodic import Periodic
 from appliance.realtime.hub import Hub
 from appliance.services.accounts import Accounts
@@ -200,6 +201,19 @@ def build(
     hub.when_gone(calls.user_disconnected)
     bus.watch_access(calls.access_lost)  # losing access to a chat ends your part in its call
     bus.watch_sessions(calls.sessions_ended)
+    mailings = Mailings(
+        accounts,
+        Mailer(config.email),
+        link_hours=config.auth.reset_link_hours,
+        per_login=RateLimiter(RESETS_PER_HOUR, 3600, clock=clock.monotonic),
+        per_address=RateLimiter(RESET_ASKS_PER_ADDRESS_HOUR, 3600, clock=clock.monotonic),
+        online=hub.online,
+        mentions=RateLimiter(1, config.email.mention_every_minutes * 60, clock=clock.monotonic)
+        if config.email.mentions
+        else None,
+        urls=partial(base_urls, config),
+    )
+    bus.subscribe(mailings.on_event)  # mentions of people who are away
     return Hearth(
         config=config,
         clock=clock,
@@ -220,13 +234,7 @@ def build(
             "event-pruning", PRUNE_EVERY_SECONDS, events.prune, clock, at_start=True
         ),
         file_sweep=Periodic("file-sweep", SWEEP_FILES_EVERY_SECONDS, files.sweep, clock),
-        mailings=Mailings(
-            accounts,
-            Mailer(config.email),
-            link_hours=config.auth.reset_link_hours,
-            per_login=RateLimiter(RESETS_PER_HOUR, 3600, clock=clock.monotonic),
-            per_address=RateLimiter(RESET_ASKS_PER_ADDRESS_HOUR, 3600, clock=clock.monotonic),
-        ),
+        mailings=mailings,
         health=Health(db, config.data_dir),
         export=Export(work, config),
         leaving=Leaving(accounts, messaging, config.messages.on_account_deleted),

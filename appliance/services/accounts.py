@@ -232,6 +232,10 @@ class Accounts:
         self._login_by_account.reset(account_key)
         return user
 
+    async def find(self, user_id: int) -> UserRow | None:
+        async with self._work.read() as conn:
+            return await users.get(conn, user_id)
+
     async def find_by_login(self, login: str) -> UserRow | None:
         """The account a username or an email address names, if any."""
         async with self._work.read() as conn:

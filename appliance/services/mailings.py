@@ -1,19 +1,23 @@
 """Email Hearth sends by itself: the password reset link a person asks for on the sign-in page
-(FR1.4). Sending runs in the background, so a request never waits on SMTP, and answers the
-same whether or not the account exists (nothing to learn from it about who has an account).
+(FR1.4), and a note to someone mentioned while no device of theirs is connected. Sending runs
+in the background, so no request waits on SMTP; asking for a reset link answers the same
+whether or not the account exists (nothing to learn from it about who has an account).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from collections.abc import Callable
 
 from appliance.lifecycle import Background
 from appliance.net.mail import Mailer, MailError
 from appliance.services.accounts import Accounts
-from appliance.services.errors import ConflictError
+from appliance.services.errors import ConflictError, RateLimitedError
 from appliance.services.ratelimit import RateLimiter
+from appliance.store.events import EventRow
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +28,26 @@ RESET_ASKS_PER_ADDRESS_HOUR = 10
 STOP_WAIT_SECONDS = 3.0
 
 
+MENTION_PREVIEW = 200  # characters of the message in a mention email
+
+
 class Mailings:
     def __init__(
         self, accounts: Accounts, mailer: Mailer, *, link_hours: int, per_login: RateLimiter,
-        per_address: RateLimiter,
+        per_address: RateLimiter, online: Callable[[int], bool],
+        mentions: RateLimiter | None, urls: Callable[[], list[str]],
     ) -> None:  # fmt: skip
+        """`online(user_id)`: whether a device of theirs is connected; `mentions`: one mention
+        email per person per window (None: no mention emails); `urls`: where people reach this
+        Hearth, best first."""
         self._accounts = accounts
         self._mailer = mailer
         self._link_hours = link_hours
         self._per_login = per_login
         self._per_address = per_address
+        self._online = online
+        self._mentions = mentions
+        self._urls = urls
         self._sending = Background()
 
     @property
@@ -70,6 +84,41 @@ class Mailings:
             log.warning("could not email %s their reset link: %s", user.username, error)
             return
         log.info("emailed %s a password reset link", user.username)
+
+    def on_event(self, event: EventRow) -> None:
+        """A bus subscriber: a committed message that mentions someone who is away."""
+        if event.type != "message.created" or self._mentions is None or not self.enabled:
+            return
+        message = json.loads(event.data)
+        for user_id in message.get("mentions") or ():
+            if user_id == message.get("sender_id") or self._online(user_id):
+                continue
+            try:
+                self._mentions.hit(str(user_id))
+            except RateLimitedError:
+                continue  # told recently: the app shows the rest when they come back
+            self._sending.spawn(self._send_mention(user_id, message), "mention-email")
+
+    async def _send_mention(self, user_id: int, message: dict[str, object]) -> None:
+        user = await self._accounts.find(user_id)
+        if user is None or user.disabled or not user.email:
+            return
+        sender_id = message.get("sender_id")
+        sender = await self._accounts.find(sender_id) if isinstance(sender_id, int) else None
+        who = (sender.display_name or sender.username) if sender else "Someone"
+        text = str(message.get("body") or "")
+        preview = text if len(text) <= MENTION_PREVIEW else text[: MENTION_PREVIEW - 1] + "…"
+        where = "\n".join(f"  {url}/chats/{message.get('chat_id')}" for url in self._urls())
+        body = (
+            f"Hello {user.username},\n\n{who} mentioned you on Hearth:\n\n  {preview}\n\n"
+            f"Open the chat at whichever address works from your device:\n\n{where}\n\n"
+            "You get this because no device of yours was connected. Hearth sends at most one "
+            "such email every little while.\n"
+        )
+        try:
+            await self._mailer.send(user.email, f"{who} mentioned you on Hearth", body)
+        except MailError as error:
+            log.warning("could not email %s about a mention: %s", user.username, error)
 
     async def wait(self) -> None:
         """Until every email asked for so far is sent or given up."""
