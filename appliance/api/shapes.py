@@ -107,7 +107,8 @@ class InviteCheckOut(Out):
 
 class InviteOut(Out):
     code: str
-    url: str
+    url: str  # at the address the request came to
+    urls: list[str]  # the same link at every address people use, `url` first
     expires_at: datetime
     max_uses: int
     uses: int
@@ -119,7 +120,8 @@ class InvitesOut(Out):
 
 
 class LinkOut(Out):
-    url: str
+    url: str  # at the address the request came to
+    urls: list[str]  # the same link at every address people use, `url` first
     expires_at: datetime
 
 

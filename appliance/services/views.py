@@ -57,10 +57,13 @@ def session(row: SessionRow, current_id: str) -> shapes.SessionOut:
     )
 
 
-def invite(row: InviteRow, base_url: str) -> shapes.InviteOut:
+def invite(row: InviteRow, bases: list[str]) -> shapes.InviteOut:
+    """`bases`: every address people use, the one to show first first."""
+    urls = [f"{base}/signup?invite={row.code}" for base in bases]
     return shapes.InviteOut(
         code=row.code,
-        url=f"{base_url}/signup?invite={row.code}",
+        url=urls[0],
+        urls=urls,
         expires_at=to_datetime(row.expires_at),
         max_uses=row.max_uses,
         uses=row.uses,

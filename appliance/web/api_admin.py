@@ -22,6 +22,7 @@ from appliance.api.shapes import (
     SignedOutOut,
 )
 from appliance.clock import to_datetime
+from appliance.net.urls import base_urls
 from appliance.services import views
 from appliance.web import openapi
 from appliance.web.auth import admin_required, principal
@@ -38,6 +39,13 @@ def base_url() -> str:
     return configured or f"{request.scheme}://{request.host}"
 
 
+def link_bases() -> list[str]:
+    """Every address people use for this Hearth, the one this request came to first: a link
+    shown to an admin works from their device, and the others from devices elsewhere."""
+    first = base_url()
+    return [first, *(url for url in base_urls(hearth().config) if url != first)]
+
+
 @blueprint.post("/invites")
 @admin_required
 @validate_request(InviteIn)
@@ -46,7 +54,7 @@ def base_url() -> str:
 async def create_invite(data: InviteIn) -> tuple[InviteOut, int]:
     """Make an invite link for `uses` sign-ups, valid for `days`."""
     invite = await hearth().accounts.create_invite(principal().user.id, data.uses, data.days)
-    return views.invite(invite, base_url()), 201
+    return views.invite(invite, link_bases()), 201
 
 
 @blueprint.get("/invites")
@@ -56,7 +64,7 @@ async def create_invite(data: InviteIn) -> tuple[InviteOut, int]:
 async def list_invites() -> InvitesOut:
     """Recent invite links."""
     rows = await hearth().accounts.list_invites()
-    return InvitesOut(invites=[views.invite(row, base_url()) for row in rows])
+    return InvitesOut(invites=[views.invite(row, link_bases()) for row in rows])
 
 
 @blueprint.get("/users")
@@ -91,9 +99,8 @@ async def patch_user(user_id: int, data: AdminUserPatch) -> MeOut:
 async def reset_link(user_id: int) -> tuple[LinkOut, int]:
     """A one-time link with which the user sets a new password."""
     link = await hearth().accounts.create_reset_link(user_id)
-    return LinkOut(
-        url=f"{base_url()}/reset?token={link.token}", expires_at=to_datetime(link.expires_at)
-    ), 201
+    urls = [f"{base}/reset?token={link.token}" for base in link_bases()]
+    return LinkOut(url=urls[0], urls=urls, expires_at=to_datetime(link.expires_at)), 201
 
 
 @blueprint.post("/users/<int:user_id>/sign-out")
@@ -111,7 +118,7 @@ async def sign_out_everywhere(user_id: int) -> SignedOutOut:
 @tag_admin
 async def revoke_invite(code: str) -> InviteOut:
     """Stop an invite link working; those who joined with it stay."""
-    return views.invite(await hearth().accounts.revoke_invite(code), base_url())
+    return views.invite(await hearth().accounts.revoke_invite(code), link_bases())
 
 
 @blueprint.get("/health")

@@ -108,6 +108,22 @@ async def test_invite_link_points_at_this_server(client, admin):
     assert body["url"].startswith("https://localhost/signup?invite=")
 
 
+async def test_invite_and_reset_links_come_at_every_address_people_use(client, admin, hearth):
+    """Issue 9: shown with every address, the admin's own first (hearth.local when announced,
+    each LAN address, localhost: as `hearth invite create` prints them)."""
+    from appliance.net.urls import listening_urls
+
+    everywhere = listening_urls(hearth.config)
+    invite = await json_of(await client.post("/api/v1/admin/invites", json={}), 201)
+    path = f"/signup?invite={invite['code']}"
+    assert invite["urls"][0] == invite["url"] == f"https://localhost{path}"
+    assert sorted(set(invite["urls"])) == sorted({invite["url"], *(u + path for u in everywhere)})
+    user = await make_user(hearth, "bob")
+    link = await json_of(await client.post(f"/api/v1/admin/users/{user}/reset-link"), 201)
+    assert link["urls"][0] == link["url"] and len(link["urls"]) == len(invite["urls"])
+    assert all("/reset?token=" in url for url in link["urls"])
+
+
 async def test_invite_link_uses_the_public_url_when_configured(tmp_path):
     async with running(tmp_path, server={"public_url": "https://hearth.example:8443/"}) as (
         _,

@@ -64,6 +64,10 @@ def test_admin_manages_people_and_invites_from_the_web_app(hearth_server, new_pe
     expect(admin.locator("#invite-url")).to_have_value(re.compile("invite="))
     new_invite = admin.input_value("#invite-url")
     code = new_invite.rsplit("=", 1)[1]
+    # The same link at the other addresses (the server listens on 127.0.0.1: localhost).
+    expect(admin.locator("#invite-other-urls")).to_contain_text(
+        f"https://localhost:{hearth_server.port}/signup?invite={code}"
+    )
     listed = admin.locator(f"#admin-invite-list li[data-code='{code}']")
     expect(listed).to_contain_text("0 of 3 used")
     listed.locator(".admin-revoke").click()

@@ -197,11 +197,14 @@ function inviteSection(listSlot, listed) {
   const url = h('input', { id: 'invite-url', type: 'text', readonly: true, class: 'mono' });
   const copyStatus = statusRegion({ id: 'invite-copy-status' });
   const details = h('p', { class: 'hint', id: 'invite-details' });
+  // The same link at the other addresses people use (hearth.local, each LAN address), for a
+  // device that cannot reach the one this browser used.
+  const elsewhere = h('ul', { id: 'invite-other-urls', class: 'hint mono link-list' });
   const result = h('div', { class: 'invite-result', hidden: true },
     h('label', { for: 'invite-url' }, 'Invite link'),
     h('div', { class: 'copy-row' }, url,
       h('button', { type: 'button', id: 'invite-copy', class: 'btn btn-secondary', onclick: copy }, 'Copy')),
-    details, copyStatus);
+    details, elsewhere, copyStatus);
   const form = h('form', { id: 'invite-form', class: 'form' },
     h('div', { class: 'field-row' }, fields.uses.wrap, fields.days.wrap), alert,
     submitRow('Create invite link'));
@@ -227,6 +230,8 @@ function inviteSection(listSlot, listed) {
     async submit() {
       const invite = await api.post('/admin/invites', { uses: Number(fields.uses.input.value), days: Number(fields.days.input.value) });
       url.value = invite.url;
+      const others = (invite.urls || []).slice(1);
+      elsewhere.replaceChildren(...(others.length ? [h('li', {}, 'Also works at:'), ...others.map((u) => h('li', {}, u))] : []));
       const uses = invite.max_uses ?? Number(fields.uses.input.value);
       details.textContent = `Works for ${uses} ${uses === 1 ? 'person' : 'people'}` +
         (invite.expires_at ? `, until ${dateTime(invite.expires_at)}.` : '.');
