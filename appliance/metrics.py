@@ -18,9 +18,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, ProcessCollector
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
+
+from appliance.sfu.fastpath import forwarded
 
 if TYPE_CHECKING:
     from appliance.context import Hearth
@@ -53,6 +55,16 @@ class _Live(Collector):
             "hearth_call_participants",
             "People in a call now.",
             value=sum(len(call.participants) for call in calls),
+        )
+        yield CounterMetricFamily(
+            "hearth_sfu_forwarded_packets",
+            "RTP packets the SFU forwarded to subscribers (retransmissions not counted).",
+            value=forwarded.packets,
+        )
+        yield CounterMetricFamily(
+            "hearth_sfu_forwarded_bytes",
+            "Bytes of RTP the SFU forwarded to subscribers, before SRTP.",
+            value=forwarded.octets,
         )
 
 

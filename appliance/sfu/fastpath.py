@@ -43,6 +43,19 @@ from aiortc.rtp import (
 log = logging.getLogger(__name__)
 
 HISTORY = 512  # packets an outlet keeps for retransmission: ~1.5 s of 1.5 Mbps video
+
+
+class Totals:
+    """Everything the SFU forwarded since start, for /metrics: one process, one count."""
+
+    __slots__ = ("octets", "packets")
+
+    def __init__(self) -> None:
+        self.packets = 0
+        self.octets = 0
+
+
+forwarded = Totals()
 AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
@@ -194,6 +207,8 @@ class Outlet:
         self._history[seq % HISTORY] = data
         self.packets += 1
         self.octets += len(data)
+        forwarded.packets += 1
+        forwarded.octets += len(data)
         self._write(self._srtp.protect(data) if self._writable() else None)
 
     def _writable(self) -> bool:

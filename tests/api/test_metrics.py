@@ -91,6 +91,9 @@ async def test_metrics_move_when_people_send_and_connect(served):
             what="the closed socket to leave the gauge",
         )
         assert "hearth_call_participants" in after and "hearth_calls_active" in after
+        # The SFU's forwarding totals (they move in tests/sfu/test_sfu.py): no call here.
+        assert [s.value for s in after["hearth_sfu_forwarded_packets_total"]] == [0]
+        assert [s.value for s in after["hearth_sfu_forwarded_bytes_total"]] == [0]
     finally:
         await people.close()
 

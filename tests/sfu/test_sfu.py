@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from appliance.config import CallSettings
-from appliance.sfu import SFU
+from appliance.sfu import SFU, fastpath
 from tests.sfu.peers import PatternTrack, Peer
 from tests.support.waiting import eventually
 
@@ -22,6 +22,7 @@ async def join(state: dict[str, Any], user_id: int, **kwargs: Any) -> Peer:
 
 
 async def test_three_people_each_decode_the_other_two_at_the_sent_size(call):
+    forwarded_before = (fastpath.forwarded.packets, fastpath.forwarded.octets)
     sizes = {1: (320, 240), 2: (240, 160), 3: (160, 120)}
     peers = [await join(call, uid, width=w, height=h) for uid, (w, h) in sizes.items()]
 
@@ -44,6 +45,9 @@ async def test_three_people_each_decode_the_other_two_at_the_sent_size(call):
                 assert mid is not None
                 await eventually(lambda p=peer, m=mid: p.received.get(m, None) is not None
                                  and p.received[m].frames > 10, timeout=10)  # fmt: skip
+    # /metrics reads these totals (hearth_sfu_forwarded_packets, _bytes).
+    packets, octets = fastpath.forwarded.packets, fastpath.forwarded.octets
+    assert packets > forwarded_before[0] and octets > forwarded_before[1] + 100 * packets
 
 
 async def test_a_late_joiner_decodes_video_within_a_second(call):
