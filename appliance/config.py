@@ -155,6 +155,10 @@ class MDNSSettings(Section):
     enabled: bool = True
     instance_name: str = "Hearth"
     host_name: str = "hearth"
+    # The network interfaces people reach Hearth on: their addresses go in the mDNS records,
+    # the certificate, the printed links and the call candidates (unless calls.addresses
+    # lists its own). Empty: the interfaces that carry the LAN (net/addresses.py).
+    interfaces: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = ()
 
 
 class CallSettings(Section):

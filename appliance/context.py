@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from appliance import __version__, datadir
 from appliance.bus import Bus
 from appliance.clock import HOUR_MS, Clock
-from appliance.config import Settings
+from appliance.config import CallSettings, Settings
 from appliance.lifecycle import Background, Lifecycle, Step
 from appliance.net.mail import Mailer
 from appliance.net.urls import base_urls
@@ -158,7 +158,7 @@ class Announcement:
         self._announcer = Announcer(
             instance_name=mdns.instance_name,
             port=self._config.server.port,
-            addresses=announced_addresses(()),
+            addresses=announced_addresses((), mdns.interfaces),
             version=__version__,
             instance_id=datadir.instance_id(self._config.data_dir),
             host_name=f"{mdns.host_name}.local.",
@@ -195,7 +195,7 @@ def build(
         live_sessions=sessions.live,
         clock=clock,
     )
-    calls = Calls(work, config.calls, signals=hub)
+    calls = Calls(work, _call_settings(config), signals=hub)
     files = Files(work, config)
     messaging = Messaging(work, config, limits)
     hub.when_gone(calls.user_disconnected)
@@ -239,6 +239,17 @@ def build(
         export=Export(work, config),
         leaving=Leaving(accounts, messaging, config.messages.on_account_deleted),
     )
+
+
+def _call_settings(config: Settings) -> CallSettings:
+    """Call media is offered on the addresses mDNS announces and the certificate covers
+    (mdns.interfaces), unless calls.addresses names its own."""
+    if config.calls.addresses or not config.calls.enabled:
+        return config.calls
+    from appliance.net.addresses import announced_addresses
+
+    addresses = tuple(announced_addresses((), config.mdns.interfaces))
+    return config.calls.model_copy(update={"addresses": addresses})
 
 
 @asynccontextmanager

@@ -22,15 +22,43 @@ _ROUTE_PROBES: tuple[tuple[socket.AddressFamily, str], ...] = (
 )
 
 
-def lan_addresses(include_loopback: bool = False) -> list[IPAddress]:
-    """Return this machine's interface addresses, IPv4 first, in a stable order.
+# Interfaces that are not the LAN people are on: container and VM bridges, virtual Ethernet
+# pairs, VPN tunnels. Their addresses would only confuse a browser (a certificate name it
+# never uses, an mDNS record it cannot reach, an ICE candidate that times out).
+VIRTUAL_PREFIXES = (
+    "docker", "br-", "veth", "virbr", "vnet", "lxc", "lxd", "cni", "flannel", "cali",
+    "podman", "kube", "vmnet", "vboxnet", "tun", "tap", "wg", "tailscale", "zt", "utun",
+    "ppp", "ham",
+)  # fmt: skip
 
-    Link-local IPv6 addresses are left out unless there is nothing else: without a zone
-    they are of little use to a browser, but on a LAN with no DHCP and no router they
-    may be all there is.
+
+def lan_addresses(
+    include_loopback: bool = False, interfaces: Sequence[str] = ()
+) -> list[IPAddress]:
+    """Return the addresses people reach this machine on, IPv4 first, in a stable order.
+
+    `interfaces`: the network interfaces to use (an admin's `mdns.interfaces`). Empty: the
+    interfaces that carry the LAN, that is private addresses on interfaces that are not
+    virtual bridges or tunnels (`VIRTUAL_PREFIXES`); a machine with none (a server with a
+    public address) uses what it has. Link-local IPv6 addresses are left out unless there is
+    nothing else: without a zone they are of little use to a browser, but on a LAN with no
+    DHCP and no router they may be all there is.
     """
-    found = _interface_addresses()
+    found = choose_interfaces(_named_addresses(), interfaces)
     return select_addresses(found, include_loopback=include_loopback)
+
+
+def choose_interfaces(
+    named: Iterable[tuple[str, IPAddress]], interfaces: Sequence[str] = ()
+) -> list[IPAddress]:
+    """The addresses of the chosen interfaces (see `lan_addresses`), loopback kept for the
+    caller to filter."""
+    named = list(named)
+    if interfaces:
+        return [addr for name, addr in named if name in interfaces or addr.is_loopback]
+    real = [(name, addr) for name, addr in named if not name.startswith(VIRTUAL_PREFIXES)]
+    private = [addr for _, addr in real if addr.is_private]
+    return private or [addr for _, addr in real] or [addr for _, addr in named]
 
 
 def select_addresses(found: Iterable[IPAddress], *, include_loopback: bool) -> list[IPAddress]:
@@ -44,7 +72,7 @@ def select_addresses(found: Iterable[IPAddress], *, include_loopback: bool) -> l
     return sorted(chosen, key=_sort_key)
 
 
-def announced_addresses(configured: Sequence[str]) -> list[str]:
+def announced_addresses(configured: Sequence[str], interfaces: Sequence[str] = ()) -> list[str]:
     """Return the addresses to announce (mDNS, ICE candidates) as strings.
 
     An admin's explicit list wins, so a machine with several networks can announce only
@@ -52,7 +80,7 @@ def announced_addresses(configured: Sequence[str]) -> list[str]:
     Raises ValueError naming the first entry that is not a usable IP address.
     """
     if not configured:
-        return [str(addr) for addr in lan_addresses()]
+        return [str(addr) for addr in lan_addresses(interfaces=interfaces)]
     result: list[str] = []
     for value in configured:
         text = str(parse_address(value))
@@ -82,19 +110,20 @@ def hostname() -> str:
     return short or "hearth"
 
 
-def _interface_addresses() -> list[IPAddress]:
+def _named_addresses() -> list[tuple[str, IPAddress]]:
+    """(interface name, address) for every address of every interface."""
     try:
         import ifaddr
     except ImportError:
-        return _socket_addresses()
-    found: list[IPAddress] = []
+        return [("", addr) for addr in _socket_addresses()]
+    found: list[tuple[str, IPAddress]] = []
     for adapter in ifaddr.get_adapters():
         for ip in adapter.ips:
             # ifaddr gives IPv6 as (address, flowinfo, scope_id); the scope is dropped
             # because callers want plain addresses they can print and compare.
             raw = ip.ip[0] if isinstance(ip.ip, tuple) else ip.ip
             with contextlib.suppress(ValueError):
-                found.append(ipaddress.ip_address(raw.split("%", 1)[0]))
+                found.append((adapter.name, ipaddress.ip_address(raw.split("%", 1)[0])))
     return found
 
 

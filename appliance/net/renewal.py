@@ -41,7 +41,7 @@ def certificate_for(config: Settings, clock: Clock | None = None) -> Certificate
 
 def issue(config: Settings, clock: Clock) -> Certificate:
     names = [*config.tls.extra_names, f"{config.mdns.host_name}.local", hostname()]
-    addresses = [str(a) for a in lan_addresses()]
+    addresses = [str(a) for a in lan_addresses(interfaces=config.mdns.interfaces)]
     return ensure_certificate(config.data_dir, names, addresses, now=to_datetime(clock.now_ms()))
 
 

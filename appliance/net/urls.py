@@ -38,7 +38,7 @@ def listening_urls(config: Settings) -> list[str]:
     # The mDNS name first: it stays the same when DHCP hands out a new address. Then each
     # address, for devices that do not resolve .local names; localhost works on this machine.
     urls = [f"https://{config.mdns.host_name}.local{port}"] if config.mdns.enabled else []
-    for address in lan_addresses():
+    for address in lan_addresses(interfaces=config.mdns.interfaces):
         shown = f"[{address}]" if address.version == 6 else str(address)
         urls.append(f"https://{shown}{port}")
     urls.append(f"https://localhost{port}")

@@ -12,6 +12,7 @@ import pytest
 from appliance.net import addresses
 from appliance.net.addresses import (
     announced_addresses,
+    choose_interfaces,
     hostname,
     lan_addresses,
     parse_address,
@@ -65,9 +66,41 @@ def test_select_removes_duplicates() -> None:
     assert select_addresses(found, include_loopback=False) == ips("10.0.0.3", "fd00::2")
 
 
+def named(*pairs: str) -> list[tuple[str, addresses.IPAddress]]:
+    """("eth0 192.168.1.5", ...) -> [("eth0", IPv4Address("192.168.1.5")), ...]"""
+    return [(name, ipaddress.ip_address(value)) for name, value in (p.split() for p in pairs)]
+
+
+MACHINE = named(
+    "lo 127.0.0.1", "eth0 192.168.1.5", "eth0 fd00::5", "wlan0 10.0.0.7", "docker0 172.17.0.1",
+    "br-3f2a 172.18.0.1", "veth12ab fe80::1", "wg0 10.8.0.2", "tailscale0 100.101.1.2",
+)  # fmt: skip
+
+
+def test_by_default_the_interfaces_that_carry_the_lan_are_used() -> None:
+    """Issue 12: not docker or VM bridges, veth pairs or VPN tunnels."""
+    chosen = select_addresses(choose_interfaces(MACHINE), include_loopback=False)
+    assert chosen == ips("10.0.0.7", "192.168.1.5", "fd00::5")
+
+
+def test_a_machine_with_only_public_addresses_uses_them() -> None:
+    machine = named("lo 127.0.0.1", "eth0 203.0.113.5", "docker0 172.17.0.1")
+    assert select_addresses(choose_interfaces(machine), include_loopback=False) == ips(
+        "203.0.113.5"
+    )
+
+
+def test_configured_interfaces_are_used_and_nothing_else() -> None:
+    chosen = choose_interfaces(MACHINE, ["wlan0", "wg0"])
+    assert select_addresses(chosen, include_loopback=False) == ips("10.0.0.7", "10.8.0.2")
+
+
 def test_lan_addresses_are_this_machines_non_loopback_addresses() -> None:
     result = lan_addresses()
-    assert result == select_addresses(ifaddr_addresses(), include_loopback=False)
+    assert result == select_addresses(
+        choose_interfaces(addresses._named_addresses()), include_loopback=False
+    )
+    assert set(result) <= ifaddr_addresses()
     assert not any(addr.is_loopback for addr in result)
     versions = [addr.version for addr in result]
     assert versions == sorted(versions)
