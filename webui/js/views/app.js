@@ -23,7 +23,9 @@ const OFFLINE_NOTICE_DELAY_MS = 2000;
 function emptyState() {
   return h('div', { class: 'empty-state', 'data-testid': 'main-empty' },
     icon('chat', 'icon icon-xl'),
-    h('p', {}, 'Select a chat'));
+    h('h1', { tabindex: -1 }, 'Welcome to Hearth'),
+    h('p', {}, 'Pick a chat on the left to read it, or start a new chat with the + button.'),
+    h('p', { class: 'hint' }, 'Messages, files and calls stay on this network.'));
 }
 
 const PROMPT_DISMISSED = 'hearth.notify-prompt-dismissed';
@@ -85,9 +87,10 @@ export function createFrame(ctx) {
       avatarSlot, h('div', { class: 'me-text' }, meName, meStatus), contactsLink, settingsLink, logout),
     chatList.tools,
     connectionStatus,
-    notificationPrompt(),
     h('h2', { class: 'vh' }, 'Chats'),
-    chatList.body);
+    chatList.body,
+    // Under the list, not above it: an offer, not the first thing on a phone's screen.
+    notificationPrompt());
   const main = h('main', { id: 'main-pane', class: 'main-pane' });
   const el = h('div', { id: 'app-frame', class: 'frame', 'data-pane': 'list' }, sidebar, main);
 
