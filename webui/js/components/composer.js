@@ -46,7 +46,7 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
   const emojiButton = h('button', {
     type: 'button', id: 'emoji-button', class: 'icon-btn', 'aria-label': 'Insert an emoji', title: 'Insert an emoji', disabled: true,
     onclick: () => openEmojiPicker(),
-  }, h('span', { class: 'icon emoji-glyph', 'aria-hidden': 'true' }, '\u{1F642}'));
+  }, icon('smile'));
   const form = h('form', { id: 'composer-form', class: 'composer' }, attachButton, emojiButton, picker, input, recordButton, sendButton);
   const el = h('div', { class: 'composer-wrap' }, context, mentionList, emojiList, traySlot, form);
   input.value = drafts.get(chatId) || '';
