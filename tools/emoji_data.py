@@ -1,6 +1,6 @@
 """Derives the emoji picker's data (webui/js/emoji/emoji.json) from the npm package
-emojibase-data (MIT License, Copyright (c) 2017-2019 Miles Johnson; see
-webui/js/emoji/LICENSE-emojibase). Run after `npm pack emojibase-data@15` and unpacking:
+emojibase-data (MIT License, Copyright (c) 2017-2019 Miles Johnson: its notice travels in
+the output's "source" and "license" keys). Run after `npm pack emojibase-data@15` and unpacking:
 
     python3 tools/emoji_data.py package/ > webui/js/emoji/emoji.json
 
@@ -43,7 +43,13 @@ def derive(package: Path) -> dict[str, object]:
         if len(skins) == 5:
             row.append(skins)
         rows.append(row)
-    return {"groups": names, "emoji": rows}
+    version = json.loads((package / "package.json").read_text())["version"]
+    return {
+        "source": f"emojibase-data {version} (npm), https://emojibase.dev",
+        "license": (package / "LICENSE").read_text(),
+        "groups": names,
+        "emoji": rows,
+    }
 
 
 if __name__ == "__main__":
