@@ -24,7 +24,11 @@ async def test_mute_for_8_hours_a_week_always_and_off(people):
     assert timedelta(hours=7, minutes=59) < when(eight["muted_until"]) - before
     assert when(eight["muted_until"]) - before < timedelta(hours=8, minutes=1)
     week = await prefs(ada, chat["id"], mute="week")
-    assert timedelta(days=6, hours=23) < when(week["muted_until"]) - before < timedelta(days=7, hours=1)
+    assert (
+        timedelta(days=6, hours=23)
+        < when(week["muted_until"]) - before
+        < timedelta(days=7, hours=1)
+    )
     always = await prefs(ada, chat["id"], mute="always")
     assert when(always["muted_until"]).year == 9999
     assert when((await ada.chat_in_list(chat["id"]))["muted_until"]).year == 9999
