@@ -87,6 +87,7 @@ PUBLIC: dict[str, str] = {
     "GET /reset": "client-side route: index.html",
     "GET /forgot": "client-side route: index.html",
     "GET /settings": "client-side route: index.html",
+    "GET /starred": "client-side route: index.html",
     "GET /setup": "client-side route: index.html",
     "GET /signup": "client-side route: index.html",
     "GET /docs": "the API docs page (renders /openapi.json)",
