@@ -67,6 +67,7 @@ def test_mute_archive_and_star(hearth_server, new_person):
     send(ada, server, chat_id, "quiet", "quiet please")
     expect(item.locator(".chat-item-preview")).to_contain_text("quiet please")
     expect(item.locator(".unread-badge")).to_have_text("1")
+    expect(item.locator(".muted-mark")).to_be_visible()
     assert notes(bob) == ["first ping"]
     bob.evaluate("window.__hidden = false")
 

@@ -40,6 +40,7 @@ function chatItem(ctx, chat, current) {
       last && h('time', { class: 'chat-item-time', datetime: last.created_at }, listTime(last.created_at))),
     h('span', { class: 'chat-item-row' },
       h('span', { class: `chat-item-preview${typing ? ' is-typing' : ''}` }, previewText(ctx, chat)),
+      ctx.chats.isMuted(chat) && h('span', { class: 'muted-mark', title: 'Muted: no notifications' }, 'muted'),
       chat.mention_count > 0 && h('span', { class: 'mention-badge', title: 'You were mentioned' }, '@', h('span', { class: 'vh' }, ' mentioned you')),
       chat.unread_count > 0 && h('span', { class: 'unread-badge' }, String(chat.unread_count)),
       chat.unread_count > 0 && h('span', { class: 'vh' }, ' unread'))));
