@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -37,6 +40,7 @@ from appliance.services.errors import ForbiddenError, RateLimitedError, ServiceE
 from appliance.services.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("appliance.access")  # the same log as requests
 
 IDLE_SECONDS = 60.0
 OP_SETTLE_SECONDS = 10.0  # an op still running when its socket closes may finish within this
@@ -82,46 +86,89 @@ async def socket() -> None:
         websocket.remote_addr or "",
     )
     await websocket.accept()
-    ws = cast(Any, websocket)._get_current_object()  # the object itself, usable from tasks
-    hub: Hub = context.hub
-    connection = Connection(
-        principal.user.id,
-        principal.session_id,
-        ws.send,
-        context.config.server.write_timeout_seconds,
-    )
-    limit = context.config.limits.ws_frames_per_connection
-    driver = Driver(
-        Caller(context, hub, connection),
-        current_app.extensions[OPS_KEY],
-        ws.receive,
-        RateLimiter(limit.count, limit.per_seconds, clock=context.clock.monotonic),
-    )
-    writer = asyncio.create_task(connection.write_loop(), name="ws-writer")
-    reader = asyncio.create_task(driver.read_loop(), name="ws-reader")
-    cut_off = False
+    # One line when it opens and one when it ends, with an id tying them together (and the
+    # lines between): never a token.
+    opened_at, connection_id = time.perf_counter(), secrets.token_hex(6)
+    logged = SocketLog(
+        principal.user.id, connection_id, websocket.remote_addr or "",
+        context.config.logging.access_log,
+    )  # fmt: skip
+    logged.line("opened", None, 0.0)
     try:
-        await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-        for name, task in (("reader", reader), ("writer", writer)):
-            error = task.exception() if task.done() and not task.cancelled() else None
-            if isinstance(error, WriteTimeout):
-                cut_off = _cut_off(ws.scope, connection, error)
-            elif isinstance(error, ConnectionError | EOFError):
-                log.info("WebSocket %s ended: the client went away (%s)", name, error)
-            elif error is not None:
-                # Said, not swallowed: the client is told the server failed and resumes.
-                log.error("WebSocket %s failed", name, exc_info=error)
-                connection.close(CLOSE_INTERNAL, f"server error ({name})")
-    finally:
-        hub.detach(connection)
-        for task in (reader, writer):
-            task.cancel()
-        for task in (reader, writer):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        await driver.settle()
-    if connection.close_code is not None and not cut_off:
-        await ws.close(connection.close_code, connection.close_reason)
+        ws = cast(Any, websocket)._get_current_object()  # the object itself, usable from tasks
+        hub: Hub = context.hub
+        connection = Connection(
+            principal.user.id,
+            principal.session_id,
+            ws.send,
+            context.config.server.write_timeout_seconds,
+        )
+        limit = context.config.limits.ws_frames_per_connection
+        driver = Driver(
+            Caller(context, hub, connection),
+            current_app.extensions[OPS_KEY],
+            ws.receive,
+            RateLimiter(limit.count, limit.per_seconds, clock=context.clock.monotonic),
+        )
+        writer = asyncio.create_task(connection.write_loop(), name="ws-writer")
+        reader = asyncio.create_task(driver.read_loop(), name="ws-reader")
+        cut_off = False
+        try:
+            await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            for name, task in (("reader", reader), ("writer", writer)):
+                error = task.exception() if task.done() and not task.cancelled() else None
+                if isinstance(error, WriteTimeout):
+                    cut_off = _cut_off(ws.scope, connection, error)
+                elif isinstance(error, ConnectionError | EOFError):
+                    log.info("WebSocket %s ended: the client went away (%s) [%s]", name, error,
+                             connection_id)  # fmt: skip
+                elif error is not None:
+                    # Said, not swallowed: the client is told the server failed and resumes.
+                    log.error("WebSocket %s failed [%s]", name, connection_id, exc_info=error)
+                    connection.close(CLOSE_INTERNAL, f"server error ({name})")
+        finally:
+            hub.detach(connection)
+            for task in (reader, writer):
+                task.cancel()
+            for task in (reader, writer):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await driver.settle()
+        if connection.close_code is not None and not cut_off:
+            await ws.close(connection.close_code, connection.close_reason)
+    finally:  # a client gone makes Quart cancel this handler: log its end anyway
+        logged.line("closed", connection.close_code, time.perf_counter() - opened_at)
+
+
+@dataclass(frozen=True, slots=True)
+class SocketLog:
+    """Access-log lines for one WebSocket (the same fields as a request's, in JSON too),
+    made from what is known when it opens: at its end the request context may be gone."""
+
+    user_id: int
+    connection_id: str
+    client: str
+    enabled: bool
+
+    def line(self, what: str, code: int | None, seconds: float) -> None:
+        if not self.enabled:
+            return
+        access_log.info(
+            "WebSocket %s: user %s%s, %.1fs [%s]",
+            what,
+            self.user_id,
+            "" if code is None else f", code {code}",
+            seconds,
+            self.connection_id,
+            extra={
+                "request_id": self.connection_id,
+                "method": "WS",
+                "path": "/api/v1/ws",
+                "status": code,
+                "duration_ms": round(seconds * 1000, 1),
+                "client": self.client,
+            },
+        )
 
 
 def _cut_off(scope: Any, connection: Connection, error: WriteTimeout) -> bool:

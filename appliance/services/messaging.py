@@ -46,9 +46,30 @@ def mention_names(body: str) -> list[str]:
     return sorted({name.lower() for name in MENTION_RE.findall(body)})
 
 
+# Code points of emoji sequences that Unicode does not class as symbols: the joiner, the
+# emoji presentation selector, and the tags of subdivision flags (England, Scotland, Wales).
+_EMOJI_FORMAT = {"\u200d", "\ufe0f", *map(chr, range(0xE0020, 0xE0080))}
+# The emoji blocks: a code point there is an emoji even when this Python's Unicode tables
+# (3.11: Unicode 14) are older than the emoji (Unicode 15's 🫨 is "unassigned" to them).
+_EMOJI_BLOCKS = ("\U0001f000", "\U0001faff")
+# What counts whatever its class: a keycap, a digit, # or * with the selector and the
+# enclosing keycap mark (1️⃣); a non-ASCII character the selector asks to show as emoji (U+2139 + FE0F).
+_EMOJI_FORM_RE = re.compile("[0-9#*]\ufe0f?\u20e3|[^\x00-\x7f]\ufe0f")
+
+
 def check_emoji(emoji: str) -> str:
+    """Any one emoji of the Unicode set (with skin tones, joiners, flags and keycaps), not
+    text: ASCII, letters, digits, spaces and control characters outside those sequences are
+    refused."""
+    bare = _EMOJI_FORM_RE.sub("", emoji)
     if not 1 <= len(emoji) <= limits.EMOJI_MAX or any(
-        unicodedata.category(c)[0] in "LNZC" and c not in "\u200d\ufe0f" for c in emoji
+        c < "\x80"
+        or (
+            unicodedata.category(c)[0] in "LNZC"
+            and c not in _EMOJI_FORMAT
+            and not _EMOJI_BLOCKS[0] <= c <= _EMOJI_BLOCKS[1]
+        )
+        for c in bare
     ):
         raise InvalidError("A reaction is one emoji.", field="emoji")
     return emoji

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
+from appliance.services.errors import InvalidError
+from appliance.services.messaging import check_emoji
 from tests.support.app import Client, make_settings, running
 from tests.support.people import AppPeople, new_client_id
 from tests.support.responses import error_of, field_error, json_of, no_content
@@ -433,7 +436,8 @@ async def test_reactions_are_idempotent_and_grouped_by_emoji(pair):
 
 
 @pytest.mark.parametrize(
-    "emoji", ["a", "ok", "1", "\N{THUMBS UP SIGN}" * 17, "x\N{THUMBS UP SIGN}"]
+    "emoji",
+    ["a", "ok", "1", "#", "!", "1\u20e3x", "\N{THUMBS UP SIGN}" * 17, "x\N{THUMBS UP SIGN}"],
 )
 async def test_a_reaction_must_be_an_emoji(pair, emoji):
     ada, _, chat_id = pair
@@ -441,6 +445,43 @@ async def test_a_reaction_must_be_an_emoji(pair, emoji):
     response = await ada.put(f"/messages/{message['id']}/reactions/{emoji_path(emoji)}")
     await error_of(response, 400, "validation_error")
     assert (await ada.message(chat_id, message["id"]))["reactions"] == []
+
+
+# Any emoji of the picker's set, the hard ones: a skin tone, a keycap, a subdivision flag
+# (tags), a country flag, a family of joined people with tones, text presentation + selector.
+ANY_EMOJI = [
+    "\N{WAVING HAND SIGN}\N{EMOJI MODIFIER FITZPATRICK TYPE-4}",
+    "1\ufe0f\u20e3",
+    "#\ufe0f\u20e3",
+    "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",
+    "\U0001f1eb\U0001f1f7",
+    "\U0001f469\U0001f3fb\u200d\u2764\ufe0f\u200d\U0001f48b\u200d\U0001f468\U0001f3fc",
+    "\u00a9\ufe0f",
+    "\u2139\ufe0f",
+    "\U0001fae8",
+]
+
+
+@pytest.mark.parametrize("emoji", ANY_EMOJI)
+async def test_any_emoji_is_a_reaction_and_comes_back_as_given(pair, emoji):
+    ada, bob, chat_id = pair
+    message = await ada.send(chat_id, "react")
+    await no_content(await bob.put(f"/messages/{message['id']}/reactions/{emoji_path(emoji)}"))
+    seen = await ada.message(chat_id, message["id"])
+    assert seen["reactions"] == [{"emoji": emoji, "user_ids": [bob.id]}]
+
+
+def test_every_emoji_the_picker_offers_is_a_reaction():
+    data = json.loads((Path(__file__).parents[2] / "webui/js/emoji/emoji.json").read_text())
+    offered = [e for row in data["emoji"] for e in [row[0], *(row[5] if len(row) > 5 else [])]]
+    assert len(offered) > 3000
+    refused = []
+    for emoji in offered:
+        try:
+            check_emoji(emoji)
+        except InvalidError:
+            refused.append(emoji)
+    assert refused == []
 
 
 # --- pins -------------------------------------------------------------------------------------

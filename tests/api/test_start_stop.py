@@ -39,7 +39,7 @@ def test_the_steps_and_their_order(tmp_path: Path) -> None:
     steps = hearth_of(app).lifecycle.steps
     assert [step.name for step in steps] == [
         "database", "expired sessions", "audience", "hub", "calls", "event pruning", "files",
-        "file sweep", "mdns",
+        "file sweep", "email", "mdns",
     ]  # fmt: skip
     without = create_app(make_settings(tmp_path / "other"))
     assert "mdns" not in [step.name for step in hearth_of(without).lifecycle.steps]

@@ -237,7 +237,9 @@ def test_history_search_reply_and_retry_after_server_restart(tmp_path, new_perso
         expect(ada.locator("#composer-context")).to_contain_text("sourdough starter")
         ada.fill("#composer", "is it still alive?")
         ada.locator("#composer").press("Enter")
-        expect(pages.last_message(ada, "still alive").locator(".quote")).to_contain_text("sourdough")
+        expect(pages.last_message(ada, "still alive").locator(".quote")).to_contain_text(
+            "sourdough"
+        )
 
         # Bob clicks the quote: the original is scrolled to and highlighted.
         reply = pages.last_message(bob, "still alive")
@@ -257,7 +259,9 @@ def test_history_search_reply_and_retry_after_server_restart(tmp_path, new_perso
         expect(failed.locator(".retry")).to_be_visible()
         expect(bob.locator("#connection-status")).to_have_text("Connecting…")
         server.start()
-        pages.api(ada, server, f"/chats/{chat_id}/messages", {"client_id": "after", "body": "back up"})
+        pages.api(
+            ada, server, f"/chats/{chat_id}/messages", {"client_id": "after", "body": "back up"}
+        )
         # Bob's socket comes back by itself and resumes: he gets what he missed.
         # (within the longest reconnect backoff, 8 s, and the time the server takes to start)
         pages.last_message(bob, "back up", timeout=20_000)
@@ -270,3 +274,32 @@ def test_history_search_reply_and_retry_after_server_restart(tmp_path, new_perso
         ).to_have_count(1, timeout=20_000)
 
         assert pages.problems(watches) == []
+
+
+def test_keyboard_shortcuts_switch_chats(hearth_server, new_person):
+    """Issue 14: Ctrl+K jumps to any chat, Alt+Up/Down steps through the list, "?" lists the
+    shortcuts."""
+    ada, bob, watches = pages.two_people_in_a_direct_chat(hearth_server, new_person)
+    bob_id = pages.my_id(bob, hearth_server)
+    garden = pages.api(
+        ada, hearth_server, "/chats", {"kind": "group", "title": "Garden", "member_ids": [bob_id]}
+    )
+    expect(ada.locator(f'#chat-list [data-chat-id="{garden["id"]}"]')).to_be_visible()
+    ada.locator("#chat-title").click()  # focus out of the composer: "?" is a character there
+
+    ada.keyboard.press("?")
+    expect(ada.locator("#shortcuts")).to_contain_text("Jump to a chat or person")
+    ada.keyboard.press("Escape")
+    expect(ada.locator("#shortcuts")).to_have_count(0)
+
+    ada.keyboard.press("Control+k")
+    ada.locator("#switcher-input").fill("gard")
+    expect(ada.locator("#switcher-results [role=option]").first).to_contain_text("Garden")
+    ada.keyboard.press("Enter")
+    expect(ada.locator("#chat-title")).to_have_text("Garden")
+
+    ada.keyboard.press("Alt+ArrowDown")  # Garden is the newest; the direct chat comes next
+    expect(ada.locator("#chat-title")).to_have_text("Bob Builder")
+    ada.keyboard.press("Alt+ArrowUp")
+    expect(ada.locator("#chat-title")).to_have_text("Garden")
+    assert pages.problems(watches) == []

@@ -106,14 +106,35 @@ def test_settings_profile_password_devices_theme_logout(hearth_server, new_perso
 
 def test_phone_layout_alternates_sidebar_and_main(hearth_server, new_person):
     page = new_person()
-    page.set_viewport_size({"width": 390, "height": 800})
+    page.set_viewport_size({"width": 390, "height": 844})
     pages.set_up_admin(page, hearth_server, password=ADMIN_PASSWORD)
     assert page.is_visible("#sidebar")
     assert not page.is_visible("#main-pane")
+    # The notification offer sits under the chat list, not on top of it (issue 14).
+    prompt, chats = page.locator("#notify-prompt"), page.locator("#chat-list")
+    if prompt.is_visible():
+        assert prompt.bounding_box()["y"] >= chats.bounding_box()["y"]
     page.click("#open-settings")
     page.wait_for_selector("#profile-form")
     assert page.is_visible("#main-pane")
     assert not page.is_visible("#sidebar")
+    # Settings has its sections one tap away.
+    page.click('#settings-sections [data-section="settings-appearance"]')
+    expect(page.locator("#settings-appearance h2")).to_be_focused()
+
+    # A chat's title is not cut on a phone: it takes a second line instead.
+    chat = pages.api(page, hearth_server, "/chats", {"kind": "group", "title": "Kitchen table talk"})
+    page.goto(f"{hearth_server.url}/chats/{chat['id']}")
+    title = page.locator("#chat-title")
+    expect(title).to_have_text("Kitchen table talk")
+    fits = title.evaluate("t => t.scrollWidth <= t.clientWidth && t.scrollHeight <= t.clientHeight")
+    assert fits, title.evaluate("t => [t.scrollWidth, t.clientWidth, t.scrollHeight, t.clientHeight]")
+
+
+def test_an_empty_main_pane_says_what_to_do(hearth_server, new_person):
+    page = new_person()
+    pages.set_up_admin(page, hearth_server, password=ADMIN_PASSWORD)
+    expect(page.locator("[data-testid=main-empty]")).to_contain_text("start a new chat")
 
 
 def test_api_docs_page_renders_the_openapi_spec(hearth_server, new_person):

@@ -3,7 +3,8 @@
 // Files come from the attach button, a paste or a drop (addFiles) into a tray where they
 // upload at once; Send waits for them and sends them with the text as caption. The tray
 // (./attach-tray.js) and the recorder (../files/recorder.js) load on first use; a voice note
-// is sent on its own.
+// is sent on its own. The emoji button opens the picker (../emoji/picker.js, loaded then) and
+// inserts at the caret; ":smi" offers emoji by shortcode like "@" offers people.
 import { h } from '../dom.js';
 import { errorText } from '../api.js';
 import { preview } from '../text.js';
@@ -24,6 +25,7 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     icon('close'));
   const context = h('div', { id: 'composer-context', class: 'composer-context', hidden: true }, contextText, cancel);
   const mentionList = h('ul', { id: 'mention-list', class: 'mention-list', role: 'listbox', 'aria-label': 'People to mention', hidden: true });
+  const emojiList = h('ul', { id: 'emoji-complete', class: 'mention-list', role: 'listbox', 'aria-label': 'Emoji by shortcode', hidden: true });
   const input = h('textarea', {
     id: 'composer', rows: 1, placeholder: 'Message', maxlength: 4000, enterkeyhint: 'send', disabled: true,
     'aria-label': 'Message', 'aria-autocomplete': 'list', 'aria-controls': 'mention-list', 'aria-expanded': 'false',
@@ -41,8 +43,12 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     type: 'button', id: 'record', class: 'icon-btn', 'aria-label': 'Record a voice note', title: 'Record a voice note', disabled: true,
     onclick: () => record(),
   }, icon('mic'));
-  const form = h('form', { id: 'composer-form', class: 'composer' }, attachButton, picker, input, recordButton, sendButton);
-  const el = h('div', { class: 'composer-wrap' }, context, mentionList, traySlot, form);
+  const emojiButton = h('button', {
+    type: 'button', id: 'emoji-button', class: 'icon-btn', 'aria-label': 'Insert an emoji', title: 'Insert an emoji', disabled: true,
+    onclick: () => openEmojiPicker(),
+  }, icon('smile'));
+  const form = h('form', { id: 'composer-form', class: 'composer' }, attachButton, emojiButton, picker, input, recordButton, sendButton);
+  const el = h('div', { class: 'composer-wrap' }, context, mentionList, emojiList, traySlot, form);
   input.value = drafts.get(chatId) || '';
 
   let mode = null; // {kind: 'reply'|'edit', message}
@@ -110,6 +116,83 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     options = [];
     showMentions();
     input.focus();
+  }
+
+  // ---- emoji
+  let emojiModule = null; // the picker module and its data, once loaded
+  let emojiOptions = [];
+  let emojiActive = 0;
+
+  function loadEmoji() {
+    emojiModule ||= import('../emoji/picker.js').then((m) => m.loadEmoji().then((data) => ({ m, data })))
+      .catch((err) => {
+        emojiModule = null;
+        throw err;
+      });
+    return emojiModule;
+  }
+
+  function insertText(text, start = input.selectionStart, end = input.selectionEnd) {
+    input.focus();
+    input.setRangeText(text, start, end, 'end');
+    input.dispatchEvent(new Event('input'));
+  }
+
+  async function openEmojiPicker() {
+    const start = input.selectionStart;
+    const end = input.selectionEnd;
+    try {
+      const { m } = await loadEmoji();
+      const emoji = await m.pickEmoji({ title: 'Insert an emoji' });
+      if (emoji) insertText(emoji, start, end);
+      else input.focus();
+    } catch {
+      announce("Couldn't load the emoji picker.");
+    }
+  }
+
+  function shortcodeQuery() {
+    const before = input.value.slice(0, input.selectionStart);
+    const match = /(^|\s):([a-z0-9_+-]{2,})$/i.exec(before);
+    return match ? match[2] : null;
+  }
+
+  async function showEmojiOptions() {
+    const query = shortcodeQuery();
+    if (query == null) {
+      setEmojiOptions([]);
+      return;
+    }
+    let loaded;
+    try {
+      loaded = await loadEmoji();
+    } catch {
+      return; // no completion beats an error while typing
+    }
+    if (shortcodeQuery() !== query) return; // typed on meanwhile
+    setEmojiOptions(loaded.m.shortcodeMatches(loaded.data, query));
+  }
+
+  function setEmojiOptions(next) {
+    emojiOptions = next;
+    emojiActive = Math.min(emojiActive, Math.max(0, next.length - 1));
+    emojiList.hidden = !next.length;
+    input.setAttribute('aria-controls', next.length ? 'emoji-complete' : 'mention-list');
+    input.setAttribute('aria-expanded', String(!!(next.length || options.length)));
+    emojiList.replaceChildren(...next.map((e, i) => h('li', {
+      id: `emoji-complete-${i}`, role: 'option', class: 'mention-option', 'aria-selected': String(i === emojiActive), 'data-emoji': e.emoji,
+      onmousedown: (event) => { event.preventDefault(); pickShortcode(e); },
+    }, h('span', { class: 'emoji-glyph', 'aria-hidden': 'true' }, e.emoji), h('span', {}, `:${e.code}:`), h('span', { class: 'user-handle' }, e.name))));
+    if (next.length) input.setAttribute('aria-activedescendant', `emoji-complete-${emojiActive}`);
+    else if (!options.length) input.removeAttribute('aria-activedescendant');
+  }
+
+  function pickShortcode(choice) {
+    const caret = input.selectionStart;
+    const start = input.value.slice(0, caret).lastIndexOf(':');
+    loadEmoji().then(({ m }) => m.rememberEmoji(choice.emoji), () => {});
+    setEmojiOptions([]);
+    insertText(choice.emoji, start, caret);
   }
 
   // ---- files
@@ -256,7 +339,17 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
   });
 
   input.addEventListener('keydown', (event) => {
-    if (options.length && ['ArrowDown', 'ArrowUp'].includes(event.key)) {
+    if (emojiOptions.length && ['ArrowDown', 'ArrowUp'].includes(event.key)) {
+      event.preventDefault();
+      emojiActive = (emojiActive + (event.key === 'ArrowDown' ? 1 : -1) + emojiOptions.length) % emojiOptions.length;
+      setEmojiOptions(emojiOptions);
+    } else if (emojiOptions.length && (event.key === 'Enter' || event.key === 'Tab')) {
+      event.preventDefault();
+      pickShortcode(emojiOptions[emojiActive]);
+    } else if (emojiOptions.length && event.key === 'Escape') {
+      event.preventDefault();
+      setEmojiOptions([]);
+    } else if (options.length && ['ArrowDown', 'ArrowUp'].includes(event.key)) {
       event.preventDefault();
       active = (active + (event.key === 'ArrowDown' ? 1 : -1) + options.length) % options.length;
       showMentions();
@@ -288,9 +381,11 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
       else typing.stop(chatId);
     }
     showMentions();
+    showEmojiOptions();
   });
   input.addEventListener('blur', () => {
     typing.stop(chatId);
+    setEmojiOptions([]);
     mentionList.hidden = true;
     options = [];
   });
@@ -302,6 +397,7 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
       input.disabled = false;
       sendButton.disabled = false;
       attachButton.disabled = false;
+      emojiButton.disabled = false;
       recordButton.disabled = false;
       resize();
     },

@@ -23,7 +23,9 @@ const OFFLINE_NOTICE_DELAY_MS = 2000;
 function emptyState() {
   return h('div', { class: 'empty-state', 'data-testid': 'main-empty' },
     icon('chat', 'icon icon-xl'),
-    h('p', {}, 'Select a chat'));
+    h('h1', { tabindex: -1 }, 'Welcome to Hearth'),
+    h('p', {}, 'Pick a chat on the left to read it, or start a new chat with the + button.'),
+    h('p', { class: 'hint' }, 'Messages, files and calls stay on this network.'));
 }
 
 const PROMPT_DISMISSED = 'hearth.notify-prompt-dismissed';
@@ -87,9 +89,10 @@ export function createFrame(ctx) {
       avatarSlot, h('div', { class: 'me-text' }, meName, meStatus), starredLink, contactsLink, settingsLink, logout),
     chatList.tools,
     connectionStatus,
-    notificationPrompt(),
     h('h2', { class: 'vh' }, 'Chats'),
-    chatList.body);
+    chatList.body,
+    // Under the list, not above it: an offer, not the first thing on a phone's screen.
+    notificationPrompt());
   const main = h('main', { id: 'main-pane', class: 'main-pane' });
   const el = h('div', { id: 'app-frame', class: 'frame', 'data-pane': 'list' }, sidebar, main);
 
@@ -160,12 +163,39 @@ export function createFrame(ctx) {
     '/starred': ['Starred', () => import('./starred.js').then((m) => m.starredView)],
   };
   let showing = 0;
+  let currentChat = null;
+
+  // Keyboard shortcuts ("?" lists them): the switcher and the list load when first used.
+  // Heard in the capture phase, before the composer's own keys (its Up edits the last message).
+  function onKeydown(event) {
+    if (event.defaultPrevented || event.isComposing) return;
+    const typing = event.target.closest?.('input, textarea, select, [contenteditable="true"]');
+    const mod = event.ctrlKey || event.metaKey;
+    if (mod && !event.altKey && event.key.toLowerCase() === 'k') {
+      event.preventDefault();
+      event.stopPropagation();
+      import('./switcher.js').then((m) => m.openSwitcher(paneBase), () => ctx.announce("Couldn't open the switcher."));
+    } else if (event.altKey && !mod && (event.key === 'ArrowUp' || event.key === 'ArrowDown')) {
+      event.preventDefault();
+      event.stopPropagation();
+      const list = chats.list();
+      const at = list.findIndex((c) => c.id === currentChat);
+      const next = at < 0 ? list[0] : list[at + (event.key === 'ArrowDown' ? 1 : -1)];
+      if (next) ctx.navigate(`/chats/${next.id}`);
+    } else if (event.key === '?' && !typing && !mod && !event.altKey) {
+      event.preventDefault();
+      event.stopPropagation();
+      import('./shortcuts-help.js').then((m) => m.openShortcuts(), () => ctx.announce("Couldn't open the list of shortcuts."));
+    }
+  }
+  document.addEventListener('keydown', onKeydown, true);
 
   function show(path, params = new URLSearchParams()) {
     teardownPane();
     const shown = ++showing;
     const paneCtx = { ...paneBase, cleanup: (fn) => cleanups.push(fn) };
     const chatMatch = /^\/chats\/(\d+)$/.exec(path);
+    currentChat = chatMatch ? Number(chatMatch[1]) : null;
     const joinMatch = /^\/join\/([^/]+)$/.exec(path);
     let make = null;
     if (PANES[path]) {
@@ -213,6 +243,7 @@ export function createFrame(ctx) {
     el,
     show,
     destroy() {
+      document.removeEventListener('keydown', onKeydown, true);
       teardownPane();
       for (const off of offs) off();
       clearTimeout(offlineTimer);

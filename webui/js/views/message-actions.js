@@ -69,15 +69,21 @@ export async function openMessageActions(ctx, message, where) {
   });
 }
 
+// The quick row, then "+" for any emoji from the full picker (../emoji/picker.js, loaded then).
 export function openReactionPicker(ctx, message, where) {
+  const react = (emoji) => {
+    const mine = message.reactions.some((r) => r.emoji === emoji && r.user_ids.includes(ctx.me.id));
+    // Picking one you already gave from the picker keeps it; click the reaction itself to take it back.
+    if (!mine) ctx.outbox.toggleReaction(message, emoji).catch((err) => ctx.announce(errorText(err)));
+  };
+  const more = () => import('../emoji/picker.js')
+    .then(({ pickEmoji }) => pickEmoji({ title: 'React with…' }))
+    .then((emoji) => emoji && react(emoji), () => ctx.announce("Couldn't load the emoji picker."));
   openMenu({
     id: 'reaction-picker', label: 'Pick a reaction', className: 'menu-row', anchor: where.anchor, point: where.point,
-    items: QUICK_REACTIONS.map((emoji) => ({ emoji, label: emoji, ariaLabel: `React with ${emoji}` })),
-    onPick: ({ emoji }) => {
-      const mine = message.reactions.some((r) => r.emoji === emoji && r.user_ids.includes(ctx.me.id));
-      // Picking one you already gave from the picker keeps it; click the reaction itself to take it back.
-      if (!mine) ctx.outbox.toggleReaction(message, emoji).catch((err) => ctx.announce(errorText(err)));
-    },
+    items: [...QUICK_REACTIONS.map((emoji) => ({ emoji, label: emoji, ariaLabel: `React with ${emoji}` })),
+      { id: 'reaction-more', action: 'more', label: '+', ariaLabel: 'More emoji…' }],
+    onPick: (item) => (item.action === 'more' ? more() : react(item.emoji)),
   });
 }
 

@@ -249,16 +249,34 @@ function inviteSection(listSlot, listed) {
 
 export function settingsView(ctx) {
   const devices = devicesSection(ctx);
+  const admin = ctx.store.get().me?.is_admin;
+  const parts = [
+    profileSection(ctx), passwordSection(ctx, devices.refresh), devices.el, appearanceSection(), notificationsSection(),
+    ...(admin ? adminParts(ctx) : []),
+  ];
   return h('div', { class: 'pane', id: 'settings' },
     paneHeader(ctx, 'Settings'),
     h('div', { class: 'pane-body' },
-      h('div', { class: 'settings' },
-        profileSection(ctx),
-        passwordSection(ctx, devices.refresh),
-        devices.el,
-        appearanceSection(),
-        notificationsSection(),
-        ctx.store.get().me?.is_admin && adminParts(ctx))));
+      h('div', { class: 'settings' }, sectionNav(admin), ...parts)));
+}
+
+// The sections, one tap away (a phone shows Settings as one long column): buttons, not links,
+// so the router leaves the page as it is.
+function sectionNav(admin) {
+  const SECTIONS = [
+    ['settings-profile', 'Profile'], ['settings-password', 'Password'], ['settings-devices', 'Devices'],
+    ['settings-appearance', 'Appearance'], ['settings-notifications', 'Notifications'],
+    ...(admin ? [['settings-invites', 'Invites'], ['admin-slot', 'Admin']] : []),
+  ];
+  return h('nav', { id: 'settings-sections', class: 'section-nav', 'aria-label': 'Settings sections' },
+    SECTIONS.map(([id, label]) => h('button', {
+      type: 'button', class: 'chip', 'data-section': id,
+      onclick: () => {
+        const target = document.getElementById(id);
+        target?.scrollIntoView({ block: 'start' });
+        target?.querySelector('h2')?.focus({ preventScroll: true });
+      },
+    }, label)));
 }
 
 // Admins only: the Admin sections load when an admin opens Settings, so nobody else's start-up
