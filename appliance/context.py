@@ -34,6 +34,7 @@ from appliance.services.leaving import Leaving
 from appliance.services.mailings import RESET_ASKS_PER_ADDRESS_HOUR, RESETS_PER_HOUR, Mailings
 from appliance.services.messaging import Messaging
 from appliance.services.passwords import PasswordHasher
+from appliance.services.prefs import ChatPrefs
 from appliance.services.ratelimit import Limits, RateLimiter
 from appliance.services.sessions import Sessions
 from appliance.services.unit import Work
@@ -59,6 +60,7 @@ class Hearth:
     bus: Bus
     audience: Audience
     chats: Chats
+    prefs: ChatPrefs
     contacts: Contacts
     messaging: Messaging
     files: Files
@@ -223,6 +225,7 @@ def build(
         bus=bus,
         audience=audience,
         chats=Chats(work, limits, config.chats),
+        prefs=ChatPrefs(work, limits),
         contacts=Contacts(work, limits),
         messaging=messaging,
         files=files,

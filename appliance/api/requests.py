@@ -152,6 +152,11 @@ class ChatPatch(In):
     is_public: bool | None = None
 
 
+class ChatPrefsPatch(In):
+    mute: Literal["8h", "week", "always", "off"] | None = None
+    archived: bool | None = None
+
+
 class MembersIn(In):
     user_ids: Annotated[list[Id], Field(min_length=1, max_length=limits.MEMBERS_AT_ONCE_MAX)]
 

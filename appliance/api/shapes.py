@@ -327,11 +327,33 @@ class ChatOut(ChatFieldsOut):
     last_read_id: int
     last_delivered_id: int
     members: list[MemberOut] | None = None
+    # This member's own: muted until (9999-12-31T23:59:59Z: always), archived.
+    muted_until: datetime | None = None
+    archived: bool = False
 
 
 class ChatsOut(Out):
     chats: list[ChatOut]
     next: str | None = None  # the cursor of the next page; null on the last
+
+
+class ChatPrefsOut(Out):
+    """The data of chat.prefs: one member's own view of a chat, told only to their devices.
+    `muted_until` 9999-12-31T23:59:59Z is "always"; `cleared_through`: messages up to this id
+    are cleared for them; `hidden`: a direct chat deleted for them (until a new message)."""
+
+    chat_id: int
+    muted_until: datetime | None
+    archived: bool
+    cleared_through: int
+    hidden: bool
+
+
+class StarOut(Out):
+    """The data of message.starred and message.unstarred (to the member's own devices)."""
+
+    message_id: int
+    chat_id: int
 
 
 class ChatRefOut(Out):

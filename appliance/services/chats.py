@@ -25,7 +25,7 @@ from appliance.services.errors import (
 )
 from appliance.services.ratelimit import Limits
 from appliance.services.unit import Outbox, Work
-from appliance.store import chats, contacts, messages, users
+from appliance.store import chats, contacts, messages, prefs, users
 from appliance.store.chats import ChatInviteRow, ChatRow, MemberRow, Refusal, peer_of
 from appliance.store.db import Connection, on_thread
 from appliance.store.users import UserRow
@@ -170,6 +170,7 @@ class Chats:
         mine = await chats.memberships(conn, user_id)
         counts = await chats.member_counts(conn, [row.id for row in rows])
         unread = await chats.unread_counts(conn, user_id)
+        own = await prefs.for_user(conn, user_id)
         last = await messages.by_ids(conn, [r.last_message_id for r in rows if r.last_message_id])
         extras = await messages.extras(conn, list(last.values()))
         peers = await users.by_ids(
@@ -197,6 +198,10 @@ class Chats:
                 last_read_id=member.last_read_id,
                 last_delivered_id=member.last_delivered_id,
             )
+            if row.id in own:
+                kept = views.chat_prefs(row, own[row.id])
+                view.muted_until = kept.muted_until
+                view.archived = kept.archived
             found.append(view)
         return found
 

@@ -14,6 +14,7 @@ from appliance.store.chats import ChatInviteRow, ChatRow, MemberRow
 from appliance.store.files import FileRow, GalleryItem
 from appliance.store.invites import InviteRow
 from appliance.store.messages import Extras, MessageRow
+from appliance.store.prefs import PrefsRow
 from appliance.store.sessions import SessionRow
 from appliance.store.users import UserRow
 
@@ -217,3 +218,18 @@ def tokens(issued: IssuedSession) -> shapes.TokensOut:
 
 def signed_in(row: UserRow, issued: IssuedSession) -> shapes.LoginOut:
     return shapes.LoginOut(**dict(tokens(issued)), user=me(row))
+
+
+def archived(chat: ChatRow, row: PrefsRow) -> bool:
+    """Archived until a message later than the one it was archived at arrives."""
+    return row.archived_through is not None and (chat.last_message_id or 0) <= row.archived_through
+
+
+def chat_prefs(chat: ChatRow, row: PrefsRow) -> shapes.ChatPrefsOut:
+    return shapes.ChatPrefsOut(
+        chat_id=chat.id,
+        muted_until=None if row.muted_until is None else to_datetime(row.muted_until),
+        archived=archived(chat, row),
+        cleared_through=row.cleared_through,
+        hidden=row.hidden_through is not None and (chat.last_message_id or 0) <= row.hidden_through,
+    )

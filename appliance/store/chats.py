@@ -186,7 +186,9 @@ async def for_user(
     async with conn.execute(
         f"SELECT {_JOINED_CHAT_COLUMNS}"
         " FROM chat_members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ?1"
-        " AND (c.last_activity_at, c.id) < (?2, ?3)"
+        " AND (c.last_activity_at, c.id) < (?2, ?3) AND NOT EXISTS (SELECT 1 FROM chat_prefs p"
+        "   WHERE p.chat_id = c.id AND p.user_id = ?1"
+        "   AND coalesce(c.last_message_id, 0) <= p.hidden_through)"
         " ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?4",
         (user_id, edge[0], edge[1], limit),
     ) as cur:
@@ -314,6 +316,8 @@ async def unread_counts(conn: aiosqlite.Connection, user_id: int) -> dict[int, t
         "SELECT m.chat_id,"
         " (SELECT count(*) FROM messages g WHERE g.chat_id = m.chat_id AND g.id > m.last_read_id"
         "   AND g.deleted_at IS NULL AND (g.sender_id IS NULL OR g.sender_id != m.user_id)"
+        "   AND g.id > coalesce((SELECT p.cleared_through FROM chat_prefs p"
+        "                        WHERE p.chat_id = m.chat_id AND p.user_id = m.user_id), 0)"
         "   AND (g.kind = 'text' OR (g.kind = 'call' AND NOT EXISTS ("
         "     SELECT 1 FROM calls c JOIN call_participants p ON p.call_id = c.id"
         "     WHERE c.message_id = g.id AND p.user_id = m.user_id)))"

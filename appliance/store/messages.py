@@ -100,6 +100,8 @@ async def get(conn: aiosqlite.Connection, message_id: int) -> MessageRow | None:
 _VISIBLE = (
     "m.chat_id = :chat AND NOT EXISTS"
     " (SELECT 1 FROM message_hidden h WHERE h.user_id = :user AND h.message_id = m.id)"
+    " AND m.id > coalesce((SELECT p.cleared_through FROM chat_prefs p"
+    "                      WHERE p.chat_id = :chat AND p.user_id = :user), 0)"
 )
 
 
@@ -310,6 +312,8 @@ async def search(
         " JOIN chat_members c ON c.chat_id = m.chat_id AND c.user_id = :user"
         " WHERE messages_fts MATCH :match AND m.deleted_at IS NULL AND NOT EXISTS"
         " (SELECT 1 FROM message_hidden h WHERE h.user_id = :user AND h.message_id = m.id)"
+        " AND m.id > coalesce((SELECT p.cleared_through FROM chat_prefs p"
+        "                      WHERE p.chat_id = m.chat_id AND p.user_id = :user), 0)"
     )
     params: dict[str, Any] = {"user": user_id, "match": match, "limit": limit}
     if chat_id is not None:

@@ -10,6 +10,7 @@ from appliance.api.requests import (
     ChannelQuery,
     ChatInviteIn,
     ChatPatch,
+    ChatPrefsPatch,
     ChatsQuery,
     MembersIn,
     NewChatIn,
@@ -21,6 +22,7 @@ from appliance.api.shapes import (
     ChatInviteOut,
     ChatInvitePreviewOut,
     ChatOut,
+    ChatPrefsOut,
     ChatsOut,
     ContactsOut,
     MemberOut,
@@ -197,6 +199,36 @@ async def delete_chat_avatar(chat_id: int) -> ChatOut:
 async def delete_chat(chat_id: int) -> None:
     """Delete a group or channel for everyone (owner only)."""
     await hearth().chats.delete(me(), chat_id)
+
+
+@blueprint.patch("/chats/<int:chat_id>/prefs")
+@login_required
+@validate_request(ChatPrefsPatch)
+@validate_response(ChatPrefsOut)
+@tag_chats
+async def patch_chat_prefs(chat_id: int, data: ChatPrefsPatch) -> ChatPrefsOut:
+    """Your own view of a chat: `mute` for `8h`, a `week`, `always`, or `off`; `archived`
+    (until a new message arrives). Only your devices are told (chat.prefs)."""
+    return await hearth().prefs.change(me(), chat_id, mute=data.mute, archive=data.archived)
+
+
+@blueprint.post("/chats/<int:chat_id>/clear")
+@login_required
+@validate_response(ChatPrefsOut)
+@tag_chats
+async def clear_chat(chat_id: int) -> ChatPrefsOut:
+    """Clear the chat's history for you (the others keep theirs)."""
+    return await hearth().prefs.clear(me(), chat_id)
+
+
+@blueprint.post("/chats/<int:chat_id>/delete-for-me")
+@login_required
+@validate_response(ChatPrefsOut)
+@tag_chats
+async def delete_chat_for_me(chat_id: int) -> ChatPrefsOut:
+    """Delete a direct chat for you: out of your list with its history cleared, until a new
+    message arrives. The other person keeps theirs."""
+    return await hearth().prefs.delete_for_me(me(), chat_id)
 
 
 @blueprint.post("/chats/<int:chat_id>/join")

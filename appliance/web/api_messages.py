@@ -120,6 +120,33 @@ async def unpin(message_id: int) -> None:
     await hearth().messaging.pin(me(), message_id, pinned=False)
 
 
+@blueprint.put("/messages/<int:message_id>/star")
+@login_required
+@no_content
+@tag_messages
+async def star(message_id: int) -> None:
+    """Star a message, for you only (message.starred to your devices)."""
+    await hearth().prefs.star(me(), message_id, starred=True)
+
+
+@blueprint.delete("/messages/<int:message_id>/star")
+@login_required
+@no_content
+@tag_messages
+async def unstar(message_id: int) -> None:
+    """Unstar a message."""
+    await hearth().prefs.star(me(), message_id, starred=False)
+
+
+@blueprint.get("/starred")
+@login_required
+@validate_response(MessagesOut)
+@tag_messages
+async def starred() -> MessagesOut:
+    """Your starred messages, latest starred first (in chats you are still in)."""
+    return await hearth().prefs.starred(me())
+
+
 @blueprint.get("/chats/<int:chat_id>/pins")
 @login_required
 @validate_response(MessagesOut)

@@ -13,7 +13,17 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from appliance.api.current import hearth
 
 # Paths the browser app routes itself; the server answers them all with index.html.
-APP_ROUTES = ("/", "/login", "/signup", "/setup", "/reset", "/forgot", "/settings", "/contacts")
+APP_ROUTES = (
+    "/",
+    "/login",
+    "/signup",
+    "/setup",
+    "/reset",
+    "/forgot",
+    "/settings",
+    "/contacts",
+    "/starred",
+)
 # Paths with one variable segment that also open the app: a conversation, a chat invite link.
 APP_ROUTE_PATTERNS = ("/chats/<int:chat_id>", "/join/<code>")
 # The last resort: any other GET path is a file of the web app, or 404.

@@ -87,12 +87,13 @@ PUBLIC: dict[str, str] = {
     "GET /reset": "client-side route: index.html",
     "GET /forgot": "client-side route: index.html",
     "GET /settings": "client-side route: index.html",
+    "GET /starred": "client-side route: index.html",
     "GET /setup": "client-side route: index.html",
     "GET /signup": "client-side route: index.html",
     "GET /docs": "the API docs page (renders /openapi.json)",
     "GET /openapi.json": "the API description: no data",
     "GET /health": "liveness probe",
-    "GET /trust": "the \"Trust this device\" page (static trust.html)",
+    "GET /trust": 'the "Trust this device" page (static trust.html)',
     "GET /ca.crt": "the appliance's CA certificate: public by nature, trusted before sign-in",
     "GET /hearth.mobileconfig": "the same CA as an Apple configuration profile",
     "GET /sw.js": "the service worker: the web app's public shell files, no data",
@@ -136,6 +137,7 @@ SIGNED_IN: dict[str, str] = {
     "POST /api/v1/files": "an upload of your own: nobody sees it until you post it",
     "PUT /api/v1/me/avatar": "your own profile picture",
     "DELETE /api/v1/me/avatar": "your own profile picture",
+    "GET /api/v1/starred": "your own stars, in the chats you are still in (checked in test_chat_prefs)",
 }
 
 ADMIN: set[str] = {
@@ -179,6 +181,11 @@ SCOPED: dict[str, str] = {
     "GET /api/v1/files/<int:file_id>/thumb": "file",
     "PUT /api/v1/chats/<int:chat_id>/avatar": "chat",
     "DELETE /api/v1/chats/<int:chat_id>/avatar": "chat",
+    "PATCH /api/v1/chats/<int:chat_id>/prefs": "chat",
+    "POST /api/v1/chats/<int:chat_id>/clear": "chat",
+    "POST /api/v1/chats/<int:chat_id>/delete-for-me": "chat",
+    "PUT /api/v1/messages/<int:message_id>/star": "message",
+    "DELETE /api/v1/messages/<int:message_id>/star": "message",
 }
 
 # The WebSocket itself: its handshake is checked per role, its ops one by one below.
@@ -229,6 +236,11 @@ BLOCKED_MAY: dict[str, str] = {
     "message.delete": "protocol: deleting stays possible",
     "typing.start": "the hub sends typing to nobody who blocked or was blocked by the typist",
     "typing.stop": "as typing.start",
+    "PATCH /api/v1/chats/<int:chat_id>/prefs": "your own view of the chat reaches nobody",
+    "POST /api/v1/chats/<int:chat_id>/clear": "your own view of the chat reaches nobody",
+    "POST /api/v1/chats/<int:chat_id>/delete-for-me": "your own view of the chat reaches nobody",
+    "PUT /api/v1/messages/<int:message_id>/star": "your own stars reach nobody",
+    "DELETE /api/v1/messages/<int:message_id>/star": "your own stars reach nobody",
 }
 
 # Refused answers by role: 401 to those not signed in, 403/404 to the signed-in others; in a
@@ -298,6 +310,7 @@ BODIES: dict[str, Any] = {
     "POST /api/v1/chats/<int:chat_id>/read": {"message_id": "{message}"},
     "POST /api/v1/chats/<int:chat_id>/delivered": {"message_id": "{message}"},
     "PATCH /api/v1/messages/<int:message_id>": {"body": "rewritten"},
+    "PATCH /api/v1/chats/<int:chat_id>/prefs": {"mute": "always", "archived": True},
 }
 QUERIES: dict[str, dict[str, Any]] = {
     "GET /api/v1/search": {"q": SECRET},
@@ -737,6 +750,7 @@ def credentials_of(world: World, role: str) -> list[Credentials]:
         "admin": "root",
         "owner": "ada",
         "outsider": "eve",
+        "direct_member": "dan",  # dan, in the direct chat (dan blocked blo)
     }[role]
     return [Credentials(world[person].token)]
 
@@ -890,6 +904,9 @@ async def test_route_is_allowed_to_whom_it_is_for(app, world, route):
     if route == "POST /api/v1/chats/<int:chat_id>/join":
         names["chat"] = world.channel  # joining is for public channels, by anyone outside
         role = "outsider"
+    if route == "POST /api/v1/chats/<int:chat_id>/delete-for-me":
+        names["chat"] = world.direct  # only a direct chat is deleted for you
+        role = "direct_member"
     (credentials,) = credentials_of(world, role)
     status, text = await call_route(app, route, names, credentials)
     assert 200 <= status < 300, (route, role, status, text[:300])

@@ -69,7 +69,7 @@ import { forgotView } from './views/forgot.js';
 import { createFrame } from './views/app.js';
 
 const SIGNED_OUT_VIEWS = { '/login': loginView, '/signup': signupView, '/reset': resetView, '/forgot': forgotView };
-const FRAME_PATHS = new Set(['/', '/settings', '/contacts']);
+const FRAME_PATHS = new Set(['/', '/settings', '/contacts', '/starred']);
 const FRAME_PATTERNS = [/^\/chats\/\d+$/, /^\/join\/[^/]+$/];
 // Where a signed-out visitor was going (a chat, an invite link): opened after they sign in.
 const NEXT_KEY = 'hearth.next';

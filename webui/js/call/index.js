@@ -68,8 +68,9 @@ export function createCalls(ctx, openBar) {
     calls.incoming = { call, el };
     document.body.append(el);
     changed();
-    ringtone.start();
     ctx.announce(`${name}: ${text}`);
+    if (chats.isMuted(chat)) return; // muted: the call shows, but neither rings nor notifies
+    ringtone.start();
     notifyNewMessage({ title: name, body: text, tag: `call-${call.id}`, url: `/chats/${call.chat_id}`, onClick: () => ctx.navigate(`/chats/${call.chat_id}`) });
   }
 

@@ -15,6 +15,7 @@ export function createChats(store, { me, connection, people, history }) {
     loads: new Map(), // chat id -> the GET /chats/{id} on its way
     readSent: new Map(), // chat id -> the newest message we said we read
     active: null, // the chat on screen
+    starred: new Set(), // ids of the messages I starred (GET /starred, then events)
   });
   const { byId, members } = state;
 
@@ -143,6 +144,7 @@ export function createChats(store, { me, connection, people, history }) {
     const isNew = !chat.last_message || chat.last_message.id < message.id;
     if (isNew || chat.last_message.id === message.id) chat.last_message = message;
     if (isNew) chat.last_activity_at = message.created_at;
+    if (isNew && chat.archived) chat.archived = false; // archived until a new message
     store.changed('chats');
     if (!isNew || !countsAsUnread(message)) return;
     if (isWatching(chat.id) && history.latest(chat.id)) {
@@ -241,9 +243,54 @@ export function createChats(store, { me, connection, people, history }) {
     }
   }
 
+  // My own view of a chat (mute, archive, clear, delete for me), told to all my tabs.
+  function isMuted(chat) {
+    return Boolean(chat?.muted_until) && Date.parse(chat.muted_until) > Date.now();
+  }
+
+  function onPrefs({ chat_id: chatId, muted_until: mutedUntil, archived, hidden, cleared_through: cleared }) {
+    const chat = byId.get(chatId);
+    if (!chat) return;
+    if (hidden) {
+      drop(chatId);
+      return;
+    }
+    Object.assign(chat, { muted_until: mutedUntil, archived });
+    if (cleared && chat.last_message && chat.last_message.id <= cleared) {
+      chat.last_message = null;
+      chat.unread_count = 0;
+      chat.mention_count = 0;
+    }
+    store.changed(`chat:${chatId}`);
+    store.changed('chats');
+  }
+
+  async function loadStarred() {
+    const { messages } = await api.get('/starred');
+    state.starred = new Set(messages.map((m) => m.id));
+    store.changed('starred');
+    return messages;
+  }
+
+  function onStar(messageId, on) {
+    if (on) state.starred.add(messageId);
+    else state.starred.delete(messageId);
+    store.changed('starred');
+  }
+
+  const prefs = {
+    change: (chatId, body) => api.patch(`/chats/${chatId}/prefs`, body).then((d) => { onPrefs(d); return d; }),
+    clear: (chatId) => api.post(`/chats/${chatId}/clear`).then((d) => { onPrefs(d); return d; }),
+    deleteForMe: (chatId) => api.post(`/chats/${chatId}/delete-for-me`).then((d) => { onPrefs(d); return d; }),
+    star: (messageId, on) => (on ? api.put(`/messages/${messageId}/star`) : api.del(`/messages/${messageId}/star`))
+      .then(() => onStar(messageId, on)),
+    isStarred: (messageId) => state.starred.has(messageId),
+    loadStarred,
+  };
+
   return {
     get: (id) => byId.get(id) || null,
-    list, title, put, load, loadAll, membersOf, totalUnread, markRead,
+    list, title, put, load, loadAll, membersOf, totalUnread, markRead, isMuted, prefs,
     othersIn: (chatId) => membersOf(chatId).filter((m) => m.user.id !== me.id),
     setActive(chatId) {
       state.active = chatId;
@@ -265,6 +312,9 @@ export function createChats(store, { me, connection, people, history }) {
       'member.added': onMemberAdded,
       'member.updated': onMemberUpdated,
       'member.removed': onMemberRemoved,
+      'chat.prefs': onPrefs,
+      'message.starred': (d) => onStar(d.message_id, true),
+      'message.unstarred': (d) => onStar(d.message_id, false),
     },
     destroy: () => store.release('chats'),
   };

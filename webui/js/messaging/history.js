@@ -142,6 +142,12 @@ export function createHistory(store, { me }) {
       'reaction.removed': (d) => onReaction(d, false),
       'chat.deleted': (d) => forget(d.chat_id),
       'member.removed': (d) => { if (d.user_id === me.id) forget(d.chat_id); },
+      // History cleared for me (on any of my devices): loaded anew when shown.
+      'chat.prefs': (d) => {
+        if (!d.cleared_through || !timelines.has(d.chat_id)) return;
+        forget(d.chat_id);
+        changed(d.chat_id);
+      },
     },
     destroy: () => store.release('history'),
   };

@@ -75,6 +75,8 @@ export function createFrame(ctx) {
   const meStatus = h('p', { id: 'me-status', class: 'me-status' });
   const contactsLink = h('a', { id: 'open-contacts', class: 'icon-btn', href: '/contacts', 'aria-label': 'Contacts', title: 'Contacts' },
     icon('users'));
+  const starredLink = h('a', { id: 'open-starred', class: 'icon-btn', href: '/starred', 'aria-label': 'Starred messages', title: 'Starred messages' },
+    icon('star'));
   const settingsLink = h('a', { id: 'open-settings', class: 'icon-btn', href: '/settings', 'aria-label': 'Settings', title: 'Settings' },
     icon('settings'));
   const logout = h('button', { id: 'logout', type: 'button', class: 'icon-btn', 'aria-label': 'Sign out', title: 'Sign out', onclick: signOut },
@@ -84,7 +86,7 @@ export function createFrame(ctx) {
 
   const sidebar = h('nav', { id: 'sidebar', class: 'sidebar', 'aria-label': 'Chats' },
     h('header', { class: 'sidebar-header' },
-      avatarSlot, h('div', { class: 'me-text' }, meName, meStatus), contactsLink, settingsLink, logout),
+      avatarSlot, h('div', { class: 'me-text' }, meName, meStatus), starredLink, contactsLink, settingsLink, logout),
     chatList.tools,
     connectionStatus,
     h('h2', { class: 'vh' }, 'Chats'),
@@ -135,6 +137,7 @@ export function createFrame(ctx) {
   function onIncoming(message, chat) {
     // Quiet: a call that missed you because you were on another one is in the chat, no more.
     if (message.kind === 'call' && message.call?.outcome === 'busy') return;
+    if (chats.isMuted(chat)) return; // muted: still unread, never a notification
     const sender = people.nameOf(message.sender_id);
     const title = chat.kind === 'direct' ? sender : `${sender} in ${chats.title(chat)}`;
     notifyNewMessage({
@@ -157,6 +160,7 @@ export function createFrame(ctx) {
   const PANES = {
     '/settings': ['Settings', () => import('./settings.js').then((m) => m.settingsView)],
     '/contacts': ['Contacts', () => import('./contacts.js').then((m) => m.contactsView)],
+    '/starred': ['Starred', () => import('./starred.js').then((m) => m.starredView)],
   };
   let showing = 0;
   let currentChat = null;
@@ -220,7 +224,7 @@ export function createFrame(ctx) {
     }
     el.dataset.pane = path === '/' ? 'list' : 'main';
     chatList.setActive(chatMatch ? Number(chatMatch[1]) : null);
-    for (const [link, target] of [[settingsLink, '/settings'], [contactsLink, '/contacts']]) {
+    for (const [link, target] of [[settingsLink, '/settings'], [contactsLink, '/contacts'], [starredLink, '/starred']]) {
       if (path === target) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
     }

@@ -40,6 +40,7 @@ function chatItem(ctx, chat, current) {
       last && h('time', { class: 'chat-item-time', datetime: last.created_at }, listTime(last.created_at))),
     h('span', { class: 'chat-item-row' },
       h('span', { class: `chat-item-preview${typing ? ' is-typing' : ''}` }, previewText(ctx, chat)),
+      ctx.chats.isMuted(chat) && h('span', { class: 'muted-mark', title: 'Muted: no notifications' }, 'muted'),
       chat.mention_count > 0 && h('span', { class: 'mention-badge', title: 'You were mentioned' }, '@', h('span', { class: 'vh' }, ' mentioned you')),
       chat.unread_count > 0 && h('span', { class: 'unread-badge' }, String(chat.unread_count)),
       chat.unread_count > 0 && h('span', { class: 'vh' }, ' unread'))));
@@ -71,7 +72,14 @@ export function createChatList(ctx) {
   const hitsStatus = h('p', { class: 'hint', role: 'status' });
   const results = h('section', { id: 'search-results', class: 'search-results', hidden: true, 'aria-labelledby': 'search-results-title' },
     h('h3', { class: 'list-heading', id: 'search-results-title' }, 'Messages'), hitsStatus, hits);
-  const body = h('div', { class: 'sidebar-body' }, list, results);
+  // Archived chats stay out of the list (until a new message) behind an "Archived" entry.
+  let showArchived = false;
+  const archivedToggle = h('button', {
+    type: 'button', id: 'archived-toggle', class: 'archived-toggle', hidden: true, 'aria-pressed': 'false',
+    onclick: () => { showArchived = !showArchived; render(); },
+  });
+
+  const body = h('div', { class: 'sidebar-body' }, archivedToggle, list, results);
   const cache = new Map();
   let activeId = null;
   let timer = 0;
@@ -84,8 +92,13 @@ export function createChatList(ctx) {
 
   function render() {
     const q = search.value.trim().toLowerCase();
-    const shown = chats.list().filter((c) => !q || chats.title(c).toLowerCase().includes(q)
-      || (c.peer && c.peer.username.includes(q)));
+    const archivedCount = chats.list().filter((c) => c.archived).length;
+    if (!archivedCount) showArchived = false;
+    archivedToggle.hidden = !archivedCount && !showArchived;
+    archivedToggle.setAttribute('aria-pressed', String(showArchived));
+    archivedToggle.textContent = showArchived ? '‹ Back to chats' : `Archived (${archivedCount})`;
+    const shown = chats.list().filter((c) => Boolean(c.archived) === showArchived)
+      .filter((c) => !q || chats.title(c).toLowerCase().includes(q) || (c.peer && c.peer.username.includes(q)));
     if (!shown.length) {
       // While searching, the message results below say enough.
       list.replaceChildren(...(q ? [] : [h('p', { class: 'empty' }, 'No chats yet')]));

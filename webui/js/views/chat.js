@@ -36,9 +36,13 @@ export function chatView(ctx, chatId, aroundId = null) {
     type: 'button', id: 'chat-gallery', class: 'icon-btn', 'aria-label': 'Media, files and voice notes', title: 'Media, files and voice notes',
     onclick: () => import('../files/gallery.js').then((m) => m.openGallery(ctx, chatId), () => ctx.announce("Couldn't open the gallery.")),
   }, icon('image'));
+  const moreButton = h('button', {
+    type: 'button', id: 'chat-more', class: 'icon-btn', 'aria-label': 'Chat actions', title: 'Mute, archive, clear', 'aria-haspopup': 'menu',
+    onclick: () => import('./chat-menu.js').then((m) => m.openChatMenu(ctx, chatId, moreButton), () => ctx.announce("Couldn't open the menu.")),
+  }, icon('more'));
   const header = h('header', { id: 'chat-header', class: 'pane-header chat-header' },
     h('button', { type: 'button', class: 'icon-btn back', 'aria-label': 'Back to chats', onclick: () => ctx.navigate('/') }, icon('back')),
-    avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), ctx.calls.buttons(chatId), galleryButton, settingsButton);
+    avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), ctx.calls.buttons(chatId), galleryButton, settingsButton, moreButton);
   const pinnedBar = h('button', { type: 'button', id: 'pinned-bar', class: 'pinned-bar', hidden: true, onclick: () => jumpToPinned() });
   const list = h('div', { id: 'conversation', class: 'conversation', role: 'log', 'aria-labelledby': 'chat-title', tabindex: 0 });
   const jumpLatest = h('button', {

@@ -11,7 +11,7 @@ import { openMenu } from '../components/menu.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '👀'];
 
-function menuItems(me, chat, m) {
+function menuItems(me, chat, m, starred) {
   const own = m.sender_id === me.id;
   const admin = chat.role === 'owner' || chat.role === 'admin';
   const live = !m.deleted;
@@ -22,14 +22,19 @@ function menuItems(me, chat, m) {
     live && { action: 'forward', label: 'Forward…' },
     live && m.body && { action: 'copy', label: 'Copy text' },
     live && (chat.kind === 'direct' || admin) && { action: 'pin', label: m.pinned ? 'Unpin' : 'Pin' },
+    live && { action: 'star', label: starred ? 'Unstar' : 'Star' },
     { action: 'info', label: 'Info' },
     { action: 'delete-me', label: 'Delete for me', danger: true },
     live && (own || (admin && chat.kind !== 'direct')) && { action: 'delete-everyone', label: 'Delete for everyone', danger: true },
   ].filter(Boolean);
 }
 
+let starsLoaded = null; // which messages I starred: asked once, then kept by events
+
 /** where: {anchor} or {point}, plus reply(m) and edit(m) from the composer. */
-export function openMessageActions(ctx, message, where) {
+export async function openMessageActions(ctx, message, where) {
+  starsLoaded ||= ctx.chats.prefs.loadStarred().catch(() => { starsLoaded = null; });
+  await starsLoaded;
   const { outbox } = ctx;
   const chat = ctx.chats.get(message.chat_id);
   if (!chat) return;
@@ -43,6 +48,10 @@ export function openMessageActions(ctx, message, where) {
     pin: () => outbox.setPinned(message, !message.pinned).then(
       () => ctx.announce(message.pinned ? 'Unpinned.' : 'Pinned.'), fail(message.pinned ? 'unpin' : 'pin')),
     info: () => openMessageInfo(ctx, message),
+    star: () => {
+      const on = !ctx.chats.prefs.isStarred(message.id);
+      ctx.chats.prefs.star(message.id, on).then(() => ctx.announce(on ? 'Starred.' : 'Unstarred.'), fail(on ? 'star' : 'unstar'));
+    },
     'delete-me': async () => {
       const ok = await confirmDialog({ title: 'Delete message?', text: 'It will disappear for you only.', confirmLabel: 'Delete for me' });
       if (ok) outbox.remove(message, 'me').catch(fail('delete'));
@@ -55,7 +64,7 @@ export function openMessageActions(ctx, message, where) {
     },
   };
   openMenu({
-    id: 'message-menu', label: 'Message actions', items: menuItems(ctx.me, chat, message),
+    id: 'message-menu', label: 'Message actions', items: menuItems(ctx.me, chat, message, ctx.chats.prefs.isStarred(message.id)),
     anchor: where.anchor, point: where.point, onPick: (item) => actions[item.action](),
   });
 }
