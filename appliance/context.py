@@ -203,6 +203,7 @@ def build(
     hub.when_gone(calls.user_disconnected)
     bus.watch_access(calls.access_lost)  # losing access to a chat ends your part in its call
     bus.watch_sessions(calls.sessions_ended)
+    prefs = ChatPrefs(work, limits)
     mailings = Mailings(
         accounts,
         Mailer(config.email),
@@ -210,6 +211,7 @@ def build(
         per_login=RateLimiter(RESETS_PER_HOUR, 3600, clock=clock.monotonic),
         per_address=RateLimiter(RESET_ASKS_PER_ADDRESS_HOUR, 3600, clock=clock.monotonic),
         online=hub.online,
+        muted=prefs.muted,
         mentions=RateLimiter(1, config.email.mention_every_minutes * 60, clock=clock.monotonic)
         if config.email.mentions
         else None,
@@ -225,7 +227,7 @@ def build(
         bus=bus,
         audience=audience,
         chats=Chats(work, limits, config.chats),
-        prefs=ChatPrefs(work, limits),
+        prefs=prefs,
         contacts=Contacts(work, limits),
         messaging=messaging,
         files=files,

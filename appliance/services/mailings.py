@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from appliance.lifecycle import Background
 from appliance.net.mail import Mailer, MailError
@@ -35,9 +35,11 @@ class Mailings:
     def __init__(
         self, accounts: Accounts, mailer: Mailer, *, link_hours: int, per_login: RateLimiter,
         per_address: RateLimiter, online: Callable[[int], bool],
-        mentions: RateLimiter | None, urls: Callable[[], list[str]],
+        muted: Callable[[int, int], Awaitable[bool]], mentions: RateLimiter | None,
+        urls: Callable[[], list[str]],
     ) -> None:  # fmt: skip
-        """`online(user_id)`: whether a device of theirs is connected; `mentions`: one mention
+        """`online(user_id)`: whether a device of theirs is connected; `muted(user, chat)`:
+        whether they muted that chat; `mentions`: one mention
         email per person per window (None: no mention emails); `urls`: where people reach this
         Hearth, best first."""
         self._accounts = accounts
@@ -46,6 +48,7 @@ class Mailings:
         self._per_login = per_login
         self._per_address = per_address
         self._online = online
+        self._muted = muted
         self._mentions = mentions
         self._urls = urls
         self._sending = Background()
@@ -103,6 +106,9 @@ class Mailings:
         user = await self._accounts.find(user_id)
         if user is None or user.disabled or not user.email:
             return
+        chat_id = message.get("chat_id")
+        if isinstance(chat_id, int) and await self._muted(user_id, chat_id):
+            return  # they muted the chat: no email either
         sender_id = message.get("sender_id")
         sender = await self._accounts.find(sender_id) if isinstance(sender_id, int) else None
         who = (sender.display_name or sender.username) if sender else "Someone"

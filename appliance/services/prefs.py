@@ -33,6 +33,12 @@ class ChatPrefs:
         self.work = work
         self.limits = limits
 
+    async def muted(self, user_id: int, chat_id: int) -> bool:
+        """Whether the member muted the chat (and the mute has not run out)."""
+        async with self.work.read() as conn:
+            row = await prefs.get(conn, chat_id, user_id)
+        return row.muted_until is not None and row.muted_until > self.work.clock.now_ms()
+
     async def change(
         self, user_id: int, chat_id: int, *, mute: Mute | None, archive: bool | None
     ) -> shapes.ChatPrefsOut:
