@@ -19,7 +19,6 @@ import http.client
 import io
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -31,6 +30,7 @@ import pytest
 import yaml
 
 from appliance import backup
+from tests.support import sqlite
 from tests.support.people import ServedPeople, ServedPerson, new_client_id
 from tests.support.server import HearthServer, free_port, insecure_context, roomy_config
 from tests.support.waiting import eventually
@@ -187,7 +187,7 @@ async def test_a_backup_during_sends_restores_every_acknowledged_message_and_fil
     assert "restored" in result.stdout
 
     database = tmp_path / "restored" / "data" / "hearth.db"
-    with sqlite3.connect(database) as conn:
+    with sqlite.connect(database) as conn:
         stored = dict(conn.execute("SELECT id, client_id FROM messages WHERE chat_id = ?", (chat["id"],)).fetchall())  # fmt: skip
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     missing = {i: c for i, c in acked_before.items() if stored.get(i) != c}
@@ -196,7 +196,7 @@ async def test_a_backup_during_sends_restores_every_acknowledged_message_and_fil
     holes = [i for i in load.acked if i <= newest and i not in stored]
     assert not holes, f"a restored database with holes (not one snapshot): {holes[:10]}"
 
-    with sqlite3.connect(database) as conn:
+    with sqlite.connect(database) as conn:
         restored_files = {row[0] for row in conn.execute("SELECT id FROM files")}
     expected_files = {m: f for m, f in load.files.items() if m in stored}
     assert any(m in acked_before for m in expected_files), "no file sent before the backup"
@@ -347,7 +347,7 @@ def test_restore_into_a_used_folder_needs_replace_and_moves_the_old_data_aside(
     aside = list(data_dir.glob("replaced-*"))
     assert len(aside) == 1
     assert (aside[0] / "hearth.db").read_bytes() == before
-    with sqlite3.connect(data_dir / "hearth.db") as conn:
+    with sqlite.connect(data_dir / "hearth.db") as conn:
         assert conn.execute("SELECT count(*) FROM messages WHERE body = 'kept'").fetchone()[0] == 1
 
 
@@ -391,6 +391,6 @@ async def test_scheduled_backups_run_and_keep_only_the_newest(tmp_path):
     newest = sorted(folder.glob("hearth-backup-*.tar"))[-1]
     fresh = fresh_config(tmp_path, "check")
     assert hearth("restore", str(newest), config=fresh).returncode == 0
-    with sqlite3.connect(fresh.parent / "data" / "hearth.db") as conn:
+    with sqlite.connect(fresh.parent / "data" / "hearth.db") as conn:
         assert conn.execute("SELECT body FROM messages").fetchall() == [("in every backup",)]
     assert backup.last_backup(tmp_path / "live" / "data") is not None

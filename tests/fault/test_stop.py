@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.client
 import shutil
 import socket
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from appliance.config import Settings
+from tests.support import sqlite
 from tests.support.people import ServedPeople
 from tests.support.server import HearthServer, insecure_context, roomy_config
 
@@ -69,7 +69,7 @@ async def test_a_stop_with_every_kind_of_client_attached_ends_within_5_s(tmp_pat
     assert took < STOP_BUDGET, f"stopped {took:.1f} s after SIGTERM:\n{log[-3000:]}"
     assert "Traceback" not in log, log[-3000:]
     assert "Hearth stopped" in log
-    with sqlite3.connect(tmp_path / "data" / "hearth.db") as conn:
+    with sqlite.connect(tmp_path / "data" / "hearth.db") as conn:
         ended = conn.execute("SELECT ended_at FROM calls WHERE id = ?", (call["id"],)).fetchone()
     assert ended is not None and ended[0] is not None, "the call was not logged as ended"
     print(f"stopped {took:.2f} s after SIGTERM")
