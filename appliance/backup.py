@@ -265,7 +265,7 @@ def restore(
                 os.replace(data_dir / name, aside / name)
         for entry in staging.iterdir():
             os.replace(entry, data_dir / entry.name)
-        _fsync_dir(data_dir)
+        datadir.sync_dir(data_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     members = manifest["members"]
@@ -403,15 +403,6 @@ def _check_database(path: Path, schema_version: Any) -> None:
         raise BackupError(
             f"the archive's database has schema {version}, its manifest says {schema_version}"
         )
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # --- a progress bar on a terminal ---------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -76,3 +77,14 @@ def secret_key(data_dir: Path) -> bytes:
 def instance_id(data_dir: Path) -> str:
     """A stable public id for this appliance (mDNS TXT), derived so it reveals nothing."""
     return hashlib.sha256(b"hearth instance id:" + secret_key(data_dir)).hexdigest()[:16]
+
+
+def sync_dir(folder: Path) -> None:
+    """Make a rename into `folder` durable across a power cut (a Pi's usual way to stop):
+    fsync the folder itself. Best effort: a filesystem that cannot is left as it is."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -17,7 +17,6 @@ CA: the chain served) and key.pem (0600).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import ipaddress
 import logging
@@ -34,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from appliance import datadir
 from appliance.net.addresses import IPAddress, hostname
 
 log = logging.getLogger(__name__)
@@ -469,17 +469,7 @@ def _write_atomically(path: Path, data: bytes, mode: int) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable across a power cut (a Pi's usual way to stop).
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    datadir.sync_dir(path.parent)
 
 
 def _read_cert(path: Path) -> x509.Certificate:

@@ -17,6 +17,7 @@ import re
 import secrets
 from pathlib import Path
 
+from appliance import datadir
 from appliance.store.errors import StorageFullError
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -107,7 +108,7 @@ class BlobStore:
                 return final
             final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.replace(temp, final)
-            _sync_dir(final.parent)
+            datadir.sync_dir(final.parent)
         except OSError as error:
             temp.unlink(missing_ok=True)
             raise _storage_error(error) from error
@@ -126,13 +127,3 @@ class BlobStore:
         """Forget these bytes and their thumbnail (when no file row names them any more)."""
         for path in (self.path(sha256), self.thumb_path(sha256)):
             path.unlink(missing_ok=True)
-
-
-def _sync_dir(folder: Path) -> None:
-    """Make the rename itself durable."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
