@@ -2,7 +2,7 @@
 emojibase-data (MIT License, Copyright (c) 2017-2019 Miles Johnson: its notice travels in
 the output's "source" and "license" keys). Run after `npm pack emojibase-data@15` and unpacking:
 
-    python3 tools/emoji_data.py package/ > webui/js/emoji/emoji.json
+    python3 scripts/emoji_data.py package/ > webui/js/emoji/emoji.json
 
 The output keeps what the picker shows and searches, one row per emoji:
 [emoji, name, group, "shortcodes", "search tags", [five skin-tone variants]?]
