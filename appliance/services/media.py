@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,56 +76,58 @@ def examine(path: Path, kind: FileType, temp: Callable[[str], Path], *, max_pixe
 # --- images ----------------------------------------------------------------------------------
 
 
-def _image(path: Path, kind: FileType, temp: Callable[[str], Path], max_pixels: int) -> Facts:
+@contextmanager
+def _opened(path: Path, max_pixels: int) -> Iterator[Image.Image]:
+    """The picture at `path`, refused as ImageTooLargeError past `max_pixels` or when Pillow
+    calls it a decompression bomb (it warns, and past twice its own limit raises)."""
     with warnings.catch_warnings():
-        # Pillow warns (and past twice its limit, raises) about decompression bombs.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(path) as image:
                 if image.width * image.height > max_pixels:
                     raise ImageTooLargeError()
-                orientation = image.getexif().get(ORIENTATION, 1)
-                width, height = image.size
-                if orientation in _QUARTER_TURNS:
-                    width, height = height, width
-                if orientation in (0, 1):
-                    # Only the thumbnail needs pixels: a JPEG decodes at 1/2 to 1/8 scale
-                    # (12 megapixels: 0.9 s and 140 MB down to 0.1 s and a few MB).
-                    image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
-                upright = ImageOps.exif_transpose(image)
-                assert upright is not None
-                thumb = _thumbnail(upright, temp(".webp"))
-                cleaned = _without_metadata(path, image, upright, kind, temp)
-                return Facts(kind, width, height, None, thumb, cleaned)
+                yield image
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageTooLargeError() from None
-        except (OSError, SyntaxError, ValueError, EOFError) as error:
-            # Says it is a picture and is not one Pillow can read: keep it as a plain file.
-            log.info("unreadable image kept as a plain file: %s", error)
-            return Facts(filetypes.OTHER)
+
+
+def _image(path: Path, kind: FileType, temp: Callable[[str], Path], max_pixels: int) -> Facts:
+    try:
+        with _opened(path, max_pixels) as image:
+            orientation = image.getexif().get(ORIENTATION, 1)
+            width, height = image.size
+            if orientation in _QUARTER_TURNS:
+                width, height = height, width
+            if orientation in (0, 1):
+                # Only the thumbnail needs pixels: a JPEG decodes at 1/2 to 1/8 scale
+                # (12 megapixels: 0.9 s and 140 MB down to 0.1 s and a few MB).
+                image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))
+            upright = ImageOps.exif_transpose(image)
+            assert upright is not None
+            thumb = _thumbnail(upright, temp(".webp"))
+            cleaned = _without_metadata(path, image, upright, kind, temp)
+            return Facts(kind, width, height, None, thumb, cleaned)
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        # Says it is a picture and is not one Pillow can read: keep it as a plain file.
+        log.info("unreadable image kept as a plain file: %s", error)
+        return Facts(filetypes.OTHER)
 
 
 def square(path: Path, target: Path, *, side: int, max_pixels: int) -> int:
     """A profile or group picture: the upload turned upright, cropped to its centred square,
     scaled down to at most `side` pixels, written to `target` as WebP. Nothing of the
     original's metadata is copied. The side written."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as image:
-                if image.width * image.height > max_pixels:
-                    raise ImageTooLargeError()
-                image.draft("RGB", (side, side))  # a JPEG decodes at the scale it needs
-                upright = ImageOps.exif_transpose(image)
-                assert upright is not None
-                edge = min(upright.width, upright.height, side)
-                made = ImageOps.fit(upright, (edge, edge), Image.Resampling.LANCZOS)
-                _rgb(made).save(target, "WEBP", quality=AVATAR_QUALITY)
-                return edge
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageTooLargeError() from None
-        except (OSError, SyntaxError, ValueError, EOFError) as error:
-            raise NotAPictureError(str(error)) from None
+    try:
+        with _opened(path, max_pixels) as image:
+            image.draft("RGB", (side, side))  # a JPEG decodes at the scale it needs
+            upright = ImageOps.exif_transpose(image)
+            assert upright is not None
+            edge = min(upright.width, upright.height, side)
+            made = ImageOps.fit(upright, (edge, edge), Image.Resampling.LANCZOS)
+            _rgb(made).save(target, "WEBP", quality=AVATAR_QUALITY)
+            return edge
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise NotAPictureError(str(error)) from None
 
 
 def _rgb(image: Image.Image) -> Image.Image:
