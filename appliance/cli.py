@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import getpass
 import signal
 import sys
@@ -366,6 +367,9 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # `kill -USR1` prints every thread's stack to the log: how to see where a stuck server
+    # (or a stop that does not end) is waiting, without stopping it.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     return stop
 
 

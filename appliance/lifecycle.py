@@ -111,9 +111,18 @@ class Background:
             log.error("%s failed", task.get_name(), exc_info=task.exception())
 
     async def wait(self) -> None:
-        """Until every task has finished, including those spawned meanwhile."""
+        """Until every task has finished, including those spawned meanwhile.
+
+        A task that has just finished stays in the set until its done callback runs, on the
+        loop's next turn. Since Python 3.12 gathering only finished tasks completes without
+        yielding, so waiting on them again and again would spin forever (timeouts included);
+        the loop gets its turn instead."""
         while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            pending = [task for task in self._tasks if not task.done()]
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+            else:
+                await asyncio.sleep(0)
 
     async def cancel(self) -> None:
         for task in self._tasks:

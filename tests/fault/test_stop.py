@@ -16,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,14 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert str(unit) not in result.stderr, result.stderr  # warnings name the file
+
+
+def test_sigusr1_prints_every_threads_stack_and_the_server_goes_on(tmp_path):
+    """How to see where a stuck server waits (docs/operations.md), and what the test harness
+    shows when a stop does not end."""
+    with HearthServer(roomy_config(tmp_path)) as server:
+        before = len(server.log())
+        stacks = server._stacks()[before:]
+        assert "most recent call first" in stacks and "appliance/cli.py" in stacks, stacks
+        with urllib.request.urlopen(f"{server.url}/health", context=insecure_context()) as reply:
+            assert reply.status == 200

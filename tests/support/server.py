@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -157,12 +158,33 @@ class HearthServer:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
+                stacks = self._stacks()
                 self.process.kill()
                 self.process.wait()
-                raise
+                raise AssertionError(
+                    f"hearth serve still running {timeout}s after {signal.Signals(sig).name}; "
+                    f"where it waited:\n{stacks}"
+                ) from None
             finally:
                 self._log_file.close()
         return int(self.process.returncode)
+
+    def _stacks(self) -> str:
+        """Every thread's stack of a server that does not stop (`hearth serve` prints them on
+        SIGUSR1), with the log before them."""
+        assert self.process is not None
+        before = len(self.log())
+        self.process.send_signal(signal.SIGUSR1)
+        seen: list[int] = []
+
+        def written() -> bool:  # the main thread's stack is there and the dump has ended
+            text = self.log()[before:]
+            seen.append(len(text))
+            return "Current thread" in text and len(seen) > 1 and seen[-1] == seen[-2]
+
+        with contextlib.suppress(AssertionError):
+            wait_for(written, timeout=3, interval=0.1, what="a stack dump")
+        return self.log()
 
     async def stop_without_blocking(self, timeout: float = 15.0) -> tuple[int, float]:
         """SIGTERM, then wait while the test's event loop keeps running (so its sockets can
@@ -179,10 +201,11 @@ class HearthServer:
                 interval=0.05,
                 what=f"hearth serve to stop after SIGTERM (still running {timeout}s after)",
             )
-        except AssertionError:
+        except AssertionError as error:
+            stacks = self._stacks()
             process.kill()
             process.wait()
-            raise
+            raise AssertionError(f"{error}; where it waited:\n{stacks}") from None
         finally:
             self._log_file.close()
         return int(process.returncode), loop.time() - started

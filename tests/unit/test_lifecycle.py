@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
 import pytest
 
@@ -121,3 +122,28 @@ async def test_background_tasks_are_waited_for_and_their_failures_logged(
         await background.wait()
     assert finished == ["good"] and len(background) == 0
     assert "bad failed" in caplog.text
+
+
+def test_waiting_just_after_a_task_finished_returns() -> None:
+    """The CI failure of session 4 (Python 3.13): a stop waited for a last-seen write that had
+    just finished, before its done callback ran, and spun forever without yielding, so not
+    even the step's timeout could fire. Run on a loop of its own in a thread, so a spin fails
+    this test instead of hanging the suite."""
+
+    async def scenario() -> int:
+        background = Background()
+
+        async def quick() -> None:
+            return None
+
+        background.spawn(quick(), "quick")
+        # Runs in the loop turn where `quick` finishes, before its done callback.
+        await asyncio.create_task(background.wait())
+        return len(background)
+
+    results: list[int] = []
+    runner = threading.Thread(target=lambda: results.append(asyncio.run(scenario())), daemon=True)
+    runner.start()
+    runner.join(timeout=5)
+    assert not runner.is_alive(), "Background.wait() spun on a finished task"
+    assert results == [0]
