@@ -5,6 +5,7 @@ Requests are strict (a number is not a string) and ignore unknown fields.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -204,6 +205,19 @@ class SearchQuery(BaseModel):
     q: Annotated[str, Field(min_length=1, max_length=200)]
     chat_id: Id | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class ActivityQuery(BaseModel):
+    # "time.message id" of the last item of the page before (a pattern, so it is bounded too)
+    cursor: Annotated[str, Field(pattern=r"^\d{1,18}\.\d{1,18}$")] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class ActivityReadIn(In):
+    """Mark what you have seen: everything up to `up_to` (the newest item's `at` you were
+    shown; without it, now). An ISO 8601 time, as the API writes them."""
+
+    up_to: Annotated[datetime, Field(strict=False)] | None = None
 
 
 class ChatsQuery(BaseModel):
