@@ -66,8 +66,8 @@ function notificationPrompt() {
 
 export function createFrame(ctx) {
   const messaging = createMessaging(ctx.store, ctx.store.get().me);
-  const { me, connection, people, chats, history, typing, outbox } = messaging;
-  const sessionCtx = { ...ctx, me, connection, people, chats, history, typing, outbox };
+  const { me, connection, people, chats, history, typing, outbox, activity } = messaging;
+  const sessionCtx = { ...ctx, me, connection, people, chats, history, typing, outbox, activity };
   const calls = createCallHook(sessionCtx);
   const paneBase = { ...sessionCtx, calls };
   const avatarSlot = h('span', { class: 'avatar-slot' });
@@ -75,6 +75,9 @@ export function createFrame(ctx) {
   const meStatus = h('p', { id: 'me-status', class: 'me-status' });
   const contactsLink = h('a', { id: 'open-contacts', class: 'icon-btn', href: '/contacts', 'aria-label': 'Contacts', title: 'Contacts' },
     icon('users'));
+  const activityBadge = h('span', { class: 'unread-badge', hidden: true });
+  const activityLink = h('a', { id: 'open-activity', class: 'icon-btn', href: '/activity', title: 'Activity' },
+    icon('bell'), activityBadge);
   const starredLink = h('a', { id: 'open-starred', class: 'icon-btn', href: '/starred', 'aria-label': 'Starred messages', title: 'Starred messages' },
     icon('star'));
   const settingsLink = h('a', { id: 'open-settings', class: 'icon-btn', href: '/settings', 'aria-label': 'Settings', title: 'Settings' },
@@ -86,7 +89,7 @@ export function createFrame(ctx) {
 
   const sidebar = h('nav', { id: 'sidebar', class: 'sidebar', 'aria-label': 'Chats' },
     h('header', { class: 'sidebar-header' },
-      avatarSlot, h('div', { class: 'me-text' }, meName, meStatus), starredLink, contactsLink, settingsLink, logout),
+      avatarSlot, h('div', { class: 'me-text' }, meName, meStatus), activityLink, starredLink, contactsLink, settingsLink, logout),
     chatList.tools,
     connectionStatus,
     h('h2', { class: 'vh' }, 'Chats'),
@@ -161,6 +164,7 @@ export function createFrame(ctx) {
     '/settings': ['Settings', () => import('./settings.js').then((m) => m.settingsView)],
     '/contacts': ['Contacts', () => import('./contacts.js').then((m) => m.contactsView)],
     '/starred': ['Starred', () => import('./starred.js').then((m) => m.starredView)],
+    '/activity': ['Activity', () => import('./activity.js').then((m) => m.activityView)],
   };
   let showing = 0;
   let currentChat = null;
@@ -224,14 +228,23 @@ export function createFrame(ctx) {
     }
     el.dataset.pane = path === '/' ? 'list' : 'main';
     chatList.setActive(chatMatch ? Number(chatMatch[1]) : null);
-    for (const [link, target] of [[settingsLink, '/settings'], [contactsLink, '/contacts'], [starredLink, '/starred']]) {
+    for (const [link, target] of [[settingsLink, '/settings'], [contactsLink, '/contacts'], [starredLink, '/starred'], [activityLink, '/activity']]) {
       if (path === target) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
     }
   }
 
+  function renderActivity() {
+    const { unread } = ctx.store.get().activity;
+    activityBadge.hidden = !unread;
+    activityBadge.textContent = unread > 99 ? '99+' : unread;
+    activityLink.setAttribute('aria-label', unread ? `Activity, ${unread} new` : 'Activity');
+  }
+
   renderMe();
+  renderActivity();
   const offs = [
+    ctx.store.subscribe('activity', renderActivity),
     ctx.store.subscribe('me', renderMe),
     ctx.store.subscribe('chats', () => setUnreadCount(chats.totalUnread())),
     ctx.store.subscribe('connection', renderConnection),
