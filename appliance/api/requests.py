@@ -202,8 +202,16 @@ class DeleteQuery(BaseModel):
 
 
 class SearchQuery(BaseModel):
+    """Words, and filters that must all hold: in a chat, from a person (`sender_id`), with a
+    file, sent at or after `after` and before `before` (ISO 8601; a date is its midnight, a
+    time without a zone is UTC)."""
+
     q: Annotated[str, Field(min_length=1, max_length=200)]
     chat_id: Id | None = None
+    sender_id: Id | None = None
+    has_file: bool = False
+    after: datetime | None = None
+    before: datetime | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
 
 

@@ -220,5 +220,8 @@ async def mark_delivered(chat_id: int, data: MarkIn) -> None:
 @validate_response(SearchOut)
 @tag_messages
 async def search(query_args: SearchQuery) -> SearchOut:
-    """Messages matching all the words (the last one as a prefix), in your chats."""
-    return await hearth().messaging.search(me(), query_args.q, query_args.chat_id, query_args.limit)
+    """Messages matching all the words (the last one as a prefix), in your chats, narrowed
+    by the filters given: chat_id, sender_id, has_file, after, before."""
+    return await hearth().messaging.search(
+        me(), query_args.q, **query_args.model_dump(exclude={"q"})
+    )
