@@ -43,7 +43,7 @@ export function chatView(ctx, chatId, aroundId = null) {
     type: 'button', id: 'chat-find', class: 'icon-btn', 'aria-label': 'Search in this chat', title: 'Search in this chat (Ctrl+F)', onclick: find,
   }, icon('search'));
   const onFindKey = (event) => {
-    if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 'f') {
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && (event.key === 'f' || event.key === 'F')) {
       event.preventDefault();
       find();
     }
