@@ -178,3 +178,12 @@ async def pair(people):
     ada, bob = await people("ada", "bob")
     chat = await ada.direct(bob)
     return ada, bob, chat["id"]
+
+
+async def test_the_filters_are_in_the_openapi_contract(client):
+    spec = await json_of(await client.get("/openapi.json"), 200)
+    parameters = spec["paths"]["/api/v1/search"]["get"]["parameters"]
+    schema = {p["name"]: p["schema"] for p in parameters}
+    assert set(schema) == {"q", "chat_id", "sender_id", "has_file", "after", "before", "limit"}
+    assert schema["has_file"]["type"] == "boolean"
+    assert {"format": "date-time", "type": "string"} in schema["after"]["anyOf"]
