@@ -46,6 +46,16 @@ function filterForm(ctx, onChange) {
   const form = h('form', { id: 'search-filters', class: 'search-filters', 'aria-label': 'Search filters' }, from, chat, hasFile, after, before, clear);
   form.addEventListener('submit', (event) => event.preventDefault());
   form.addEventListener('change', onChange);
+  // A group's members are known once the group is loaded: picking it adds them to "From".
+  const fromSelect = from.querySelector('select');
+  chat.querySelector('select').addEventListener('change', async (event) => {
+    const id = Number(event.target.value);
+    if (!id || ctx.chats.membersOf(id).length) return;
+    await ctx.chats.load(id).catch(() => {});
+    const chosen = fromSelect.value;
+    fromSelect.replaceChildren(fromSelect.options[0], ...knownPeople(ctx).map(([value, text]) => h('option', { value }, text)));
+    fromSelect.value = chosen;
+  });
   clear.addEventListener('click', () => { form.reset(); onChange(); });
   return form;
 }
