@@ -136,6 +136,21 @@ def test_every_view_passes_axe_in_both_themes_and_live_regions_speak(hearth_serv
     bob.keyboard.press("Escape")
     expect(bob.locator("#emoji-picker")).to_have_count(0)
 
+    pages.open_message_menu(bob, pages.last_message(bob, "Lunch at noon"))
+    audit(bob, "message menu")
+    bob.keyboard.press("Escape")
+
+    bob.locator("#conversation").press("Control+k")
+    bob.locator("#switcher-input").fill("ada")
+    expect(bob.locator("#switcher-results [role='option']").first).to_be_visible()
+    audit(bob, "quick switcher")
+    bob.click("#switcher .dialog-close")  # Escape in a filled search box only empties it
+    expect(bob.locator("#switcher")).to_have_count(0)
+
+    bob.click("#open-contacts")
+    expect(bob.locator("#contacts-page")).to_be_visible()
+    audit(bob, "contacts")
+
     ada.click(f'#chat-list [data-chat-id="{group["id"]}"]')
     ada.click("#chat-settings")
     expect(ada.locator("#group-panel #group-members li")).to_have_count(2)
