@@ -49,7 +49,8 @@ class Audit:
             scheme = "dark" if theme == SYSTEM_DARK else "light"
             page.emulate_media(reduced_motion="reduce", color_scheme=scheme)
             page.evaluate("t => { document.documentElement.dataset.theme = t; }", theme)
-            self.failures += axe.report(f"{where} [{theme} {scheme}]", axe.violations(page))
+            label = f"{theme} theme, OS {scheme}" if theme == SYSTEM_DARK else f"{theme} theme"
+            self.failures += axe.report(f"{where} [{label}]", axe.violations(page))
 
 
 def _send(page: Any, server: Any, chat_id: int, client_id: str, **body: Any) -> dict[str, Any]:
