@@ -152,6 +152,11 @@ def test_every_view_passes_axe_in_both_themes_and_live_regions_speak(hearth_serv
     expect(bob.locator("#contacts-page")).to_be_visible()
     audit(bob, "contacts")
 
+    # Activity: Ada's reaction to Bob's message and her mention of him.
+    bob.click("#open-activity")
+    expect(bob.locator("#activity-list .activity-item")).to_have_count(2)
+    audit(bob, "activity")
+
     ada.click(f'#chat-list [data-chat-id="{group["id"]}"]')
     ada.click("#chat-settings")
     expect(ada.locator("#group-panel #group-members li")).to_have_count(2)
