@@ -97,7 +97,9 @@ export function createFrame(ctx) {
     // Under the list, not above it: an offer, not the first thing on a phone's screen.
     notificationPrompt());
   const main = h('main', { id: 'main-pane', class: 'main-pane' });
-  const el = h('div', { id: 'app-frame', class: 'frame', 'data-pane': 'list' }, sidebar, main);
+  // Read out new messages (the conversation's log is quiet: it re-adds rebuilt messages).
+  const heard = h('p', { id: 'message-announcer', class: 'vh', 'aria-live': 'polite' });
+  const el = h('div', { id: 'app-frame', class: 'frame', 'data-pane': 'list' }, sidebar, main, heard);
 
   let cleanups = [];
   let offlineTimer = 0;
@@ -140,15 +142,15 @@ export function createFrame(ctx) {
   function onIncoming(message, chat) {
     // Quiet: a call that missed you because you were on another one is in the chat, no more.
     if (message.kind === 'call' && message.call?.outcome === 'busy') return;
-    if (chats.isMuted(chat)) return; // muted: still unread, never a notification
+    const open = chat.id === currentChat;
+    const muted = chats.isMuted(chat); // muted: still unread, never a notification
+    if (muted && !open) return;
     const sender = people.nameOf(message.sender_id);
     const title = chat.kind === 'direct' ? sender : `${sender} in ${chats.title(chat)}`;
-    notifyNewMessage({
-      title, tag: `chat-${chat.id}`, url: `/chats/${chat.id}`,
-      body: message.kind === 'call' ? callLogText(message.call || {}, me.id)
-        : message.deleted ? '' : preview(message.body, 140) || (message.attachments?.length ? filesText(message.attachments) : 'Forwarded message'),
-      onClick: () => ctx.navigate(`/chats/${chat.id}`),
-    });
+    const body = message.kind === 'call' ? callLogText(message.call || {}, me.id)
+      : message.deleted ? '' : preview(message.body, 140) || (message.attachments?.length ? filesText(message.attachments) : 'Forwarded message');
+    heard.textContent = `${open ? sender : title}: ${body}`;
+    if (!muted) notifyNewMessage({ title, body, tag: `chat-${chat.id}`, url: `/chats/${chat.id}`, onClick: () => ctx.navigate(`/chats/${chat.id}`) });
   }
 
   function teardownPane() {

@@ -57,7 +57,7 @@ export function chatView(ctx, chatId, aroundId = null) {
     h('button', { type: 'button', class: 'icon-btn back', 'aria-label': 'Back to chats', onclick: () => ctx.navigate('/') }, icon('back')),
     avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), ctx.calls.buttons(chatId), findButton, galleryButton, settingsButton, moreButton);
   const pinnedBar = h('button', { type: 'button', id: 'pinned-bar', class: 'pinned-bar', hidden: true, onclick: () => jumpToPinned() });
-  const list = h('div', { id: 'conversation', class: 'conversation', role: 'log', 'aria-labelledby': 'chat-title', tabindex: 0 });
+  const list = h('div', { id: 'conversation', class: 'conversation', role: 'log', 'aria-live': 'off', 'aria-labelledby': 'chat-title', tabindex: 0 });
   const jumpLatest = h('button', {
     type: 'button', id: 'jump-latest', class: 'jump-latest', hidden: true, 'aria-label': 'Jump to the newest messages', onclick: toLatest,
   }, icon('back'));
