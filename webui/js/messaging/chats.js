@@ -138,7 +138,11 @@ export function createChats(store, { me, connection, people, history }) {
   function onMessageCreated(message) {
     const chat = byId.get(message.chat_id);
     if (!chat) {
-      load(message.chat_id).catch(noop);
+      // A chat new to this page (its first message): the server's counts include the
+      // message; it still notifies and is read out once the chat is known.
+      load(message.chat_id).then((known) => {
+        if (known && countsAsUnread(message)) store.emit('incoming', message, known);
+      }, noop);
       return;
     }
     const isNew = !chat.last_message || chat.last_message.id < message.id;
