@@ -37,6 +37,7 @@ from appliance.services.passwords import PasswordHasher
 from appliance.services.prefs import ChatPrefs
 from appliance.services.ratelimit import Limits, RateLimiter
 from appliance.services.sessions import Sessions
+from appliance.services.threads import Threads
 from appliance.services.unit import Work
 from appliance.store.db import Database
 
@@ -63,6 +64,7 @@ class Hearth:
     prefs: ChatPrefs
     contacts: Contacts
     messaging: Messaging
+    threads: Threads
     files: Files
     avatars: Avatars
     events: EventLog
@@ -230,6 +232,7 @@ def build(
         prefs=prefs,
         contacts=Contacts(work, limits),
         messaging=messaging,
+        threads=Threads(work),
         files=files,
         avatars=Avatars(work, files),
         events=events,
