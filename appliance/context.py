@@ -21,6 +21,7 @@ from appliance.net.urls import base_urls
 from appliance.periodic import Periodic
 from appliance.realtime.hub import Hub
 from appliance.services.accounts import Accounts
+from appliance.services.activity import Activity
 from appliance.services.audience import Audience
 from appliance.services.avatars import Avatars
 from appliance.services.calls import Calls
@@ -62,6 +63,7 @@ class Hearth:
     audience: Audience
     chats: Chats
     prefs: ChatPrefs
+    activity: Activity
     contacts: Contacts
     messaging: Messaging
     threads: Threads
@@ -105,6 +107,7 @@ def steps(hearth: Hearth) -> list[Step]:
         Step("audience", partial(hearth.audience.load, hearth.db)),
         # Before calls: calls signal through the hub; calls stop first, telling who is in one.
         Step("hub", hearth.hub.start, hearth.hub.close),
+        Step("activity", stop=hearth.activity.stop),
         # Calls a crash left open end at start; calls still open at stop end and are logged,
         # while the database is open.
         Step("calls", hearth.calls.end_interrupted, hearth.calls.close, stop_timeout=10.0),
@@ -220,6 +223,8 @@ def build(
         urls=partial(base_urls, config),
     )
     bus.subscribe(mailings.on_event)  # mentions of people who are away
+    activity = Activity(work, audience, online=hub.online, push=hub.fanout.push)
+    bus.subscribe(activity.on_event)  # the `activity` signal to whom an item concerns
     return Hearth(
         config=config,
         clock=clock,
@@ -230,6 +235,7 @@ def build(
         audience=audience,
         chats=Chats(work, limits, config.chats),
         prefs=prefs,
+        activity=activity,
         contacts=Contacts(work, limits),
         messaging=messaging,
         threads=Threads(work),

@@ -5,6 +5,7 @@ Requests are strict (a number is not a string) and ignore unknown fields.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -217,9 +218,30 @@ class DeleteQuery(BaseModel):
 
 
 class SearchQuery(BaseModel):
+    """Words, and filters that must all hold: in a chat, from a person (`sender_id`), with a
+    file, sent at or after `after` and before `before` (ISO 8601; a date is its midnight, a
+    time without a zone is UTC)."""
+
     q: Annotated[str, Field(min_length=1, max_length=200)]
     chat_id: Id | None = None
+    sender_id: Id | None = None
+    has_file: bool = False
+    after: datetime | None = None
+    before: datetime | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class ActivityQuery(BaseModel):
+    # "time.message id" of the last item of the page before (a pattern, so it is bounded too)
+    cursor: Annotated[str, Field(pattern=r"^\d{1,18}\.\d{1,18}$")] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class ActivityReadIn(In):
+    """Mark what you have seen: everything up to `up_to` (the newest item's `at` you were
+    shown; without it, now). An ISO 8601 time, as the API writes them."""
+
+    up_to: Annotated[datetime, Field(strict=False)] | None = None
 
 
 class ChatsQuery(BaseModel):

@@ -394,6 +394,41 @@ class StarOut(Out):
     chat_id: int
 
 
+ActivityKind = Literal["mention", "reply", "reaction", "missed_call"]
+
+
+class ActivityItemOut(Out):
+    """Something that concerns you: `message` is the one to open (for a reaction, your message
+    that got it; for a missed call, its log line); `actor_id`: who mentioned, replied, reacted
+    or called."""
+
+    kind: ActivityKind
+    at: datetime
+    chat_id: int
+    actor_id: int | None
+    emoji: str | None
+    message: MessageOut
+    unread: bool
+
+
+class ActivityOut(Out):
+    """A page of activity, newest first. `unread`: items after `read_at` (counted up to 100);
+    `next_cursor`: pass as `cursor` for older items (null: no more)."""
+
+    items: list[ActivityItemOut]
+    unread: int
+    read_at: datetime
+    next_cursor: str | None
+
+
+class ActivityReadOut(Out):
+    """The data of activity.read (to your own devices) and the `activity` signal: how far you
+    have looked, and what is unread after it (up to 100)."""
+
+    read_at: datetime
+    unread: int
+
+
 class ChatRefOut(Out):
     """The data of chat.deleted."""
 

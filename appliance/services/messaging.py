@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from appliance import limits
@@ -14,6 +15,7 @@ from appliance.config import Settings
 from appliance.services import views
 from appliance.services.chats import (
     MANAGERS,
+    chat_not_found,
     display_name,
     refused,
     require_member,
@@ -23,9 +25,10 @@ from appliance.services.errors import ConflictError, ForbiddenError, InvalidErro
 from appliance.services.ratelimit import Limits
 from appliance.services.unit import Outbox, Work, event_data
 from appliance.store import chats, events, files, messages, personal, threads, users
-from appliance.store.chats import ChatRow, MemberRow
+from appliance.store.chats import ChatRow, MemberRow, Refusal
 from appliance.store.db import Connection, ThreadConnection, on_thread
 from appliance.store.messages import Inserted, MessageRow
+from appliance.store.search_filter import SearchFilter
 
 MENTION_RE = re.compile(
     rf"(?<![\w@])@([a-z0-9][a-z0-9_.-]{{{limits.USERNAME_MIN - 1},{limits.USERNAME_MAX - 1}}})",
@@ -83,6 +86,13 @@ def fts_query(text: str) -> str:
     quoted = [f'"{word}"' for word in words]
     quoted[-1] += "*"
     return " ".join(quoted)
+
+
+def to_ms(moment: datetime) -> int:
+    """A time from the API as stored milliseconds; one without a zone is UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 # Messages deleted in one transaction when an account and its messages are removed.
@@ -295,17 +305,41 @@ class Messaging:
         )
 
     async def search(
-        self, user_id: int, query: str, chat_id: int | None = None, limit: int = 50
+        self,
+        user_id: int,
+        query: str,
+        *,
+        chat_id: int | None = None,
+        sender_id: int | None = None,
+        has_file: bool = False,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        limit: int = 50,
     ) -> shapes.SearchOut:
+        """Messages matching all the words of `query`, newest first, narrowed by the filters:
+        in one chat, from one person, with a file, sent at or after `after` and before
+        `before` (times without a zone are UTC)."""
         match = fts_query(query)
+        where = SearchFilter(
+            chat_id=chat_id,
+            sender_id=sender_id,
+            has_file=has_file,
+            after=None if after is None else to_ms(after),
+            before=None if before is None else to_ms(before),
+        )
+        if where.after is not None and where.before is not None and where.after >= where.before:
+            raise InvalidError("after must be earlier than before.", field="after")
         limit = max(1, min(limit, 100))
         async with self.work.read() as conn:
-            if chat_id is not None:
-                await require_member(conn, chat_id, user_id)
-            rows = await messages.search(conn, user_id, match, chat_id, limit)
+            if where.chat_id is not None:
+                found_chat = await on_thread(conn, chats.membership, where.chat_id, user_id)
+                # Whether a chat you are not in exists is not for search to tell.
+                if isinstance(found_chat, Refusal):
+                    raise chat_not_found()
+            rows = await messages.search(conn, user_id, match, where, limit)
             # Messages whose attachments are named so count as matches too.
             named = await files.messages_named(
-                conn, user_id, WORD_RE.findall(query)[:20], chat_id, limit
+                conn, user_id, WORD_RE.findall(query)[:20], where, limit
             )
             found = {row.id: row for row in rows}
             found.update(await messages.by_ids(conn, [i for i in named if i not in found]))

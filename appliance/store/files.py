@@ -11,6 +11,7 @@ from typing import Any
 import aiosqlite
 
 from appliance.store.db import fetch_all, fetch_one
+from appliance.store.search_filter import SearchFilter
 
 _FIELDS = (
     "id", "sha256", "owner_id", "name", "type", "kind", "size", "width", "height",
@@ -240,26 +241,22 @@ async def gallery(
 
 
 async def messages_named(
-    conn: aiosqlite.Connection, user_id: int, words: list[str], chat_id: int | None, limit: int
+    conn: aiosqlite.Connection, user_id: int, words: list[str], where: SearchFilter, limit: int
 ) -> list[int]:
-    """Ids of messages (newest first) with an attachment whose name holds every word, in the
-    chats `user_id` is in, not deleted, not hidden from them."""
+    """Ids of messages (newest first) with an attachment whose name holds every word, that
+    `user_id` may find with this filter (`SearchFilter.sql`)."""
+    params: dict[str, object] = {"user": user_id, "limit": limit}
     sql = (
         "SELECT DISTINCT m.id FROM message_files mf JOIN files f ON f.id = mf.file_id"
         " JOIN messages m ON m.id = mf.message_id"
         " JOIN chat_members c ON c.chat_id = mf.chat_id AND c.user_id = :user"
-        " WHERE m.deleted_at IS NULL AND NOT EXISTS"
-        " (SELECT 1 FROM message_hidden h WHERE h.user_id = :user AND h.message_id = m.id)"
+        " WHERE 1"
     )
-    params: dict[str, object] = {"user": user_id, "limit": limit}
     for i, word in enumerate(words):
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         sql += f" AND f.name LIKE :w{i} ESCAPE '\\'"
         params[f"w{i}"] = f"%{escaped}%"
-    if chat_id is not None:
-        sql += " AND mf.chat_id = :chat"
-        params["chat"] = chat_id
-    sql += " ORDER BY m.id DESC LIMIT :limit"
+    sql += f"{where.sql(params)} ORDER BY m.id DESC LIMIT :limit"
     return [row[0] for row in await fetch_all(conn, sql, params)]
 
 

@@ -15,6 +15,7 @@ from appliance.store.calls import CallRow
 from appliance.store.chats import Refusal
 from appliance.store.db import fetch_one, on_thread
 from appliance.store.files import FileRow
+from appliance.store.search_filter import SearchFilter
 
 _FIELDS = (
     "id", "chat_id", "sender_id", "client_id", "kind", "body", "reply_to", "forwarded_from",
@@ -343,22 +344,16 @@ async def pinned(conn: aiosqlite.Connection, chat_id: int) -> list[MessageRow]:
 
 
 async def search(
-    conn: aiosqlite.Connection, user_id: int, match: str, chat_id: int | None, limit: int
+    conn: aiosqlite.Connection, user_id: int, match: str, where: SearchFilter, limit: int
 ) -> list[MessageRow]:
     """Messages matching the FTS5 `match` expression in the chats `user_id` is in."""
+    params: dict[str, Any] = {"user": user_id, "match": match, "limit": limit}
     sql = (
         f"SELECT {_M_COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid"
         " JOIN chat_members c ON c.chat_id = m.chat_id AND c.user_id = :user"
-        " WHERE messages_fts MATCH :match AND m.deleted_at IS NULL AND NOT EXISTS"
-        " (SELECT 1 FROM message_hidden h WHERE h.user_id = :user AND h.message_id = m.id)"
-        " AND m.id > coalesce((SELECT p.cleared_through FROM chat_prefs p"
-        "                      WHERE p.chat_id = m.chat_id AND p.user_id = :user), 0)"
+        " WHERE messages_fts MATCH :match"
+        f"{where.sql(params)} ORDER BY m.id DESC LIMIT :limit"
     )
-    params: dict[str, Any] = {"user": user_id, "match": match, "limit": limit}
-    if chat_id is not None:
-        sql += " AND m.chat_id = :chat"
-        params["chat"] = chat_id
-    sql += " ORDER BY m.id DESC LIMIT :limit"
     async with conn.execute(sql, params) as cur:
         return [_row(row) for row in await cur.fetchall()]
 

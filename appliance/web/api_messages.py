@@ -1,4 +1,4 @@
-"""Messages, reactions, pins, read marks and search under /api/v1."""
+"""Messages, reactions, pins, stars, read marks, activity and search under /api/v1."""
 
 from __future__ import annotations
 
@@ -8,8 +8,25 @@ from quart import Blueprint
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from appliance.api.current import hearth
-from appliance.api.requests import DeleteQuery, EditIn, HistoryQuery, MarkIn, SearchQuery, SendIn
-from appliance.api.shapes import EditsOut, HistoryOut, MessageOut, MessagesOut, SearchOut
+from appliance.api.requests import (
+    ActivityQuery,
+    ActivityReadIn,
+    DeleteQuery,
+    EditIn,
+    HistoryQuery,
+    MarkIn,
+    SearchQuery,
+    SendIn,
+)
+from appliance.api.shapes import (
+    ActivityOut,
+    ActivityReadOut,
+    EditsOut,
+    HistoryOut,
+    MessageOut,
+    MessagesOut,
+    SearchOut,
+)
 from appliance.web.api_chats import me
 from appliance.web.auth import login_required
 from appliance.web.contract import no_content
@@ -149,6 +166,27 @@ async def starred() -> MessagesOut:
     return await hearth().prefs.starred(me())
 
 
+@blueprint.get("/activity")
+@login_required
+@validate_querystring(ActivityQuery)
+@validate_response(ActivityOut)
+@tag_messages
+async def activity(query_args: ActivityQuery) -> ActivityOut:
+    """What concerns you across your chats, newest first: mentions of you, replies to your
+    messages, reactions to them, calls you missed; with your unread count."""
+    return await hearth().activity.page(me(), cursor=query_args.cursor, limit=query_args.limit)
+
+
+@blueprint.post("/activity/read")
+@login_required
+@validate_request(ActivityReadIn)
+@validate_response(ActivityReadOut)
+@tag_messages
+async def activity_read(data: ActivityReadIn) -> ActivityReadOut:
+    """Mark your activity seen up to a time (activity.read to your devices)."""
+    return await hearth().activity.mark_read(me(), data.up_to)
+
+
 @blueprint.get("/chats/<int:chat_id>/pins")
 @login_required
 @validate_response(MessagesOut)
@@ -184,5 +222,8 @@ async def mark_delivered(chat_id: int, data: MarkIn) -> None:
 @validate_response(SearchOut)
 @tag_messages
 async def search(query_args: SearchQuery) -> SearchOut:
-    """Messages matching all the words (the last one as a prefix), in your chats."""
-    return await hearth().messaging.search(me(), query_args.q, query_args.chat_id, query_args.limit)
+    """Messages matching all the words (the last one as a prefix), in your chats, narrowed
+    by the filters given: chat_id, sender_id, has_file, after, before."""
+    return await hearth().messaging.search(
+        me(), query_args.q, **query_args.model_dump(exclude={"q"})
+    )

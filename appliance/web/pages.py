@@ -23,6 +23,7 @@ APP_ROUTES = (
     "/settings",
     "/contacts",
     "/starred",
+    "/activity",
 )
 # Paths with one variable segment that also open the app: a conversation, a chat invite link.
 APP_ROUTE_PATTERNS = ("/chats/<int:chat_id>", "/join/<code>")

@@ -88,6 +88,7 @@ PUBLIC: dict[str, str] = {
     "GET /forgot": "client-side route: index.html",
     "GET /settings": "client-side route: index.html",
     "GET /starred": "client-side route: index.html",
+    "GET /activity": "client-side route: index.html",
     "GET /setup": "client-side route: index.html",
     "GET /signup": "client-side route: index.html",
     "GET /docs": "the API docs page (renders /openapi.json)",
@@ -138,6 +139,8 @@ SIGNED_IN: dict[str, str] = {
     "PUT /api/v1/me/avatar": "your own profile picture",
     "DELETE /api/v1/me/avatar": "your own profile picture",
     "GET /api/v1/starred": "your own stars, in the chats you are still in (checked in test_chat_prefs)",
+    "GET /api/v1/activity": "what concerns you, in the chats you are still in (test_activity)",
+    "POST /api/v1/activity/read": "your own activity mark",
 }
 
 ADMIN: set[str] = {
@@ -300,6 +303,7 @@ BODIES: dict[str, Any] = {
     "POST /api/v1/auth/refresh": {"refresh_token": "not-a-refresh-token"},
     "POST /api/v1/auth/reset": {"token": "not-a-reset-token", "password": PASSWORD},
     "POST /api/v1/auth/forgot": {"login": "{taken_username}"},
+    "POST /api/v1/activity/read": {},
     "PATCH /api/v1/me": {"status_text": "here"},
     "POST /api/v1/me/password": {"current_password": PASSWORD, "new_password": PASSWORD + "!"},
     "DELETE /api/v1/me": {"password": PASSWORD},

@@ -1,5 +1,5 @@
 // History API routing on location.pathname; same-origin links to app paths are intercepted.
-export const APP_PATHS = new Set(['/', '/login', '/signup', '/setup', '/reset', '/settings', '/contacts', '/starred']);
+export const APP_PATHS = new Set(['/', '/login', '/signup', '/setup', '/reset', '/settings', '/contacts', '/starred', '/activity']);
 // Paths with a variable part: one conversation, a chat invite link.
 const APP_PATTERNS = [/^\/chats\/\d+$/, /^\/join\/[^/]+$/];
 

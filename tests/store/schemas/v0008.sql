@@ -354,5 +354,5 @@ CREATE TABLE message_stars (
     PRIMARY KEY (user_id, message_id)
 ) WITHOUT ROWID;
 CREATE INDEX message_stars_message ON message_stars(message_id);
-INSERT INTO chat_prefs (chat_id, user_id, muted_until) VALUES (1, 2, 4102444800000);
-INSERT INTO message_stars (user_id, message_id, created_at) VALUES (2, 1, 1700000000013);
+INSERT INTO chat_prefs (chat_id, user_id, muted_until, archived_through, cleared_through) VALUES (1, 2, 253402300799000, 5, 2);
+INSERT INTO message_stars (user_id, message_id, created_at) VALUES (1, 4, 1700000000012);

@@ -28,7 +28,7 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
   const emojiList = h('ul', { id: 'emoji-complete', class: 'mention-list', role: 'listbox', 'aria-label': 'Emoji by shortcode', hidden: true });
   const input = h('textarea', {
     id: 'composer', rows: 1, placeholder: 'Message', maxlength: 4000, enterkeyhint: 'send', disabled: true,
-    'aria-label': 'Message', 'aria-autocomplete': 'list', 'aria-controls': 'mention-list', 'aria-expanded': 'false',
+    'aria-label': 'Message', 'aria-autocomplete': 'list', 'aria-controls': 'mention-list',
   });
   const sendButton = h('button', { id: 'send', type: 'submit', class: 'icon-btn send', 'aria-label': 'Send', disabled: true }, icon('send'));
   const traySlot = h('div', { class: 'attach-slot', hidden: true });
@@ -99,7 +99,6 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     options = query == null ? [] : candidates(query);
     active = Math.min(active, Math.max(0, options.length - 1));
     mentionList.hidden = !options.length;
-    input.setAttribute('aria-expanded', String(!!options.length));
     mentionList.replaceChildren(...options.map((u, i) => h('li', {
       id: `mention-${u.id}`, role: 'option', class: 'mention-option', 'aria-selected': String(i === active), 'data-username': u.username,
       onmousedown: (event) => { event.preventDefault(); pickMention(u); },
@@ -178,7 +177,6 @@ export function createComposer(ctx, { chatId, onSent, onEditLast }) {
     emojiActive = Math.min(emojiActive, Math.max(0, next.length - 1));
     emojiList.hidden = !next.length;
     input.setAttribute('aria-controls', next.length ? 'emoji-complete' : 'mention-list');
-    input.setAttribute('aria-expanded', String(!!(next.length || options.length)));
     emojiList.replaceChildren(...next.map((e, i) => h('li', {
       id: `emoji-complete-${i}`, role: 'option', class: 'mention-option', 'aria-selected': String(i === emojiActive), 'data-emoji': e.emoji,
       onmousedown: (event) => { event.preventDefault(); pickShortcode(e); },

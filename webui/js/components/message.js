@@ -29,7 +29,8 @@ function sendState(m, tick) {
 
 function quote(m, view) {
   const reply = m.reply_to;
-  return h('button', { type: 'button', class: 'quote', 'data-reply-to': reply.id, 'aria-label': `Show the message this replies to` },
+  return h('button', { type: 'button', class: 'quote', 'data-reply-to': reply.id },
+    h('span', { class: 'vh' }, 'Reply to '),
     h('span', { class: 'quote-name' }, view.nameOf(reply.sender_id)),
     h('span', { class: 'quote-text' }, reply.deleted ? 'This message was deleted' : preview(reply.body, 160)));
 }

@@ -9,7 +9,7 @@ const TYPES = 'image/jpeg,image/png,image/gif,image/webp';
 
 export function picturePicker({ id, path, show, hasPicture, changed }) {
   const preview = h('span', { class: 'picture-preview' });
-  const input = h('input', { type: 'file', id: `${id}-file`, accept: TYPES, class: 'vh', tabindex: -1 });
+  const input = h('input', { type: 'file', id: `${id}-file`, accept: TYPES, class: 'vh', tabindex: -1, 'aria-label': 'Picture' });
   const choose = h('button', { type: 'button', id: `${id}-change`, class: 'btn btn-secondary', onclick: () => input.click() }, 'Change picture');
   const remove = h('button', { type: 'button', id: `${id}-remove`, class: 'btn btn-secondary' }, 'Remove picture');
   const alert = alertRegion();

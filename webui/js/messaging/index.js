@@ -2,6 +2,7 @@
 // One module per part, each the only writer of its slice of the app store: connection,
 // people, chats, history (loaded messages), typing, outbox (what this device writes). A
 // server event goes to every part that handles it (their `events`), a signal likewise.
+import { createActivity } from './activity.js';
 import { createChats } from './chats.js';
 import { createConnection } from './connection.js';
 import { createHistory } from './history.js';
@@ -18,8 +19,9 @@ export function createMessaging(store, me) {
   const typing = createTyping(store, { me, connection });
   const chats = createChats(store, { me, connection, people, history });
   const outbox = createOutbox(store, { me, connection, history, apply });
+  const activity = createActivity(store);
   // In this order: chats reads the timelines as history has just changed them.
-  const parts = [outbox, history, typing, people, chats];
+  const parts = [outbox, history, typing, people, chats, activity];
 
   // A server event, or a change of ours applied before the server's event about it comes.
   function apply(event, data) {
@@ -32,6 +34,7 @@ export function createMessaging(store, me) {
     if (document.visibilityState === 'hidden') people.sendPresence();
     // A first connection replays nothing: reload what may have changed before the hello.
     if (!resumed) chats.loadAll().catch(noop);
+    activity.load();
   }
 
   function onReset() {
@@ -55,7 +58,7 @@ export function createMessaging(store, me) {
   ];
 
   return {
-    me, connection, people, chats, history, typing, outbox,
+    me, connection, people, chats, history, typing, outbox, activity,
     start() {
       document.addEventListener('visibilitychange', onVisibility);
       connection.start();

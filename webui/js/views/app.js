@@ -66,8 +66,8 @@ function notificationPrompt() {
 
 export function createFrame(ctx) {
   const messaging = createMessaging(ctx.store, ctx.store.get().me);
-  const { me, connection, people, chats, history, typing, outbox } = messaging;
-  const sessionCtx = { ...ctx, me, connection, people, chats, history, typing, outbox };
+  const { me, connection, people, chats, history, typing, outbox, activity } = messaging;
+  const sessionCtx = { ...ctx, me, connection, people, chats, history, typing, outbox, activity };
   const calls = createCallHook(sessionCtx);
   const paneBase = { ...sessionCtx, calls };
   const avatarSlot = h('span', { class: 'avatar-slot' });
@@ -75,6 +75,9 @@ export function createFrame(ctx) {
   const meStatus = h('p', { id: 'me-status', class: 'me-status' });
   const contactsLink = h('a', { id: 'open-contacts', class: 'icon-btn', href: '/contacts', 'aria-label': 'Contacts', title: 'Contacts' },
     icon('users'));
+  const activityBadge = h('span', { class: 'unread-badge', hidden: true });
+  const activityLink = h('a', { id: 'open-activity', class: 'icon-btn', href: '/activity', title: 'Activity' },
+    icon('bell'), activityBadge);
   const starredLink = h('a', { id: 'open-starred', class: 'icon-btn', href: '/starred', 'aria-label': 'Starred messages', title: 'Starred messages' },
     icon('star'));
   const settingsLink = h('a', { id: 'open-settings', class: 'icon-btn', href: '/settings', 'aria-label': 'Settings', title: 'Settings' },
@@ -86,7 +89,7 @@ export function createFrame(ctx) {
 
   const sidebar = h('nav', { id: 'sidebar', class: 'sidebar', 'aria-label': 'Chats' },
     h('header', { class: 'sidebar-header' },
-      avatarSlot, h('div', { class: 'me-text' }, meName, meStatus), starredLink, contactsLink, settingsLink, logout),
+      avatarSlot, h('div', { class: 'me-text' }, meName, meStatus), activityLink, starredLink, contactsLink, settingsLink, logout),
     chatList.tools,
     connectionStatus,
     h('h2', { class: 'vh' }, 'Chats'),
@@ -94,7 +97,9 @@ export function createFrame(ctx) {
     // Under the list, not above it: an offer, not the first thing on a phone's screen.
     notificationPrompt());
   const main = h('main', { id: 'main-pane', class: 'main-pane' });
-  const el = h('div', { id: 'app-frame', class: 'frame', 'data-pane': 'list' }, sidebar, main);
+  // Read out new messages (the conversation's log is quiet: it re-adds rebuilt messages).
+  const heard = h('p', { id: 'message-announcer', class: 'vh', 'aria-live': 'polite' });
+  const el = h('div', { id: 'app-frame', class: 'frame', 'data-pane': 'list' }, sidebar, main, heard);
 
   let cleanups = [];
   let offlineTimer = 0;
@@ -137,15 +142,15 @@ export function createFrame(ctx) {
   function onIncoming(message, chat) {
     // Quiet: a call that missed you because you were on another one is in the chat, no more.
     if (message.kind === 'call' && message.call?.outcome === 'busy') return;
-    if (chats.isMuted(chat)) return; // muted: still unread, never a notification
+    const open = chat.id === currentChat;
+    const muted = chats.isMuted(chat); // muted: still unread, never a notification
+    if (muted && !open) return;
     const sender = people.nameOf(message.sender_id);
     const title = chat.kind === 'direct' ? sender : `${sender} in ${chats.title(chat)}`;
-    notifyNewMessage({
-      title, tag: `chat-${chat.id}`, url: `/chats/${chat.id}`,
-      body: message.kind === 'call' ? callLogText(message.call || {}, me.id)
-        : message.deleted ? '' : preview(message.body, 140) || (message.attachments?.length ? filesText(message.attachments) : 'Forwarded message'),
-      onClick: () => ctx.navigate(`/chats/${chat.id}`),
-    });
+    const body = message.kind === 'call' ? callLogText(message.call || {}, me.id)
+      : message.deleted ? '' : preview(message.body, 140) || (message.attachments?.length ? filesText(message.attachments) : 'Forwarded message');
+    heard.textContent = `${open ? sender : title}: ${body}`;
+    if (!muted) notifyNewMessage({ title, body, tag: `chat-${chat.id}`, url: `/chats/${chat.id}`, onClick: () => ctx.navigate(`/chats/${chat.id}`) });
   }
 
   function teardownPane() {
@@ -161,6 +166,7 @@ export function createFrame(ctx) {
     '/settings': ['Settings', () => import('./settings.js').then((m) => m.settingsView)],
     '/contacts': ['Contacts', () => import('./contacts.js').then((m) => m.contactsView)],
     '/starred': ['Starred', () => import('./starred.js').then((m) => m.starredView)],
+    '/activity': ['Activity', () => import('./activity.js').then((m) => m.activityView)],
   };
   let showing = 0;
   let currentChat = null;
@@ -224,14 +230,23 @@ export function createFrame(ctx) {
     }
     el.dataset.pane = path === '/' ? 'list' : 'main';
     chatList.setActive(chatMatch ? Number(chatMatch[1]) : null);
-    for (const [link, target] of [[settingsLink, '/settings'], [contactsLink, '/contacts'], [starredLink, '/starred']]) {
+    for (const [link, target] of [[settingsLink, '/settings'], [contactsLink, '/contacts'], [starredLink, '/starred'], [activityLink, '/activity']]) {
       if (path === target) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
     }
   }
 
+  function renderActivity() {
+    const { unread } = ctx.store.get().activity;
+    activityBadge.hidden = !unread;
+    activityBadge.textContent = unread > 99 ? '99+' : unread;
+    activityLink.setAttribute('aria-label', unread ? `Activity, ${unread} new` : 'Activity');
+  }
+
   renderMe();
+  renderActivity();
   const offs = [
+    ctx.store.subscribe('activity', renderActivity),
     ctx.store.subscribe('me', renderMe),
     ctx.store.subscribe('chats', () => setUnreadCount(chats.totalUnread())),
     ctx.store.subscribe('connection', renderConnection),

@@ -1,7 +1,7 @@
-// The sidebar's chats: search box (chat names here, message text with GET /search), the
-// #new-chat button, and the list with previews, times, presence, unread and mention badges.
+// The sidebar's chats: search box (chat names here; message text through search/results.js,
+// loaded with the first words), the #new-chat button, and the list with previews, times,
+// presence, unread and mention badges.
 import { h, reconcile } from '../dom.js';
-import { api, errorText } from '../api.js';
 import { listTime, typingText } from '../format.js';
 import { preview } from '../text.js';
 import { filesText } from '../files/format.js';
@@ -46,17 +46,6 @@ function chatItem(ctx, chat, current) {
       chat.unread_count > 0 && h('span', { class: 'vh' }, ' unread'))));
 }
 
-function searchHit(ctx, m) {
-  const { chats, people } = ctx;
-  const chat = chats.get(m.chat_id);
-  return h('li', {},
-    h('a', { href: `/chats/${m.chat_id}?around=${m.id}`, class: 'search-hit', 'data-message-id': m.id, 'data-chat-id': m.chat_id },
-      h('span', { class: 'chat-item-row' },
-        h('span', { class: 'chat-item-title' }, chat ? chats.title(chat) : 'Chat'),
-        h('time', { class: 'chat-item-time', datetime: m.created_at }, listTime(m.created_at))),
-      h('span', { class: 'chat-item-preview' }, `${m.sender_id === ctx.me.id ? 'You' : people.nameOf(m.sender_id)}: ${preview(m.body, 100)}`)));
-}
-
 export function createChatList(ctx) {
   const { store, chats, people } = ctx;
   const search = h('input', { id: 'chat-search', type: 'search', placeholder: 'Search', autocomplete: 'off', 'aria-controls': 'chat-list search-results' });
@@ -68,10 +57,7 @@ export function createChatList(ctx) {
     h('div', { class: 'search' }, h('label', { for: 'chat-search', class: 'vh' }, 'Search chats and messages'), icon('search'), search),
     newChat);
   const list = h('div', { id: 'chat-list', class: 'chat-list' });
-  const hits = h('ul', { class: 'search-hit-list' });
-  const hitsStatus = h('p', { class: 'hint', role: 'status' });
-  const results = h('section', { id: 'search-results', class: 'search-results', hidden: true, 'aria-labelledby': 'search-results-title' },
-    h('h3', { class: 'list-heading', id: 'search-results-title' }, 'Messages'), hitsStatus, hits);
+  const results = h('section', { id: 'search-results', class: 'search-results', hidden: true });
   // Archived chats stay out of the list (until a new message) behind an "Archived" entry.
   let showArchived = false;
   const archivedToggle = h('button', {
@@ -83,12 +69,7 @@ export function createChatList(ctx) {
   const cache = new Map();
   let activeId = null;
   let timer = 0;
-  let asked = 0;
-  let found = [];
-
-  function renderHits() {
-    hits.replaceChildren(...found.map((m) => searchHit(ctx, m)));
-  }
+  let found = null;
 
   function render() {
     const q = search.value.trim().toLowerCase();
@@ -118,21 +99,12 @@ export function createChatList(ctx) {
     for (const id of cache.keys()) if (!shown.some((c) => c.id === id)) cache.delete(id);
   }
 
-  async function searchMessages() {
+  function searchMessages() {
     const q = search.value.trim();
-    const ticket = ++asked;
     results.hidden = !q;
-    if (!q) return;
-    hitsStatus.textContent = 'Searching…';
-    try {
-      const { results } = await api.get(`/search?${new URLSearchParams({ q: q.slice(0, 200), limit: '30' })}`);
-      if (ticket !== asked) return;
-      found = results;
-      hitsStatus.textContent = found.length ? '' : 'No messages found.';
-      renderHits();
-    } catch (err) {
-      if (ticket === asked) hitsStatus.textContent = errorText(err);
-    }
+    if (!q && !found) return;
+    found ||= import('../search/results.js').then((m) => m.messageSearch(ctx, results));
+    found.then((s) => s.run(q), () => { found = null; ctx.announce("Couldn't search messages."); });
   }
 
   search.addEventListener('input', () => {
@@ -148,7 +120,6 @@ export function createChatList(ctx) {
   });
 
   const offs = ['chats', 'typing', 'presence', 'users'].map((topic) => store.subscribe(topic, render));
-  offs.push(store.subscribe('users', renderHits));
   render();
   return {
     tools,
@@ -160,6 +131,7 @@ export function createChatList(ctx) {
     destroy() {
       clearTimeout(timer);
       for (const off of offs) off();
+      found?.then((s) => s.destroy(), () => {});
     },
   };
 }

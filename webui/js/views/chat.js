@@ -36,15 +36,28 @@ export function chatView(ctx, chatId, aroundId = null) {
     type: 'button', id: 'chat-gallery', class: 'icon-btn', 'aria-label': 'Media, files and voice notes', title: 'Media, files and voice notes',
     onclick: () => import('../files/gallery.js').then((m) => m.openGallery(ctx, chatId), () => ctx.announce("Couldn't open the gallery.")),
   }, icon('image'));
+  // Search in this chat (also Ctrl+F while it is open): search/chat-search.js, loaded when used.
+  const find = () => import('../search/chat-search.js').then((m) => m.openChatSearch(ctx, chatId, { el, header, list, jumpTo }),
+    () => ctx.announce("Couldn't open search."));
+  const findButton = h('button', {
+    type: 'button', id: 'chat-find', class: 'icon-btn', 'aria-label': 'Search in this chat', title: 'Search in this chat (Ctrl+F)', onclick: find,
+  }, icon('search'));
+  const onFindKey = (event) => {
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && (event.key === 'f' || event.key === 'F')) {
+      event.preventDefault();
+      find();
+    }
+  };
+  document.addEventListener('keydown', onFindKey);
   const moreButton = h('button', {
     type: 'button', id: 'chat-more', class: 'icon-btn', 'aria-label': 'Chat actions', title: 'Mute, archive, clear', 'aria-haspopup': 'menu',
     onclick: () => import('./chat-menu.js').then((m) => m.openChatMenu(ctx, chatId, moreButton), () => ctx.announce("Couldn't open the menu.")),
   }, icon('more'));
   const header = h('header', { id: 'chat-header', class: 'pane-header chat-header' },
     h('button', { type: 'button', class: 'icon-btn back', 'aria-label': 'Back to chats', onclick: () => ctx.navigate('/') }, icon('back')),
-    avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), ctx.calls.buttons(chatId), galleryButton, settingsButton, moreButton);
+    avatarSlot, h('div', { class: 'chat-header-text' }, title, subtitle), ctx.calls.buttons(chatId), findButton, galleryButton, settingsButton, moreButton);
   const pinnedBar = h('button', { type: 'button', id: 'pinned-bar', class: 'pinned-bar', hidden: true, onclick: () => jumpToPinned() });
-  const list = h('div', { id: 'conversation', class: 'conversation', role: 'log', 'aria-labelledby': 'chat-title', tabindex: 0 });
+  const list = h('div', { id: 'conversation', class: 'conversation', role: 'log', 'aria-live': 'off', 'aria-labelledby': 'chat-title', tabindex: 0 });
   const jumpLatest = h('button', {
     type: 'button', id: 'jump-latest', class: 'jump-latest', hidden: true, 'aria-label': 'Jump to the newest messages', onclick: toLatest,
   }, icon('back'));
@@ -295,28 +308,30 @@ export function chatView(ctx, chatId, aroundId = null) {
     return list.querySelector(`.message[data-message-id="${Number(id)}"]`);
   }
 
-  // Scrolls to a message, first loading the history around it when it is not loaded.
-  async function jumpTo(id) {
+  // Scrolls to a message, first loading the history around it when it is not loaded; true when
+  // it is there. In-chat search keeps the focus in its box (`focus` false).
+  async function jumpTo(id, focus = true) {
     if (!findMessage(history.timeline(chatId), id)) {
       try {
         await history.loadAround(chatId, id);
       } catch (err) {
         ctx.announce(`Couldn't load that message: ${errorText(err)}`);
-        return;
+        return false;
       }
       renderMessages();
     }
     const target = messageEl(id);
     if (!target) {
       ctx.announce('That message is no longer available.');
-      return;
+      return false;
     }
     target.scrollIntoView({ block: 'center' });
     target.classList.remove('highlight');
     void target.offsetWidth; // restart the highlight animation
     target.classList.add('highlight');
-    target.focus({ preventScroll: true });
+    if (focus) target.focus({ preventScroll: true });
     updateJump();
+    return true;
   }
 
   function jumpToPinned() {
@@ -489,6 +504,7 @@ export function chatView(ctx, chatId, aroundId = null) {
   const clock = setInterval(renderHeader, 30_000);
   ctx.cleanup(() => {
     alive = false;
+    document.removeEventListener('keydown', onFindKey);
     for (const off of offs) off();
     clearInterval(clock);
     resized.disconnect();

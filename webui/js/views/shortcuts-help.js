@@ -5,6 +5,7 @@ import { openDialog } from '../components/dialog.js';
 const MOD = /Mac|iPhone|iPad/.test(navigator.platform) ? '⌘' : 'Ctrl';
 export const SHORTCUTS = [
   [`${MOD}+K`, 'Jump to a chat or person'],
+  [`${MOD}+F`, 'Search in the open chat (Enter / Shift+Enter: older / newer match)'],
   ['Alt+↑ / Alt+↓', 'Previous / next chat in the list'],
   ['↑ in an empty message box', 'Edit your last message'],
   ['↑ / ↓ in the conversation', 'Move between messages'],
