@@ -44,13 +44,13 @@ export function fill(ctx, list, chatId) {
     const unread = m.thread_unread || 0;
     slot.append(h('button', {
       type: 'button', class: 'thread-open', 'data-root-id': m.id, tabindex: node.tabIndex,
-      'aria-label': `${replies(s.reply_count)}${unread ? `, ${unread} unread` : ''}, last ${listTime(s.last_reply_at)}. Open the thread`,
       onclick: () => openThread(ctx, chatId, m.id),
     },
     h('span', { class: 'thread-people' }, s.participants.slice(0, SHOWN_PEOPLE)
       .map((id) => avatar(ctx.people.user(id) || { id, display_name: ctx.people.nameOf(id) }, { size: 'sm' }))),
+    h('span', { class: 'vh' }, 'Open the thread: '),
     h('span', { class: 'thread-count' }, replies(s.reply_count)),
-    unread > 0 && h('span', { class: 'thread-unread' }, String(unread)),
+    unread > 0 && h('span', { class: 'thread-unread' }, String(unread), h('span', { class: 'vh' }, ' unread')),
     s.last_reply_at && h('time', { class: 'thread-last', datetime: s.last_reply_at }, `Last reply ${listTime(s.last_reply_at)}`)));
   }
 }
