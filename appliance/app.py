@@ -24,6 +24,7 @@ from appliance.web import (
     api_chats,
     api_files,
     api_messages,
+    api_threads,
     api_users,
     contract,
     errors,
@@ -136,6 +137,7 @@ def create_app(config: Settings, *, clock: Clock | None = None) -> Quart:
         api_admin.blueprint,
         api_chats.blueprint,
         api_messages.blueprint,
+        api_threads.blueprint,
         api_files.blueprint,
         api_calls.blueprint,
     ):

@@ -38,6 +38,7 @@ from appliance.services.passwords import PasswordHasher
 from appliance.services.prefs import ChatPrefs
 from appliance.services.ratelimit import Limits, RateLimiter
 from appliance.services.sessions import Sessions
+from appliance.services.threads import Threads
 from appliance.services.unit import Work
 from appliance.store.db import Database
 
@@ -65,6 +66,7 @@ class Hearth:
     activity: Activity
     contacts: Contacts
     messaging: Messaging
+    threads: Threads
     files: Files
     avatars: Avatars
     events: EventLog
@@ -236,6 +238,7 @@ def build(
         activity=activity,
         contacts=Contacts(work, limits),
         messaging=messaging,
+        threads=Threads(work),
         files=files,
         avatars=Avatars(work, files),
         events=events,

@@ -178,6 +178,10 @@ class SendIn(In):
     forward_of: Id | None = None
     # Files uploaded with POST /files; the body is then an optional caption.
     attachments: Annotated[list[Id], Field(max_length=limits.ATTACHMENTS_MAX)] = []
+    # A reply in the thread of this top-level message (groups and channels), kept out of the
+    # main timeline unless `also_to_chat`.
+    thread_root_id: Id | None = None
+    also_to_chat: bool = False
 
 
 class EditIn(In):
@@ -193,6 +197,18 @@ class HistoryQuery(BaseModel):
     after: Annotated[int, Field(ge=0, le=limits.ID_MAX)] | None = None
     around: Id | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class ThreadQuery(BaseModel):
+    before: Id | None = None
+    after: Annotated[int, Field(ge=0, le=limits.ID_MAX)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class ThreadReadIn(In):
+    """Up to which reply; without it, the thread's latest."""
+
+    message_id: Annotated[int, Field(ge=0, le=limits.ID_MAX)] | None = None
 
 
 class DeleteQuery(BaseModel):

@@ -205,6 +205,19 @@ class FileOut(Out):
     waveform: list[int] | None = None  # a voice note's peak levels (0..255); else null
 
 
+class ThreadOut(Out):
+    """A thread's summary, on its root message and as the data of thread.updated."""
+
+    chat_id: int
+    root_id: int
+    reply_count: int  # 0 (and no last reply) once every reply was deleted
+    last_reply_id: int | None
+    last_reply_at: datetime | None
+    last_reply_sender_id: int | None
+    # The root's author first, then the people who replied, latest first.
+    participants: list[int]
+
+
 class MessageOut(Out):
     """A message: the data of message.created and message.updated too."""
 
@@ -224,6 +237,13 @@ class MessageOut(Out):
     pinned: bool
     call: CallSummaryOut | None = None
     attachments: list[FileOut] = []
+    # A reply in a thread names its root; it shows in the main timeline only `also_to_chat`.
+    thread_root_id: int | None = None
+    also_to_chat: bool = False
+    # On a root with replies: the thread's summary.
+    thread: ThreadOut | None = None
+    # Replies you have not read in a thread you follow: in REST answers; 0 in events.
+    thread_unread: int = 0
 
 
 class MessagesOut(Out):
@@ -233,6 +253,24 @@ class MessagesOut(Out):
 class HistoryOut(MessagesOut):
     has_more_before: bool
     has_more_after: bool
+
+
+class ThreadPageOut(Out):
+    """A thread: its root and a page of replies, oldest first, and your read mark."""
+
+    root: MessageOut
+    replies: list[MessageOut]
+    has_more_before: bool
+    has_more_after: bool
+    last_read_id: int
+
+
+class ThreadReadOut(Out):
+    """Your read mark in a thread moved: the data of thread.read (to you only)."""
+
+    chat_id: int
+    root_id: int
+    last_read_id: int
 
 
 class SearchOut(Out):

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from appliance import limits
-from appliance.api.requests import Body, Id, In, SendIn
+from appliance.api.requests import Body, Id, In, SendIn, ThreadReadIn
 from appliance.api.shapes import Empty, PingOut, SdpOut
 from appliance.clock import to_datetime
 from appliance.context import Hearth
@@ -77,6 +77,11 @@ class EmptyOp(In):
 
 class SendOp(SendIn):
     chat_id: Id
+
+
+class ThreadReadOp(ThreadReadIn):
+    chat_id: Id
+    root_id: Id
 
 
 class EditOp(In):
@@ -143,8 +148,16 @@ async def send(caller: Caller, data: SendOp, name: str) -> BaseModel:
         reply_to=data.reply_to,
         forward_of=data.forward_of,
         attachments=data.attachments,
+        thread_root_id=data.thread_root_id,
+        also_to_chat=data.also_to_chat,
     )
     return view
+
+
+async def thread_read(caller: Caller, data: ThreadReadOp, name: str) -> BaseModel:
+    return await caller.context.threads.mark_read(
+        caller.user_id, data.chat_id, data.root_id, data.message_id
+    )
 
 
 async def edit(caller: Caller, data: EditOp, name: str) -> BaseModel:
@@ -224,6 +237,7 @@ def build_registry() -> Registry:
     registry.register(DeleteOp, delete, "message.delete")
     registry.register(ReactionOp, react, "reaction.add", "reaction.remove")
     registry.register(MarkOp, mark, "chat.read", "chat.delivered")
+    registry.register(ThreadReadOp, thread_read, "thread.read")
     registry.register(ChatOp, typing, "typing.start", "typing.stop")
     registry.register(PresenceOp, presence, "presence.set")
     registry.register(CallStartOp, call_start, "call.start")

@@ -53,6 +53,11 @@ def refused(refusal: Refusal) -> ServiceError:
             "attachments name a file that does not exist or that you did not upload.",
             field="attachments",
         )
+    if refusal is Refusal.BAD_THREAD:
+        return InvalidError(
+            "thread_root_id is not a top-level message of this group or channel.",
+            field="thread_root_id",
+        )
     return InvalidError("reply_to is not a message of this chat.", field="reply_to")
 
 

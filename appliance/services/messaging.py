@@ -24,7 +24,7 @@ from appliance.services.chats import (
 from appliance.services.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from appliance.services.ratelimit import Limits
 from appliance.services.unit import Outbox, Work, event_data
-from appliance.store import chats, events, files, messages, personal, users
+from appliance.store import chats, events, files, messages, personal, threads, users
 from appliance.store.chats import ChatRow, MemberRow, Refusal
 from appliance.store.db import Connection, ThreadConnection, on_thread
 from appliance.store.messages import Inserted, MessageRow
@@ -151,10 +151,13 @@ class Messaging:
         reply_to: int | None = None,
         forward_of: int | None = None,
         attachments: list[int] | None = None,
+        thread_root_id: int | None = None,
+        also_to_chat: bool = False,
     ) -> tuple[shapes.MessageOut, bool]:
         """Store a message; (view, True) when new, (the stored view, False) on a retry.
         `attachments` are files the sender uploaded (the body is then an optional caption);
-        a forward copies the original's."""
+        a forward copies the original's. With `thread_root_id` it is a reply in that thread,
+        kept out of the main timeline unless `also_to_chat`."""
         if not 1 <= len(client_id) <= CLIENT_ID_LIMIT:
             raise InvalidError(
                 f"client_id is 1 to {CLIENT_ID_LIMIT} characters.", field="client_id"
@@ -186,6 +189,8 @@ class Messaging:
             mention_names=tuple(mention_names(body)),
             attachments=tuple(attachments),
             attachments_owner=owner,
+            thread_root_id=thread_root_id,
+            also_to_chat=also_to_chat,
         )
 
         def store(conn: ThreadConnection, outbox: Outbox) -> tuple[Inserted, shapes.MessageOut]:
@@ -202,6 +207,11 @@ class Messaging:
             view = views.message(stored.row, stored.extras)
             if not stored.duplicate:
                 outbox.record(conn, "message.created", view, chat_id=chat_id)
+                if thread_root_id is not None:
+                    summary = threads.summary_of(conn, thread_root_id, chat_id)
+                    outbox.record(
+                        conn, "thread.updated", views.thread_out(summary), chat_id=chat_id
+                    )
             return stored, view
 
         # The whole send is one unit of work on the writer's thread: the hottest write there is.
@@ -270,8 +280,11 @@ class Messaging:
                     conn, chat_id, user_id, after=rows[-1].id if rows else before - 1
                 )
             extras = await messages.extras(conn, rows)
+            unread = await on_thread(conn, threads.unread, user_id, list(extras.threads))
         return shapes.HistoryOut(
-            messages=[views.message(row, extras) for row in rows],
+            messages=[
+                views.message(row, extras, thread_unread=unread.get(row.id, 0)) for row in rows
+            ],
             has_more_before=more_before,
             has_more_after=more_after,
         )
@@ -381,6 +394,13 @@ class Messaging:
                 await messages.delete_for_everyone(tx, message.id, outbox.now)
                 await self._rewrite_log(tx, message.id)
                 await outbox.event(tx, "message.deleted", data, chat_id=message.chat_id)
+                if message.thread_root_id is not None:  # one reply fewer in its summary
+                    summary = await on_thread(
+                        tx, threads.summary_of, message.thread_root_id, message.chat_id
+                    )
+                    await outbox.event(
+                        tx, "thread.updated", views.thread_out(summary), chat_id=message.chat_id
+                    )
 
     async def remove_all_of(self, user_id: int) -> int:
         """Delete for everyone every message `user_id` sent (their account is being deleted

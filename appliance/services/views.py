@@ -9,6 +9,7 @@ from typing import Any, cast
 from appliance.api import shapes
 from appliance.clock import to_datetime
 from appliance.services.sessions import IssuedSession
+from appliance.store import threads
 from appliance.store.calls import CallRow
 from appliance.store.chats import ChatInviteRow, ChatRow, MemberRow
 from appliance.store.files import FileRow, GalleryItem
@@ -82,7 +83,7 @@ def chat_invite(row: ChatInviteRow, base_url: str) -> shapes.ChatInviteOut:
     )
 
 
-def message(row: MessageRow, extras: Extras) -> shapes.MessageOut:
+def message(row: MessageRow, extras: Extras, *, thread_unread: int = 0) -> shapes.MessageOut:
     reply = extras.replies.get(row.reply_to) if row.reply_to else None
     grouped: dict[str, list[int]] = {}
     for emoji, user_id in extras.reactions.get(row.id, []):
@@ -112,6 +113,26 @@ def message(row: MessageRow, extras: Extras) -> shapes.MessageOut:
         pinned=row.id in extras.pinned,
         call=None if row.deleted else call_summary(extras.calls.get(row.id), extras.took_part),
         attachments=[file(each) for each in extras.attachments.get(row.id, [])],
+        thread_root_id=row.thread_root_id,
+        also_to_chat=row.also_to_chat,
+        thread=thread(extras.threads.get(row.id)),
+        thread_unread=thread_unread,
+    )
+
+
+def thread(summary: threads.Summary | None) -> shapes.ThreadOut | None:
+    return None if summary is None else thread_out(summary)
+
+
+def thread_out(summary: threads.Summary) -> shapes.ThreadOut:
+    return shapes.ThreadOut(
+        chat_id=summary.chat_id,
+        root_id=summary.root_id,
+        reply_count=summary.reply_count,
+        last_reply_id=summary.last_reply_id,
+        last_reply_at=_at(summary.last_reply_at),
+        last_reply_sender_id=summary.last_reply_sender_id,
+        participants=list(summary.participants),
     )
 
 

@@ -125,6 +125,7 @@ class Refusal(Enum):
     BLOCKED = "blocked"
     BAD_REPLY = "bad_reply"
     BAD_ATTACHMENT = "bad_attachment"
+    BAD_THREAD = "bad_thread"
 
 
 def membership(
@@ -316,6 +317,7 @@ async def unread_counts(conn: aiosqlite.Connection, user_id: int) -> dict[int, t
         "SELECT m.chat_id,"
         " (SELECT count(*) FROM messages g WHERE g.chat_id = m.chat_id AND g.id > m.last_read_id"
         "   AND g.deleted_at IS NULL AND (g.sender_id IS NULL OR g.sender_id != m.user_id)"
+        "   AND (g.thread_root_id IS NULL OR g.also_to_chat = 1)"
         "   AND g.id > coalesce((SELECT p.cleared_through FROM chat_prefs p"
         "                        WHERE p.chat_id = m.chat_id AND p.user_id = m.user_id), 0)"
         "   AND (g.kind = 'text' OR (g.kind = 'call' AND NOT EXISTS ("

@@ -10,16 +10,16 @@ from typing import Any
 
 import aiosqlite
 
-from appliance.store import calls, chats, files
+from appliance.store import calls, chats, files, threads
 from appliance.store.calls import CallRow
 from appliance.store.chats import Refusal
-from appliance.store.db import fetch_one
+from appliance.store.db import fetch_one, on_thread
 from appliance.store.files import FileRow
 from appliance.store.search_filter import SearchFilter
 
 _FIELDS = (
     "id", "chat_id", "sender_id", "client_id", "kind", "body", "reply_to", "forwarded_from",
-    "created_at", "edited_at", "deleted_at",
+    "created_at", "edited_at", "deleted_at", "thread_root_id", "also_to_chat",
 )  # fmt: skip
 _COLUMNS = ", ".join(_FIELDS)
 _M_COLUMNS = ", ".join(f"m.{name}" for name in _FIELDS)
@@ -38,6 +38,8 @@ class MessageRow:
     created_at: int
     edited_at: int | None
     deleted_at: int | None
+    thread_root_id: int | None = None  # a reply in this message's thread
+    also_to_chat: bool = False  # a thread reply also shown in the main timeline
 
     @property
     def deleted(self) -> bool:
@@ -55,11 +57,13 @@ class Extras:
     calls: dict[int, CallRow] = field(default_factory=dict)  # message id -> its call
     took_part: dict[int, list[int]] = field(default_factory=dict)  # call id -> who was in it
     attachments: dict[int, list[FileRow]] = field(default_factory=dict)
+    threads: dict[int, threads.Summary] = field(default_factory=dict)  # root id -> summary
 
 
 def _row(row: aiosqlite.Row | sqlite3.Row) -> MessageRow:
     values = list(row)
     values[7] = json.loads(values[7]) if values[7] else None
+    values[12] = bool(values[12])
     return MessageRow(*values)
 
 
@@ -104,6 +108,8 @@ _VISIBLE = (
     " AND m.id > coalesce((SELECT p.cleared_through FROM chat_prefs p"
     "                      WHERE p.chat_id = :chat AND p.user_id = :user), 0)"
 )
+# The main timeline: top-level messages, and thread replies also sent to the chat.
+_IN_TIMELINE = f"{_VISIBLE} AND (m.thread_root_id IS NULL OR m.also_to_chat = 1)"
 
 
 async def page(
@@ -120,11 +126,11 @@ async def page(
     params: dict[str, Any] = {"chat": chat_id, "user": viewer_id, "limit": limit + 1}
     if after is not None:
         params["after"] = after
-        sql = f"SELECT {_M_COLUMNS} FROM messages m WHERE {_VISIBLE} AND m.id > :after"
+        sql = f"SELECT {_M_COLUMNS} FROM messages m WHERE {_IN_TIMELINE} AND m.id > :after"
         sql += " ORDER BY m.id ASC LIMIT :limit"
     else:
         params["before"] = before if before is not None else 2**62
-        sql = f"SELECT {_M_COLUMNS} FROM messages m WHERE {_VISIBLE} AND m.id < :before"
+        sql = f"SELECT {_M_COLUMNS} FROM messages m WHERE {_IN_TIMELINE} AND m.id < :before"
         sql += " ORDER BY m.id DESC LIMIT :limit"
     async with conn.execute(sql, params) as cur:
         rows = [_row(row) for row in await cur.fetchall()]
@@ -147,7 +153,7 @@ async def has_visible(
         params["edge"] = after
         condition = "m.id > :edge"
     async with conn.execute(
-        f"SELECT EXISTS (SELECT 1 FROM messages m WHERE {_VISIBLE} AND {condition})", params
+        f"SELECT EXISTS (SELECT 1 FROM messages m WHERE {_IN_TIMELINE} AND {condition})", params
     ) as cur:
         row = await cur.fetchone()
     return bool(row and row[0])
@@ -195,7 +201,40 @@ async def extras(conn: aiosqlite.Connection, rows: list[MessageRow]) -> Extras:
     found.calls = await calls.by_messages(conn, [row.id for row in rows if row.kind == "call"])
     found.took_part = await calls.took_part(conn, [call.id for call in found.calls.values()])
     found.attachments = await files.of_messages(conn, ids)
+    roots = [row.id for row in rows if row.thread_root_id is None and row.kind == "text"]
+    found.threads = await on_thread(conn, threads.summaries, roots)
     return found
+
+
+async def thread_page(
+    conn: aiosqlite.Connection,
+    root_id: int,
+    viewer_id: int,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int,
+) -> tuple[list[MessageRow], bool]:
+    """Up to `limit` replies in a thread before or after an id (the newest when neither),
+    oldest first, and whether more exist beyond them in that direction."""
+    params: dict[str, Any] = {"root": root_id, "user": viewer_id, "limit": limit + 1}
+    sql = (
+        f"SELECT {_M_COLUMNS} FROM messages m WHERE m.thread_root_id = :root AND NOT EXISTS"
+        " (SELECT 1 FROM message_hidden h WHERE h.user_id = :user AND h.message_id = m.id)"
+    )
+    if after is not None:
+        params["after"] = after
+        sql += " AND m.id > :after ORDER BY m.id ASC LIMIT :limit"
+    else:
+        params["before"] = before if before is not None else 2**62
+        sql += " AND m.id < :before ORDER BY m.id DESC LIMIT :limit"
+    async with conn.execute(sql, params) as cur:
+        rows = [_row(row) for row in await cur.fetchall()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if after is None:
+        rows.reverse()
+    return rows, more
 
 
 async def edit(
@@ -335,6 +374,8 @@ class NewText:
     attachments: tuple[int, ...] = ()  # file ids, in order
     # Whose files `attachments` must be: the sender's; None when forwarding copies them.
     attachments_owner: int | None = None
+    thread_root_id: int | None = None
+    also_to_chat: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +398,10 @@ def insert_text(conn: sqlite3.Connection, new: NewText) -> Inserted:
     refusal = chats.block_between(conn, chat, new.sender_id)
     if refusal is not None:
         return Inserted(refusal=refusal)
+    if new.thread_root_id is not None and not threads.can_reply(
+        conn, chat.kind, new.chat_id, new.thread_root_id
+    ):
+        return Inserted(refusal=Refusal.BAD_THREAD)
     extras = Extras()
     if new.reply_to is not None:
         original = conn.execute(
@@ -369,11 +414,23 @@ def insert_text(conn: sqlite3.Connection, new: NewText) -> Inserted:
     if attached is None:
         return Inserted(refusal=Refusal.BAD_ATTACHMENT)
     forwarded = json.dumps(new.forwarded_from) if new.forwarded_from else None
+    also = new.thread_root_id is not None and new.also_to_chat
     inserted = conn.execute(
         "INSERT INTO messages (chat_id, sender_id, client_id, kind, body, reply_to,"
-        " forwarded_from, created_at) VALUES (?, ?, ?, 'text', ?, ?, ?, ?)"
+        " forwarded_from, created_at, thread_root_id, also_to_chat)"
+        " VALUES (?, ?, ?, 'text', ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id",
-        (new.chat_id, new.sender_id, new.client_id, new.body, new.reply_to, forwarded, new.now),
+        (
+            new.chat_id,
+            new.sender_id,
+            new.client_id,
+            new.body,
+            new.reply_to,
+            forwarded,
+            new.now,
+            new.thread_root_id,
+            int(also),
+        ),
     ).fetchone()
     if inserted is None:
         earlier = conn.execute(
@@ -383,8 +440,10 @@ def insert_text(conn: sqlite3.Connection, new: NewText) -> Inserted:
         return Inserted(row=_row(earlier), duplicate=True)
     row = MessageRow(
         inserted[0], new.chat_id, new.sender_id, new.client_id, "text", new.body, new.reply_to,
-        new.forwarded_from, new.now, None, None,
+        new.forwarded_from, new.now, None, None, new.thread_root_id, also,
     )  # fmt: skip
+    if new.thread_root_id is not None:
+        threads.mark_read(conn, new.sender_id, new.thread_root_id, row.id)
     if attached:
         files.link(conn, row.id, new.chat_id, attached)
         extras.attachments[row.id] = attached

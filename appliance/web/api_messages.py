@@ -68,6 +68,8 @@ async def send(chat_id: int, data: SendIn) -> tuple[MessageOut, int]:
         reply_to=data.reply_to,
         forward_of=data.forward_of,
         attachments=data.attachments,
+        thread_root_id=data.thread_root_id,
+        also_to_chat=data.also_to_chat,
     )
     return view, 201 if created else 200
 

@@ -25,6 +25,10 @@ MESSAGE_FIELDS = {
     "pinned",
     "call",
     "attachments",
+    "thread_root_id",
+    "also_to_chat",
+    "thread",
+    "thread_unread",
 }
 CHAT_FIELDS = {
     "id",

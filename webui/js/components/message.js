@@ -96,7 +96,7 @@ export function messageElement(m, view) {
     'data-message-id': m.id, 'data-client-id': m.id == null ? m.client_id : null, 'data-sender-id': m.sender_id,
   },
   side,
-  h('div', { class: 'message-main' }, bubble, reactions(m, view)),
+  h('div', { class: 'message-main' }, bubble, reactions(m, view), m.thread && h('div', { class: 'thread-sum' })),
   m.id != null && h('button', {
     type: 'button', class: 'icon-btn menu-btn', 'aria-label': 'Message actions', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
   }, icon('more')));

@@ -25,6 +25,7 @@ export function createMessaging(store, me) {
 
   // A server event, or a change of ours applied before the server's event about it comes.
   function apply(event, data) {
+    if ((data.thread_root_id && !data.also_to_chat) || event.startsWith('thread.')) return store.emit('thread', event, data);
     for (const part of parts) part.events[event]?.(data);
   }
 

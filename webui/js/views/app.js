@@ -251,6 +251,7 @@ export function createFrame(ctx) {
     ctx.store.subscribe('chats', () => setUnreadCount(chats.totalUnread())),
     ctx.store.subscribe('connection', renderConnection),
     ctx.store.subscribe('incoming', onIncoming),
+    ctx.store.subscribe('thread', (e, d) => import('./thread.js').then((m) => m.onEvent(paneBase, e, d))),
   ];
   messaging.start().catch((err) => ctx.announce(`Couldn't load your chats: ${errorText(err)}`));
 

@@ -252,6 +252,7 @@ export function chatView(ctx, chatId, aroundId = null) {
     const hadFocus = list.contains(document.activeElement);
     reconcile(list, nodes);
     keepRoving(hadFocus);
+    if (list.querySelector('.thread-sum:empty')) import('./thread.js').then((m) => m.fill(ctx, list, chatId));
     const used = new Set(nodes);
     for (const [key, entry] of cache) if (!used.has(entry.node)) cache.delete(key);
     const anchorNode = anchor && list.querySelector(`:scope > .message${anchor.key}`);

@@ -18,6 +18,7 @@ function menuItems(me, chat, m, starred) {
   return [
     live && { action: 'react', label: 'React…' },
     live && { action: 'reply', label: 'Reply' },
+    live && chat.kind !== 'direct' && m.kind === 'text' && !m.thread_root_id && { action: 'thread', label: 'Reply in thread' },
     live && own && m.kind === 'text' && { action: 'edit', label: 'Edit' },
     live && { action: 'forward', label: 'Forward…' },
     live && m.body && { action: 'copy', label: 'Copy text' },
@@ -42,6 +43,8 @@ export async function openMessageActions(ctx, message, where) {
   const actions = {
     react: () => openReactionPicker(ctx, message, where),
     reply: () => where.reply(message),
+    // The thread panel (./thread.js) loads when first opened.
+    thread: () => import('./thread.js').then((m) => m.openThread(ctx, message.chat_id, message.id), fail('open the thread')),
     edit: () => where.edit(message),
     forward: () => openForwardDialog(ctx, message),
     copy: () => navigator.clipboard?.writeText(message.body).then(() => ctx.announce('Copied.'), fail('copy')),
