@@ -1,5 +1,7 @@
 """Who can message me, in the browser (issue 14): Bob takes messages from contacts only; Carol,
-a stranger, is refused and offered a contact request; once Bob accepts, her message arrives."""
+a stranger, is refused and offered a contact request; once Bob accepts, her message arrives.
+In the direct chat's panel, removing the contact and blocking are separate actions; a refused
+send offers the request too."""
 
 from __future__ import annotations
 
@@ -53,4 +55,21 @@ def test_contacts_only_needs_an_accepted_request_first(hearth_server, new_person
     chat = pages.chat_id(carol)
     bob.click(f'#chat-list [data-chat-id="{chat}"]')
     pages.last_message(bob, "Hi Bob, thanks for accepting")
+
+    # In the chat's contact panel, being a contact and blocking are separate buttons.
+    bob.click("#chat-settings")
+    expect(bob.locator("#contact-toggle")).to_have_text("Remove contact")
+    expect(bob.locator("#block-user")).to_have_text("Block Carol Shaw")
+    bob.click("#contact-toggle")
+    expect(bob.locator("#contact-toggle")).to_have_text("Add contact")
+    expect(bob.locator("#block-user")).to_have_text("Block Carol Shaw")
+
+    # No longer a contact, Carol's next message is refused where she wrote it, with the offer.
+    carol.fill("#composer", "One more thing")
+    carol.click("#send")
+    failed = carol.locator("#conversation .send-error")
+    expect(failed).to_contain_text("contacts only")
+    failed.locator(".ask-contact").click()
+    carol.click("#ask-contact")
+    expect(carol.locator("#ask-contact-status")).to_contain_text("Request sent.")
     assert pages.problems(watches) == []
