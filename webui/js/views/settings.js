@@ -1,5 +1,6 @@
-// Settings, shown in the frame's main pane: profile, password, devices, appearance, and for
-// admins invites and the Admin sections (views/admin.js).
+// Settings, shown in the frame's main pane: profile, password, devices, privacy (who can
+// message me), appearance, notifications, and for admins invites and the Admin sections
+// (views/admin.js).
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { dateTime, relativeTime } from '../format.js';
