@@ -97,6 +97,8 @@ class ProfilePatch(In):
     bio: Bio = ""
     status_text: StatusText = ""
     email: Email | None = None
+    # Who can open a direct chat with you and send into one: "everyone" or "contacts" only.
+    dm_policy: Literal["everyone", "contacts"] = "everyone"
 
 
 class PasswordChangeIn(In):

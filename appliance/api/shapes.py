@@ -40,9 +40,14 @@ class UserOut(Out):
     avatar_url: str | None = None  # the profile picture (square WebP); null: show initials
 
 
+DmPolicy = Literal["everyone", "contacts"]
+
+
 class MeOut(UserOut):
     email: str | None
     disabled: bool = False
+    # Who can message you: "everyone", or "contacts" (others send a contact request first).
+    dm_policy: DmPolicy = "everyone"
 
 
 class UsersOut(Out):

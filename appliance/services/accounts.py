@@ -40,6 +40,7 @@ from appliance.store.users import UserRow
 USERNAME_RE = re.compile(rf"^[a-z0-9][a-z0-9_.-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}$")
 EMAIL_RE = re.compile(rf"^[^@\s]{{1,{EMAIL_LOCAL_MAX}}}@[^@\s]{{1,{EMAIL_DOMAIN_MAX}}}$")
 SETUP_TOKEN_KEY = "setup_token"  # noqa: S105 (a settings key)
+DM_POLICIES = frozenset({"everyone", "contacts"})
 PROFILE_LIMITS = {"display_name": DISPLAY_NAME_MAX, "bio": BIO_MAX, "status_text": STATUS_TEXT_MAX}
 
 
@@ -321,6 +322,10 @@ class Accounts:
                 fields[name] = normalize_email(value)
             elif name in PROFILE_LIMITS:
                 fields[name] = _clean_text(name, value)
+            elif name == "dm_policy":
+                if value not in DM_POLICIES:
+                    raise InvalidError("dm_policy is 'everyone' or 'contacts'.", field=name)
+                fields[name] = value
             else:
                 raise InvalidError(f"{name} cannot be changed here.", field=name)
         async with self._work.unit() as (tx, _):

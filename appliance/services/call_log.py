@@ -14,12 +14,12 @@ from dataclasses import replace
 
 from appliance.services import views
 from appliance.services.call_state import call_not_found
-from appliance.services.chats import require_member, require_unblocked
+from appliance.services.chats import refused, require_member
 from appliance.services.unit import Outbox, Work
 from appliance.store import calls, chats, messages, sessions, users
 from appliance.store.calls import CallRow
 from appliance.store.chats import ChatRow, MemberRow
-from appliance.store.db import Connection
+from appliance.store.db import Connection, on_thread
 
 HISTORY_LIMIT = 100
 
@@ -31,11 +31,13 @@ class CallLog:
     # --- reading -------------------------------------------------------------------------------
 
     async def chat_to_call(self, chat_id: int, user_id: int) -> tuple[ChatRow, list[int]]:
-        """The chat `user_id` wants to call in, and its members; refused to outsiders and
-        across a block."""
+        """The chat `user_id` wants to call in, and its members; refused to outsiders, and in a
+        direct chat by the rule for sending into it (a block, or contacts only)."""
         async with self.work.read() as conn:
             chat, _ = await require_member(conn, chat_id, user_id)
-            await require_unblocked(conn, chat, user_id)
+            refusal = await on_thread(conn, chats.send_refusal, chat, user_id)
+            if refusal is not None:
+                raise refused(refusal)
             members = [row.user_id for row in await chats.members(conn, chat_id)]
         return chat, members
 

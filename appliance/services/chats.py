@@ -48,6 +48,11 @@ def refused(refusal: Refusal) -> ServiceError:
         return ForbiddenError("You are not a member of this chat.", code="not_a_member")
     if refusal is Refusal.BLOCKED:
         return ForbiddenError("You cannot message this person.", code="blocked")
+    if refusal is Refusal.CONTACTS_ONLY:
+        return ForbiddenError(
+            "This person takes messages from contacts only: send a contact request first.",
+            code="contacts_only",
+        )
     if refusal is Refusal.BAD_ATTACHMENT:
         return InvalidError(
             "attachments name a file that does not exist or that you did not upload.",
@@ -239,10 +244,16 @@ class Chats:
             other = await users.get(tx, other_id)
             if other is None or other.disabled:
                 raise NotFoundError("There is no such person.", code="user_not_found")
-            if await on_thread(tx, contacts.either_blocked, user_id, other_id):
-                raise refused(Refusal.BLOCKED)
             key = chats.direct_key(user_id, other_id)
             chat = await chats.get_direct(tx, key)
+            # The same rule as sending into it (store/chats.py): an existing chat the other
+            # person started can be opened to answer them.
+            started = chat is not None and chat.created_by == other_id
+            refusal = await on_thread(
+                tx, chats.direct_refusal, user_id, other_id, peer_started=started
+            )
+            if refusal is not None:
+                raise refused(refusal)
             created = chat is None
             if chat is None:
                 chat = await chats.create(

@@ -44,7 +44,10 @@ def user(row: UserRow, *, last_seen: bool = False) -> shapes.UserOut:
 def me(row: UserRow) -> shapes.MeOut:
     """Your own profile (and what admins see of an account)."""
     return shapes.MeOut(
-        **user(row).model_dump(exclude={"last_seen_at"}), email=row.email, disabled=row.disabled
+        **user(row).model_dump(exclude={"last_seen_at"}),
+        email=row.email,
+        disabled=row.disabled,
+        dm_policy=cast(shapes.DmPolicy, row.dm_policy),
     )
 
 

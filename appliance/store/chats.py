@@ -123,6 +123,7 @@ class Refusal(Enum):
     NO_CHAT = "no_chat"
     NOT_MEMBER = "not_member"
     BLOCKED = "blocked"
+    CONTACTS_ONLY = "contacts_only"
     BAD_REPLY = "bad_reply"
     BAD_ATTACHMENT = "bad_attachment"
     BAD_THREAD = "bad_thread"
@@ -147,6 +148,27 @@ def block_between(conn: sqlite3.Connection, chat: ChatRow, user_id: int) -> Refu
     if peer is not None and contacts.either_blocked(conn, user_id, peer):
         return Refusal.BLOCKED
     return None
+
+
+def direct_refusal(
+    conn: sqlite3.Connection, sender_id: int, peer_id: int, *, peer_started: bool = False
+) -> Refusal | None:
+    """The rule for opening a direct chat with `peer_id` and sending into one: refused when
+    either blocked the other, and when the peer takes messages from contacts only and the
+    sender is not one of them (unless the peer started the chat: they can be answered)."""
+    if contacts.either_blocked(conn, sender_id, peer_id):
+        return Refusal.BLOCKED
+    if not peer_started and contacts.closed_to(conn, sender_id, peer_id):
+        return Refusal.CONTACTS_ONLY
+    return None
+
+
+def send_refusal(conn: sqlite3.Connection, chat: ChatRow, sender_id: int) -> Refusal | None:
+    """The rule for sending a message into a chat: only direct chats have one."""
+    peer = peer_of(chat, sender_id)
+    if peer is None:
+        return None
+    return direct_refusal(conn, sender_id, peer, peer_started=chat.created_by == peer)
 
 
 def peer_of(chat: ChatRow, user_id: int) -> int | None:

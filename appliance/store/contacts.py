@@ -82,3 +82,14 @@ def either_blocked(conn: sqlite3.Connection, a: int, b: int) -> bool:
 async def all_blocks(conn: aiosqlite.Connection) -> list[tuple[int, int]]:
     async with conn.execute("SELECT blocker_id, blocked_id FROM blocks") as cur:
         return [(row[0], row[1]) for row in await cur.fetchall()]
+
+
+def closed_to(conn: sqlite3.Connection, sender_id: int, recipient_id: int) -> bool:
+    """Whether `recipient_id` takes messages from contacts only and `sender_id` is not one."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?2 AND dm_policy = 'contacts'"
+        " AND NOT EXISTS (SELECT 1 FROM contacts"
+        " WHERE user_id = ?2 AND other_id = ?1 AND state = 'accepted'))",
+        (sender_id, recipient_id),
+    ).fetchone()
+    return bool(row and row[0])

@@ -395,7 +395,7 @@ def insert_text(conn: sqlite3.Connection, new: NewText) -> Inserted:
     if isinstance(found, Refusal):
         return Inserted(refusal=found)
     chat, _ = found
-    refusal = chats.block_between(conn, chat, new.sender_id)
+    refusal = chats.send_refusal(conn, chat, new.sender_id)
     if refusal is not None:
         return Inserted(refusal=refusal)
     if new.thread_root_id is not None and not threads.can_reply(

@@ -12,7 +12,7 @@ from appliance.store.errors import DuplicateError
 
 _COLUMNS = (
     "id, username, email, password_hash, display_name, bio, status_text, is_admin, "
-    "disabled_at, created_at, updated_at, last_seen_at, avatar_file_id"
+    "disabled_at, created_at, updated_at, last_seen_at, avatar_file_id, dm_policy"
 )
 
 
@@ -31,6 +31,7 @@ class UserRow:
     updated_at: int
     last_seen_at: int | None = None
     avatar_file_id: int | None = None  # the profile picture (a file row), if any
+    dm_policy: str = "everyone"  # who can message them: 'everyone' or 'contacts'
 
 
 def _row(row: aiosqlite.Row | None) -> UserRow | None:
@@ -50,6 +51,7 @@ def _row(row: aiosqlite.Row | None) -> UserRow | None:
         updated_at=row["updated_at"],
         last_seen_at=row["last_seen_at"],
         avatar_file_id=row["avatar_file_id"],
+        dm_policy=row["dm_policy"],
     )
 
 
@@ -123,7 +125,7 @@ async def list_all(conn: aiosqlite.Connection) -> list[UserRow]:
         return [u for u in map(_row, await cur.fetchall()) if u is not None]
 
 
-_PROFILE_FIELDS = frozenset({"display_name", "bio", "status_text", "email"})
+_PROFILE_FIELDS = frozenset({"display_name", "bio", "status_text", "email", "dm_policy"})
 
 
 async def update_profile(

@@ -269,6 +269,14 @@ async def test_a_block_forbids_calling_in_a_direct_chat(pair, calls):
         assert caught.value.code == "blocked"
 
 
+async def test_a_stranger_cannot_call_someone_who_takes_contacts_only(pair, calls):
+    ada, bob, chat_id = pair  # Ada started the chat; they are not contacts
+    await bob.api("PATCH", "/me", {"dm_policy": "contacts"})
+    with pytest.raises(ForbiddenError) as caught:
+        await calls.start(ada.id, chat_id, "audio")
+    assert caught.value.code == "contacts_only"
+
+
 async def test_bad_kind_and_unknown_call(pair, calls):
     ada, _, chat_id = pair
     with pytest.raises(InvalidError):

@@ -135,6 +135,20 @@ async def test_socket_send_is_seen_over_rest_and_counts_against_the_same_rules(p
     assert reply["ok"] is False and reply["error"]["code"] == "blocked"
 
 
+async def test_socket_send_to_someone_who_takes_contacts_only_is_refused(people):
+    bob, carol = await people("bob", "carol")
+    chat = await carol.direct(bob)
+    await bob.api("PATCH", "/me", {"dm_policy": "contacts"})
+    mine = await carol.connect()
+    data = {"chat_id": chat["id"], "client_id": "policy-1", "body": "hi"}
+    reply = await mine.request("message.send", data)
+    assert reply["ok"] is False and reply["error"]["code"] == "contacts_only"
+    await carol.api("POST", "/contacts", {"user_id": bob.id}, status=201)
+    await bob.api("POST", f"/contacts/{carol.id}/accept")
+    sent = await mine.ok("message.send", {**data, "client_id": "policy-2"})
+    assert sent["body"] == "hi"
+
+
 async def test_socket_ops_for_receipts_and_reactions(people):
     ada, bob = await people("ada", "bob")
     chat = await ada.direct(bob)

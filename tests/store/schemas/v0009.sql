@@ -361,7 +361,7 @@ INSERT INTO message_stars (user_id, message_id, created_at) VALUES (1, 4, 170000
 -- their messages, missed calls) is read from the tables that hold it; a person only keeps
 -- how far they have looked. Existing accounts start with nothing unread, not their whole past.
 ALTER TABLE users ADD COLUMN activity_read_at INTEGER NOT NULL DEFAULT 0;
-UPDATE users SET activity_read_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+UPDATE users SET activity_read_at = 1700000000020;
 
 -- Replies to a person's messages, found from their messages.
 CREATE INDEX messages_reply_to ON messages(reply_to) WHERE reply_to IS NOT NULL;

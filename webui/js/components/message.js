@@ -86,6 +86,7 @@ export function messageElement(m, view) {
     meta,
     m.state === 'failed' && h('p', { class: 'send-error', role: 'alert' },
       h('span', {}, m.error ? `Not sent: ${m.error}` : 'Not sent.'),
+      m.code === 'contacts_only' && h('button', { type: 'button', class: 'link-btn ask-contact' }, 'Send a contact request'),
       h('button', { type: 'button', class: 'link-btn retry' }, 'Retry'),
       h('button', { type: 'button', class: 'link-btn discard' }, 'Delete')));
   const side = view.group && !own

@@ -33,6 +33,7 @@ export function createOutbox(store, { me, connection, history, apply }) {
     } catch (err) {
       entry.state = 'failed';
       entry.error = errorText(err);
+      entry.code = err.code;
       changed(entry);
     }
   }

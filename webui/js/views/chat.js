@@ -393,6 +393,7 @@ export function chatView(ctx, chatId, aroundId = null) {
     if (menuButton) actions(message, { anchor: menuButton });
     else if (reaction) outbox.toggleReaction(message, reaction.dataset.emoji).catch((err) => ctx.announce(errorText(err)));
     else if (quoted) jumpTo(Number(quoted.dataset.replyTo));
+    else if (event.target.closest('.ask-contact')) import('./contacts-only.js').then((m) => m.offerContactRequest(ctx, chats.get(chatId).peer.id));
     else if (event.target.closest('.retry')) outbox.retry(chatId, message.client_id);
     else if (event.target.closest('.discard')) outbox.discard(chatId, message.client_id);
   });

@@ -237,6 +237,37 @@ function openContactPanel(ctx, chat) {
   const status = h('p', { class: 'hint', role: 'status' });
   const blockButton = h('button', { type: 'button', id: 'block-user', class: 'btn btn-secondary', disabled: true });
   let blocked = false;
+  // Being a contact is separate from blocking: each has its own button.
+  const contactButton = h('button', { type: 'button', id: 'contact-toggle', class: 'btn btn-secondary', disabled: true });
+  let relation = null; // 'accepted' | 'incoming' | 'outgoing' | null
+  const CONTACT = {
+    accepted: ['Remove contact', () => api.del(`/contacts/${peer.id}`), 'Removed from your contacts.'],
+    outgoing: ['Withdraw contact request', () => api.del(`/contacts/${peer.id}`), 'Request withdrawn.'],
+    incoming: ['Accept contact request', () => api.post(`/contacts/${peer.id}/accept`), 'Now a contact.'],
+    none: ['Add contact', () => api.post('/contacts', { user_id: peer.id }), 'Contact request sent.'],
+  };
+
+  function relationIn(contacts) {
+    return ['accepted', 'incoming', 'outgoing'].find((key) => (key === 'accepted' ? contacts.contacts : contacts[key]).some((u) => u.id === peer.id)) || null;
+  }
+
+  function renderContact() {
+    contactButton.textContent = CONTACT[relation || 'none'][0];
+    contactButton.disabled = false;
+  }
+
+  contactButton.addEventListener('click', async () => {
+    const [, request, done] = CONTACT[relation || 'none'];
+    contactButton.disabled = true;
+    try {
+      const answer = await request();
+      relation = answer ? relationIn(answer) : null;
+      status.textContent = done;
+    } catch (err) {
+      status.textContent = errorText(err);
+    }
+    renderContact();
+  });
 
   function renderBlock() {
     blockButton.textContent = blocked ? `Unblock ${peer.display_name || peer.username}` : `Block ${peer.display_name || peer.username}`;
@@ -258,7 +289,9 @@ function openContactPanel(ctx, chat) {
 
   api.get('/contacts').then((contacts) => {
     blocked = contacts.blocked.some((u) => u.id === peer.id);
+    relation = relationIn(contacts);
     renderBlock();
+    renderContact();
   }, (err) => { status.textContent = errorText(err); });
 
   openDialog({
@@ -271,7 +304,7 @@ function openContactPanel(ctx, chat) {
         h('p', { class: 'presence', 'data-status': people.presenceOf(peer.id).status }, presenceLabel(people.presenceOf(peer.id))),
         peer.status_text && h('p', {}, peer.status_text),
         peer.bio && h('p', { class: 'bio' }, peer.bio)),
-      h('section', { class: 'panel-section' }, blockButton, status),
+      h('section', { class: 'panel-section' }, contactButton, ' ', blockButton, status),
     ],
   });
 }

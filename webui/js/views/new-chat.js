@@ -27,9 +27,13 @@ export function openNewChatMenu(ctx, anchor) {
   });
 }
 
-// Opens (or creates) the direct chat with a person and shows it.
+// Opens (or creates) the direct chat with a person and shows it. Someone who takes messages
+// from contacts only refuses a stranger: offer a contact request (and still fail the caller).
 export async function openDirectChat(ctx, userId) {
-  const chat = await api.post('/chats', { kind: 'direct', user_id: userId });
+  const chat = await api.post('/chats', { kind: 'direct', user_id: userId }).catch((err) => {
+    if (err.code === 'contacts_only') import('./contacts-only.js').then((m) => m.offerContactRequest(ctx, userId));
+    throw err;
+  });
   ctx.chats.put(chat);
   ctx.navigate(`/chats/${chat.id}`);
 }
@@ -39,6 +43,7 @@ function openNewDirect(ctx) {
   const picker = userPicker({
     id: 'user-search', label: 'Find a person', me: ctx.me,
     async onPick(user) {
+      ctx.people.remember(user);
       await openDirectChat(ctx, user.id);
       dialog.close();
     },

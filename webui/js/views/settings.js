@@ -1,5 +1,6 @@
-// Settings, shown in the frame's main pane: profile, password, devices, appearance, and for
-// admins invites and the Admin sections (views/admin.js).
+// Settings, shown in the frame's main pane: profile, password, devices, privacy (who can
+// message me), appearance, notifications, and for admins invites and the Admin sections
+// (views/admin.js).
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { dateTime, relativeTime } from '../format.js';
@@ -169,6 +170,32 @@ function appearanceSection() {
         h('label', { for: `theme-${value}` }, labels[value])))));
 }
 
+// Who can message me: everyone, or contacts only (strangers send a contact request first).
+function privacySection(ctx) {
+  const current = ctx.store.get().me.dm_policy || 'everyone';
+  const status = statusRegion({ id: 'privacy-saved' });
+  const labels = { everyone: 'Everyone here', contacts: 'My contacts only (others send a contact request first)' };
+  async function choose(input) {
+    status.textContent = '';
+    try {
+      ctx.store.set({ me: await api.patch('/me', { dm_policy: input.value }) });
+      status.textContent = 'Saved.';
+    } catch (err) {
+      status.textContent = `Not saved: ${errorText(err)}`;
+      const kept = ctx.store.get().me.dm_policy || 'everyone';
+      document.getElementById(`dm-policy-${kept}`).checked = true;
+    }
+  }
+  return section('settings-privacy', 'Privacy',
+    h('fieldset', { class: 'choices' },
+      h('legend', {}, 'Who can message me'),
+      Object.entries(labels).map(([value, label]) => h('div', { class: 'choice' },
+        h('input', { type: 'radio', name: 'dm-policy', id: `dm-policy-${value}`, value, checked: value === current, onchange: (e) => choose(e.target) }),
+        h('label', { for: `dm-policy-${value}` }, label)))),
+    h('p', { class: 'hint' }, 'Groups are not affected. Blocking someone is on the Contacts page.'),
+    status);
+}
+
 function notificationsSection() {
   const text = { granted: 'On: new messages show a notification while Hearth is in the background.',
     denied: 'Blocked in this browser. Allow notifications for this site in the browser settings.',
@@ -251,7 +278,7 @@ export function settingsView(ctx) {
   const devices = devicesSection(ctx);
   const admin = ctx.store.get().me?.is_admin;
   const parts = [
-    profileSection(ctx), passwordSection(ctx, devices.refresh), devices.el, appearanceSection(), notificationsSection(),
+    profileSection(ctx), passwordSection(ctx, devices.refresh), devices.el, privacySection(ctx), appearanceSection(), notificationsSection(),
     ...(admin ? adminParts(ctx) : []),
   ];
   return h('div', { class: 'pane', id: 'settings' },
@@ -265,7 +292,7 @@ export function settingsView(ctx) {
 function sectionNav(admin) {
   const SECTIONS = [
     ['settings-profile', 'Profile'], ['settings-password', 'Password'], ['settings-devices', 'Devices'],
-    ['settings-appearance', 'Appearance'], ['settings-notifications', 'Notifications'],
+    ['settings-privacy', 'Privacy'], ['settings-appearance', 'Appearance'], ['settings-notifications', 'Notifications'],
     ...(admin ? [['settings-invites', 'Invites'], ['admin-slot', 'Admin']] : []),
   ];
   return h('nav', { id: 'settings-sections', class: 'section-nav', 'aria-label': 'Settings sections' },
