@@ -399,7 +399,7 @@ class StarOut(Out):
     chat_id: int
 
 
-ActivityKind = Literal["mention", "reply", "reaction", "missed_call"]
+ActivityKind = Literal["mention", "reply", "reaction", "thread_reply", "missed_call"]
 
 
 class ActivityItemOut(Out):

@@ -1,6 +1,6 @@
 """Activity: one list of what concerns a person across their chats, newest first (mentions of
-them, replies to their messages, reactions to their messages, calls they missed), with how far
-they have looked.
+them, replies to their messages, reactions to their messages, replies in threads they follow,
+calls they missed), with how far they have looked.
 
 The items are read from where they are stored (store/activity.py), so a deleted, hidden or
 cleared message, a chat left and a person blocked drop out with no bookkeeping. After a commit
@@ -105,6 +105,9 @@ class Activity:
                 took_part = set(call.get("participants") or ())
                 concerned |= set(self._audience.members(message["chat_id"])) - took_part
             self._tell(concerned - {sender})
+            root = message.get("thread_root_id")
+            if root:
+                self._telling.spawn(self._tell_followers(root, sender), "activity-thread")
         elif event.type == "reaction.added":
             reaction = json.loads(event.data)
             self._telling.spawn(
@@ -116,6 +119,11 @@ class Activity:
             author = await activity.message_sender(conn, message_id)
         if author is not None and author != reactor:
             self._tell({author})
+
+    async def _tell_followers(self, root_id: int, sender: int | None) -> None:
+        async with self.work.read() as conn:
+            followers = await activity.thread_followers(conn, root_id)
+        self._tell(followers - {sender})
 
     def _tell(self, user_ids: set[int]) -> None:
         for user_id in user_ids:

@@ -1,5 +1,6 @@
 """SQL for a person's activity: mentions of them, replies to their messages, reactions to
-their messages and calls they missed, across the chats they are in, newest first. Read from
+their messages, replies in threads they follow and calls they missed, across the chats they
+are in, newest first. Read from
 the tables that hold each (no copy to keep in step): each branch starts from an index on the
 person (message_mentions_user, the messages sender index, calls_chat)."""
 
@@ -14,7 +15,7 @@ from appliance.store.db import fetch_all, fetch_one
 
 @dataclass(frozen=True, slots=True)
 class ActivityRow:
-    kind: str  # mention | reply | reaction | missed_call
+    kind: str  # mention | reply | reaction | thread_reply | missed_call
     at: int
     chat_id: int
     message_id: int
@@ -37,6 +38,14 @@ UNION ALL
 SELECT 'reaction', r.created_at, mine.chat_id, mine.id, r.user_id, r.emoji
   FROM messages mine JOIN reactions r ON r.message_id = mine.id
  WHERE mine.sender_id = ?1 AND r.user_id != ?1
+UNION ALL
+SELECT 'thread_reply', g.created_at, g.chat_id, g.id, g.sender_id, NULL
+  FROM (SELECT coalesce(thread_root_id, id) AS root FROM messages WHERE sender_id = ?1
+        UNION SELECT root_id FROM thread_reads WHERE user_id = ?1) AS followed
+  JOIN messages g ON g.thread_root_id = followed.root
+ WHERE g.sender_id != ?1
+   AND NOT EXISTS (SELECT 1 FROM message_mentions x WHERE x.message_id = g.id AND x.user_id = ?1)
+   AND NOT EXISTS (SELECT 1 FROM messages r WHERE r.id = g.reply_to AND r.sender_id = ?1)
 UNION ALL
 SELECT 'missed_call', g.created_at, g.chat_id, g.id, c.started_by, NULL
   FROM chat_members cm JOIN calls c ON c.chat_id = cm.chat_id
@@ -102,3 +111,14 @@ async def mark_read(tx: aiosqlite.Connection, user_id: int, at: int) -> int | No
 async def message_sender(conn: aiosqlite.Connection, message_id: int) -> int | None:
     row = await fetch_one(conn, "SELECT sender_id FROM messages WHERE id = ?", (message_id,))
     return None if row is None or row[0] is None else int(row[0])
+
+
+async def thread_followers(conn: aiosqlite.Connection, root_id: int) -> set[int]:
+    """Who follows a thread: its root's author, those who replied in it, those who opened it."""
+    rows = await fetch_all(
+        conn,
+        "SELECT sender_id FROM messages WHERE (id = ?1 OR thread_root_id = ?1)"
+        " AND sender_id IS NOT NULL UNION SELECT user_id FROM thread_reads WHERE root_id = ?1",
+        (root_id,),
+    )
+    return {int(row[0]) for row in rows}

@@ -126,3 +126,30 @@ async def test_a_missed_call_is_activity_for_whom_missed_it_only(people, calls):
         ("missed_call", log["id"], ada.id)
     ]
     assert (await activity(bob))["items"] == [] and (await activity(ada))["items"] == []
+
+
+async def test_replies_in_threads_i_follow(people):
+    """A thread is followed by its root's author, whoever replied in it and whoever opened it;
+    they see the replies of others in it (the whole thread, as its panel shows it)."""
+    ada, bob, cy, dan = await people("ada", "bob", "cyd", "dan")
+    chat = await ada.group("Kitchen", bob, cy, dan)
+    root = await ada.send(chat["id"], "who cooks tonight?")
+    first = await bob.send(chat["id"], "I can", thread_root_id=root["id"])
+    await dan.api(
+        "POST",
+        f"/chats/{chat['id']}/threads/{root['id']}/read",
+        {"message_id": first["id"]},
+        status=200,
+    )
+    second = await cy.send(chat["id"], "I'll bring dessert", thread_root_id=root["id"])
+    third = await bob.send(
+        chat["id"], "@ada salad?", thread_root_id=root["id"]
+    )  # a mention: one item
+    assert await kinds(ada) == [
+        ("mention", third["id"]), ("thread_reply", second["id"]), ("thread_reply", first["id"]),
+    ]  # fmt: skip
+    assert await kinds(bob) == [("thread_reply", second["id"])]  # he replied: he follows
+    assert await kinds(cy) == [("thread_reply", third["id"]), ("thread_reply", first["id"])]
+    assert await kinds(dan) == [
+        ("thread_reply", third["id"]), ("thread_reply", second["id"]), ("thread_reply", first["id"]),
+    ]  # fmt: skip

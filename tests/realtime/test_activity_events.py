@@ -36,3 +36,14 @@ async def test_the_count_reaches_whom_it_concerns_and_read_reaches_my_devices(pe
     barrier = await bob.send(chat["id"], "second barrier")
     await laptop.expect("message.created", where=lambda f: f["data"]["id"] == barrier["id"])
     assert (await ada.api("GET", "/activity"))["unread"] == 0
+
+
+async def test_a_thread_reply_tells_the_threads_followers(people):
+    ada, bob, cy = await people("ada", "bob", "cyd")
+    chat = await ada.group("Kitchen", bob, cy)
+    root = await ada.send(chat["id"], "who cooks?")
+    await bob.send(chat["id"], "I can", thread_root_id=root["id"])
+    adas, bobs = await ada.connect(), await bob.connect()
+    await cy.send(chat["id"], "dessert from me", thread_root_id=root["id"])
+    assert (await adas.expect("activity"))["data"]["unread"] == 2  # bob's and cy's replies
+    assert (await bobs.expect("activity"))["data"]["unread"] == 1  # he replied: he follows

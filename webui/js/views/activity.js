@@ -1,5 +1,5 @@
 // Activity (/activity): what concerns me across my chats, newest first: mentions of me,
-// replies to my messages, reactions to them, calls I missed. Each opens its chat at that
+// replies to my messages, reactions to them, replies in threads I follow, calls I missed. Each opens its chat at that
 // message; what came since I last looked is marked new, and opening the view marks it seen
 // (on every device of mine). Loaded when first opened.
 import { h } from '../dom.js';
@@ -12,6 +12,7 @@ const WHAT = {
   mention: (who) => `${who} mentioned you`,
   reply: (who) => `${who} replied to you`,
   reaction: (who, item) => `${who} reacted ${item.emoji} to your message`,
+  thread_reply: (who) => `${who} replied in a thread`,
   missed_call: (who) => `Missed call from ${who}`,
 };
 
@@ -31,7 +32,8 @@ export function activityView(ctx) {
     const text = entry.kind === 'missed_call' ? `${m.call?.kind === 'video' ? 'Video' : 'Audio'} call` : preview(m.body, 140);
     return h('li', {},
       h('a', {
-        href: `/chats/${entry.chat_id}?around=${m.id}`,
+        // A reply kept in its thread is not in the timeline: its root is.
+        href: `/chats/${entry.chat_id}?around=${m.thread_root_id && !m.also_to_chat ? m.thread_root_id : m.id}`,
         class: `search-hit activity-item${entry.unread ? ' is-new' : ''}`,
         'data-kind': entry.kind, 'data-message-id': m.id, 'data-chat-id': entry.chat_id,
       },
