@@ -49,7 +49,7 @@ test: $(VENV)/.test-deps $(CHROMIUM) $(CERTUTIL)
 	$(BIN)/ruff check appliance tests bench
 	$(BIN)/ruff format --check appliance
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check appliance tests bench

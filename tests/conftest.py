@@ -18,6 +18,18 @@ from appliance.context import Hearth
 from tests.support.app import Client, make_settings, setup_admin
 from tests.support.clock import ManualClock
 
+# `make test` runs the suite on two workers (pytest-xdist, --dist loadgroup). What starts
+# Chromium, a served Hearth under fault or SFU media stays on one worker, one test at a time:
+# those are timed (a stop within 5 s, frames within seconds) and would race each other for the
+# two cores. In-process tests fill the other worker.
+SERIAL = ("tests/e2e/", "tests/fault/", "tests/sfu/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SERIAL):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
