@@ -38,7 +38,7 @@ def test_the_steps_and_their_order(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path / "data", mdns={"enabled": True}))
     steps = hearth_of(app).lifecycle.steps
     assert [step.name for step in steps] == [
-        "database", "expired sessions", "audience", "hub", "calls", "event pruning", "files",
+        "database", "expired sessions", "audience", "hub", "activity", "calls", "event pruning", "files",
         "file sweep", "email", "mdns",
     ]  # fmt: skip
     without = create_app(make_settings(tmp_path / "other"))

@@ -67,3 +67,9 @@ export function preview(body, max = 120) {
   const flat = String(body || '').replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
+
+// Where a message is opened: its chat at the message, or at its thread's root for a reply kept
+// in its thread (not in the main timeline).
+export function messageHref(m) {
+  return `/chats/${m.chat_id}?around=${m.thread_root_id && !m.also_to_chat ? m.thread_root_id : m.id}`;
+}

@@ -141,7 +141,10 @@ export function createChats(store, { me, connection, people, history }) {
       // A chat new to this page (its first message): the server's counts include the
       // message; it still notifies and is read out once the chat is known.
       load(message.chat_id).then((known) => {
-        if (known && countsAsUnread(message)) store.emit('incoming', message, known);
+        if (!known) return;
+        // Loaded before this message was stored: count it now, as for a known chat.
+        if (!known.last_message || known.last_message.id < message.id) onMessageCreated(message);
+        else if (known.last_message.id === message.id && countsAsUnread(message)) store.emit('incoming', message, known);
       }, noop);
       return;
     }

@@ -81,7 +81,9 @@ export async function openChatSearch(ctx, chatId, view) {
     index = i;
     showCount();
     unmarkWords(view.list);
-    const id = hits[i].id;
+    const hit = hits[i];
+    // A reply kept in its thread is not in the timeline: go to its thread's root.
+    const id = hit.thread_root_id && !hit.also_to_chat ? hit.thread_root_id : hit.id;
     if (!(await view.jumpTo(id, false)) || index !== i) return;
     const node = view.list.querySelector(`.message[data-message-id="${Number(id)}"]`);
     if (!node) return;

@@ -5,7 +5,7 @@
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { listTime } from '../format.js';
-import { preview } from '../text.js';
+import { messageHref, preview } from '../text.js';
 import { paneHeader } from '../components/pane-header.js';
 
 const WHAT = {
@@ -32,8 +32,7 @@ export function activityView(ctx) {
     const text = entry.kind === 'missed_call' ? `${m.call?.kind === 'video' ? 'Video' : 'Audio'} call` : preview(m.body, 140);
     return h('li', {},
       h('a', {
-        // A reply kept in its thread is not in the timeline: its root is.
-        href: `/chats/${entry.chat_id}?around=${m.thread_root_id && !m.also_to_chat ? m.thread_root_id : m.id}`,
+        href: messageHref(m),
         class: `search-hit activity-item${entry.unread ? ' is-new' : ''}`,
         'data-kind': entry.kind, 'data-message-id': m.id, 'data-chat-id': entry.chat_id,
       },

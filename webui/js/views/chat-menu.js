@@ -1,17 +1,21 @@
 // The chat header's menu (#chat-menu): mute, archive, clear history, delete a direct chat for
-// me. My own view of the chat only; loaded when first opened.
+// me. My own view of the chat only; loaded when first opened. On a phone the header has no
+// room for search and the gallery: they are the menu's first items (`more`).
 import { errorText } from '../api.js';
 import { confirmDialog } from '../components/dialog.js';
 import { openMenu } from '../components/menu.js';
 
-export function openChatMenu(ctx, chatId, anchor) {
+export function openChatMenu(ctx, chatId, anchor, more = {}) {
   const { chats } = ctx;
   const chat = chats.get(chatId);
   if (!chat) return;
   const fail = (what) => (err) => ctx.announce(`Couldn't ${what}: ${errorText(err)}`);
   const change = (body, done, what) => chats.prefs.change(chatId, body).then(() => ctx.announce(done), fail(what));
   const muted = chats.isMuted(chat);
+  const phone = matchMedia('(max-width: 719.98px)').matches;
   const items = [
+    phone && more.find && { action: 'find', label: 'Search in this chat' },
+    phone && more.gallery && { action: 'gallery', label: 'Media, files and voice notes' },
     !muted && { action: 'mute-8h', label: 'Mute for 8 hours' },
     !muted && { action: 'mute-week', label: 'Mute for a week' },
     !muted && { action: 'mute-always', label: 'Mute always' },
@@ -21,6 +25,7 @@ export function openChatMenu(ctx, chatId, anchor) {
     chat.kind === 'direct' && { action: 'delete', label: 'Delete chat', danger: true },
   ].filter(Boolean);
   const actions = {
+    ...more,
     'mute-8h': () => change({ mute: '8h' }, 'Muted for 8 hours.', 'mute'),
     'mute-week': () => change({ mute: 'week' }, 'Muted for a week.', 'mute'),
     'mute-always': () => change({ mute: 'always' }, 'Muted.', 'mute'),

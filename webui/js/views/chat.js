@@ -32,9 +32,9 @@ export function chatView(ctx, chatId, aroundId = null) {
     // Loaded when first used, like the message menu below: the app starts with less to fetch.
     onclick: () => import('./group-panel.js').then((m) => m.openChatSettings(ctx, chatId), () => ctx.announce("Couldn't open the settings.")),
   }, icon('info'));
+  const gallery = () => import('../files/gallery.js').then((m) => m.openGallery(ctx, chatId), () => ctx.announce("Couldn't open the gallery."));
   const galleryButton = h('button', {
-    type: 'button', id: 'chat-gallery', class: 'icon-btn', 'aria-label': 'Media, files and voice notes', title: 'Media, files and voice notes',
-    onclick: () => import('../files/gallery.js').then((m) => m.openGallery(ctx, chatId), () => ctx.announce("Couldn't open the gallery.")),
+    type: 'button', id: 'chat-gallery', class: 'icon-btn', 'aria-label': 'Media, files and voice notes', title: 'Media, files and voice notes', onclick: gallery,
   }, icon('image'));
   // Search in this chat (also Ctrl+F while it is open): search/chat-search.js, loaded when used.
   const find = () => import('../search/chat-search.js').then((m) => m.openChatSearch(ctx, chatId, { el, header, list, jumpTo }),
@@ -51,7 +51,7 @@ export function chatView(ctx, chatId, aroundId = null) {
   document.addEventListener('keydown', onFindKey);
   const moreButton = h('button', {
     type: 'button', id: 'chat-more', class: 'icon-btn', 'aria-label': 'Chat actions', title: 'Mute, archive, clear', 'aria-haspopup': 'menu',
-    onclick: () => import('./chat-menu.js').then((m) => m.openChatMenu(ctx, chatId, moreButton), () => ctx.announce("Couldn't open the menu.")),
+    onclick: () => import('./chat-menu.js').then((m) => m.openChatMenu(ctx, chatId, moreButton, { find, gallery }), () => ctx.announce("Couldn't open the menu.")),
   }, icon('more'));
   const header = h('header', { id: 'chat-header', class: 'pane-header chat-header' },
     h('button', { type: 'button', class: 'icon-btn back', 'aria-label': 'Back to chats', onclick: () => ctx.navigate('/') }, icon('back')),

@@ -3,7 +3,7 @@
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { listTime } from '../format.js';
-import { preview } from '../text.js';
+import { messageHref, preview } from '../text.js';
 import { paneHeader } from '../components/pane-header.js';
 
 export function starredView(ctx) {
@@ -15,7 +15,7 @@ export function starredView(ctx) {
   function item(m) {
     const chat = chats.get(m.chat_id);
     return h('li', {},
-      h('a', { href: `/chats/${m.chat_id}?around=${m.id}`, class: 'search-hit', 'data-message-id': m.id, 'data-chat-id': m.chat_id },
+      h('a', { href: messageHref(m), class: 'search-hit', 'data-message-id': m.id, 'data-chat-id': m.chat_id },
         h('span', { class: 'chat-item-row' },
           h('span', { class: 'chat-item-title' }, chat ? chats.title(chat) : 'Chat'),
           h('time', { class: 'chat-item-time', datetime: m.created_at }, listTime(m.created_at))),
