@@ -83,4 +83,13 @@ def test_a_thread_conversation(hearth_server, new_person):
     assert ada.evaluate("window.__notes") == [
         {"title": "Bob Builder replied in a thread in Garden", "body": "See you Sunday"}
     ]
+
+    # Activity lists the replies in her thread; one opens the chat with the thread open.
+    ada.evaluate("window.__hidden = false")
+    ada.click("#open-activity")
+    item = ada.locator('#activity-list .activity-item[data-kind="thread_reply"]').first
+    expect(item).to_contain_text("Bob Builder replied in a thread")
+    expect(item).to_contain_text("See you Sunday")
+    item.click()
+    expect(ada.locator("#thread-panel #thread-messages")).to_contain_text("See you Sunday")
     assert pages.problems(watches) == []

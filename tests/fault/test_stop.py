@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from appliance.config import Settings
 from tests.support import sqlite
@@ -133,3 +134,17 @@ def test_sigusr1_prints_every_threads_stack_and_the_server_goes_on(tmp_path):
         assert "most recent call first" in stacks and "appliance/cli.py" in stacks, stacks
         with urllib.request.urlopen(f"{server.url}/health", context=insecure_context()) as reply:
             assert reply.status == 200
+
+
+def test_a_port_taken_before_the_server_binds_it_gets_new_ports(tmp_path):
+    """The harness's own guard: a free port picked for the config can be taken by another
+    process before `hearth serve` binds it; the server then starts once more on new ports."""
+    config = roomy_config(tmp_path)
+    taken = int(yaml.safe_load(config.read_text())["server"]["port"])
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", taken))
+        blocker.listen()
+        with HearthServer(config) as server:
+            assert server.port != taken
+            with urllib.request.urlopen(f"{server.url}/health", context=insecure_context()) as r:
+                assert r.status == 200

@@ -58,3 +58,19 @@ export function reconcile(container, nodes) {
     cursor = next;
   }
 }
+
+// A stylesheet that a part loaded on first use needs (not in the start bundle), added once;
+// resolves when it applies, or failed to (unstyled beats not at all).
+const sheets = new Map();
+export function useStylesheet(url) {
+  const href = new URL(url).pathname;
+  if (!sheets.has(href)) {
+    sheets.set(href, new Promise((resolve) => {
+      const link = h('link', { rel: 'stylesheet', href });
+      link.addEventListener('load', resolve);
+      link.addEventListener('error', resolve);
+      document.head.append(link);
+    }));
+  }
+  return sheets.get(href);
+}

@@ -68,8 +68,9 @@ export function preview(body, max = 120) {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-// Where a message is opened: its chat at the message, or at its thread's root for a reply kept
-// in its thread (not in the main timeline).
+// Where a message is opened: its chat at the message; a reply kept in its thread (not in the
+// main timeline) at the thread's root, with the thread open.
 export function messageHref(m) {
-  return `/chats/${m.chat_id}?around=${m.thread_root_id && !m.also_to_chat ? m.thread_root_id : m.id}`;
+  const root = m.thread_root_id && !m.also_to_chat ? m.thread_root_id : 0;
+  return `/chats/${m.chat_id}?around=${root || m.id}${root ? `&thread=${root}` : ''}`;
 }

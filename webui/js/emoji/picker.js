@@ -7,7 +7,7 @@
 // The picker is a modal dialog (focus stays inside, Escape closes, focus returns where it
 // was): the search box keeps focus and drives a listbox of emoji with the arrow keys
 // (aria-activedescendant); Enter or a click picks.
-import { h } from '../dom.js';
+import { h, useStylesheet } from '../dom.js';
 import { openDialog } from '../components/dialog.js';
 
 const RECENT_KEY = 'hearth.emoji.recent';
@@ -18,7 +18,6 @@ const SEARCH_MAX = 160;
 const TONES = ['Default', 'Light', 'Medium-light', 'Medium', 'Medium-dark', 'Dark'];
 
 let data = null;
-let styles = null;
 
 /** The emoji list: [{emoji, name, group, words, codes, skins?}] and the group names. */
 export function loadEmoji() {
@@ -42,15 +41,7 @@ export function loadEmoji() {
   return data;
 }
 
-function useStyles() {
-  styles ||= new Promise((resolve) => {
-    const link = h('link', { rel: 'stylesheet', href: new URL('./picker.css', import.meta.url).pathname });
-    link.addEventListener('load', resolve);
-    link.addEventListener('error', resolve);
-    document.head.append(link);
-  });
-  return styles;
-}
+const useStyles = () => useStylesheet(new URL('./picker.css', import.meta.url));
 
 function stored(key, fallback) {
   try {

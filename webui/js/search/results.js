@@ -3,20 +3,8 @@
 // Loaded when the first words are typed into the sidebar's search box.
 import { h } from '../dom.js';
 import { api, errorText } from '../api.js';
-import { listTime } from '../format.js';
-import { messageHref, preview } from '../text.js';
+import { messageHit } from '../components/message-hit.js';
 import { useSearchStyles } from './styles.js';
-
-function searchHit(ctx, m) {
-  const { chats, people } = ctx;
-  const chat = chats.get(m.chat_id);
-  return h('li', {},
-    h('a', { href: messageHref(m), class: 'search-hit', 'data-message-id': m.id, 'data-chat-id': m.chat_id },
-      h('span', { class: 'chat-item-row' },
-        h('span', { class: 'chat-item-title' }, chat ? chats.title(chat) : 'Chat'),
-        h('time', { class: 'chat-item-time', datetime: m.created_at }, listTime(m.created_at))),
-      h('span', { class: 'chat-item-preview' }, `${m.sender_id === ctx.me.id ? 'You' : people.nameOf(m.sender_id)}: ${preview(m.body, 100)}`)));
-}
 
 // Everyone the app knows from the chats: you, the other person of each direct chat, members.
 function knownPeople(ctx) {
@@ -99,7 +87,7 @@ export function messageSearch(ctx, section) {
   let lastQ = '';
 
   function render() {
-    hits.replaceChildren(...found.map((m) => searchHit(ctx, m)));
+    hits.replaceChildren(...found.map((m) => messageHit(ctx, m, 100)));
   }
 
   async function run(q) {

@@ -209,7 +209,7 @@ export function createFrame(ctx) {
       make = load().then((view) => () => view(paneCtx));
       setPageTitle(title);
     } else if (chatMatch) {
-      main.replaceChildren(chatView(paneCtx, Number(chatMatch[1]), Number(params.get('around')) || null));
+      main.replaceChildren(chatView(paneCtx, Number(chatMatch[1]), Number(params.get('around')) || null, Number(params.get('thread')) || null));
     } else if (joinMatch) {
       make = import('./join.js').then((m) => () => m.joinView(paneCtx, decodeURIComponent(joinMatch[1])));
       setPageTitle('Invitation');

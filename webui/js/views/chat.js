@@ -19,7 +19,7 @@ const NEAR_EDGE_PX = 400;
 const AT_BOTTOM_PX = 80;
 const RUN_GAP_MS = 5 * 60_000;
 
-export function chatView(ctx, chatId, aroundId = null) {
+export function chatView(ctx, chatId, aroundId = null, threadId = null) {
   const { store, me, people, chats, history, typing, outbox } = ctx;
   let alive = true;
 
@@ -474,6 +474,7 @@ export function chatView(ctx, chatId, aroundId = null) {
     try {
       if (aroundId) {
         await jumpTo(aroundId);
+        if (threadId && alive) import('./thread.js').then((m) => m.openThread(ctx, chatId, threadId), () => ctx.announce("Couldn't open the thread."));
       } else {
         if (!t.loaded || t.hasMoreAfter) await history.loadLatest(chatId);
         stickToBottom = true;

@@ -3,7 +3,7 @@
 // panel (full screen on a phone) with the root, its replies and a composer that can also send
 // to the chat, and the thread events (messaging/index.js hands them over as 'thread'): replies
 // you follow notify you like mentions (not in a muted chat) and count as unread on the root.
-import { append, h } from '../dom.js';
+import { append, h, useStylesheet } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { listTime } from '../format.js';
 import { preview } from '../text.js';
@@ -17,19 +17,10 @@ const SHOWN_PEOPLE = 3;
 const PAGE = 100;
 const REMEMBERED = 50; // recent replies kept for the text of a notification
 
-let styled = null;
 let open = null; // the panel: { ctx, chatId, rootId, el, log, input, also, status }
 const recent = new Map(); // reply id -> reply, newest last
 
-function useStyles() {
-  styled ||= new Promise((resolve) => {
-    const link = h('link', { rel: 'stylesheet', href: new URL('../../css/thread.css', import.meta.url).pathname });
-    link.addEventListener('load', resolve);
-    link.addEventListener('error', resolve);
-    document.head.append(link);
-  });
-  return styled;
-}
+const useStyles = () => useStylesheet(new URL('../../css/thread.css', import.meta.url));
 
 const replies = (n) => `${n} ${n === 1 ? 'reply' : 'replies'}`;
 
