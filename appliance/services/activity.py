@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 from appliance.api import shapes
 from appliance.clock import to_datetime
 from appliance.lifecycle import Background
-from appliance.realtime.connection import signal_frame
 from appliance.services import views
 from appliance.services.audience import Audience
 from appliance.services.unit import Work
@@ -38,12 +37,12 @@ class Activity:
         audience: Audience,
         *,
         online: Callable[[int], bool],
-        push: Callable[[Sequence[int], str], None],
+        signal: Callable[[int, str, shapes.ActivityReadOut], None],
     ) -> None:
         self.work = work
         self._audience = audience
         self._online = online
-        self._push = push
+        self._signal = signal
         self._telling = Background()
 
     async def page(self, user_id: int, *, cursor: str | None, limit: int) -> shapes.ActivityOut:
@@ -134,8 +133,9 @@ class Activity:
         async with self.work.read() as conn:
             read_at = await activity.read_at(conn, user_id)
             unread = await activity.unread(conn, user_id, read_at, UNREAD_CAP)
-        view = shapes.ActivityReadOut(read_at=to_datetime(read_at), unread=unread)
-        self._push((user_id,), signal_frame("activity", view))
+        self._signal(
+            user_id, "activity", shapes.ActivityReadOut(read_at=to_datetime(read_at), unread=unread)
+        )
 
     async def stop(self) -> None:
         await self._telling.cancel()
