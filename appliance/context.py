@@ -223,7 +223,7 @@ def build(
         urls=partial(base_urls, config),
     )
     bus.subscribe(mailings.on_event)  # mentions of people who are away
-    activity = Activity(work, audience, online=hub.online, signal=hub.signal)
+    activity = Activity(work, audience, hub)
     bus.subscribe(activity.on_event)  # the `activity` signal to whom an item concerns
     return Hearth(
         config=config,

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from appliance.api import shapes
 from appliance.clock import to_datetime
@@ -30,19 +30,19 @@ log = logging.getLogger(__name__)
 UNREAD_CAP = 100  # shown as "99+"
 
 
+class People(Protocol):
+    """Who is online, and a signal to one person's connections (the realtime Hub)."""
+
+    def online(self, user_id: int) -> bool: ...
+
+    def signal(self, user_id: int, name: str, data: shapes.ActivityReadOut) -> None: ...
+
+
 class Activity:
-    def __init__(
-        self,
-        work: Work,
-        audience: Audience,
-        *,
-        online: Callable[[int], bool],
-        signal: Callable[[int, str, shapes.ActivityReadOut], None],
-    ) -> None:
+    def __init__(self, work: Work, audience: Audience, people: People) -> None:
         self.work = work
         self._audience = audience
-        self._online = online
-        self._signal = signal
+        self._people = people
         self._telling = Background()
 
     async def page(self, user_id: int, *, cursor: str | None, limit: int) -> shapes.ActivityOut:
@@ -126,14 +126,14 @@ class Activity:
 
     def _tell(self, user_ids: set[int]) -> None:
         for user_id in user_ids:
-            if self._online(user_id):
+            if self._people.online(user_id):
                 self._telling.spawn(self._tell_count(user_id), "activity-count")
 
     async def _tell_count(self, user_id: int) -> None:
         async with self.work.read() as conn:
             read_at = await activity.read_at(conn, user_id)
             unread = await activity.unread(conn, user_id, read_at, UNREAD_CAP)
-        self._signal(
+        self._people.signal(
             user_id, "activity", shapes.ActivityReadOut(read_at=to_datetime(read_at), unread=unread)
         )
 

@@ -62,6 +62,16 @@ export function reconcile(container, nodes) {
 // A stylesheet that a part loaded on first use needs (not in the start bundle), added once;
 // resolves when it applies, or failed to (unstyled beats not at all).
 const sheets = new Map();
+// Give `node` the attributes and children of `fresh` (same tag), keeping the element itself:
+// a click whose press and release straddle an update still lands on it (a replaced element
+// would lose the click to its parent), and focus stays.
+export function morph(node, fresh) {
+  for (const { name } of [...node.attributes]) if (!fresh.hasAttribute(name)) node.removeAttribute(name);
+  for (const { name, value } of fresh.attributes) if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+  node.replaceChildren(...fresh.childNodes);
+  return node;
+}
+
 export function useStylesheet(url) {
   const href = new URL(url).pathname;
   if (!sheets.has(href)) {

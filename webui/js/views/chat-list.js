@@ -1,7 +1,7 @@
 // The sidebar's chats: search box (chat names here; message text through search/results.js,
 // loaded with the first words), the #new-chat button, and the list with previews, times,
 // presence, unread and mention badges.
-import { h, reconcile } from '../dom.js';
+import { h, morph, reconcile } from '../dom.js';
 import { listTime, typingText } from '../format.js';
 import { preview } from '../text.js';
 import { filesText } from '../files/format.js';
@@ -91,7 +91,9 @@ export function createChatList(ctx) {
         chat.peer && people.presenceOf(chat.peer.id).status]);
       const hit = cache.get(chat.id);
       if (hit && hit.sig === sig) return hit.node;
-      const node = chatItem(ctx, chat, chat.id === activeId);
+      const fresh = chatItem(ctx, chat, chat.id === activeId);
+      // An item changing (typing, presence, a new message) stays the same element.
+      const node = hit ? morph(hit.node, fresh) : fresh;
       cache.set(chat.id, { sig, node });
       return node;
     });
