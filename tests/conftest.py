@@ -18,17 +18,42 @@ from appliance.context import Hearth
 from tests.support.app import Client, make_settings, setup_admin
 from tests.support.clock import ManualClock
 
-# `make test` runs the suite on two workers (pytest-xdist, --dist loadgroup). What starts
-# Chromium, a served Hearth under fault or SFU media stays on one worker, one test at a time:
-# those are timed (a stop within 5 s, frames within seconds) and would race each other for the
-# two cores. In-process tests fill the other worker.
-SERIAL = ("tests/e2e/", "tests/fault/", "tests/sfu/")
+# `make test` runs the suite on two workers (pytest-xdist, --dist loadgroup). Two groups each
+# stay on one worker, one test at a time: the browser tests (two Chromiums at once on two cores
+# make both flaky), and the timed tests that serve Hearth under faults or carry SFU media (a
+# stop within 5 s, frames within seconds). Groups are collected first, longest first, so xdist
+# (which hands out work in collection order) starts them at once on different workers; the
+# in-process tests then fill in. The timed ones are thus never on the browser tests' worker,
+# where what Playwright leaves to the garbage collector could be collected in the middle of them.
+GROUPS = (("tests/e2e/", "browser"), ("tests/fault/", "timed"), ("tests/sfu/", "timed"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's hook, which reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def place(item: pytest.Item) -> int:
+        folders = (folder for folder, _ in GROUPS)
+        return next((n for n, f in enumerate(folders) if item.nodeid.startswith(f)), len(GROUPS))
+
     for item in items:
-        if item.nodeid.startswith(SERIAL):
-            item.add_marker(pytest.mark.xdist_group("serial"))
+        if place(item) < len(GROUPS):
+            item.add_marker(pytest.mark.xdist_group(GROUPS[place(item)][1]))
+    items.sort(key=place)  # stable: the groups in GROUPS' order, then the in-process tests
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """On an xdist worker with --dist loadgroup, xdist has put the group in each grouped test's
+    node id ("...@browser") by now; if it could not (as with pytest 9.2), the groups would
+    silently be spread over both workers: stop instead."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    for item in session.items:
+        mark = item.get_closest_marker("xdist_group")
+        if mark is not None and not item.nodeid.endswith(f"@{mark.args[0]}"):
+            raise pytest.UsageError(
+                "pytest-xdist could not group the browser and timed tests with this pytest "
+                f"({pytest.__version__}): see the pytest pin in pyproject.toml"
+            )
 
 
 @pytest.fixture

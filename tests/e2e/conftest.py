@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +24,9 @@ def browser() -> Iterator[Any]:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+    # Playwright's leftovers (greenlets, its event loop's objects) are collected here, so that
+    # anything they raise on the way out is reported against this module, not a later test.
+    gc.collect()
 
 
 @pytest.fixture
