@@ -22,8 +22,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
-from appliance.sfu.fastpath import forwarded
-
 if TYPE_CHECKING:
     from appliance.context import Hearth
 
@@ -44,6 +42,9 @@ class _Live(Collector):
     def collect(self) -> Iterator[Metric]:
         connections, people = self._hearth.hub.registry.counts()
         calls = self._hearth.calls.book.calls()
+        # The SFU (and aiortc) load with the first call that sends media: zero until then.
+        sfu = self._hearth.calls.media.sfu
+        packets, octets = (0, 0) if sfu is None else (sfu.forwarded.packets, sfu.forwarded.octets)
         yield GaugeMetricFamily(
             "hearth_websocket_connections", "Open WebSocket connections.", value=connections
         )
@@ -59,12 +60,12 @@ class _Live(Collector):
         yield CounterMetricFamily(
             "hearth_sfu_forwarded_packets",
             "RTP packets the SFU forwarded to subscribers (retransmissions not counted).",
-            value=forwarded.packets,
+            value=packets,
         )
         yield CounterMetricFamily(
             "hearth_sfu_forwarded_bytes",
             "Bytes of RTP the SFU forwarded to subscribers, before SRTP.",
-            value=forwarded.octets,
+            value=octets,
         )
 
 

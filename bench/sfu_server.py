@@ -17,7 +17,8 @@ its own (read from /proc/PID by the orchestrator, and by the process itself on `
 
 Signalling is the same in every mode, newline-delimited JSON over TCP on 127.0.0.1:
 publish {user, sdp, viewer} -> {sdp}; subscribe_offer {user} -> {sdp};
-subscribe_answer {user, sdp} -> {}; stats -> counters and CPU; quit.
+subscribe_answer {user, sdp} -> {}; leave {user} -> {} (forward only); stats -> counters,
+CPU and RSS; quit.
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ class Forward:
             "connection_failures": [f"user {user} failed or closed" for user in self.failed],
             "notifications": self.notifications,
         }
+
+    async def leave(self, user: int) -> None:
+        await self.sfu.leave(CALL, user)
 
     async def close(self) -> None:
         await self.sfu.close()
@@ -290,6 +294,9 @@ class Server:
             return {"sdp": await self.media.subscribe_offer(request["user"])}
         if op == "subscribe_answer":
             await self.media.subscribe_answer(request["user"], request["sdp"])
+            return {}
+        if op == "leave" and isinstance(self.media, Forward):
+            await self.media.leave(request["user"])
             return {}
         if op == "stats":
             pid = media_pid(self.media)

@@ -12,7 +12,7 @@ import ctypes
 import logging
 
 from appliance.config import CallSettings
-from appliance.sfu import hooks
+from appliance.sfu import fastpath, hooks
 from appliance.sfu.room import Notify, OnFailed, Room
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class SFU:
         self.notify = notify
         self.on_failed = on_failed
         self.rooms: dict[int, Room] = {}
+        self.forwarded = fastpath.Totals()  # over all calls, for /metrics
         self._speaker_task: asyncio.Task[None] | None = None
 
     def _room(self, call_id: int, *, create: bool = False) -> Room:
@@ -38,7 +39,9 @@ class SFU:
         if room is None:
             if not create:
                 raise LookupError(f"no media for call {call_id}")
-            room = self.rooms[call_id] = Room(call_id, self.settings, self.notify, self.on_failed)
+            room = self.rooms[call_id] = Room(
+                call_id, self.settings, self.notify, self.on_failed, self.forwarded
+            )
             if self._speaker_task is None:
                 self._speaker_task = asyncio.create_task(self._speakers(), name="sfu-speakers")
         return room

@@ -6,9 +6,11 @@ aiortc keeps what it is good at: SDP, ICE connectivity checks, the DTLS handshak
 keys, RTCP feedback parsing, NACKs and REMB towards publishers. The media itself bypasses its
 per-packet layers:
 
-* In: a publisher's receiver hands each RTP packet (after SRTP, parsing, statistics, its
-  NACK generator and RTX unwrapping) to its jitter buffer. `tap()` puts a `_Tap` there, which
-  passes the packet to the SFU and assembles nothing; no frame ever reaches a decoder.
+* In: `tap()` replaces a publisher's receiver's packet handler with an `_Intake`, which
+  keeps what the SFU needs of it (the statistics its receiver reports are made of, the REMB
+  estimate, NACKs for lost packets, RTX unwrapping) and hands the packet to the SFU. It
+  skips the rest: the VP8 depayload and jitter buffer (nothing is assembled; no frame ever
+  reaches a decoder), a wall-clock read per packet, and a coroutine per packet.
 * Out: an `Outlet` drives a subscriber's RTCRtpSender from outside. Its RTP loop idles (the
   slot track never yields a frame); a rewritten packet is protected with the subscriber's
   SRTP session and written to the selected ICE pair's UDP transport in one call, without
@@ -24,20 +26,24 @@ import asyncio
 import inspect
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 from aiortc import RTCRtpReceiver, RTCRtpSender
-from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
+from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import (
+    RTCP_PSFB_APP,
     RtcpByePacket,
+    RtcpPsfbPacket,
     RtcpSdesPacket,
     RtcpSenderInfo,
     RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
+    pack_remb_fci,
+    unwrap_rtx,
 )
 
 log = logging.getLogger(__name__)
@@ -46,7 +52,7 @@ HISTORY = 512  # packets an outlet keeps for retransmission: ~1.5 s of 1.5 Mbps 
 
 
 class Totals:
-    """Everything the SFU forwarded since start, for /metrics: one process, one count."""
+    """What an SFU forwarded since it started, over all its calls (for /metrics)."""
 
     __slots__ = ("octets", "packets")
 
@@ -55,7 +61,6 @@ class Totals:
         self.octets = 0
 
 
-forwarded = Totals()
 AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
@@ -66,16 +71,75 @@ Timing = Callable[[], tuple[int, int] | None]  # (NTP 64-bit, RTP timestamp) for
 # --- in --------------------------------------------------------------------------------------
 
 
-class _Tap(JitterBuffer):
-    """Stands in for a receiver's jitter buffer: each packet goes to `sink`, nothing is kept."""
+class _Done:
+    """An awaitable that is already done: what the intake returns for a packet that needs no
+    RTCP sent back (nearly all), so no coroutine is made per packet."""
 
-    def __init__(self, sink: PacketSink, is_video: bool) -> None:
-        super().__init__(capacity=16, is_video=is_video)
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
+
+
+_DONE = _Done()
+
+
+async def _in_turn(feedback: list[Awaitable[None]]) -> None:
+    for send in feedback:
+        await send
+
+
+class _Intake:
+    """Stands in for `RTCRtpReceiver._handle_rtp_packet` (which the DTLS transport awaits for
+    each packet routed to the receiver), doing the parts of it the SFU needs in the same order:
+    the REMB estimate (through `hooks.cap_remb`'s cap), the stream statistics its receiver
+    reports are made of, RTX unwrapping, NACKs for what is missing; then `sink(packet)`."""
+
+    def __init__(self, receiver: RTCRtpReceiver, sink: PacketSink) -> None:
+        self._receiver = receiver
+        self._codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+        self._streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        self._rtx: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
+        self._nacks = receiver._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
+        self._estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
         self._sink = sink
 
-    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+    def __call__(self, packet: RtpPacket, arrival_time_ms: int) -> Awaitable[None]:
+        receiver = self._receiver
+        if not receiver._enabled:
+            return _DONE
+        feedback: list[Awaitable[None]] = []
+        estimator = self._estimator
+        if estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+            if remb is not None and rtcp_ssrc is not None:
+                fci = pack_remb_fci(*remb)
+                report = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=fci)
+                feedback.append(receiver._send_rtcp(report))
+        codec = self._codecs.get(packet.payload_type)
+        if codec is None:
+            return _in_turn(feedback) if feedback else _DONE
+        stream = self._streams.get(packet.ssrc)
+        if stream is None:
+            stream = self._streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+        if codec.name.lower() == "rtx":
+            original_ssrc = self._rtx.get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if original_ssrc is None or len(packet.payload) < 2 or apt not in self._codecs:
+                return _in_turn(feedback) if feedback else _DONE
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+        nacks = self._nacks
+        if nacks is not None and nacks.add(packet):
+            feedback.append(receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing)))
         self._sink(packet)
-        return False, None
+        return _in_turn(feedback) if feedback else _DONE
 
 
 class _EndQueue:
@@ -101,7 +165,7 @@ def tap(receiver: RTCRtpReceiver, kind: str, sink: PacketSink, on_end: Callable[
     Call it after setRemoteDescription and before the connection starts receiving."""
     if receiver._RTCRtpReceiver__decoder_thread is not None:  # type: ignore[attr-defined]
         raise RuntimeError("the receiver has started already")
-    receiver._RTCRtpReceiver__jitter_buffer = _Tap(sink, kind == "video")  # type: ignore[attr-defined]
+    receiver._handle_rtp_packet = _Intake(receiver, sink)  # type: ignore[method-assign, assignment]
     original = receiver._RTCRtpReceiver__decoder_queue  # type: ignore[attr-defined]
     receiver._RTCRtpReceiver__decoder_queue = _EndQueue(original, on_end)  # type: ignore[attr-defined]
     receive = receiver.receive
@@ -147,6 +211,7 @@ class Outlet:
         "_on_ready",
         "_srtp",
         "_timing",
+        "_totals",
         "octets",
         "packets",
         "payload_type",
@@ -156,7 +221,13 @@ class Outlet:
         "ssrc",
     )
 
-    def __init__(self, sender: RTCRtpSender, timing: Timing, on_ready: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        sender: RTCRtpSender,
+        timing: Timing,
+        on_ready: Callable[[], None],
+        totals: Totals,
+    ) -> None:
         self.sender = sender
         self.ssrc: int = sender._ssrc
         self.payload_type = -1
@@ -173,6 +244,7 @@ class Outlet:
         self._history: list[bytes | None] = [None] * HISTORY
         self._timing = timing
         self._on_ready = on_ready
+        self._totals = totals
         original_send = sender.send
 
         async def send(parameters: RTCRtpSendParameters) -> None:
@@ -207,8 +279,9 @@ class Outlet:
         self._history[seq % HISTORY] = data
         self.packets += 1
         self.octets += len(data)
-        forwarded.packets += 1
-        forwarded.octets += len(data)
+        totals = self._totals
+        totals.packets += 1
+        totals.octets += len(data)
         self._write(self._srtp.protect(data) if self._writable() else None)
 
     def _writable(self) -> bool:
@@ -292,8 +365,13 @@ def check() -> None:
     need(
         rtcrtpreceiver.RTCRtpReceiver,
         (
-            "pli_flag, encoded_frame = self.__jitter_buffer.add(packet)",
-            "self.__decoder_queue.put((codec, encoded_frame))",
+            "async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int)",
+            "self.__remote_bitrate_estimator.add(",
+            "self.__remote_streams[packet.ssrc] = StreamStatistics(codec.clockRate)",
+            "self.__nack_generator.add(packet)",
+            "await self._send_rtcp_nack(",
+            "fci=pack_remb_fci(*remb)",
+            "self.__decoder_queue.put(",
             "self.__decoder_thread",
             "packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)",
             "async def _handle_rtcp_packet(self, packet: AnyRtcpPacket)",
@@ -317,7 +395,12 @@ def check() -> None:
     )
     need(
         rtcdtlstransport.RTCDtlsTransport,
-        ("self._tx_srtp = Session(tx_policy)", "tx_policy.allow_repeat_tx = True", "self._state"),
+        (
+            "self._tx_srtp = Session(tx_policy)",
+            "tx_policy.allow_repeat_tx = True",
+            "self._state",
+            "await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)",
+        ),
         "aiortc RTCDtlsTransport",
     )
     need(rtcicetransport.RTCIceTransport, ("self._connection = ",), "aiortc RTCIceTransport")

@@ -40,13 +40,6 @@ def audio_level(packet: RtpPacket) -> int | None:
     return None if level is None else int(level[1])
 
 
-def media_ssrc(receiver: RTCRtpReceiver) -> int | None:
-    """The SSRC the publisher sends this receiver's media with (PLIs are addressed to it)."""
-    for source in receiver.getSynchronizationSources():
-        return int(source.source)
-    return None
-
-
 def request_keyframe(receiver: RTCRtpReceiver, ssrc: int) -> Awaitable[None]:
     coroutine: Awaitable[None] = receiver._send_rtcp_pli(ssrc)
     return coroutine

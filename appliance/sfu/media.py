@@ -80,6 +80,7 @@ class Source:
         self.slots: set[Slot] = set()
         self.packets = 0
         self.keyframes = 0
+        self.ssrc: int | None = None  # the publisher's media SSRC (PLIs are addressed to it)
         # The publisher's last sender report: (NTP, RTP timestamp, when it came, monotonic).
         self.report: tuple[int, int, float] | None = None
         self._rate = CLOCK_RATE[kind]
@@ -91,6 +92,7 @@ class Source:
 
     def _forward(self, packet: RtpPacket) -> None:
         self.packets += 1
+        self.ssrc = packet.ssrc
         if self._on_packet is not None:
             self._on_packet(packet)
         if self.kind == "video":
@@ -142,7 +144,7 @@ class Source:
         self._send_pli()
 
     def _send_pli(self) -> None:
-        ssrc = hooks.media_ssrc(self.receiver)
+        ssrc = self.ssrc
         if ssrc is None:
             return
         self._last_pli = time.monotonic()
@@ -160,7 +162,9 @@ class Slot(MediaStreamTrack):
     timestamps, VP8 picture ids) and go out through its outlet. After a switch, video waits
     for a keyframe so the subscriber never decodes junk."""
 
-    def __init__(self, kind: str, on_keyframe_needed: Callable[[Slot], None]) -> None:
+    def __init__(
+        self, kind: str, on_keyframe_needed: Callable[[Slot], None], totals: fastpath.Totals
+    ) -> None:
         super().__init__()
         self.kind = kind
         self.source: Source | None = None
@@ -171,6 +175,7 @@ class Slot(MediaStreamTrack):
         self._waiting_for_key = kind == "video"
         self._on_keyframe_needed = on_keyframe_needed
         self._stopped = asyncio.Event()
+        self._totals = totals
 
     @property
     def sent(self) -> int:
@@ -178,7 +183,7 @@ class Slot(MediaStreamTrack):
 
     def attach(self, sender: RTCRtpSender) -> None:
         """Send through this sender (once the subscriber's connection is up)."""
-        self.outlet = fastpath.Outlet(sender, self._timing, self._ready)
+        self.outlet = fastpath.Outlet(sender, self._timing, self._ready, self._totals)
 
     def _ready(self) -> None:
         if self.source is not None and self.kind == "video":

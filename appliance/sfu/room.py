@@ -27,7 +27,7 @@ from aiortc import (
 )
 
 from appliance.config import CallSettings
-from appliance.sfu import hooks
+from appliance.sfu import fastpath, hooks
 from appliance.sfu.media import Slot, Source
 
 log = logging.getLogger(__name__)
@@ -98,12 +98,18 @@ class Participant:
 
 class Room:
     def __init__(
-        self, call_id: int, settings: CallSettings, notify: Notify, on_failed: OnFailed
+        self,
+        call_id: int,
+        settings: CallSettings,
+        notify: Notify,
+        on_failed: OnFailed,
+        forwarded: fastpath.Totals,
     ) -> None:
         self.call_id = call_id
         self.settings = settings
         self.notify = notify
         self.on_failed = on_failed
+        self.forwarded = forwarded
         self.participants: dict[int, Participant] = {}
         self.speaker: int | None = None
         self._arrivals = 0
@@ -177,7 +183,7 @@ class Room:
         pairs: list[tuple[Slot, RTCRtpTransceiver]] = []
         for kind in ("audio", "video"):
             for _ in range(counts[kind]):
-                slot = Slot(kind, self._resync)
+                slot = Slot(kind, self._resync, self.forwarded)
                 transceiver = pc.addTransceiver(slot, direction="sendonly")
                 prefer_codecs(transceiver, kind)
                 slot.attach(transceiver.sender)
