@@ -58,10 +58,15 @@ async def test_a_late_joiner_decodes_video_within_a_second(call):
     await eventually(lambda: (s := first.video_from(2)) is not None and s.frames > 3, timeout=15)
     assert first.camera is not None
     late = await join(call, 3)
+    assert late.subscriber is not None
+    await eventually(lambda: late.subscriber.connectionState == "connected", timeout=10,
+                     interval=0.01)  # fmt: skip
     sent_before = first.camera.sent
-    # The SFU asks the publishers for a keyframe as the new slots open: no wait for the next one.
+    # The SFU asks the publishers for a keyframe as the new slots open: no wait for the next one
+    # (aiortc's encoder makes one about every 3 s by itself: 40-odd frames here).
     # Measured in the publisher's own frames, not wall time, so a busy machine (slower encoding)
-    # does not change what is checked: video within a second's worth of them.
+    # does not change what is checked: video within a second's worth of them once the
+    # connection is up (ICE and DTLS take wall time, which a busy machine stretches).
     await eventually(
         lambda: (s := late.video_from(1)) is not None and s.frames > 0, timeout=10, interval=0.01
     )
