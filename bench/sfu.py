@@ -230,6 +230,7 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace, logs: Path) -> di
     peers = [str(HERE / "sfu_peers.py")]
     common = ["--port", str(port), "--mode", scenario.mode]
     size = ["--width", str(args.width), "--height", str(args.height), "--fps", str(args.fps)]
+    size += ["--bitrate", str(args.bitrate)]
     ids = ",".join(map(str, scenario.publisher_ids))
     # Subscribers spread over processes of at most SUBS_PER_PROCESS (one event loop and GIL
     # decoding many streams would add latency of its own).
@@ -777,14 +778,21 @@ def parse_args() -> argparse.Namespace:
     add("--width", type=int, default=640)
     add("--height", type=int, default=480)
     add("--fps", type=int, default=30)
+    add(
+        "--bitrate",
+        type=int,
+        default=1500,
+        help="the publisher's video kbps, fixed (REMB ignored) so every server forwards the "
+        "same stream; 0: follow the server's REMB",
+    )
     add("--subs-per-process", type=int, default=4, help="subscribers per client process")
     add("--quiet-wait", type=float, default=30.0, help="max s to wait for an idle machine")
-    add("--quiet-threshold", type=float, default=15.0, help="idle: busy under this % of a core")
+    add("--quiet-threshold", type=float, default=15.0, help="idle: busy under this %% of a core")
     add(
         "--disturbed",
         type=float,
         default=25.0,
-        help="rerun a scenario when other processes used over this % of a core in its window",
+        help="rerun a scenario when other processes used over this %% of a core in its window",
     )
     add("--retries", type=int, default=1, help="reruns of a disturbed scenario")
     add("--logs", type=Path, help="keep the processes' stderr in this folder")
@@ -857,7 +865,8 @@ def main() -> None:
         "setup": {
             "quick": args.quick,
             "video": f"{args.width}x{args.height} {args.fps} fps VP8 (aiortc encoder), "
-            "moving noisy pattern with timestamp bars",
+            "moving noisy pattern with timestamp bars, "
+            + (f"{args.bitrate} kbps fixed" if args.bitrate else "bitrate from the server's REMB"),
             "audio": "440 Hz Opus tone, 20 ms frames",
             "window_s": args.window,
             "warmup_s": args.warmup,

@@ -31,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import aiortc.codecs.vpx  # noqa: E402
 import av  # noqa: E402
 import numpy as np  # noqa: E402
 from aiortc import (  # noqa: E402
@@ -39,6 +40,7 @@ from aiortc import (  # noqa: E402
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket  # noqa: E402
 
 from appliance.sfu import hooks  # noqa: E402
 from appliance.sfu.room import configuration, prefer_codecs  # noqa: E402
@@ -184,6 +186,21 @@ async def sender_counts(pcs: list[RTCPeerConnection]) -> dict[str, int]:
 # --- publishers -------------------------------------------------------------------------------
 
 
+def fixed_bitrate(sender: Any, bps: int) -> None:
+    """Encode at `bps` whatever the server's REMB says, so that every media server compared
+    forwards the same stream (each estimates bandwidth its own way: on loopback Janus's
+    REMB left aiortc's encoder near 500 kbps, Hearth's let it reach 700)."""
+    aiortc.codecs.vpx.DEFAULT_BITRATE = bps  # the encoder's first target (made on frame 1)
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet: Any) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            return
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle
+
+
 async def publishers(args: argparse.Namespace) -> None:
     signal = await Signal.connect(args.port)
     pcs: list[RTCPeerConnection] = []
@@ -206,6 +223,8 @@ async def publishers(args: argparse.Namespace) -> None:
             original()
 
         camera.sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
+        if args.bitrate:
+            fixed_bitrate(camera.sender, args.bitrate * 1000)
         await pc.setLocalDescription(await pc.createOffer())
         reply = await signal.call({"op": "publish", "user": user, "sdp": pc.localDescription.sdp})
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
@@ -357,6 +376,9 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument(
+        "--bitrate", type=int, default=0, help="publishers: fixed video kbps, REMB ignored"
+    )
     parser.add_argument("--timeout", type=float, default=30.0)
     args = parser.parse_args()
     args.users = [int(u) for u in args.users.split(",") if u]

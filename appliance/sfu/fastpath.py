@@ -11,10 +11,17 @@ per-packet layers:
   estimate, NACKs for lost packets, RTX unwrapping) and hands the packet to the SFU. It
   skips the rest: the VP8 depayload and jitter buffer (nothing is assembled; no frame ever
   reaches a decoder), a wall-clock read per packet, and a coroutine per packet.
+* Off the socket: once a publisher connection's DTLS is up, `take_datagrams()` puts a `Lane`
+  in place of its selected ICE pair's `datagram_received`: an SRTP RTP datagram is
+  unprotected, parsed, routed and given to the intake right there. aiortc would have tried
+  it as STUN first (an exception per packet), queued it in aioice, woken the DTLS
+  transport's task for it and read the wall clock through a datetime. STUN, DTLS and RTCP
+  still take aiortc's way.
 * Out: an `Outlet` drives a subscriber's RTCRtpSender from outside. Its RTP loop idles (the
   slot track never yields a frame); a rewritten packet is protected with the subscriber's
-  SRTP session and written to the selected ICE pair's UDP transport in one call, without
-  aiortc's sender loop, its per-packet clock reads, or aioice's coroutine per datagram.
+  SRTP session and written to the selected ICE pair's UDP socket in one call, without
+  aiortc's sender loop, its per-packet clock reads, aioice's coroutine per datagram, or
+  asyncio's write queue (a full socket buffer drops the datagram, as the network would).
   The sender's RTCP loop is replaced by one whose sender reports carry the publisher's own
   RTP/NTP mapping (from its SRs) shifted into the slot's timeline, and NACKs are answered
   from the outlet's history of what it sent.
@@ -26,10 +33,13 @@ import asyncio
 import inspect
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
-from aiortc import RTCRtpReceiver, RTCRtpSender
+import aioice.ice
+import pylibsrtp
+from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
@@ -42,6 +52,7 @@ from aiortc.rtp import (
     RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
+    is_rtcp,
     pack_remb_fci,
     unwrap_rtx,
 )
@@ -142,6 +153,67 @@ class _Intake:
         return _in_turn(feedback) if feedback else _DONE
 
 
+NTP_EPOCH_MS = 2_208_988_800_000  # from 1900 (aiortc's clock.current_ms) to 1970 (time.time)
+
+
+class Lane:
+    """A publisher connection's SRTP media, taken off its socket: stands in for the selected
+    ICE pair's `StunProtocol.datagram_received` once DTLS is up. An RTP datagram is
+    unprotected, parsed, routed and handed to its receiver's intake right there, where aiortc
+    would first try it as STUN (an exception per packet), queue it in aioice, wake the DTLS
+    transport's task for it and read the wall clock through a datetime. Everything else
+    (STUN, DTLS, RTCP) goes the usual way."""
+
+    def __init__(self, dtls: RTCDtlsTransport, protocol: Any) -> None:
+        self._srtp = dtls._rx_srtp
+        self._router = dtls._rtp_router
+        self._extensions = dtls._rtp_header_extensions_map
+        self._usual = protocol.datagram_received
+        self._feedback: set[asyncio.Future[None]] = set()
+        self._failed = False
+        self.packets = 0
+
+    def __call__(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        if len(data) < 12 or not 127 < data[0] < 192 or is_rtcp(data):
+            self._usual(data, addr)
+            return
+        try:
+            packet = RtpPacket.parse(self._srtp.unprotect(data), self._extensions)
+        except (pylibsrtp.Error, ValueError):  # a replay, a bad tag, a truncated header
+            return
+        receiver = self._router.route_rtp(packet)
+        if receiver is None:
+            return
+        self.packets += 1
+        try:
+            arrival_ms = int(time.time() * 1000) + NTP_EPOCH_MS
+            feedback: Awaitable[None] = receiver._handle_rtp_packet(packet, arrival_ms)
+            if feedback is not _DONE:
+                task = asyncio.ensure_future(feedback)
+                self._feedback.add(task)
+                task.add_done_callback(self._feedback.discard)
+        except Exception:
+            # Raised from here, asyncio would close the socket; log it once and go on.
+            if not self._failed:
+                self._failed = True
+                log.exception("a publisher's RTP packet could not be handled")
+
+
+def take_datagrams(dtls: RTCDtlsTransport) -> None:
+    """Give a publisher connection's RTP to its intakes straight from the socket, as soon as
+    its DTLS transport is connected (its SRTP keys exist then). Call it before it connects."""
+
+    def changed() -> None:
+        if dtls._state is not DtlsState.CONNECTED:
+            return
+        pair = dtls.transport._connection._nominated.get(1)
+        protocol = None if pair is None else pair.protocol
+        if type(protocol) is aioice.ice.StunProtocol:  # not a TURN relay
+            protocol.datagram_received = Lane(dtls, protocol)  # type: ignore[method-assign, assignment]
+
+    dtls.on("statechange", changed)
+
+
 class _EndQueue:
     """Stands in for the receiver's decoder queue: the only item it ever gets is the `None`
     that ends the track (the tap releases no frame); it tells `on_end` and passes it on to
@@ -209,6 +281,7 @@ class Outlet:
         "_dtls",
         "_history",
         "_on_ready",
+        "_route",
         "_srtp",
         "_timing",
         "_totals",
@@ -219,6 +292,7 @@ class Outlet:
         "retransmitted",
         "sender",
         "ssrc",
+        "unsent",
     )
 
     def __init__(
@@ -237,6 +311,8 @@ class Outlet:
         self.packets = 0
         self.octets = 0
         self.retransmitted = 0
+        self.unsent = 0  # datagrams the socket refused (a full buffer)
+        self._route: tuple[Callable[[bytes, Any], Any], tuple[str, int]] | None = None
         self._cname: str | None = None
         self._dtls: Any = None
         self._srtp: Any = None
@@ -277,26 +353,39 @@ class Outlet:
         """Send a rewritten RTP packet (its sequence number `seq`), keeping it for NACKs."""
         data = bytes(packet)
         self._history[seq % HISTORY] = data
+        size = len(data)
         self.packets += 1
-        self.octets += len(data)
+        self.octets += size
         totals = self._totals
         totals.packets += 1
-        totals.octets += len(data)
-        self._write(self._srtp.protect(data) if self._writable() else None)
+        totals.octets += size
+        if self._dtls._state is DtlsState.CONNECTED:
+            self._write(self._srtp.protect(data))
 
     def _writable(self) -> bool:
         return self._dtls is not None and self._dtls._state is DtlsState.CONNECTED
 
-    def _write(self, datagram: bytes | None) -> None:
-        if datagram is None:
-            return
+    def _write(self, datagram: bytes) -> None:
+        """Straight onto the selected pair's socket: UDP, so a full buffer drops the datagram
+        as a network would, where asyncio's transport would queue it and wait for the socket."""
+        route = self._route
+        if route is None:
+            route = self._route = self._find_route()
+            if route is None:
+                return
+        sendto, address = route
+        try:
+            sendto(datagram, address)
+        except OSError:  # the buffer is full, or the connection closed its socket
+            self.unsent += 1
+
+    def _find_route(self) -> tuple[Callable[[bytes, Any], Any], tuple[str, int]] | None:
         pair = self._connection._nominated.get(1)
-        if pair is None:
-            return
-        transport = pair.protocol.transport
+        transport = None if pair is None else pair.protocol.transport
         if transport is None or transport.is_closing():
-            return
-        transport.sendto(datagram, pair.remote_addr)
+            return None
+        sock = getattr(transport, "_sock", None)  # asyncio's selector transports (3.11-3.13)
+        return (transport.sendto if sock is None else sock.sendto), pair.remote_addr
 
     async def retransmit(self, sequence_number: int) -> None:
         """A subscriber's NACK: send the packet again, as it was (same sequence number: the
@@ -409,11 +498,33 @@ def check() -> None:
         ("self.ssrc_table[ssrc] = receiver", "ssrc_receiver = self.ssrc_table.get(packet.ssrc)"),
         "aiortc RtpRouter",
     )
-    need(rtcdtlstransport.RTCDtlsTransport, ("self._rtp_router = RtpRouter()",), "aiortc DTLS")
-    import aioice.ice
-
+    need(
+        rtcdtlstransport.RTCDtlsTransport,
+        (
+            "self._rtp_router = RtpRouter()",
+            "self._rx_srtp = Session(rx_policy)",
+            "self._rtp_header_extensions_map = rtp.HeaderExtensionsMap()",
+            "data = self._rx_srtp.unprotect(data)",
+            "packet = RtpPacket.parse(data, self._rtp_header_extensions_map)",
+            "receiver = self._rtp_router.route_rtp(packet)",
+            "arrival_time_ms = clock.current_ms()",
+            'self.emit("statechange")',
+        ),
+        "aiortc DTLS",
+    )
     need(aioice.ice.Connection, ("self._nominated[",), "aioice Connection")
     need(aioice.ice.CandidatePair, ("def remote_addr(self)", "self.protocol = "), "aioice pair")
-    need(aioice.ice.StunProtocol, ("self.transport = ",), "aioice StunProtocol")
+    need(
+        aioice.ice.StunProtocol,
+        (
+            "self.transport = ",
+            "def datagram_received(self, data: bytes | str, addr: tuple[Any, ...]) -> None:",
+            "self.receiver.data_received(data, self.local_candidate.component)",
+        ),
+        "aioice StunProtocol",
+    )
+    from aiortc import clock
+
+    need(clock, ("delta = current_datetime() - NTP_EPOCH",), "aiortc clock")  # NTP_EPOCH_MS
     if not hasattr(DtlsState, "CONNECTED"):
         raise RuntimeError("aiortc's DTLS State.CONNECTED is gone")

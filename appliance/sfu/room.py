@@ -154,6 +154,8 @@ class Room:
             source = me.sources[name] = Source(receiver, kind, user_id, name, heard)
             if kind == "video":
                 hooks.cap_remb(receiver, partial(self._cap, source))
+        for dtls in {receiver.transport for receiver in used}:
+            fastpath.take_datagrams(dtls)
         await pc.setLocalDescription(await pc.createAnswer())
         self.deal()
         return str(pc.localDescription.sdp)

@@ -117,3 +117,30 @@ async def test_a_subscribers_nacks_are_answered_from_the_slot_history(call: dict
     # still on its way).
     await eventually(lambda: len(recovered & set(lost[:-1])) == len(lost[:-1]), timeout=5)
     assert sum(s.outlet.retransmitted for s in slots if s.outlet is not None) >= len(lost) - 1
+
+
+async def test_loss_on_both_legs_at_once_still_decodes(call: dict[str, Any], caplog: Any):
+    # A packet the publisher lost is missing from the slot's history too when the subscriber
+    # asks for it; it reaches the subscriber once the publisher sent it again, while the
+    # subscriber's own losses are answered from the history.
+    caplog.set_level(logging.WARNING, logger="aiortc.rtcrtpreceiver")
+    sender = await join(call, 1)
+    viewer = await join(call, 2)
+    await eventually(lambda: (s := viewer.video_from(1)) is not None and s.frames > 3, timeout=15)
+    assert sender.publisher is not None and sender.camera is not None
+    assert viewer.subscriber is not None
+    lost_up: list[int] = []
+    lost_down: list[int] = []
+    recovered: set[int] = set()
+    lose_sent_video(sender.publisher, lost_up)
+    lose_received_video(viewer.subscriber, lost_down, recovered)
+    seen = viewer.video_from(1)
+    assert seen is not None
+    frames_before, sent_before = seen.frames, sender.camera.sent
+    await eventually(lambda: sender.camera.sent - sent_before >= 90, timeout=40)  # 6 s at 15 fps
+    decoded = seen.frames - frames_before
+    sent = sender.camera.sent - sent_before
+    assert len(lost_up) >= 3 and len(lost_down) >= 3, (lost_up, lost_down)
+    assert decoded >= 0.85 * sent, f"{decoded} frames decoded of {sent} sent"
+    problems = [r.getMessage() for r in caplog.records if "failed to decode" in r.getMessage()]
+    assert not problems

@@ -9,6 +9,7 @@ from typing import Any
 
 from appliance.config import CallSettings
 from appliance.sfu import SFU
+from appliance.sfu.fastpath import Lane
 from tests.sfu.peers import PatternTrack, Peer
 from tests.support.waiting import eventually
 
@@ -19,6 +20,13 @@ async def join(state: dict[str, Any], user_id: int, **kwargs: Any) -> Peer:
     peer = state["peers"][user_id] = Peer(CALL, user_id, **kwargs)
     await peer.join(state["sfu"])
     return peer
+
+
+def lane_of(pc: Any) -> Lane:
+    dtls = pc.getTransceivers()[0].receiver.transport
+    lane = dtls.transport._connection._nominated[1].protocol.datagram_received
+    assert isinstance(lane, Lane), lane
+    return lane
 
 
 async def test_three_people_each_decode_the_other_two_at_the_sent_size(call):
@@ -50,6 +58,10 @@ async def test_three_people_each_decode_the_other_two_at_the_sent_size(call):
                for s in p.audio_slots + p.video_slots if s.outlet is not None]  # fmt: skip
     assert forwarded.packets >= sum(o.packets for o in outlets) > 0
     assert forwarded.octets > 100 * forwarded.packets
+    # What publishers sent came straight off their sockets, not through aioice's queue.
+    for participant in call["sfu"].rooms[CALL].participants.values():
+        received = sum(source.packets for source in participant.sources.values())
+        assert lane_of(participant.publisher).packets >= 0.95 * received > 0
 
 
 async def test_a_late_joiner_decodes_video_within_a_second(call):
