@@ -49,6 +49,7 @@ from aiortc.mediastreams import MediaStreamError  # noqa: E402
 from sfu_janus import Janus  # noqa: E402
 
 from appliance.config import CallSettings  # noqa: E402
+from appliance.net import heap  # noqa: E402
 from appliance.sfu import SFU, hooks  # noqa: E402
 from appliance.sfu.room import configuration, prefer_codecs  # noqa: E402
 
@@ -338,6 +339,9 @@ async def serve(args: argparse.Namespace) -> None:
     media: Forward | Relay | Direct | Janus
     if args.mode == "forward":
         media = Forward()
+        # As `hearth serve` does at start (appliance/server.py, appliance/net/heap.py).
+        heap.fix_mmap_threshold()
+        heap.freeze_startup_objects()
     elif args.mode == "relay":
         media = Relay(args.publishers)
     elif args.mode == "janus":

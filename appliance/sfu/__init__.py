@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 
 from appliance.config import CallSettings
+from appliance.net.heap import Trimmer
 from appliance.sfu import fastpath, hooks
 from appliance.sfu.room import Notify, OnFailed, Room
 
 log = logging.getLogger(__name__)
 
 SPEAKER_INTERVAL = 0.25  # seconds between active-speaker decisions
+TRIM_DELAY = 1.0  # seconds after a call ends before its memory is handed back
 
 __all__ = ["SFU"]
 
@@ -33,6 +34,10 @@ class SFU:
         self.rooms: dict[int, Room] = {}
         self.forwarded = fastpath.Totals()  # over all calls, for /metrics
         self._speaker_task: asyncio.Task[None] | None = None
+        # After a call: its peer connections, SRTP sessions and buffers are garbage once it
+        # ends, much of it in reference cycles, and glibc keeps freed memory in its arenas
+        # (one per thread that allocated). Collect, then trim, once the closing tasks ran.
+        self._memory = Trimmer(TRIM_DELAY)
 
     def _room(self, call_id: int, *, create: bool = False) -> Room:
         room = self.rooms.get(call_id)
@@ -69,13 +74,21 @@ class SFU:
         await room.leave(user_id)
         if not room.participants:
             self.rooms.pop(call_id, None)
-            give_back_memory()
+            self._ended()
 
     async def end(self, call_id: int) -> None:
         room = self.rooms.pop(call_id, None)
         if room is not None:
             await room.close()
-            give_back_memory()
+            self._ended()
+
+    def _ended(self) -> None:
+        """A call's room is gone: hand its memory back, and stop deciding speakers if it was
+        the last."""
+        self._memory.soon()
+        if not self.rooms and self._speaker_task is not None:
+            self._speaker_task.cancel()
+            self._speaker_task = None
 
     async def close(self) -> None:
         if self._speaker_task is not None:
@@ -85,6 +98,7 @@ class SFU:
             self._speaker_task = None
         for call_id in list(self.rooms):
             await self.end(call_id)
+        self._memory.cancel()
 
     async def _speakers(self) -> None:
         while True:
@@ -94,13 +108,3 @@ class SFU:
                     room.update_speaker()
                 except Exception:
                     log.exception("active speaker update failed in call %s", room.call_id)
-
-
-def give_back_memory() -> None:
-    """After a call: hand freed heap back to the system. A call's peer connections, SRTP
-    sessions and buffers are freed when it ends, but glibc keeps what they used in its
-    arenas (one per thread that allocated), so RSS would stay at the call's peak."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (AttributeError, OSError) as error:  # not glibc
-        log.debug("malloc_trim unavailable: %r", error)

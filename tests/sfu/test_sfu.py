@@ -173,3 +173,31 @@ async def test_the_loud_participant_becomes_the_active_speaker(call):
         await peer.join(call["sfu"])
     await eventually(lambda: said[-1:] == [1], timeout=15)
     assert room.participants[1].loudness > room.participants[2].loudness
+
+
+async def test_a_finished_call_leaves_no_connection_behind(call):
+    # What the issue measures as RSS coming back (bench/sfu_memory.py), here as objects: once
+    # everyone left, the SFU's peer connections and their transports are freed (much of a
+    # connection sits in reference cycles, collected when the SFU hands memory back), and
+    # the speaker task stops with the last call.
+    import gc
+    import weakref
+
+    peers = [await join(call, 1), await join(call, 2)]
+    await eventually(lambda: (s := peers[1].video_from(1)) is not None and s.frames > 3, timeout=15)
+    sfu = call["sfu"]
+    kept = [
+        weakref.ref(part)
+        for participant in sfu.rooms[CALL].participants.values()
+        for pc in (participant.publisher, participant.subscriber)
+        for part in (pc, pc.getTransceivers()[0].receiver.transport)
+    ]
+    for peer in peers:
+        await peer.close()
+        await sfu.leave(CALL, peer.user_id)
+    assert CALL not in sfu.rooms and sfu._speaker_task is None
+    gc.disable()  # only the SFU's own collection may free the cycles
+    try:
+        await eventually(lambda: all(ref() is None for ref in kept), timeout=10)
+    finally:
+        gc.enable()
