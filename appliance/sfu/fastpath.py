@@ -46,6 +46,7 @@ from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpByePacket,
+    RtcpPacket,
     RtcpPsfbPacket,
     RtcpSdesPacket,
     RtcpSenderInfo,
@@ -153,30 +154,38 @@ class _Intake:
         return _in_turn(feedback) if feedback else _DONE
 
 
+MAX_DATAGRAM = 65_535  # bytes: no UDP payload is larger
 NTP_EPOCH_MS = 2_208_988_800_000  # from 1900 (aiortc's clock.current_ms) to 1970 (time.time)
 
 
 class Lane:
-    """A publisher connection's SRTP media, taken off its socket: stands in for the selected
-    ICE pair's `StunProtocol.datagram_received` once DTLS is up. An RTP datagram is
-    unprotected, parsed, routed and handed to its receiver's intake right there, where aiortc
-    would first try it as STUN (an exception per packet), queue it in aioice, wake the DTLS
-    transport's task for it and read the wall clock through a datetime. Everything else
-    (STUN, DTLS, RTCP) goes the usual way."""
+    """A connection's SRTP and SRTCP, taken off its socket: stands in for the selected ICE
+    pair's `StunProtocol.datagram_received` once DTLS is up. An RTP datagram is unprotected,
+    parsed, routed and handed to its receiver's intake right there; an RTCP one is
+    unprotected, parsed and routed, and its handlers run as tasks. aiortc would first have
+    tried each as STUN (an exception per packet), queued it in aioice, woken the DTLS
+    transport's task for it and, for RTP, read the wall clock through a datetime. STUN and
+    DTLS still go aiortc's way."""
 
     def __init__(self, dtls: RTCDtlsTransport, protocol: Any) -> None:
         self._srtp = dtls._rx_srtp
         self._router = dtls._rtp_router
         self._extensions = dtls._rtp_header_extensions_map
         self._usual = protocol.datagram_received
-        self._feedback: set[asyncio.Future[None]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
         self._failed = False
-        self.packets = 0
+        self.packets = 0  # RTP
+        self.reports = 0  # RTCP
 
     def __call__(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        if len(data) < 12 or not 127 < data[0] < 192 or is_rtcp(data):
+        if len(data) < 12 or not 127 < data[0] < 192:
             self._usual(data, addr)
-            return
+        elif is_rtcp(data):
+            self._rtcp(data)
+        else:
+            self._rtp(data)
+
+    def _rtp(self, data: bytes) -> None:
         try:
             packet = RtpPacket.parse(self._srtp.unprotect(data), self._extensions)
         except (pylibsrtp.Error, ValueError):  # a replay, a bad tag, a truncated header
@@ -189,29 +198,73 @@ class Lane:
             arrival_ms = int(time.time() * 1000) + NTP_EPOCH_MS
             feedback: Awaitable[None] = receiver._handle_rtp_packet(packet, arrival_ms)
             if feedback is not _DONE:
-                task = asyncio.ensure_future(feedback)
-                self._feedback.add(task)
-                task.add_done_callback(self._feedback.discard)
+                self._start(feedback)
         except Exception:
-            # Raised from here, asyncio would close the socket; log it once and go on.
-            if not self._failed:
-                self._failed = True
-                log.exception("a publisher's RTP packet could not be handled")
+            self._failure()
+
+    def _rtcp(self, data: bytes) -> None:
+        try:
+            packets = RtcpPacket.parse(self._srtp.unprotect_rtcp(data))
+        except (pylibsrtp.Error, ValueError):
+            return
+        self.reports += 1
+        try:
+            for packet in packets:
+                for recipient in self._router.route_rtcp(packet):
+                    self._start(recipient._handle_rtcp_packet(packet))
+        except Exception:
+            self._failure()
+
+    def _start(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Future[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and not self._failed:
+            self._failed = True
+            log.error("RTCP handling failed", exc_info=task.exception())
+
+    def _failure(self) -> None:
+        # Raised from here, asyncio would close the socket; log it once and go on.
+        if not self._failed:
+            self._failed = True
+            log.exception("a packet could not be handled")
+
+
+def small_reads(dtls: RTCDtlsTransport) -> None:
+    """Read a connection's datagrams into buffers of the largest UDP payload, not asyncio's
+    256 KiB: a buffer that size is allocated for every datagram and then shrunk, and above
+    glibc's mmap threshold (fixed at 128 KiB by net/heap.py) each one was an mmap, its page
+    faults and a munmap: a quarter of the SFU's time per packet received."""
+    for protocol in dtls.transport._connection._protocols:
+        transport = protocol.transport
+        if transport is not None and hasattr(transport, "max_size"):
+            transport.max_size = MAX_DATAGRAM
 
 
 def take_datagrams(dtls: RTCDtlsTransport) -> None:
-    """Give a publisher connection's RTP to its intakes straight from the socket, as soon as
-    its DTLS transport is connected (its SRTP keys exist then). Call it before it connects."""
+    """Take a connection's RTP and RTCP straight from the socket (a `Lane`) as soon as its
+    DTLS transport is connected (its SRTP keys exist then)."""
 
     def changed() -> None:
-        if dtls._state is not DtlsState.CONNECTED:
+        if dtls._state is not DtlsState.CONNECTED or isinstance(lane_of(dtls), Lane):
             return
+        small_reads(dtls)
         pair = dtls.transport._connection._nominated.get(1)
         protocol = None if pair is None else pair.protocol
         if type(protocol) is aioice.ice.StunProtocol:  # not a TURN relay
             protocol.datagram_received = Lane(dtls, protocol)  # type: ignore[method-assign, assignment]
 
     dtls.on("statechange", changed)
+    changed()
+
+
+def lane_of(dtls: RTCDtlsTransport) -> Any:
+    """What handles the selected pair's datagrams (a `Lane` once taken), if it is chosen."""
+    pair = dtls.transport._connection._nominated.get(1)
+    return None if pair is None else pair.protocol.datagram_received
 
 
 class _EndQueue:
@@ -340,6 +393,7 @@ class Outlet:
 
     def _started(self) -> None:
         dtls = self.sender.transport
+        small_reads(dtls)
         self._dtls = dtls
         self._srtp = dtls._tx_srtp
         self._connection = dtls.transport._connection
@@ -512,7 +566,11 @@ def check() -> None:
         ),
         "aiortc DTLS",
     )
-    need(aioice.ice.Connection, ("self._nominated[",), "aioice Connection")
+    need(aioice.ice.Connection, ("self._nominated[", "self._protocols: "), "aioice Connection")
+    import asyncio.selector_events as selector_events
+
+    datagrams = selector_events._SelectorDatagramTransport  # type: ignore[attr-defined]
+    need(datagrams, ("recvfrom(self.max_size)",), "asyncio UDP")
     need(aioice.ice.CandidatePair, ("def remote_addr(self)", "self.protocol = "), "aioice pair")
     need(
         aioice.ice.StunProtocol,

@@ -209,6 +209,8 @@ class Room:
             await me.subscriber.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
         except Exception as error:
             raise ValueError(f"the subscribe answer was refused: {error}") from error
+        for dtls in {t.sender.transport for t in me.subscriber.getTransceivers()}:
+            fastpath.take_datagrams(dtls)
         me.dealt = []  # send this participant its slots even if nothing changed
         self.deal()
 

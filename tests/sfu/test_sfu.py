@@ -9,7 +9,7 @@ from typing import Any
 
 from appliance.config import CallSettings
 from appliance.sfu import SFU
-from appliance.sfu.fastpath import Lane
+from appliance.sfu.fastpath import MAX_DATAGRAM, Lane, lane_of
 from tests.sfu.peers import PatternTrack, Peer
 from tests.support.waiting import eventually
 
@@ -22,11 +22,10 @@ async def join(state: dict[str, Any], user_id: int, **kwargs: Any) -> Peer:
     return peer
 
 
-def lane_of(pc: Any) -> Lane:
-    dtls = pc.getTransceivers()[0].receiver.transport
-    lane = dtls.transport._connection._nominated[1].protocol.datagram_received
-    assert isinstance(lane, Lane), lane
-    return lane
+def lane(pc: Any) -> Lane:
+    taken = lane_of(pc.getTransceivers()[0].receiver.transport)
+    assert isinstance(taken, Lane), taken
+    return taken
 
 
 async def test_three_people_each_decode_the_other_two_at_the_sent_size(call):
@@ -61,7 +60,14 @@ async def test_three_people_each_decode_the_other_two_at_the_sent_size(call):
     # What publishers sent came straight off their sockets, not through aioice's queue.
     for participant in call["sfu"].rooms[CALL].participants.values():
         received = sum(source.packets for source in participant.sources.values())
-        assert lane_of(participant.publisher).packets >= 0.95 * received > 0
+        assert lane(participant.publisher).packets >= 0.95 * received > 0
+        # The publisher's sender reports and the subscriber's receiver reports, likewise.
+        assert lane(participant.publisher).reports > 0
+        assert lane(participant.subscriber).reports > 0
+        # Read in buffers of a datagram's size, not asyncio's 256 KiB (an mmap each).
+        for pc in (participant.publisher, participant.subscriber):
+            pair = pc.getTransceivers()[0].receiver.transport.transport._connection._nominated[1]
+            assert pair.protocol.transport.max_size == MAX_DATAGRAM
 
 
 async def test_a_late_joiner_decodes_video_within_a_second(call):
