@@ -11,12 +11,13 @@ per-packet layers:
   estimate, NACKs for lost packets, RTX unwrapping) and hands the packet to the SFU. It
   skips the rest: the VP8 depayload and jitter buffer (nothing is assembled; no frame ever
   reaches a decoder), a wall-clock read per packet, and a coroutine per packet.
-* Off the socket: once a publisher connection's DTLS is up, `take_datagrams()` puts a `Lane`
-  in place of its selected ICE pair's `datagram_received`: an SRTP RTP datagram is
-  unprotected, parsed, routed and given to the intake right there. aiortc would have tried
-  it as STUN first (an exception per packet), queued it in aioice, woken the DTLS
-  transport's task for it and read the wall clock through a datetime. STUN, DTLS and RTCP
-  still take aiortc's way.
+* Off the socket: once a connection's DTLS is up (publisher's or subscriber's),
+  `take_datagrams()` puts a `Lane` in place of its selected ICE pair's `datagram_received`:
+  SRTP is unprotected, parsed, routed and given to the intake right there, and SRTCP to
+  aiortc's RTCP handlers. aiortc would have tried each datagram as STUN first (an exception
+  per packet), queued it in aioice, woken the DTLS transport's task for it and read the wall
+  clock through a datetime. STUN and DTLS still take aiortc's way. `small_reads()` sizes
+  the sockets' read buffers to a datagram.
 * Out: an `Outlet` drives a subscriber's RTCRtpSender from outside. Its RTP loop idles (the
   slot track never yields a frame); a rewritten packet is protected with the subscriber's
   SRTP session and written to the selected ICE pair's UDP socket in one call, without
