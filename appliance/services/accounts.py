@@ -19,6 +19,7 @@ from appliance.limits import (
     USERNAME_MAX,
     USERNAME_MIN,
 )
+from appliance.services import views
 from appliance.services.errors import (
     ConflictError,
     ForbiddenError,
@@ -31,7 +32,7 @@ from appliance.services.ratelimit import limiter
 from appliance.services.tokens import token_hash
 from appliance.services.unit import Work
 from appliance.store import invites, personal, sessions, settings, users
-from appliance.store.db import Connection
+from appliance.store.db import Connection, on_thread
 from appliance.store.errors import DuplicateError
 from appliance.store.invites import InviteRow
 from appliance.store.users import UserRow
@@ -42,6 +43,7 @@ EMAIL_RE = re.compile(rf"^[^@\s]{{1,{EMAIL_LOCAL_MAX}}}@[^@\s]{{1,{EMAIL_DOMAIN_
 SETUP_TOKEN_KEY = "setup_token"  # noqa: S105 (a settings key)
 DM_POLICIES = frozenset({"everyone", "contacts"})
 PROFILE_LIMITS = {"display_name": DISPLAY_NAME_MAX, "bio": BIO_MAX, "status_text": STATUS_TEXT_MAX}
+PUBLIC_FIELDS = frozenset(PROFILE_LIMITS)  # what others see of a profile (views.user)
 
 
 def normalize_username(raw: str) -> str:
@@ -328,12 +330,19 @@ class Accounts:
                 fields[name] = value
             else:
                 raise InvalidError(f"{name} cannot be changed here.", field=name)
-        async with self._work.unit() as (tx, _):
+        async with self._work.unit() as (tx, outbox):
             try:
                 await users.update_profile(tx, user_id, fields, self._work.clock.now_ms())
             except DuplicateError as error:
                 raise _duplicate(error) from None
             user = await users.get(tx, user_id)
+            if user is not None and fields.keys() & PUBLIC_FIELDS:
+                # As for a new picture: your other devices and everyone who shares a chat
+                # with you show the new name or status at once.
+                view = views.user(user)
+                await outbox.event(tx, "user.updated", view, user_id=user_id)
+                for chat_id in await on_thread(tx, users.chat_ids, user_id):
+                    await outbox.event(tx, "user.updated", view, chat_id=chat_id)
         if user is None:
             raise NotFoundError("No such user.")
         return user

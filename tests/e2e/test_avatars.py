@@ -1,6 +1,6 @@
 """Pictures in the browser: Ada sets her profile picture in Settings and Bob sees it in his
 chat list and the chat's header, at once (user.updated); she removes it and his initials come
-back. In a group, Ada (the owner) sets the group's picture and Bob sees it in his list."""
+back; her new name reaches him too. In a group, Ada (the owner) sets the group's picture and Bob sees it in his list."""
 
 from __future__ import annotations
 
@@ -53,6 +53,13 @@ def test_a_profile_and_a_group_picture_reach_the_other_person(hearth_server, new
     expect(ada.locator("#profile-picture-status")).to_have_text("Picture removed.")
     expect(bob.locator(f"{in_bobs_list} .avatar img")).to_have_count(0)
     expect(bob.locator(f"{in_bobs_list} .avatar")).to_contain_text("AL")
+
+    # A new name reaches him the same way.
+    ada.fill("#profile-display-name", "Ada Lakeside")
+    ada.get_by_role("button", name="Save profile").click()
+    expect(ada.locator("#settings-profile")).to_contain_text("Saved.")
+    expect(bob.locator(in_bobs_list)).to_contain_text("Ada Lakeside")
+    expect(bob.locator(".chat-header")).to_contain_text("Ada Lakeside")
 
     # A group: Ada is its owner and gives it a picture from its settings.
     bob_id = pages.my_id(bob, hearth_server)
