@@ -30,9 +30,9 @@ from appliance.services.errors import (
 from appliance.services.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
 from appliance.services.ratelimit import limiter
 from appliance.services.tokens import token_hash
-from appliance.services.unit import Work
+from appliance.services.unit import Outbox, Work
 from appliance.store import invites, personal, sessions, settings, users
-from appliance.store.db import Connection, on_thread
+from appliance.store.db import Connection, ThreadConnection, on_thread
 from appliance.store.errors import DuplicateError
 from appliance.store.invites import InviteRow
 from appliance.store.users import UserRow
@@ -44,6 +44,16 @@ SETUP_TOKEN_KEY = "setup_token"  # noqa: S105 (a settings key)
 DM_POLICIES = frozenset({"everyone", "contacts"})
 PROFILE_LIMITS = {"display_name": DISPLAY_NAME_MAX, "bio": BIO_MAX, "status_text": STATUS_TEXT_MAX}
 PUBLIC_FIELDS = frozenset(PROFILE_LIMITS)  # what others see of a profile (views.user)
+
+
+def announce_profile(conn: ThreadConnection, outbox: Outbox, user: UserRow) -> None:
+    """Tell everyone who may show this person (their own devices, and each chat they are in:
+    someone sharing several chats with them hears it once per chat) their public profile,
+    after a new name, status, bio or picture."""
+    view = views.user(user)
+    outbox.record(conn, "user.updated", view, user_id=user.id)
+    for chat_id in users.chat_ids(conn, user.id):
+        outbox.record(conn, "user.updated", view, chat_id=chat_id)
 
 
 def normalize_username(raw: str) -> str:
@@ -337,12 +347,7 @@ class Accounts:
                 raise _duplicate(error) from None
             user = await users.get(tx, user_id)
             if user is not None and fields.keys() & PUBLIC_FIELDS:
-                # As for a new picture: your other devices and everyone who shares a chat
-                # with you show the new name or status at once.
-                view = views.user(user)
-                await outbox.event(tx, "user.updated", view, user_id=user_id)
-                for chat_id in await on_thread(tx, users.chat_ids, user_id):
-                    await outbox.event(tx, "user.updated", view, chat_id=chat_id)
+                await on_thread(tx, announce_profile, outbox, user)
         if user is None:
             raise NotFoundError("No such user.")
         return user

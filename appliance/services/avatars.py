@@ -9,6 +9,7 @@ from collections.abc import AsyncIterable
 
 from appliance.api import shapes
 from appliance.services import views
+from appliance.services.accounts import announce_profile
 from appliance.services.chats import refused, require_manager, require_member
 from appliance.services.files import Files
 from appliance.services.unit import Outbox, Work
@@ -64,13 +65,9 @@ class Avatars:
 def _show_user(
     conn: ThreadConnection, outbox: Outbox, user_id: int, file_id: int | None
 ) -> shapes.MeOut:
-    """Set the picture and tell everyone who may show it: the person's own devices and each
-    chat they are in (someone sharing several chats with them hears it once per chat)."""
+    """Set the picture and tell everyone who may show it."""
     user = users.set_avatar(conn, user_id, file_id, outbox.now)
-    view = views.user(user)
-    outbox.record(conn, "user.updated", view, user_id=user_id)
-    for chat_id in users.chat_ids(conn, user_id):
-        outbox.record(conn, "user.updated", view, chat_id=chat_id)
+    announce_profile(conn, outbox, user)
     return views.me(user)
 
 
