@@ -225,7 +225,7 @@ class Lane:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None and not self._failed:
             self._failed = True
-            log.error("RTCP handling failed", exc_info=task.exception())
+            log.error("sending or handling RTCP failed", exc_info=task.exception())
 
     def _failure(self) -> None:
         # Raised from here, asyncio would close the socket; log it once and go on.
@@ -253,7 +253,7 @@ def take_datagrams(dtls: RTCDtlsTransport) -> None:
         if dtls._state is not DtlsState.CONNECTED or isinstance(lane_of(dtls), Lane):
             return
         small_reads(dtls)
-        pair = dtls.transport._connection._nominated.get(1)
+        pair = _selected_pair(dtls.transport._connection)
         protocol = None if pair is None else pair.protocol
         if type(protocol) is aioice.ice.StunProtocol:  # not a TURN relay
             protocol.datagram_received = Lane(dtls, protocol)  # type: ignore[method-assign, assignment]
@@ -264,8 +264,13 @@ def take_datagrams(dtls: RTCDtlsTransport) -> None:
 
 def lane_of(dtls: RTCDtlsTransport) -> Any:
     """What handles the selected pair's datagrams (a `Lane` once taken), if it is chosen."""
-    pair = dtls.transport._connection._nominated.get(1)
+    pair = _selected_pair(dtls.transport._connection)
     return None if pair is None else pair.protocol.datagram_received
+
+
+def _selected_pair(connection: Any) -> Any:
+    """The aioice connection's nominated candidate pair for RTP (component 1), once chosen."""
+    return connection._nominated.get(1)
 
 
 class _EndQueue:
@@ -435,7 +440,7 @@ class Outlet:
             self.unsent += 1
 
     def _find_route(self) -> tuple[Callable[[bytes, Any], Any], tuple[str, int]] | None:
-        pair = self._connection._nominated.get(1)
+        pair = _selected_pair(self._connection)
         transport = None if pair is None else pair.protocol.transport
         if transport is None or transport.is_closing():
             return None
