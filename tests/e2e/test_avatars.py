@@ -1,6 +1,7 @@
 """Pictures in the browser: Ada sets her profile picture in Settings and Bob sees it in his
 chat list and the chat's header, at once (user.updated); she removes it and his initials come
-back; her new name reaches him too. In a group, Ada (the owner) sets the group's picture and Bob sees it in his list."""
+back; her new name reaches him too. In a group, Ada (the owner) sets the group's picture and
+Bob sees it in his list."""
 
 from __future__ import annotations
 
