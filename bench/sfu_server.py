@@ -371,7 +371,10 @@ def main() -> None:
         import cProfile
 
         cProfile.runctx(
-            "asyncio.run(serve(args))", globals(), locals(), os.environ["SFU_BENCH_PROFILE"]
+            "asyncio.run(serve(args))",
+            globals(),
+            locals(),
+            f"{os.environ['SFU_BENCH_PROFILE']}.{args.mode}",  # one file per server mode
         )
         return
     asyncio.run(serve(args))
