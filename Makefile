@@ -9,6 +9,10 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM ?= /usr/bin/chromium
 # certutil (libnss3-tools) puts Hearth's CA in a test browser profile's NSS store.
 CERTUTIL ?= /usr/bin/certutil
+# The store and bus suites also run on PostgreSQL and Redis: tests start their own servers
+# from Debian's binaries on free loopback ports (tests/support/engines.py).
+INITDB   := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) /usr/lib/postgresql/initdb)
+REDIS    ?= /usr/bin/redis-server
 MINOR    := -c 'import sys; print("%d.%d" % sys.version_info[:2])'
 
 .PHONY: run test lint format icons check-python clean
@@ -42,10 +46,18 @@ $(CERTUTIL):
 	$(SUDO) apt-get update -q
 	$(SUDO) apt-get install -y -q libnss3-tools
 
+$(INITDB):
+	$(SUDO) apt-get update -q
+	$(SUDO) apt-get install -y -q postgresql
+
+$(REDIS):
+	$(SUDO) apt-get update -q
+	$(SUDO) apt-get install -y -q redis-server
+
 run: $(BIN)/hearth
 	$(BIN)/hearth serve
 
-test: $(VENV)/.test-deps $(CHROMIUM) $(CERTUTIL)
+test: $(VENV)/.test-deps $(CHROMIUM) $(CERTUTIL) $(INITDB) $(REDIS)
 	$(BIN)/ruff check appliance tests bench
 	$(BIN)/ruff format --check appliance
 	$(BIN)/mypy
