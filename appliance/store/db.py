@@ -1,8 +1,12 @@
-"""SQLite access: one writer connection, a small pool of readers, numbered migrations.
+"""The database: one writer connection, a small pool of readers, numbered migrations.
 
 All writes go through `Database.write()`, which serializes them on the single writer connection
-(Datasette's "protect the single write connection"); reads run in parallel on WAL snapshots.
+(Datasette's "protect the single write connection"); reads run in parallel on snapshots.
 A transaction commits before `write()` returns, so whatever the caller acknowledges is durable.
+
+SQLite is the engine by default (a file in the data folder); PostgreSQL is the other
+(`storage.url`, issue 10). What differs between them is an `Engine`: how to connect, begin,
+migrate and recognize a full disk. The batching, savepoints and durability here are shared.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeAlias, TypeVar
 
 import aiosqlite
 
@@ -55,10 +59,14 @@ class Migration:
     sql: str
 
 
-def bundled_migrations() -> list[Migration]:
-    """The numbered `migrations/NNNN_name.sql` files shipped in the package, in order."""
+def bundled_migrations(dialect: str = "sqlite") -> list[Migration]:
+    """The numbered `migrations/NNNN_name.sql` files shipped in the package, in order
+    (PostgreSQL's twins of them in `migrations/postgresql/`)."""
     found = []
-    for entry in resources.files("appliance.store").joinpath("migrations").iterdir():
+    folder = resources.files("appliance.store").joinpath("migrations")
+    if dialect != "sqlite":
+        folder = folder.joinpath(dialect)
+    for entry in folder.iterdir():
         if not entry.name.endswith(".sql"):
             continue
         number, _, rest = entry.name.partition("_")
@@ -81,27 +89,130 @@ async def _configure(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
     await conn.execute("PRAGMA synchronous = FULL")
 
 
+class Engine(Protocol):
+    """What differs between SQLite and PostgreSQL under `Database`."""
+
+    dialect: str
+    errors: tuple[type[BaseException], ...]
+
+    @property
+    def where(self) -> str: ...
+    async def connect_writer(self) -> Any: ...
+    async def connect_reader(self) -> Any: ...
+    async def begin(self, conn: Any) -> None: ...
+    async def version(self, conn: Any) -> int: ...
+    async def apply(self, conn: Any, migration: Migration) -> None: ...
+    def migrating(self, conn: Any) -> contextlib.AbstractAsyncContextManager[None]: ...
+    async def closing(self, writer: Any) -> None: ...
+    def is_full(self, error: BaseException) -> bool: ...
+
+
+class SqliteEngine:
+    """A database file, and a WAL beside it."""
+
+    dialect = "sqlite"
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+
+    def __init__(self, path: Path, busy_timeout_ms: int) -> None:
+        self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
+
+    @property
+    def where(self) -> str:
+        """The database, for messages: its file, or its server without a password."""
+        return str(self.path)
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder whose disk filling up stops writes (none for a server)."""
+        return self.path.parent
+
+    async def connect_writer(self) -> Any:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await _configure(writer, self._busy_timeout_ms)
+            await writer.execute("PRAGMA journal_mode = WAL")
+        except BaseException:
+            await writer.close()
+            raise
+        return writer
+
+    async def connect_reader(self) -> Any:
+        reader = await aiosqlite.connect(
+            f"file:{self.path}?mode=ro", uri=True, isolation_level=None
+        )
+        try:
+            await _configure(reader, self._busy_timeout_ms)
+        except BaseException:
+            await reader.close()
+            raise
+        return reader
+
+    async def begin(self, conn: Any) -> None:
+        await conn.execute("BEGIN IMMEDIATE")
+
+    async def version(self, conn: Any) -> int:
+        return await _user_version(conn)
+
+    async def apply(self, conn: Any, migration: Migration) -> None:
+        await conn.executescript(
+            f"BEGIN IMMEDIATE;\n{migration.sql}\n"
+            f"PRAGMA user_version = {migration.version};\nCOMMIT;"
+        )
+
+    @asynccontextmanager
+    async def migrating(self, conn: Any) -> AsyncIterator[None]:
+        """Held while migrations run (the writer's file lock is enough for SQLite)."""
+        yield
+
+    async def closing(self, writer: Any) -> None:
+        await writer.execute("PRAGMA optimize")
+
+    def is_full(self, error: BaseException) -> bool:
+        return isinstance(error, sqlite3.Error) and _is_full(error)
+
+
+def engine_for(target: Path | str, busy_timeout_ms: int = 5000) -> Engine:
+    """The engine for a database path (SQLite) or a `postgresql://` URL."""
+    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+        from appliance.store.postgres import PostgresEngine
+
+        return PostgresEngine(target)
+    if isinstance(target, str) and target.startswith("sqlite:///"):
+        target = target.removeprefix("sqlite:///")
+    return SqliteEngine(Path(target), busy_timeout_ms)
+
+
 class Database:
     def __init__(
         self,
-        path: Path,
+        target: Path | str,
         *,
         read_connections: int = 3,
         busy_timeout_ms: int = 5000,
         migrations: list[Migration] | None = None,
     ) -> None:
-        self.path = path
+        self.engine: Engine = engine_for(target, busy_timeout_ms)
         self._read_count = read_connections
-        self._busy_timeout_ms = busy_timeout_ms
-        self._migrations = migrations if migrations is not None else bundled_migrations()
-        self._writer: aiosqlite.Connection | None = None
+        self._migrations = (
+            migrations if migrations is not None else bundled_migrations(self.engine.dialect)
+        )
+        self._writer: Any = None
         self._write_lock = asyncio.Lock()
         self._waiting = 0
         self._storage_full = False  # in a full-disk episode (logged once)
         self._batch: _Batch | None = None
         self._committers: set[asyncio.Task[None]] = set()
-        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        self._all_readers: list[aiosqlite.Connection] = []
+        self._readers: asyncio.Queue[Any] = asyncio.Queue()
+        self._all_readers: list[Any] = []
+
+    @property
+    def path(self) -> Path:
+        """The SQLite database file."""
+        if not isinstance(self.engine, SqliteEngine):
+            raise AttributeError(f"{self.engine.where} is not a file")
+        return self.engine.path
 
     @property
     def latest_version(self) -> int:
@@ -111,11 +222,8 @@ class Database:
         """Connect and migrate; a no-op when already open (the CLI opens early to fail early)."""
         if self._writer is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(self.path, isolation_level=None)
+        writer = await self.engine.connect_writer()
         try:
-            await _configure(writer, self._busy_timeout_ms)
-            await writer.execute("PRAGMA journal_mode = WAL")
             await self._migrate(writer)
         except BaseException:
             await writer.close()
@@ -123,11 +231,8 @@ class Database:
         self._writer = writer
         try:
             for _ in range(self._read_count):
-                reader = await aiosqlite.connect(
-                    f"file:{self.path}?mode=ro", uri=True, isolation_level=None
-                )
+                reader = await self.engine.connect_reader()
                 self._all_readers.append(reader)
-                await _configure(reader, self._busy_timeout_ms)
                 self._readers.put_nowait(reader)
         except BaseException:
             await self.close()  # each connection runs a thread that would outlive us
@@ -139,7 +244,8 @@ class Database:
                 if self._batch is not None:
                     await self._finish(self._batch)
                 writer, self._writer = self._writer, None
-                await writer.execute("PRAGMA optimize")
+                with contextlib.suppress(*self.engine.errors):
+                    await self.engine.closing(writer)
                 await writer.close()
         if self._committers:
             await asyncio.gather(*self._committers, return_exceptions=True)
@@ -148,28 +254,25 @@ class Database:
         self._all_readers.clear()
         self._readers = asyncio.Queue()
 
-    async def _migrate(self, conn: aiosqlite.Connection) -> None:
-        current = await _user_version(conn)
-        if current > self.latest_version:
-            raise SchemaTooNewError(
-                f"{self.path} has schema version {current}, but this Hearth knows versions up to "
-                f"{self.latest_version}. It was written by a newer Hearth: upgrade Hearth, or "
-                "restore a backup made by this version."
-            )
-        for migration in self._migrations:
-            if migration.version <= current:
-                continue
-            log.info("applying migration %04d_%s", migration.version, migration.name)
-            script = (
-                f"BEGIN IMMEDIATE;\n{migration.sql}\n"
-                f"PRAGMA user_version = {migration.version};\nCOMMIT;"
-            )
-            try:
-                await conn.executescript(script)
-            except sqlite3.Error:
-                if conn.in_transaction:
-                    await conn.rollback()
-                raise
+    async def _migrate(self, conn: Any) -> None:
+        async with self.engine.migrating(conn):
+            current = await self.engine.version(conn)
+            if current > self.latest_version:
+                raise SchemaTooNewError(
+                    f"{self.engine.where} has schema version {current}, but this Hearth knows "
+                    f"versions up to {self.latest_version}. It was written by a newer Hearth: "
+                    "upgrade Hearth, or restore a backup made by this version."
+                )
+            for migration in self._migrations:
+                if migration.version <= current:
+                    continue
+                log.info("applying migration %04d_%s", migration.version, migration.name)
+                try:
+                    await self.engine.apply(conn, migration)
+                except self.engine.errors:
+                    if conn.in_transaction:
+                        await conn.rollback()
+                    raise
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -224,13 +327,13 @@ class Database:
         per episode (not a traceback per request); the next write that succeeds ends it."""
         try:
             yield
-        except sqlite3.Error as error:
-            if not _is_full(error):
+        except self.engine.errors as error:
+            if not self.engine.is_full(error):
                 raise
             if not self._storage_full:
                 self._storage_full = True
-                log.error("the disk under %s is full: writes are refused until there is room "
-                          "(%s)", self.path.parent, error)  # fmt: skip
+                log.error("the storage under %s is full: writes are refused until there is "
+                          "room (%s)", self.engine.where, error)  # fmt: skip
             raise StorageFullError() from error
         if self._storage_full:
             self._storage_full = False
@@ -240,7 +343,7 @@ class Database:
         """Take the writer (queueing behind other writers)."""
         if self._writer is None:
             raise RuntimeError("database is not open")
-        conn = self._writer
+        conn: Connection = self._writer  # PostgreSQL's offers the same (postgres.Connection)
         self._waiting += 1
         try:
             await self._write_lock.acquire()
@@ -262,13 +365,13 @@ class Database:
         batch = self._batch
         if batch is None:
             batch = self._batch = _Batch(asyncio.get_running_loop().create_future())
-            begin = asyncio.ensure_future(conn.execute("BEGIN IMMEDIATE"))
+            begin = asyncio.ensure_future(self.engine.begin(conn))
             task = asyncio.create_task(self._commit(batch, begin), name="db-commit")
             self._committers.add(task)
             task.add_done_callback(self._committers.discard)
             try:
                 await asyncio.shield(begin)
-            except sqlite3.Error:
+            except self.engine.errors:
                 if self._batch is batch:
                     self._batch = None  # its committer sees that and stops
                 raise
@@ -282,7 +385,7 @@ class Database:
                 await conn.execute("ROLLBACK TO job")
                 await conn.execute("RELEASE job")
                 return
-        except sqlite3.Error:
+        except self.engine.errors:
             log.exception("rolling back to a savepoint failed; dropping the whole batch")
         # SQLite already rolled the whole transaction back (some errors do): the batch is lost.
         if conn.in_transaction:
@@ -315,8 +418,10 @@ class Database:
         self._batch = None
         try:
             await conn.commit()
-        except sqlite3.Error as error:
-            if not _is_full(error):  # a full disk is logged once per episode, by the writer
+        except self.engine.errors as error:
+            if not self.engine.is_full(
+                error
+            ):  # a full disk is logged once per episode, by the writer
                 log.error("commit failed: %s", error)
             if conn.in_transaction:
                 await conn.rollback()
@@ -367,9 +472,19 @@ async def on_thread(
     already on the writer's thread (`Database.write_in_thread`), so a rule is written once.
     aiosqlite runs each call on the connection's thread; `_execute` is how it queues a
     function there and `_conn` is its sqlite3 connection. Both are private, so
-    tests/store/test_group_commit.py checks them on the installed version."""
-    result: T = await conn._execute(  # type: ignore[no-untyped-call]
-        function, conn._conn, *args, **kwargs
+    tests/store/test_group_commit.py checks them on the installed version. On PostgreSQL the
+    function gets postgres.ThreadConnection, which offers what the store uses of sqlite3's."""
+    result: T = (
+        await conn._execute(  # type: ignore[no-untyped-call]
+            function, conn._conn, *args, **kwargs
+        )
+        if isinstance(conn, aiosqlite.Connection)
+        else await conn.run(
+            function,
+            conn.thread,
+            *args,
+            **kwargs,  # PostgreSQL (postgres.Connection)
+        )
     )
     return result
 

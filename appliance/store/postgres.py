@@ -1,0 +1,279 @@
+"""PostgreSQL under the store's one interface (issue 10): `storage.url: postgresql://...`.
+
+Each connection is a psycopg connection on its own thread, as aiosqlite runs each SQLite
+connection: so the store's functions (async ones, and the plain ones run on a connection's
+thread in one trip) run unchanged on either engine, with the same write batching and the same
+durability (`Database` in db.py). The statements are the store's own, translated once
+(sqltext.py); values are bound on the client side (psycopg's ClientCursor), which lets
+PostgreSQL type them from where they stand, as SQLite does.
+
+Several Hearth processes may share one database. Their write transactions take one advisory
+lock (`WRITE_LOCK`) right after BEGIN, so they commit one at a time, in the order they began:
+event numbers are then committed in order, and a client that resumes after event N can never
+miss an event numbered below one it has seen (docs/architecture.md, "Scale-out").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from appliance.store.sqltext import translate
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# pg_advisory_lock keys (any 64-bit numbers; these spell "hearth" and what they guard).
+WRITE_LOCK = 0x6865617274680001
+MIGRATE_LOCK = 0x6865617274680002
+
+SCHEMA_TABLE = "hearth_schema"
+
+
+def _values(values: Sequence[Any] | Mapping[str, Any]) -> Any:
+    """SQLite stores True as 1; the schema's flags are integers on PostgreSQL too."""
+    if isinstance(values, Mapping):
+        return {k: int(v) if isinstance(v, bool) else v for k, v in values.items()}
+    return [int(v) if isinstance(v, bool) else v for v in values]
+
+
+class Rows:
+    """What a statement gave back, read whole on the connection's thread: its rows (tuples,
+    read by position as every store function reads SQLite's rows) and how many it changed."""
+
+    __slots__ = ("_at", "_rows", "rowcount")
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        self._rows = rows
+        self._at = 0
+        self.rowcount = rowcount
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rest, self._at = self._rows[self._at :], len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.fetchall())
+
+
+class ThreadConnection:
+    """The sqlite3.Connection subset the store uses, over a psycopg connection; used on that
+    connection's thread only."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, values: Sequence[Any] | Mapping[str, Any] = ()) -> Rows:
+        statement = translate(sql)
+        with self.raw.cursor() as cursor:
+            cursor.execute(statement.text, statement.parameters(_values(values)))
+            rows = cursor.fetchall() if cursor.description is not None else []
+            return Rows(rows, cursor.rowcount)
+
+    def executemany(self, sql: str, many: Sequence[Sequence[Any] | Mapping[str, Any]]) -> Rows:
+        statement = translate(sql)
+        with self.raw.cursor() as cursor:
+            cursor.executemany(
+                statement.text,
+                [statement.parameters(_values(values)) for values in many],
+            )
+            return Rows([], cursor.rowcount)
+
+    def executescript(self, script: str) -> None:
+        """Several statements, no parameters (a migration): sent as they are."""
+        with self.raw.cursor() as cursor:
+            cursor.execute(script.encode())  # bytes: not scanned for parameters
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+
+class _Pending:
+    """`await conn.execute(...)` or `async with conn.execute(...) as cursor`, as aiosqlite."""
+
+    __slots__ = ("_work",)
+
+    def __init__(self, work: asyncio.Future[Rows]) -> None:
+        self._work = work
+
+    def __await__(self) -> Any:
+        return self._work.__await__()
+
+    async def __aenter__(self) -> AsyncRows:
+        return AsyncRows(await self._work)
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class AsyncRows:
+    """aiosqlite's cursor subset over rows already read."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Rows) -> None:
+        self._rows = rows
+
+    @property
+    def rowcount(self) -> int:
+        return self._rows.rowcount
+
+    async def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows.fetchone()
+
+    async def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._rows.fetchall()
+
+    def __aiter__(self) -> AsyncRows:
+        return self
+
+    async def __anext__(self) -> tuple[Any, ...]:
+        row = self._rows.fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+
+class Connection:
+    """aiosqlite.Connection's subset the store uses: one psycopg connection, every call run on
+    its own thread (one thread per connection, so the connection is never shared)."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.thread = ThreadConnection(raw)
+        self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postgresql")
+
+    @classmethod
+    async def connect(cls, url: str) -> Connection:
+        raw = await asyncio.to_thread(
+            psycopg.connect, url, autocommit=True, cursor_factory=psycopg.ClientCursor
+        )
+        return cls(raw)
+
+    def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+        """`function(*args)` on this connection's thread."""
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._runner, functools.partial(function, *args, **kwargs))
+
+    def execute(self, sql: str, values: Sequence[Any] | Mapping[str, Any] = ()) -> _Pending:
+        return _Pending(self.run(self.thread.execute, sql, values))
+
+    async def executemany(
+        self, sql: str, many: Sequence[Sequence[Any] | Mapping[str, Any]]
+    ) -> AsyncRows:
+        return AsyncRows(await self.run(self.thread.executemany, sql, list(many)))
+
+    async def execute_fetchall(
+        self, sql: str, values: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        return (await self.run(self.thread.execute, sql, values)).fetchall()
+
+    async def executescript(self, script: str) -> None:
+        await self.run(self.thread.executescript, script)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.thread.in_transaction
+
+    async def commit(self) -> None:
+        if self.in_transaction:
+            await self.run(self.thread.execute, "COMMIT")
+
+    async def rollback(self) -> None:
+        if self.in_transaction:
+            await self.run(self.thread.execute, "ROLLBACK")
+
+    async def close(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            await self.run(self.thread.raw.close)
+        self._runner.shutdown(wait=False)
+
+
+def is_full(error: BaseException) -> bool:
+    """SQLSTATE 53100 (disk_full) or 53000 (insufficient_resources)."""
+    return getattr(error, "sqlstate", None) in {"53100", "53000"}
+
+
+def schema_version(conn: ThreadConnection) -> int:
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (version bigint NOT NULL)")
+    row = conn.execute(f"SELECT max(version) FROM {SCHEMA_TABLE}").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    host, port, name = info.get("host", "localhost"), info.get("port", "5432"), info.get("dbname")
+    return f"postgresql://{info.get('user', '')}@{host}:{port}/{name}"
+
+
+class PostgresEngine:
+    """db.Engine for a PostgreSQL server (see the module's docstring)."""
+
+    dialect = "postgresql"
+    errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+    folder = None
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @property
+    def where(self) -> str:
+        return describe(self.url)
+
+    async def connect_writer(self) -> Connection:
+        return await Connection.connect(self.url)
+
+    async def connect_reader(self) -> Connection:
+        return await Connection.connect(self.url)
+
+    async def begin(self, conn: Connection) -> None:
+        await conn.run(_begin, conn.thread)
+
+    async def version(self, conn: Connection) -> int:
+        return await conn.run(schema_version, conn.thread)
+
+    async def apply(self, conn: Connection, migration: Any) -> None:
+        await conn.run(_apply, conn.thread, migration.sql, migration.version)
+
+    @contextlib.asynccontextmanager
+    async def migrating(self, conn: Connection) -> Any:
+        """One process migrates at a time; the others wait, then find nothing left to do."""
+        await conn.execute(f"SELECT pg_advisory_lock({MIGRATE_LOCK})")
+        try:
+            yield
+        finally:
+            await conn.execute(f"SELECT pg_advisory_unlock({MIGRATE_LOCK})")
+
+    async def closing(self, writer: Connection) -> None:
+        return None
+
+    def is_full(self, error: BaseException) -> bool:
+        return is_full(error)
+
+
+def _begin(conn: ThreadConnection) -> None:
+    conn.execute("BEGIN")
+    conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+
+def _apply(conn: ThreadConnection, sql: str, version: int) -> None:
+    conn.execute("BEGIN")
+    conn.executescript(sql)
+    conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (?)", (version,))
+    conn.execute("COMMIT")
