@@ -27,6 +27,7 @@ setup(
     package_dir={"appliance.webui": "webui"},
     package_data={
         "appliance.store.migrations": ["*.sql"],
+        "appliance.store.migrations.postgresql": ["*.sql"],
         **{package: ["*.html", "*.json", "*.js", "*.css", "*.svg", "*.png"] for package in WEBUI_PACKAGES},
     },
 )
