@@ -225,8 +225,18 @@ class BackupSettings(Section):
 
 
 class StorageSettings(Section):
+    # None: SQLite, hearth.db in the data folder. Or postgresql://user:password@host/database
+    # for several Hearth processes sharing one database (docs/scale-out.md).
+    url: str | None = None
     read_connections: Annotated[int, Field(ge=1, le=16)] = 3
     busy_timeout_ms: Annotated[int, Field(ge=0, le=60_000)] = 5000
+
+    @field_validator("url")
+    @classmethod
+    def _known_engine(cls, url: str | None) -> str | None:
+        if url is None or url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            return url
+        raise ValueError("must start with sqlite:/// (a file) or postgresql://")
 
 
 class Settings(Section):
@@ -250,6 +260,11 @@ class Settings(Section):
     @property
     def database_path(self) -> Path:
         return self.data_dir / "hearth.db"
+
+    @property
+    def database(self) -> Path | str:
+        """The SQLite file, or the PostgreSQL URL of `storage.url`."""
+        return self.storage.url or self.database_path
 
     @property
     def files_path(self) -> Path:

@@ -184,7 +184,7 @@ def build(
     datadir.prepare(config.data_dir)
     clock = clock or Clock()
     db = Database(
-        config.database_path,
+        config.database,
         read_connections=read_connections or config.storage.read_connections,
         busy_timeout_ms=config.storage.busy_timeout_ms,
     )

@@ -5,7 +5,10 @@ beyond 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
+import itertools
 import os
 import pwd
 import shutil
@@ -14,7 +17,10 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import psycopg
 
 from tests.support.server import free_port
 from tests.support.waiting import wait_for
@@ -180,3 +186,49 @@ def redis() -> Iterator[Redis]:
         yield server.start()
     finally:
         server.stop()
+
+
+# --- the suites on PostgreSQL ------------------------------------------------------------------
+
+# HEARTH_TEST_STORAGE=postgresql runs every test that builds its settings with
+# tests/support/server.config_dict (the API, realtime and served suites) on PostgreSQL: one
+# server per test process, a new database for each settings made.
+STORAGE = os.environ.get("HEARTH_TEST_STORAGE", "sqlite")
+_shared: Postgres | None = None
+_made: list[str] = []
+_count = itertools.count(1)
+TEMPLATE = "migrated"
+
+
+def test_database_url() -> str | None:
+    """A new PostgreSQL database at the latest schema when the suite runs on PostgreSQL
+    (copied from one migrated once), else None."""
+    if STORAGE != "postgresql":
+        return None
+    global _shared
+    if _shared is None:
+        _shared = Postgres().start()
+        atexit.register(_shared.stop)
+        _migrate(_shared.create_database(TEMPLATE))
+    name = f"t{next(_count)}"
+    with psycopg.connect(_shared.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+        for old in _made[:-20]:  # the disk is not endless; one still in use stays for later
+            with contextlib.suppress(psycopg.errors.ObjectInUse):
+                conn.execute(f'DROP DATABASE IF EXISTS "{old}"')
+                _made.remove(old)
+    _made.append(name)
+    return f"postgresql://hearth@127.0.0.1:{_shared.port}/{name}"
+
+
+def _migrate(url: str) -> None:
+    from appliance.store.db import Database
+
+    async def migrate() -> None:
+        database = Database(url, read_connections=1)
+        await database.open()
+        await database.close()
+
+    # Called from inside tests' event loops too: migrate on a thread with its own.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, migrate()).result()

@@ -46,6 +46,11 @@ def config_dict(data_dir: Path, **sections: Any) -> dict[str, Any]:
         "mdns": {"enabled": False},
         "calls": {"addresses": ["127.0.0.1"]},
     }
+    from tests.support import engines  # (it imports this module)
+
+    url = engines.test_database_url()  # HEARTH_TEST_STORAGE=postgresql
+    if url is not None:
+        raw["storage"] = {"url": url}
     for key, value in sections.items():
         if isinstance(value, dict):
             raw.setdefault(key, {}).update(value)
