@@ -78,14 +78,12 @@ def check_emoji(emoji: str) -> str:
     return emoji
 
 
-def fts_query(text: str) -> str:
-    """Words of `text` as an FTS5 query: all must match, the last as a prefix."""
+def search_words(text: str) -> list[str]:
+    """The words of a search (at most 20); the store turns them into its engine's query."""
     words = WORD_RE.findall(text)[:20]
     if not words:
         raise InvalidError("Search for at least one word.", field="q")
-    quoted = [f'"{word}"' for word in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
+    return words
 
 
 def to_ms(moment: datetime) -> int:
@@ -319,7 +317,7 @@ class Messaging:
         """Messages matching all the words of `query`, newest first, narrowed by the filters:
         in one chat, from one person, with a file, sent at or after `after` and before
         `before` (times without a zone are UTC)."""
-        match = fts_query(query)
+        words = search_words(query)
         where = SearchFilter(
             chat_id=chat_id,
             sender_id=sender_id,
@@ -336,11 +334,9 @@ class Messaging:
                 # Whether a chat you are not in exists is not for search to tell.
                 if isinstance(found_chat, Refusal):
                     raise chat_not_found()
-            rows = await messages.search(conn, user_id, match, where, limit)
+            rows = await messages.search(conn, user_id, words, where, limit)
             # Messages whose attachments are named so count as matches too.
-            named = await files.messages_named(
-                conn, user_id, WORD_RE.findall(query)[:20], where, limit
-            )
+            named = await files.messages_named(conn, user_id, words, where, limit)
             found = {row.id: row for row in rows}
             found.update(await messages.by_ids(conn, [i for i in named if i not in found]))
             rows = sorted(found.values(), key=lambda row: row.id, reverse=True)[:limit]

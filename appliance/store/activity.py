@@ -75,7 +75,7 @@ async def items(
     at, message_id = before if before is not None else (1 << 62, 0)
     rows = await fetch_all(
         conn,
-        f"SELECT * FROM ({_VISIBLE}) WHERE at < ?2 OR (at = ?2 AND message_id < ?3)"
+        f"SELECT * FROM ({_VISIBLE}) AS v WHERE at < ?2 OR (at = ?2 AND message_id < ?3)"
         " ORDER BY at DESC, message_id DESC LIMIT ?4",
         (user_id, at, message_id, limit),
     )
@@ -85,9 +85,10 @@ async def items(
 async def unread(conn: aiosqlite.Connection, user_id: int, since: int, cap: int) -> int:
     """How many items are newer than `since`, counting at most `cap`."""
     row = await fetch_one(
-        conn, f"SELECT count(*) FROM (SELECT 1 FROM ({_VISIBLE}) WHERE at > ?2 LIMIT ?3)",
+        conn,
+        f"SELECT count(*) FROM (SELECT 1 FROM ({_VISIBLE}) AS v WHERE at > ?2 LIMIT ?3) AS n",
         (user_id, since, cap),
-    )  # fmt: skip
+    )
     return int(row[0]) if row else 0
 
 

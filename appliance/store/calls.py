@@ -129,7 +129,7 @@ async def for_user(
     """Calls in the chats `user_id` is in, newest first; only unfinished ones if `ongoing`."""
     sql = (
         f"SELECT {_C_COLUMNS} FROM calls c"
-        " JOIN chat_members m ON m.chat_id = c.chat_id AND m.user_id = :user WHERE 1"
+        " JOIN chat_members m ON m.chat_id = c.chat_id AND m.user_id = :user WHERE TRUE"
     )
     params: dict[str, object] = {"user": user_id, "limit": limit}
     if chat_id is not None:

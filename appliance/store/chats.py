@@ -80,15 +80,14 @@ async def create(
     now: int,
     direct_key: str | None = None,
 ) -> ChatRow:
-    cursor = await tx.execute(
+    row = await fetch_one(
+        tx,
         "INSERT INTO chats (kind, title, topic, is_public, direct_key, created_by, created_at,"
-        " last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (kind, title, topic, int(is_public), direct_key, created_by, now, now),
     )
-    assert cursor.lastrowid is not None
-    return ChatRow(
-        cursor.lastrowid, kind, title, topic, is_public, direct_key, created_by, now, now, None
-    )
+    assert row is not None
+    return ChatRow(row[0], kind, title, topic, is_public, direct_key, created_by, now, now, None)
 
 
 async def get(conn: aiosqlite.Connection, chat_id: int) -> ChatRow | None:
@@ -220,9 +219,11 @@ async def for_user(
 
 async def public_channels(conn: aiosqlite.Connection, query: str, limit: int) -> list[ChatRow]:
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
     async with conn.execute(
         f"SELECT {_CHAT_COLUMNS} FROM chats WHERE is_public = 1 AND kind = 'channel'"
-        " AND (title LIKE ?1 ESCAPE '\\' OR topic LIKE ?1 ESCAPE '\\')"
+        " AND (lower(title) LIKE lower(?1) ESCAPE '\\'"
+        " OR lower(topic) LIKE lower(?1) ESCAPE '\\')"
         " ORDER BY last_activity_at DESC LIMIT ?2",
         (pattern, limit),
     ) as cur:
@@ -319,12 +320,15 @@ async def move_cursors(
     tx: aiosqlite.Connection, chat_id: int, user_id: int, *, read_id: int, delivered_id: int
 ) -> MemberRow | None:
     """Move the read and delivered cursors forward (never back); None if nothing moved."""
+    delivered_id = max(delivered_id, read_id)  # what is read was delivered
+    # CASE, not max(a, b): PostgreSQL has no two-argument max (and SQLite no GREATEST).
     row = await fetch_one(
         tx,
-        "UPDATE chat_members SET last_read_id = max(last_read_id, ?3),"
-        " last_delivered_id = max(last_delivered_id, ?4, ?3)"
-        " WHERE chat_id = ?1 AND user_id = ?2"
-        " AND (last_read_id < ?3 OR last_delivered_id < max(?4, ?3))"
+        "UPDATE chat_members"
+        " SET last_read_id = CASE WHEN ?3 > last_read_id THEN ?3 ELSE last_read_id END,"
+        " last_delivered_id"
+        " = CASE WHEN ?4 > last_delivered_id THEN ?4 ELSE last_delivered_id END"
+        " WHERE chat_id = ?1 AND user_id = ?2 AND (last_read_id < ?3 OR last_delivered_id < ?4)"
         f" RETURNING {_MEMBER_COLUMNS}",
         (chat_id, user_id, read_id, delivered_id),
     )

@@ -49,7 +49,8 @@ async def remove(tx: aiosqlite.Connection, user_id: int, other_id: int) -> bool:
 
 async def block(tx: aiosqlite.Connection, blocker_id: int, blocked_id: int, now: int) -> bool:
     cursor = await tx.execute(
-        "INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (blocker_id, blocked_id, now),
     )
     return cursor.rowcount == 1

@@ -10,7 +10,7 @@ import aiosqlite
 PRUNED_THROUGH_KEY = "events_pruned_through"
 _INSERT = (
     "INSERT INTO events (chat_id, user_id, type, data, created_at, message_id)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, ?) RETURNING seq"
 )
 
 
@@ -81,9 +81,8 @@ def append(
     """Write an event in the open transaction (a plain sqlite3 function: services run it with
     `db.on_thread`, a job on the writer's thread calls it directly). `data` is JSON text;
     `message_id` names the message whose current state `data` is, so it can be rewritten."""
-    cursor = conn.execute(_INSERT, (chat_id, user_id, type, data, now, message_id))
-    assert cursor.lastrowid is not None
-    return EventRow(cursor.lastrowid, chat_id, user_id, type, data)
+    row = conn.execute(_INSERT, (chat_id, user_id, type, data, now, message_id)).fetchone()
+    return EventRow(row[0], chat_id, user_id, type, data)
 
 
 def rewrite_message(conn: sqlite3.Connection, message_id: int, data: str) -> None:

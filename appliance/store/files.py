@@ -125,7 +125,7 @@ async def bytes_used(conn: aiosqlite.Connection, owner_id: int) -> int:
     row = await fetch_one(
         conn,
         "SELECT COALESCE(SUM(size), 0) FROM"
-        " (SELECT sha256, MAX(size) AS size FROM files WHERE owner_id = ? GROUP BY sha256)",
+        " (SELECT sha256, MAX(size) AS size FROM files WHERE owner_id = ? GROUP BY sha256) AS c",
         (owner_id,),
     )
     return int(row[0]) if row else 0
@@ -250,11 +250,12 @@ async def messages_named(
         "SELECT DISTINCT m.id FROM message_files mf JOIN files f ON f.id = mf.file_id"
         " JOIN messages m ON m.id = mf.message_id"
         " JOIN chat_members c ON c.chat_id = mf.chat_id AND c.user_id = :user"
-        " WHERE 1"
+        " WHERE TRUE"
     )
     for i, word in enumerate(words):
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        sql += f" AND f.name LIKE :w{i} ESCAPE '\\'"
+        # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+        sql += f" AND lower(f.name) LIKE lower(:w{i}) ESCAPE '\\'"
         params[f"w{i}"] = f"%{escaped}%"
     sql += f"{where.sql(params)} ORDER BY m.id DESC LIMIT :limit"
     return [row[0] for row in await fetch_all(conn, sql, params)]

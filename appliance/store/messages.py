@@ -275,7 +275,7 @@ async def delete_for_everyone(tx: aiosqlite.Connection, message_id: int, now: in
 
 async def hide(tx: aiosqlite.Connection, message_id: int, user_id: int) -> None:
     await tx.execute(
-        "INSERT OR IGNORE INTO message_hidden (message_id, user_id) VALUES (?, ?)",
+        "INSERT INTO message_hidden (message_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         (message_id, user_id),
     )
 
@@ -284,7 +284,7 @@ def set_mentions(conn: sqlite3.Connection, message_id: int, user_ids: list[int])
     """The message mentions exactly these people (a plain sqlite3 function)."""
     conn.execute("DELETE FROM message_mentions WHERE message_id = ?", (message_id,))
     conn.executemany(
-        "INSERT OR IGNORE INTO message_mentions (message_id, user_id) VALUES (?, ?)",
+        "INSERT INTO message_mentions (message_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(message_id, user_id) for user_id in user_ids],
     )
 
@@ -301,8 +301,8 @@ async def add_reaction(
     tx: aiosqlite.Connection, message_id: int, user_id: int, emoji: str, now: int
 ) -> bool:
     cursor = await tx.execute(
-        "INSERT OR IGNORE INTO reactions (message_id, user_id, emoji, created_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (message_id, user_id, emoji, now),
     )
     return cursor.rowcount == 1
@@ -322,8 +322,8 @@ async def pin(
     tx: aiosqlite.Connection, chat_id: int, message_id: int, user_id: int, now: int
 ) -> bool:
     cursor = await tx.execute(
-        "INSERT OR IGNORE INTO pins (chat_id, message_id, pinned_by, pinned_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO pins (chat_id, message_id, pinned_by, pinned_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (chat_id, message_id, user_id, now),
     )
     return cursor.rowcount == 1
@@ -343,11 +343,22 @@ async def pinned(conn: aiosqlite.Connection, chat_id: int) -> list[MessageRow]:
         return [_row(row) for row in await cur.fetchall()]
 
 
+def _fts5_match(words: list[str]) -> str:
+    """Words as an FTS5 query: each a quoted string (a quote in it doubled), all must match,
+    the last as a prefix (the person may still be typing it)."""
+    quoted = ['"' + word.replace('"', '""') + '"' for word in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
 async def search(
-    conn: aiosqlite.Connection, user_id: int, match: str, where: SearchFilter, limit: int
+    conn: aiosqlite.Connection, user_id: int, words: list[str], where: SearchFilter, limit: int
 ) -> list[MessageRow]:
-    """Messages matching the FTS5 `match` expression in the chats `user_id` is in."""
-    params: dict[str, Any] = {"user": user_id, "match": match, "limit": limit}
+    """Messages holding all of `words` (the last as a prefix) in the chats `user_id` is in.
+    The full-text query is built here: its syntax is the engine's (FTS5 on SQLite)."""
+    if not words:
+        return []
+    params: dict[str, Any] = {"user": user_id, "match": _fts5_match(words), "limit": limit}
     sql = (
         f"SELECT {_M_COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid"
         " JOIN chat_members c ON c.chat_id = m.chat_id AND c.user_id = :user"

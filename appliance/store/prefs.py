@@ -38,7 +38,10 @@ async def for_user(conn: aiosqlite.Connection, user_id: int) -> dict[int, PrefsR
 
 async def put(tx: aiosqlite.Connection, prefs: PrefsRow) -> None:
     await tx.execute(
-        f"INSERT OR REPLACE INTO chat_prefs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO chat_prefs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (chat_id, user_id) DO UPDATE SET muted_until = excluded.muted_until,"
+        " archived_through = excluded.archived_through,"
+        " hidden_through = excluded.hidden_through, cleared_through = excluded.cleared_through",
         (
             prefs.chat_id,
             prefs.user_id,
@@ -55,7 +58,8 @@ async def put(tx: aiosqlite.Connection, prefs: PrefsRow) -> None:
 
 async def star(tx: aiosqlite.Connection, user_id: int, message_id: int, now: int) -> bool:
     cur = await tx.execute(
-        "INSERT OR IGNORE INTO message_stars (user_id, message_id, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO message_stars (user_id, message_id, created_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (user_id, message_id, now),
     )
     return cur.rowcount > 0

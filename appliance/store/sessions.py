@@ -84,11 +84,15 @@ async def revoke_all(
     tx: aiosqlite.Connection, user_id: int, now: int, keep: str | None = None
 ) -> list[str]:
     """Revoke every live session of a user except `keep`; return the revoked ids."""
-    async with tx.execute(
-        "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"
-        " AND id IS NOT ? RETURNING id",
-        (now, user_id, keep),
-    ) as cur:
+    # Not `id IS NOT ?`: PostgreSQL has no IS NOT with a value (and SQLite has IS DISTINCT
+    # FROM only since 3.39). Nor `(? IS NULL OR id <> ?)`: PostgreSQL cannot tell the type
+    # of a parameter it first meets in `? IS NULL`.
+    sql = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"
+    params: tuple[object, ...] = (now, user_id)
+    if keep is not None:
+        sql += " AND id <> ?"
+        params += (keep,)
+    async with tx.execute(f"{sql} RETURNING id", params) as cur:
         return [row[0] for row in await cur.fetchall()]
 
 

@@ -118,10 +118,13 @@ def unread(conn: sqlite3.Connection, viewer_id: int, root_ids: list[int]) -> dic
 
 def mark_read(conn: sqlite3.Connection, user_id: int, root_id: int, message_id: int) -> int:
     """Move the user's read mark in a thread forward (never back); the mark it is now at."""
+    # CASE, not max(a, b): PostgreSQL has no two-argument max (and SQLite no GREATEST). The
+    # table's own column is qualified: PostgreSQL finds a bare one ambiguous next to excluded.
     row = conn.execute(
         "INSERT INTO thread_reads (user_id, root_id, last_read_id) VALUES (?, ?, ?)"
-        " ON CONFLICT (user_id, root_id)"
-        " DO UPDATE SET last_read_id = max(last_read_id, excluded.last_read_id)"
+        " ON CONFLICT (user_id, root_id) DO UPDATE SET last_read_id = CASE"
+        " WHEN excluded.last_read_id > thread_reads.last_read_id THEN excluded.last_read_id"
+        " ELSE thread_reads.last_read_id END"
         " RETURNING last_read_id",
         (user_id, root_id, message_id),
     ).fetchone()

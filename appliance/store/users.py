@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
+from appliance.store.db import fetch_one
 from appliance.store.errors import DuplicateError
 
 _COLUMNS = (
@@ -34,25 +36,14 @@ class UserRow:
     dm_policy: str = "everyone"  # who can message them: 'everyone' or 'contacts'
 
 
-def _row(row: aiosqlite.Row | None) -> UserRow | None:
+def _row(row: Sequence[Any] | None) -> UserRow | None:
+    """A row of `_COLUMNS`, read by position like every other table's."""
     if row is None:
         return None
-    return UserRow(
-        id=row["id"],
-        username=row["username"],
-        email=row["email"],
-        password_hash=row["password_hash"],
-        display_name=row["display_name"],
-        bio=row["bio"],
-        status_text=row["status_text"],
-        is_admin=bool(row["is_admin"]),
-        disabled=row["disabled_at"] is not None,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_seen_at=row["last_seen_at"],
-        avatar_file_id=row["avatar_file_id"],
-        dm_policy=row["dm_policy"],
-    )
+    values = list(row)
+    values[7] = bool(values[7])  # is_admin
+    values[8] = values[8] is not None  # disabled_at: disabled since then
+    return UserRow(*values)
 
 
 def _duplicate(error: sqlite3.IntegrityError) -> DuplicateError:
@@ -72,14 +63,16 @@ async def create(
     now: int,
 ) -> UserRow:
     try:
-        cursor = await tx.execute(
+        row = await fetch_one(
+            tx,
             "INSERT INTO users (username, email, password_hash, display_name, is_admin,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (username, email, password_hash, display_name, int(is_admin), now, now),
         )
     except sqlite3.IntegrityError as error:
         raise _duplicate(error) from None
-    user = await get(tx, int(cursor.lastrowid or 0))
+    assert row is not None
+    user = await get(tx, int(row[0]))
     assert user is not None
     return user
 
@@ -110,10 +103,12 @@ async def search(conn: aiosqlite.Connection, query: str, limit: int) -> list[Use
     """Active users whose username or display name (or a word of it) starts with `query`."""
     prefix = _like_prefix(query)
     word = "% " + prefix
+    # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
     sql = (
         f"SELECT {_COLUMNS} FROM users WHERE disabled_at IS NULL AND ("
-        " username LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\'"
-        " OR display_name LIKE ?2 ESCAPE '\\')"
+        " lower(username) LIKE lower(?1) ESCAPE '\\'"
+        " OR lower(display_name) LIKE lower(?1) ESCAPE '\\'"
+        " OR lower(display_name) LIKE lower(?2) ESCAPE '\\')"
         " ORDER BY username LIMIT ?3"
     )
     async with conn.execute(sql, (prefix, word, limit)) as cur:
