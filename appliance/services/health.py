@@ -10,10 +10,11 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from appliance import backup
 from appliance.store import stats
-from appliance.store.db import Database
+from appliance.store.db import Database, SqliteEngine
 from appliance.store.stats import Totals
 
 # Less free space than this under the data folder is reported as a problem.
@@ -49,12 +50,21 @@ class Health:
         async with self._db.read() as conn:
             return await stats.totals(conn)
 
-    def disk(self) -> Disk:
+    async def disk(self) -> Disk:
+        """Room under the data folder, and what the database takes (its files on SQLite, as
+        PostgreSQL counts it there)."""
+        usage, files = await asyncio.to_thread(self._files)
+        if isinstance(self._db.engine, SqliteEngine):
+            return Disk(usage.free, usage.total, files)
+        async with self._db.read() as conn:
+            return Disk(usage.free, usage.total, await stats.database_bytes(conn))
+
+    def _files(self) -> tuple[Any, int]:
         usage = shutil.disk_usage(self._data_dir)
         database = sum(
             path.stat().st_size for path in self._data_dir.glob("hearth.db*") if path.is_file()
         )
-        return Disk(usage.free, usage.total, database)
+        return usage, database
 
     def last_backup(self) -> dict[str, object] | None:
         return backup.last_backup(self._data_dir)

@@ -489,6 +489,11 @@ async def on_thread(
     return result
 
 
+def dialect(conn: Any) -> str:
+    """ "sqlite" or "postgresql": for the few statements each engine says its own way."""
+    return "sqlite" if isinstance(conn, aiosqlite.Connection | sqlite3.Connection) else "postgresql"
+
+
 async def fetch_one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
     """The first row of a query, in one trip to the connection's thread (a cursor takes three:
     execute, fetch, close); this matters on the single writer's hot path."""

@@ -9,6 +9,11 @@ class DuplicateError(Exception):
         self.field = field
 
 
+class ConstraintError(Exception):
+    """PostgreSQL refused a row that breaks a constraint (a unique key, a foreign key); the
+    message names the constraint, as sqlite3.IntegrityError's does on SQLite."""
+
+
 class StorageFullError(Exception):
     """The disk (or the file system under the data folder) is full: nothing of this write was
     stored. Reads still work; writes work again once there is room."""

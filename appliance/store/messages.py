@@ -13,7 +13,7 @@ import aiosqlite
 from appliance.store import calls, chats, files, threads
 from appliance.store.calls import CallRow
 from appliance.store.chats import Refusal
-from appliance.store.db import fetch_one, on_thread
+from appliance.store.db import dialect, fetch_one, on_thread
 from appliance.store.files import FileRow
 from appliance.store.search_filter import SearchFilter
 
@@ -351,20 +351,36 @@ def _fts5_match(words: list[str]) -> str:
     return " ".join(quoted)
 
 
+def _tsquery(words: list[str]) -> str:
+    """The same for PostgreSQL's to_tsquery: quoted lexemes joined by &, the last a prefix."""
+    quoted = ["'" + word.replace("\\", "\\\\").replace("'", "''") + "'" for word in words]
+    quoted[-1] += ":*"
+    return " & ".join(quoted)
+
+
 async def search(
     conn: aiosqlite.Connection, user_id: int, words: list[str], where: SearchFilter, limit: int
 ) -> list[MessageRow]:
     """Messages holding all of `words` (the last as a prefix) in the chats `user_id` is in.
-    The full-text query is built here: its syntax is the engine's (FTS5 on SQLite)."""
+    The full-text query is built here: its syntax is the engine's (FTS5 on SQLite; on
+    PostgreSQL the messages' body_tsv, unaccented as FTS5's tokenizer does)."""
     if not words:
         return []
-    params: dict[str, Any] = {"user": user_id, "match": _fts5_match(words), "limit": limit}
-    sql = (
-        f"SELECT {_M_COLUMNS} FROM messages_fts f JOIN messages m ON m.id = f.rowid"
-        " JOIN chat_members c ON c.chat_id = m.chat_id AND c.user_id = :user"
-        " WHERE messages_fts MATCH :match"
-        f"{where.sql(params)} ORDER BY m.id DESC LIMIT :limit"
-    )
+    params: dict[str, Any] = {"user": user_id, "limit": limit}
+    if dialect(conn) == "sqlite":
+        params["match"] = _fts5_match(words)
+        found = (
+            "messages_fts f JOIN messages m ON m.id = f.rowid"
+            " JOIN chat_members c ON c.chat_id = m.chat_id AND c.user_id = :user"
+            " WHERE messages_fts MATCH :match"
+        )
+    else:
+        params["match"] = _tsquery(words)
+        found = (
+            "messages m JOIN chat_members c ON c.chat_id = m.chat_id AND c.user_id = :user"
+            " WHERE m.body_tsv @@ to_tsquery('simple', hearth_unaccent(:match))"
+        )
+    sql = f"SELECT {_M_COLUMNS} FROM {found}{where.sql(params)} ORDER BY m.id DESC LIMIT :limit"
     async with conn.execute(sql, params) as cur:
         return [_row(row) for row in await cur.fetchall()]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from appliance.store.db import fetch_all
+from appliance.store.db import dialect, fetch_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,10 @@ class OwnFile:
 async def messages_of(conn: aiosqlite.Connection, user_id: int) -> list[OwnMessage]:
     """What `user_id` wrote and did not delete, oldest first, with the chat's name as they saw
     it (a direct chat is named after the other person)."""
+    # SQLite 3.40 has no string_agg, PostgreSQL no group_concat.
+    files = (
+        "group_concat(file_id)" if dialect(conn) == "sqlite" else "string_agg(file_id::text, ',')"
+    )
     rows = await fetch_all(
         conn,
         "SELECT m.id, m.chat_id, c.kind,"
@@ -41,7 +45,7 @@ async def messages_of(conn: aiosqlite.Connection, user_id: int) -> list[OwnMessa
         "   u.username) FROM chat_members cm JOIN users u ON u.id = cm.user_id"
         "   WHERE cm.chat_id = c.id AND cm.user_id != ?1 LIMIT 1), '') ELSE c.title END,"
         " m.body, m.created_at, m.edited_at,"
-        " coalesce((SELECT group_concat(file_id) FROM message_files mf"
+        f" coalesce((SELECT {files} FROM message_files mf"
         "   WHERE mf.message_id = m.id), '')"
         " FROM messages m JOIN chats c ON c.id = m.chat_id"
         " WHERE m.sender_id = ?1 AND m.deleted_at IS NULL AND m.kind = 'text' ORDER BY m.id",

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from appliance.store.errors import ConstraintError
 from appliance.store.sqltext import translate
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,10 @@ class ThreadConnection:
     def execute(self, sql: str, values: Sequence[Any] | Mapping[str, Any] = ()) -> Rows:
         statement = translate(sql)
         with self.raw.cursor() as cursor:
-            cursor.execute(statement.text, statement.parameters(_values(values)))
+            try:
+                cursor.execute(statement.text, statement.parameters(_values(values)))
+            except psycopg.IntegrityError as error:
+                raise ConstraintError(str(error)) from error
             rows = cursor.fetchall() if cursor.description is not None else []
             return Rows(rows, cursor.rowcount)
 
@@ -113,10 +117,13 @@ class _Pending:
         self._work = work
 
     def __await__(self) -> Any:
-        return self._work.__await__()
+        return self._rows().__await__()
+
+    async def _rows(self) -> AsyncRows:
+        return AsyncRows(await self._work)
 
     async def __aenter__(self) -> AsyncRows:
-        return AsyncRows(await self._work)
+        return await self._rows()
 
     async def __aexit__(self, *exc: object) -> None:
         return None

@@ -30,3 +30,9 @@ async def totals(conn: aiosqlite.Connection) -> Totals:
 async def answers(conn: aiosqlite.Connection) -> bool:
     row = await fetch_one(conn, "SELECT 1")
     return row is not None and row[0] == 1
+
+
+async def database_bytes(conn: aiosqlite.Connection) -> int:
+    """What a PostgreSQL database takes on its server's disk."""
+    row = await fetch_one(conn, "SELECT pg_database_size(current_database())")
+    return int(row[0]) if row else 0

@@ -10,7 +10,7 @@ from typing import Any
 import aiosqlite
 
 from appliance.store.db import fetch_one
-from appliance.store.errors import DuplicateError
+from appliance.store.errors import ConstraintError, DuplicateError
 
 _COLUMNS = (
     "id, username, email, password_hash, display_name, bio, status_text, is_admin, "
@@ -46,9 +46,13 @@ def _row(row: Sequence[Any] | None) -> UserRow | None:
     return UserRow(*values)
 
 
-def _duplicate(error: sqlite3.IntegrityError) -> DuplicateError:
-    text = str(error)
-    field = "email" if "users.email" in text else "username"
+# A unique key broken, as each engine says it.
+_UNIQUE_BROKEN = (sqlite3.IntegrityError, ConstraintError)
+
+
+def _duplicate(error: Exception) -> DuplicateError:
+    text = str(error)  # SQLite: "UNIQUE constraint failed: users.email"; PostgreSQL names
+    field = "email" if "email" in text else "username"  # the key: "users_email_key"
     return DuplicateError(field)
 
 
@@ -69,7 +73,7 @@ async def create(
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (username, email, password_hash, display_name, int(is_admin), now, now),
         )
-    except sqlite3.IntegrityError as error:
+    except _UNIQUE_BROKEN as error:
         raise _duplicate(error) from None
     assert row is not None
     user = await get(tx, int(row[0]))
@@ -137,7 +141,7 @@ async def update_profile(
             f"UPDATE users SET {assignments}, updated_at = ? WHERE id = ?",
             (*fields.values(), now, user_id),
         )
-    except sqlite3.IntegrityError as error:
+    except _UNIQUE_BROKEN as error:
         raise _duplicate(error) from None
 
 

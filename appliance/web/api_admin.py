@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from quart import Blueprint, Response, request
@@ -129,7 +128,7 @@ async def health() -> AdminHealthOut:
     """Version, uptime, who is online, calls, what is stored, the disk, the last backup."""
     context = hearth()
     totals = await context.health.totals()
-    disk = await asyncio.to_thread(context.health.disk)
+    disk = await context.health.disk()
     connections, online = context.hub.registry.counts()
     calls = context.calls.book.calls()
     last = None

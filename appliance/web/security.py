@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Quart, Response, request
 
 from appliance.api.auth import COOKIE_NAME
-from appliance.services.errors import ForbiddenError
+from appliance.services.errors import ForbiddenError, InvalidError
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -55,6 +55,13 @@ def check_origin() -> None:
         raise ForbiddenError("Cross-site requests are refused.", code="bad_origin")
 
 
+def refuse_nul_in_query() -> None:
+    """A NUL in the query string (`%00`): no person types one and PostgreSQL text cannot hold
+    it, so it is refused before any search or lookup sees it, on either engine."""
+    if b"%00" in request.query_string:
+        raise InvalidError("The query holds a NUL character.")
+
+
 def add_security_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
@@ -70,4 +77,5 @@ def add_security_headers(response: Response) -> Response:
 
 def install(app: Quart) -> None:
     app.before_request(check_origin)
+    app.before_request(refuse_nul_in_query)
     app.after_request(add_security_headers)

@@ -58,9 +58,11 @@ from quart_schema.validation import (
 from werkzeug.routing import Rule
 
 from appliance.app import create_app
+from appliance.config import Settings
 from appliance.context import Hearth
 from appliance.realtime.ops import build_registry
 from appliance.services.sessions import IssuedSession
+from tests.support import sqlite
 from tests.support.app import ORIGIN, PASSWORD, make_settings
 from tests.support.server import ROOMY_LIMITS
 
@@ -622,30 +624,32 @@ async def retire(hearth: Hearth, world: World) -> None:
 VOLATILE = {"sessions": {"last_used_at", "ip"}, "users": {"last_seen_at"}}
 
 
-def fingerprint(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (but the FTS index, derived from messages, and the columns that
-    reading may touch: a session's last use and address, a user's last seen)."""
-    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        tables = [
-            name
-            for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-                " AND name NOT LIKE 'messages_fts%' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        found: dict[str, list[tuple[Any, ...]]] = {}
+def fingerprint(config: Settings) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (but the search index, derived from messages, and the columns
+    that reading may touch: a session's last use and address, a user's last seen)."""
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    with sqlite.database(config) as connection:
+        if isinstance(connection, sqlite3.Connection):
+            tables = {
+                name: [row[1] for row in connection.execute(f"PRAGMA table_info({name})")]
+                for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    " AND name NOT LIKE 'messages_fts%' AND name NOT LIKE 'sqlite_%'"
+                )
+            }
+        else:  # PostgreSQL: its search index is a column of messages
+            tables = {}
+            for name, column in connection.execute(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND column_name <> 'body_tsv'"
+                " ORDER BY table_name, ordinal_position"
+            ):
+                tables.setdefault(name, []).append(column)
         for table in sorted(tables):
-            columns = [
-                row[1]
-                for row in connection.execute(f"PRAGMA table_info({table})")
-                if row[1] not in VOLATILE.get(table, set())
-            ]
+            columns = [c for c in tables[table] if c not in VOLATILE.get(table, set())]
             rows = connection.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
             found[table] = sorted(rows, key=repr)
-        return found
-    finally:
-        connection.close()
+    return found
 
 
 def changed_tables(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -660,25 +664,25 @@ class Worlds:
     def __init__(self, app: Quart) -> None:
         self.app = app
         self.hearth: Hearth = app.extensions["hearth"]
-        self.db_path = self.hearth.config.database_path
+        self.config = self.hearth.config
         self.world: World | None = None
         self.print: dict[str, Any] = {}
 
     async def current(self) -> World:
         stale = self.world is None or time.monotonic() - self.world.born > self.MAX_AGE
-        if not stale and fingerprint(self.db_path) != self.print:
+        if not stale and fingerprint(self.config) != self.print:
             stale = True
         if stale:
             if self.world is not None:
                 await retire(self.hearth, self.world)
             self.world = await build_world(self.hearth)
-            self.print = fingerprint(self.db_path)
+            self.print = fingerprint(self.config)
         assert self.world is not None
         return self.world
 
     def unchanged(self) -> list[str]:
         """The tables changed since the world was built (none after a refusal)."""
-        return changed_tables(self.print, fingerprint(self.db_path))
+        return changed_tables(self.print, fingerprint(self.config))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

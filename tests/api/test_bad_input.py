@@ -48,10 +48,12 @@ async def test_body_that_is_not_an_object_is_a_validation_error(client, body):
 
 
 NOT_UTF8 = pytest.param(b'{"username": "gr\xe2ce"}', id="not-utf-8")
+# No person types a NUL, and PostgreSQL text cannot hold one: refused the same on both engines.
+NUL = pytest.param(b'{"username": "a\\u0000b", "password": "x"}', id="nul")
 
 
 @pytest.mark.parametrize(
-    "data", [b'{"username": ', b"{'username': 'x'}", b"not json at all", NOT_UTF8]
+    "data", [b'{"username": ', b"{'username': 'x'}", b"not json at all", NOT_UTF8, NUL]
 )
 async def test_malformed_json_is_400_malformed_json(client, data):
     await error_of(await post_raw(client, SIGNUP, data, "application/json"), 400, "malformed_json")
@@ -120,3 +122,10 @@ async def test_validation_errors_never_leak_a_traceback(client, path, body):
     text = await text_of(response)
     assert "Traceback" not in text
     assert 'File "' not in text
+
+
+async def test_a_nul_in_the_query_is_a_validation_error(people):
+    """Searches and lookups never see one (PostgreSQL text cannot hold it)."""
+    ada = await people.one("ada")
+    for path in ("/api/v1/search?q=a%00b", "/api/v1/users?q=%00"):
+        await error_of(await ada.get(path), 400, "validation_error")

@@ -399,8 +399,7 @@ async def test_shutdown_ends_and_logs_ongoing_calls(tmp_path):
         chat_id = (await ada.direct(bob))["id"]
         call = await WireCalls(context.calls).start(ada.id, chat_id, "audio")
         await context.calls.accept(bob.id, call["id"])
-        database = context.config.database_path
-    with sqlite.connect(database) as conn:
+    with sqlite.database(context.config) as conn:
         outcome, message_id = conn.execute(
             "SELECT outcome, message_id FROM calls WHERE id = ?", (call["id"],)
         ).fetchone()

@@ -66,8 +66,7 @@ async def test_the_database_is_opened_once(tmp_path: Path, monkeypatch: pytest.M
 async def test_a_database_newer_than_the_code_stops_start_up(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     app = create_app(settings)
-    with sqlite.connect(settings.database_path) as conn:
-        conn.execute("PRAGMA user_version = 999")
+    sqlite.set_schema_version(settings, 999)
     hearth = hearth_of(app)
     with pytest.raises(SchemaTooNewError, match="schema version 999"):
         await hearth.start()
@@ -85,7 +84,7 @@ async def test_old_events_are_pruned_at_start_and_every_hour(tmp_path: Path) -> 
             )
         return row.seq
 
-    seed = Database(settings.database_path)
+    seed = Database(settings.database)
     await seed.open()
     first = await append_old(seed)
     await seed.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from appliance.config import load as read_config
 from tests.support import sqlite
 from tests.support.people import ServedPeople, new_client_id
 from tests.support.server import HearthServer, roomy_config
@@ -196,7 +197,7 @@ async def test_resume_older_than_the_kept_events_gets_sync_reset(tmp_path):
         for n in range(3):
             await ada.send(chat["id"], f"long ago {n}")
     # Age every stored event past the retention window while the server is down.
-    with sqlite.connect(tmp_path / "data" / "hearth.db") as db:
+    with sqlite.database(read_config(config)) as db:
         db.execute("UPDATE events SET created_at = created_at - ?", (40 * DAY_MS,))
     with HearthServer(config) as server:
         ada.server = bob.server = server

@@ -56,7 +56,7 @@ async def test_stopping_ends_calls_while_the_database_is_open_then_closes_socket
         logged = await socket.expect("message.created")  # the call log, sent live
         assert logged["data"]["call"]["id"] == call["id"]
         assert await socket.closed() == 1001  # going away: reconnect and resume
-    with sqlite.connect(local.hearth.config.database_path) as conn:
+    with sqlite.database(local.hearth.config) as conn:
         outcome, message_id = conn.execute(
             "SELECT outcome, message_id FROM calls WHERE id = ?", (call["id"],)
         ).fetchone()

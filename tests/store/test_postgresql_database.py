@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from appliance.store.db import Database, Migration, SchemaTooNewError, on_thread
-from appliance.store.errors import StorageFullError
+from appliance.store.errors import ConstraintError, StorageFullError
 from appliance.store.postgres import describe
 from tests.support import engines
 
@@ -56,6 +56,8 @@ async def test_writes_commit_before_returning_and_the_store_reads_them(db, url):
         await tx.execute("INSERT INTO notes (body, flag) VALUES (?, ?)", ("a 100% note", True))
         cursor = await tx.execute("UPDATE notes SET body = body WHERE body LIKE ?", ("a%",))
         assert cursor.rowcount == 1
+        cursor = await tx.execute("SELECT body FROM notes")
+        assert await cursor.fetchall() == [("a 100% note",)]
     assert _count(url) == 1  # another connection sees it: committed
     async with db.read() as conn:
         async with conn.execute("SELECT body, flag FROM notes WHERE id = ?1 OR id = ?1", (1,)) as c:
@@ -92,7 +94,8 @@ async def test_concurrent_writers_share_commits_and_a_failure_rolls_back_only_it
         return_exceptions=True,
     )  # fmt: skip
     failures = [r for r in results if isinstance(r, BaseException)]
-    assert len(failures) == 1 and isinstance(failures[0], psycopg.errors.UniqueViolation)
+    assert len(failures) == 1 and isinstance(failures[0], ConstraintError)
+    assert "notes_body_key" in str(failures[0])
     assert _count(url) == 150
 
 

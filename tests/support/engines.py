@@ -197,12 +197,14 @@ STORAGE = os.environ.get("HEARTH_TEST_STORAGE", "sqlite")
 _shared: Postgres | None = None
 _made: list[str] = []
 _count = itertools.count(1)
+_by_folder: dict[Path, str] = {}
 TEMPLATE = "migrated"
 
 
-def test_database_url() -> str | None:
-    """A new PostgreSQL database at the latest schema when the suite runs on PostgreSQL
-    (copied from one migrated once), else None."""
+def test_database_url(data_dir: Path) -> str | None:
+    """The PostgreSQL database of the data folder `data_dir` when the suite runs on
+    PostgreSQL (a new one at the latest schema, copied from one migrated once; the same one
+    again for a server restarted on that folder), else None."""
     if STORAGE != "postgresql":
         return None
     global _shared
@@ -210,14 +212,16 @@ def test_database_url() -> str | None:
         _shared = Postgres().start()
         atexit.register(_shared.stop)
         _migrate(_shared.create_database(TEMPLATE))
-    name = f"t{next(_count)}"
-    with psycopg.connect(_shared.url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-        for old in _made[:-20]:  # the disk is not endless; one still in use stays for later
-            with contextlib.suppress(psycopg.errors.ObjectInUse):
-                conn.execute(f'DROP DATABASE IF EXISTS "{old}"')
-                _made.remove(old)
-    _made.append(name)
+    name = _by_folder.get(data_dir)
+    if name is None:
+        name = _by_folder[data_dir] = f"t{next(_count)}"
+        with psycopg.connect(_shared.url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+            for old in _made[:-20]:  # the disk is not endless; one still in use stays for later
+                with contextlib.suppress(psycopg.errors.ObjectInUse):
+                    conn.execute(f'DROP DATABASE IF EXISTS "{old}"')
+                    _made.remove(old)
+        _made.append(name)
     return f"postgresql://hearth@127.0.0.1:{_shared.port}/{name}"
 
 

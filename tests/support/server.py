@@ -48,7 +48,7 @@ def config_dict(data_dir: Path, **sections: Any) -> dict[str, Any]:
     }
     from tests.support import engines  # (it imports this module)
 
-    url = engines.test_database_url()  # HEARTH_TEST_STORAGE=postgresql
+    url = engines.test_database_url(Path(data_dir).resolve())  # HEARTH_TEST_STORAGE
     if url is not None:
         raw["storage"] = {"url": url}
     for key, value in sections.items():
