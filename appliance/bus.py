@@ -1,13 +1,17 @@
-"""In-process publish/subscribe for what a committed unit of work announces (a Redis backend
-could sit behind the same methods): its events, access it took away, sessions it ended.
-Services announce after their transaction commits; the realtime hub and the calls service
-listen. Listeners run synchronously and must not block."""
+"""In-process publish/subscribe for what a committed unit of work announces: its events, access
+it took away, sessions it ended. Services announce after their transaction commits; the
+realtime hub and the calls service listen. Listeners run synchronously and must not block.
+
+With several Hearth processes (relay.py), every process publishes every unit's announcement
+on its own bus, whichever process committed it; a subscriber that must act once per event
+(an email) subscribes `here_only`, and hears only what its own process committed."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from appliance.store.events import EventRow
 
@@ -29,16 +33,59 @@ class AccessLost:
         return bool(self.left or self.dropped or self.blocked)
 
 
+@dataclass(slots=True)
+class Announcement:
+    """A committed unit's news (as services/unit.Outbox holds it), and who committed it."""
+
+    node: str
+    events: list[EventRow] = field(default_factory=list)
+    joined: list[tuple[int, int]] = field(default_factory=list)
+    left: list[tuple[int, int]] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)
+    blocked: list[tuple[int, int]] = field(default_factory=list)
+    unblocked: list[tuple[int, int]] = field(default_factory=list)
+    sessions_ended: bool = False
+
+    def encode(self) -> str:
+        return json.dumps({
+            "node": self.node,
+            "events": [[e.seq, e.chat_id, e.user_id, e.type, e.data] for e in self.events],
+            "joined": self.joined, "left": self.left, "dropped": self.dropped,
+            "blocked": self.blocked, "unblocked": self.unblocked,
+            "sessions_ended": self.sessions_ended,
+        })  # fmt: skip
+
+    @classmethod
+    def decode(cls, text: str | bytes) -> Announcement:
+        raw = json.loads(text)
+
+        def pairs(key: str) -> list[tuple[int, int]]:
+            return [(int(a), int(b)) for a, b in raw.get(key, [])]
+
+        return cls(
+            node=str(raw["node"]),
+            events=[EventRow(int(s), c, u, str(t), str(d)) for s, c, u, t, d in raw["events"]],
+            joined=pairs("joined"),
+            left=pairs("left"),
+            dropped=[int(c) for c in raw.get("dropped", [])],
+            blocked=pairs("blocked"),
+            unblocked=pairs("unblocked"),
+            sessions_ended=bool(raw.get("sessions_ended")),
+        )
+
+
 class Bus:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
+        self._here_only: list[Subscriber] = []
         self._commit_watchers: list[Callable[[Sequence[EventRow]], None]] = []
         self._access_watchers: list[Callable[[AccessLost], None]] = []
         self._session_watchers: list[Callable[[], None]] = []
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        self._subscribers.append(subscriber)
-        return lambda: self._subscribers.remove(subscriber)
+    def subscribe(self, subscriber: Subscriber, *, here_only: bool = False) -> Callable[[], None]:
+        chosen = self._here_only if here_only else self._subscribers
+        chosen.append(subscriber)
+        return lambda: chosen.remove(subscriber)
 
     def watch_commits(self, watcher: Callable[[Sequence[EventRow]], None]) -> Callable[[], None]:
         """Call `watcher` once per published commit with all its events, after each event went
@@ -46,10 +93,10 @@ class Bus:
         self._commit_watchers.append(watcher)
         return lambda: self._commit_watchers.remove(watcher)
 
-    def publish(self, events: Sequence[EventRow]) -> None:
-        """The events of one commit, in order."""
+    def publish(self, events: Sequence[EventRow], *, here: bool = True) -> None:
+        """The events of one commit, in order; `here`: this process committed it."""
         for event in events:
-            for subscriber in list(self._subscribers):
+            for subscriber in [*self._subscribers, *(self._here_only if here else ())]:
                 try:
                     subscriber(event)
                 except Exception:

@@ -239,6 +239,23 @@ class StorageSettings(Section):
         raise ValueError("must start with sqlite:/// (a file) or postgresql://")
 
 
+class BusSettings(Section):
+    # memory://: one process. redis://host:6379/0: several Hearth processes sharing one
+    # PostgreSQL (storage.url) tell each other what they committed (docs/scale-out.md).
+    url: str = "memory://"
+    # Names of this Hearth's keys in Redis (one Redis may serve several Hearths).
+    prefix: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] = (
+        "hearth"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_bus(cls, url: str) -> str:
+        if url == "memory://" or url.startswith(("redis://", "rediss://", "unix://")):
+            return url
+        raise ValueError("must be memory:// or a redis:// URL")
+
+
 class Settings(Section):
     data_dir: Path = Path("data")
     server: ServerSettings = ServerSettings()
@@ -248,6 +265,7 @@ class Settings(Section):
     limits: LimitSettings = LimitSettings()
     chats: ChatSettings = ChatSettings()
     storage: StorageSettings = StorageSettings()
+    bus: BusSettings = BusSettings()
     messages: MessageSettings = MessageSettings()
     files: FileSettings = FileSettings()
     mdns: MDNSSettings = MDNSSettings()
@@ -256,6 +274,15 @@ class Settings(Section):
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     backup: BackupSettings = BackupSettings()
+
+    @model_validator(mode="after")
+    def _shared_bus_needs_a_shared_database(self) -> Settings:
+        if self.bus.url != "memory://" and not (self.storage.url or "").startswith("postgres"):
+            raise ValueError(
+                "bus.url is for several processes sharing one database: set storage.url to a "
+                "postgresql:// URL too"
+            )
+        return self
 
     @property
     def database_path(self) -> Path:

@@ -45,6 +45,7 @@ from appliance.store.db import Database
 if TYPE_CHECKING:
     from appliance.metrics import Metrics
     from appliance.net.mdns import Announcer
+    from appliance.relay import Relay
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ class Hearth:
     health: Health
     export: Export
     leaving: Leaving
+    # Several processes on one database (bus.url: redis://): what each commits reaches all.
+    relay: Relay | None = None
     metrics: Metrics | None = field(init=False)
     lifecycle: Lifecycle = field(init=False)
 
@@ -105,6 +108,7 @@ def steps(hearth: Hearth) -> list[Step]:
         Step("database", hearth.db.open, hearth.db.close, stop_timeout=10.0),
         Step("expired sessions", hearth.sessions.prune),
         Step("audience", partial(hearth.audience.load, hearth.db)),
+        *([Step("relay", hearth.relay.start, hearth.relay.stop)] if hearth.relay else []),
         # Before calls: calls signal through the hub; calls stop first, telling who is in one.
         Step("hub", hearth.hub.start, hearth.hub.close),
         Step("activity", stop=hearth.activity.stop),
@@ -222,7 +226,7 @@ def build(
         else None,
         urls=partial(base_urls, config),
     )
-    bus.subscribe(mailings.on_event)  # mentions of people who are away
+    bus.subscribe(mailings.on_event, here_only=True)  # mentions of people who are away
     activity = Activity(work, audience, hub)
     bus.subscribe(activity.on_event)  # the `activity` signal to whom an item concerns
     return Hearth(
@@ -252,7 +256,20 @@ def build(
         health=Health(db, config.data_dir),
         export=Export(work, config),
         leaving=Leaving(accounts, messaging, config.messages.on_account_deleted),
+        relay=_relay(config, work, db, audience),
     )
+
+
+def _relay(config: Settings, work: Work, db: Database, audience: Audience) -> Relay | None:
+    if config.bus.url == "memory://":
+        return None
+    from appliance.relay import Relay  # redis-py: only for several processes
+
+    relay = Relay(
+        config.bus.url, db, work.apply, partial(audience.load, db), prefix=config.bus.prefix
+    )
+    work.relay = relay
+    return relay
 
 
 def _call_settings(config: Settings) -> CallSettings:

@@ -15,17 +15,23 @@ from appliance.app import create_app
 from appliance.clock import Clock
 from appliance.config import Settings
 from appliance.context import Hearth
+from tests.support import engines
 from tests.support.app import Client, make_settings, setup_admin
 from tests.support.clock import ManualClock
 
 # `make test` runs the suite on two workers (pytest-xdist, --dist loadgroup). Two groups each
 # stay on one worker, one test at a time: the browser tests (two Chromiums at once on two cores
-# make both flaky), and the timed tests that serve Hearth under faults or carry SFU media (a
-# stop within 5 s, frames within seconds). Groups are collected first, longest first, so xdist
+# make both flaky), and the timed tests that serve Hearth under faults, carry SFU media (a
+# stop within 5 s, frames within seconds) or run several Hearth processes. Groups are collected first, longest first, so xdist
 # (which hands out work in collection order) starts them at once on different workers; the
 # in-process tests then fill in. The timed ones are thus never on the browser tests' worker,
 # where what Playwright leaves to the garbage collector could be collected in the middle of them.
-GROUPS = (("tests/e2e/", "browser"), ("tests/fault/", "timed"), ("tests/sfu/", "timed"))
+GROUPS = (
+    ("tests/e2e/", "browser"),
+    ("tests/fault/", "timed"),
+    ("tests/sfu/", "timed"),
+    ("tests/scale/", "timed"),
+)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's hook, which reads the xdist_group marks
@@ -54,6 +60,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 "pytest-xdist could not group the browser and timed tests with this pytest "
                 f"({pytest.__version__}): see the pytest pin in pyproject.toml"
             )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_engines(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test on SQLite, then again on PostgreSQL (issue 10): a module that wants this
+    says `pytestmark = pytest.mark.usefixtures("both_engines")`. The settings it builds
+    (config_dict) then name a fresh database on a throwaway PostgreSQL server."""
+    monkeypatch.setattr(engines, "STORAGE", request.param)
+    return str(request.param)
 
 
 @pytest.fixture

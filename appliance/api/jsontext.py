@@ -2,8 +2,7 @@
 
 Bad JSON of any shape is one error, `NotJSON`: not JSON at all, nested deeper than
 `MAX_DEPTH` (Python 3.11 cannot even parse `[[[[...` 5,000 deep; 3.12+ can), or holding a lone UTF-16 surrogate escape
-(`"\\ud800"`) that no UTF-8 reply, log line or SQLite text could carry, or a NUL character
-(`"\\u0000"`) that PostgreSQL text cannot hold and no person types.
+(`"\\ud800"`) that no UTF-8 reply, log line or SQLite text could carry.
 """
 
 from __future__ import annotations
@@ -12,9 +11,8 @@ import json
 import re
 from typing import Any
 
-# An escaped surrogate or NUL, the only way either gets into parsed JSON (real UTF-8 cannot
-# hold a surrogate, and JSON text cannot hold a raw control character).
-_SUSPECT_ESCAPE = re.compile(r"\\u(?:[dD][89abcdefABCDEF]|0000)")
+# An escaped surrogate, the only way one gets into parsed JSON (real UTF-8 cannot hold one).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 class NotJSON(ValueError):
@@ -49,22 +47,18 @@ def check(value: Any, text: str | bytes) -> None:
 
 
 def may_hold_surrogates(text: str | bytes) -> bool:
-    """Whether parsed text could hold a lone surrogate or a NUL (cheap: most text has no
-    escape)."""
+    """Whether parsed text could hold a lone surrogate (cheap: most text has no escape)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
-    return _SUSPECT_ESCAPE.search(text) is not None
+    return _SURROGATE_ESCAPE.search(text) is not None
 
 
 def check_unicode(value: Any) -> None:
-    """Raise NotJSON if a string in `value` (keys included) cannot be encoded as UTF-8 or
-    holds a NUL."""
+    """Raise NotJSON if a string in `value` (keys included) cannot be encoded as UTF-8."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                raise NotJSON()
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:

@@ -16,21 +16,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
 from appliance.api import shapes
-from appliance.bus import AccessLost, Bus
+from appliance.bus import AccessLost, Announcement, Bus
 from appliance.clock import Clock
 from appliance.services.audience import Audience
-from appliance.services.errors import StorageFullError
+from appliance.services.errors import InvalidError, StorageFullError
 from appliance.store import errors as store_errors
 from appliance.store import events
 from appliance.store.db import Connection, Database, ThreadConnection, on_thread
 from appliance.store.events import EventRow
+
+if TYPE_CHECKING:
+    from appliance.relay import Relay  # imports redis, which only a shared setup installs
 
 T = TypeVar("T")
 
@@ -93,10 +96,18 @@ class Work:
         self.bus = bus
         self.audience = audience
         self.clock = clock
+        # Set when several processes share the database (bus.url: redis://): announcements
+        # then go through it to every process, this one included.
+        self.relay: Relay | None = None
 
-    def read(self) -> AbstractAsyncContextManager[Connection]:
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Connection]:
         """A read-only snapshot."""
-        return self.db.read()
+        try:
+            async with self.db.read() as conn:
+                yield conn
+        except store_errors.UnstorableTextError as error:
+            raise InvalidError(str(error)) from error
 
     @asynccontextmanager
     async def unit(self, *, now: int | None = None) -> AsyncIterator[tuple[Connection, Outbox]]:
@@ -107,7 +118,9 @@ class Work:
                 yield tx, outbox
         except store_errors.StorageFullError as error:
             raise StorageFullError() from error
-        self._announce(outbox)
+        except store_errors.UnstorableTextError as error:
+            raise InvalidError(str(error)) from error
+        await self._announce(outbox)
 
     async def unit_in_thread(self, job: Callable[[ThreadConnection, Outbox], T]) -> T:
         """A unit of work run whole on the writer's thread, in one trip: for the hottest
@@ -122,23 +135,44 @@ class Work:
             result = await self.db.write_in_thread(lambda conn: job(conn, outbox))
         except store_errors.StorageFullError as error:
             raise StorageFullError() from error
-        self._announce(outbox)
+        except store_errors.UnstorableTextError as error:
+            raise InvalidError(str(error)) from error
+        await self._announce(outbox)
         return result
 
-    def _announce(self, outbox: Outbox) -> None:
-        for chat_id, user_id in outbox.joined:
+    async def _announce(self, outbox: Outbox) -> None:
+        news = Announcement(
+            self.relay.node if self.relay is not None else "",
+            outbox.events, outbox.joined, outbox.left, outbox.dropped, outbox.blocked,
+            outbox.unblocked, outbox.sessions_ended,
+        )  # fmt: skip
+        if self.relay is None:
+            self.apply(news, True)
+        elif (
+            news.events
+            or news.joined
+            or news.left
+            or news.dropped
+            or news.blocked
+            or (news.unblocked or news.sessions_ended)
+        ):
+            await self.relay.send(news)
+
+    def apply(self, news: Announcement, here: bool) -> None:
+        """A committed unit's news, in this process: `here`, it committed here."""
+        for chat_id, user_id in news.joined:
             self.audience.add(chat_id, user_id)
-        for chat_id, user_id in outbox.left:
+        for chat_id, user_id in news.left:
             self.audience.remove(chat_id, user_id)
-        for chat_id in outbox.dropped:
+        for chat_id in news.dropped:
             self.audience.drop_chat(chat_id)
-        for blocker, blocked in outbox.blocked:
+        for blocker, blocked in news.blocked:
             self.audience.block(blocker, blocked)
-        for blocker, blocked in outbox.unblocked:
+        for blocker, blocked in news.unblocked:
             self.audience.unblock(blocker, blocked)
-        self.bus.publish(outbox.events)
-        lost = AccessLost(tuple(outbox.left), tuple(outbox.dropped), tuple(outbox.blocked))
+        self.bus.publish(news.events, here=here)
+        lost = AccessLost(tuple(news.left), tuple(news.dropped), tuple(news.blocked))
         if lost:
             self.bus.access_lost(lost)
-        if outbox.sessions_ended:
+        if news.sessions_ended:
             self.bus.sessions_ended()

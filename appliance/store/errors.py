@@ -14,6 +14,14 @@ class ConstraintError(Exception):
     message names the constraint, as sqlite3.IntegrityError's does on SQLite."""
 
 
+class UnstorableTextError(ValueError):
+    """Text with a NUL character, which PostgreSQL's text cannot hold (SQLite's can; the
+    services refuse it in what people write, so only odd input gets this far)."""
+
+    def __init__(self) -> None:
+        super().__init__("Text cannot hold a NUL character.")
+
+
 class StorageFullError(Exception):
     """The disk (or the file system under the data folder) is full: nothing of this write was
     stored. Reads still work; writes work again once there is room."""

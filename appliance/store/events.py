@@ -52,6 +52,16 @@ async def for_user_since(
         return [EventRow(*row) for row in await cur.fetchall()]
 
 
+async def between(conn: aiosqlite.Connection, after: int, before: int) -> list[EventRow]:
+    """Every event with after < seq < before, in order (a relay filling a gap)."""
+    async with conn.execute(
+        "SELECT seq, chat_id, user_id, type, data FROM events WHERE seq > ? AND seq < ?"
+        " ORDER BY seq",
+        (after, before),
+    ) as cur:
+        return [EventRow(*row) for row in await cur.fetchall()]
+
+
 async def prune(tx: aiosqlite.Connection, older_than: int) -> int:
     """Delete events created before `older_than` (ms); returns how many."""
     async with tx.execute("SELECT max(seq) FROM events WHERE created_at < ?", (older_than,)) as cur:

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from appliance.store.errors import ConstraintError
+from appliance.store.errors import ConstraintError, UnstorableTextError
 from appliance.store.sqltext import translate
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,18 @@ MIGRATE_LOCK = 0x6865617274680002
 SCHEMA_TABLE = "hearth_schema"
 
 
+def _value(value: Any) -> Any:
+    if isinstance(value, bool):  # SQLite stores True as 1; the flags are integers here too
+        return int(value)
+    if isinstance(value, str) and "\x00" in value:
+        raise UnstorableTextError()
+    return value
+
+
 def _values(values: Sequence[Any] | Mapping[str, Any]) -> Any:
-    """SQLite stores True as 1; the schema's flags are integers on PostgreSQL too."""
     if isinstance(values, Mapping):
-        return {k: int(v) if isinstance(v, bool) else v for k, v in values.items()}
-    return [int(v) if isinstance(v, bool) else v for v in values]
+        return {key: _value(value) for key, value in values.items()}
+    return [_value(value) for value in values]
 
 
 class Rows:

@@ -39,13 +39,12 @@ async def ada(people) -> Person:
         ('{"a":' * 5000 + "1" + "}" * 5000, "malformed_json"),
         ('{"id": "\\ud800", "type": "ping", "data": {}}', "malformed_json"),
         ('{"id": "x", "type": "message.send", "data": {"body": "\\udfff"}}', "malformed_json"),
-        ('{"id": "x", "type": "message.send", "data": {"body": "a\\u0000b"}}', "malformed_json"),
         ("x" * (MAX_FRAME_CHARS + 1), "payload_too_large"),
         ('{"type": "ping", "pad": "' + "y" * (300 * 1024) + '"}', "payload_too_large"),
         (b"\x00\x01binary", "validation_error"),
     ],
-    ids=["deep-array", "deep-object", "surrogate-id", "surrogate-data", "nul", "over-64k",
-         "300k", "binary"],
+    ids=["deep-array", "deep-object", "surrogate-id", "surrogate-data", "over-64k", "300k",
+         "binary"],
 )  # fmt: skip
 async def test_a_bad_frame_gets_an_error_and_the_socket_stays_up(ada, frame, code):
     socket = await ada.connect()

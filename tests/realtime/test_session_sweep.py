@@ -3,17 +3,15 @@ the hub's next sweep, every 30 s of the clock: the in-process Hearth on a Manual
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-
 from appliance.realtime.session_watch import SWEEP_SECONDS
+from tests.support import sqlite
 
 
 async def test_a_session_ended_elsewhere_closes_its_socket_at_the_next_sweep(local):
     ada, bob = await local.people("ada", "bob")
     gone, staying = await ada.connect(), await bob.connect()
     # As the CLI would: its own connection to the file, and nothing said on this process's bus.
-    with closing(sqlite3.connect(local.hearth.config.database_path)) as conn, conn:
+    with sqlite.database(local.hearth.config) as conn:
         conn.execute("UPDATE sessions SET revoked_at = 1 WHERE user_id = ?", (ada.id,))
     await local.clock.advance(SWEEP_SECONDS - 0.1)
     await gone.ping_round_trip()  # still open until the sweep

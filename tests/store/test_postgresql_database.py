@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from appliance.store.db import Database, Migration, SchemaTooNewError, on_thread
-from appliance.store.errors import ConstraintError, StorageFullError
+from appliance.store.errors import ConstraintError, StorageFullError, UnstorableTextError
 from appliance.store.postgres import describe
 from tests.support import engines
 
@@ -163,3 +163,10 @@ async def test_a_full_disk_is_a_storage_full_error(db, monkeypatch):
     with pytest.raises(StorageFullError):
         async with db.write() as tx:
             await tx.execute("INSERT INTO notes (body) VALUES ('after')")
+
+
+async def test_text_with_a_nul_is_refused_before_it_reaches_postgresql(db):
+    """PostgreSQL's text cannot hold a NUL (SQLite's can): a clear error, not a driver's."""
+    with pytest.raises(UnstorableTextError):
+        async with db.read() as conn:
+            await conn.execute_fetchall("SELECT id FROM notes WHERE body = ?", ("a\x00b",))

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import yaml
 
 from appliance.cli import main
 from appliance.config import EmailSettings
@@ -16,7 +17,7 @@ from appliance.context import opened
 from appliance.net.mail import Mailer, MailError
 from tests.support.app import make_settings
 from tests.support.inbox import Inbox, smtp_server
-from tests.support.server import free_port
+from tests.support.server import config_dict, free_port
 
 pytestmark = pytest.mark.usefixtures("keep_logging")
 
@@ -28,12 +29,12 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 def write_config(tmp_path: Path, port: int) -> Path:
+    """The test settings (the same database as make_settings for this data folder)."""
     path = tmp_path / "hearth.yaml"
-    path.write_text(
-        "auth:\n  bcrypt_cost: 4\nmdns:\n  enabled: false\nserver:\n  host: 127.0.0.1\n"
-        f"email:\n  smtp_host: 127.0.0.1\n  smtp_port: {port}\n  security: none\n"
-        "  sender: Hearth <hearth@example.lan>\n"
-    )
+    email = {"smtp_host": "127.0.0.1", "smtp_port": port, "security": "none",
+             "sender": "Hearth <hearth@example.lan>"}  # fmt: skip
+    raw = config_dict(tmp_path / "data", server={"host": "127.0.0.1"}, email=email)
+    path.write_text(yaml.safe_dump(raw))
     return path
 
 

@@ -1,0 +1,128 @@
+"""Two `hearth serve` processes on one PostgreSQL and one Redis serve one team as one (issue
+10): a message sent through either reaches sockets on both, in one order; a socket cut from
+one process resumes on the other with nothing lost or repeated; when one process is killed,
+the other goes on serving."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import engines
+from tests.support.people import ServedPeople, ServedPerson
+from tests.support.server import HearthServer, roomy_config
+from tests.support.wire import Rest, Socket
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[tuple[engines.Postgres, engines.Redis]]:
+    with engines.postgres() as pg, engines.redis() as redis:
+        yield pg, redis
+
+
+@pytest.fixture
+async def nodes(shared, tmp_path: Path) -> AsyncIterator[list[HearthServer]]:
+    pg, redis = shared
+    database = pg.create_database(f"two_{tmp_path.name[-20:].lower()}")
+    data = tmp_path / "data"  # one folder both reach: the signing secret, files, the CA
+    servers = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        config = roomy_config(
+            folder, storage={"url": database}, bus={"url": redis.url, "prefix": tmp_path.name}
+        )
+        raw = yaml.safe_load(config.read_text())
+        config.write_text(yaml.safe_dump({**raw, "data_dir": str(data)}))
+        servers.append(HearthServer(config).start(timeout=60))  # one after the other
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def on(person: ServedPerson, server: HearthServer) -> ServedPerson:
+    """From now on `person` talks to `server`."""
+    person.server = server
+    person.rest = Rest(server)
+    return person
+
+
+def texts(chat_id: int):
+    return lambda frame: frame["data"]["chat_id"] == chat_id and frame["data"]["kind"] == "text"
+
+
+async def received(socket: Socket, chat_id: int, count: int) -> list[int]:
+    return [
+        (await socket.expect("message.created", where=texts(chat_id), timeout=15))["data"]["id"]
+        for _ in range(count)
+    ]
+
+
+async def test_a_message_sent_through_either_process_reaches_both_in_one_order(nodes):
+    a, b = nodes
+    people = ServedPeople(a)
+    try:
+        ada, bob, cyd = await people("ada", "bob", "cyd")
+        chat = await ada.group("Both", bob, cyd)
+        listeners = [await bob.connect(), await on(cyd, b).connect()]  # one on each process
+        senders = [await ada.connect(), await on(ada, b).connect()]
+
+        async def burst(socket: Socket, name: str) -> list[int]:
+            sent = []
+            for n in range(15):
+                data = {"chat_id": chat["id"], "client_id": f"{name}-{n}", "body": f"{name} {n}"}
+                sent.append((await socket.ok("message.send", data))["id"])
+            return sent
+
+        sent, *seen = await asyncio.gather(
+            asyncio.gather(burst(senders[0], "via-a"), burst(senders[1], "via-b")),
+            *(received(listener, chat["id"], 30) for listener in listeners),
+        )
+        assert seen[0] == seen[1] == sorted(seen[0]), "one order, everywhere"
+        assert sorted(seen[0]) == sorted(sent[0] + sent[1])
+        for mine in sent:  # each sender's own order holds
+            assert [i for i in seen[0] if i in set(mine)] == mine
+    finally:
+        await people.close()
+
+
+async def test_a_socket_cut_from_one_process_resumes_on_the_other(nodes):
+    a, b = nodes
+    people = ServedPeople(a)
+    try:
+        ada, bob = await people("ada", "bob")
+        chat = await ada.direct(bob)
+        listening = await bob.connect()
+        first = [(await ada.send(chat["id"], f"one {n}"))["id"] for n in range(5)]
+        assert await received(listening, chat["id"], 5) == first
+        last_seq = max(f["seq"] for f in listening.events("message.created"))
+        listening.cut()
+        later = [(await on(ada, b).send(chat["id"], f"two {n}"))["id"] for n in range(5)]
+        resumed = await on(bob, b).connect(resume_from=last_seq)
+        assert await received(resumed, chat["id"], 5) == later
+        await resumed.ping_round_trip()
+        assert not resumed.pending, "nothing repeated"
+    finally:
+        await people.close()
+
+
+async def test_when_one_process_is_killed_the_other_goes_on_serving(nodes):
+    a, b = nodes
+    people = ServedPeople(a)
+    try:
+        ada, bob = await people("ada", "bob")
+        chat = await ada.direct(bob)
+        listening = await on(bob, b).connect()
+        a.stop(signal.SIGKILL)
+        sent = (await on(ada, b).send(chat["id"], "still here"))["id"]
+        assert await received(listening, chat["id"], 1) == [sent]
+        assert b.log().count("Traceback") == 0
+    finally:
+        await people.close()
