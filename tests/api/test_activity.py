@@ -10,6 +10,9 @@ import pytest
 
 from tests.support.responses import field_error, json_of
 
+# On SQLite and again on PostgreSQL (issue 10).
+pytestmark = pytest.mark.usefixtures("both_engines")
+
 
 async def activity(person, **query):
     return await person.api("GET", f"/activity?{urlencode(query)}")

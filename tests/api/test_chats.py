@@ -18,6 +18,9 @@ from tests.support.responses import (
 )
 from tests.support.shapes import CHAT_FIELDS, MEMBER_FIELDS, ids
 
+# On SQLite and again on PostgreSQL (issue 10).
+pytestmark = pytest.mark.usefixtures("both_engines")
+
 
 async def add(person, chat_id, *others, status=200):
     response = await person.post(

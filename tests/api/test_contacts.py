@@ -7,6 +7,9 @@ import pytest
 from tests.support.responses import error_of, json_of, no_content
 from tests.support.shapes import CONTACTS_FIELDS, user_ids
 
+# On SQLite and again on PostgreSQL (issue 10).
+pytestmark = pytest.mark.usefixtures("both_engines")
+
 PUBLIC_USER_FIELDS = {"id", "username", "display_name", "bio", "status_text", "is_admin"}
 
 

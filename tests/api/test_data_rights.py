@@ -11,8 +11,13 @@ import os
 import zipfile
 from urllib.parse import quote
 
+import pytest
+
 from tests.support.app import PASSWORD, login_response, me_status, signed_in
 from tests.support.responses import error_of, field_error, no_content
+
+# On SQLite and again on PostgreSQL (issue 10).
+pytestmark = pytest.mark.usefixtures("both_engines")
 
 
 async def upload(person, data: bytes, name: str) -> dict:

@@ -16,6 +16,9 @@ from tests.support.people import AppPeople, new_client_id
 from tests.support.responses import error_of, field_error, json_of, no_content
 from tests.support.shapes import HEART, MESSAGE_FIELDS, THUMBS_UP, emoji_path, ids
 
+# On SQLite and again on PostgreSQL (issue 10).
+pytestmark = pytest.mark.usefixtures("both_engines")
+
 # Sending 120 messages in a test must not trip the send limit; one test below sets it low.
 GENEROUS = {"messages_per_user": {"count": 10_000, "per_seconds": 1}}
 

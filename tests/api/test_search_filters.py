@@ -13,6 +13,9 @@ from tests.support.people import new_client_id
 from tests.support.responses import error_of, field_error, json_of, no_content
 from tests.support.shapes import ids
 
+# On SQLite and again on PostgreSQL (issue 10).
+pytestmark = pytest.mark.usefixtures("both_engines")
+
 LIMITS = {
     "messages_per_user": {"count": 10_000, "per_seconds": 1},
     "uploads_per_user": {"count": 1000, "per_seconds": 1},

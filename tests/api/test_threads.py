@@ -3,7 +3,12 @@ read mark and unread count, and membership checked on every access."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.responses import error_of, field_error, json_of, not_a_member
+
+# On SQLite and again on PostgreSQL (issue 10).
+pytestmark = pytest.mark.usefixtures("both_engines")
 
 
 async def texts(person, chat_id):
