@@ -414,8 +414,11 @@ class Bar:
 
     WIDTH = 30
 
-    def __init__(self, label: str, stream: IO[str] | None = None) -> None:
+    def __init__(self, label: str, stream: IO[str] | None = None, unit: str = "MB") -> None:
         self._label = label
+        self._unit = unit
+        self._scale: float
+        self._scale, self._digits = (1e6, 1) if unit == "MB" else (1.0, 0)
         self._stream = stream or sys.stderr
         self._on = self._stream.isatty()
         self._shown = -1
@@ -430,7 +433,8 @@ class Bar:
         filled = self.WIDTH * percent // 100
         bar = "#" * filled + " " * (self.WIDTH - filled)
         self._stream.write(
-            f"\r{self._label} {percent:3d}% [{bar}] {done / 1e6:.1f}/{total / 1e6:.1f} MB"
+            f"\r{self._label} {percent:3d}% [{bar}] {done / self._scale:,.{self._digits}f}/"
+            f"{total / self._scale:,.{self._digits}f} {self._unit}"
         )
         self._stream.flush()
 

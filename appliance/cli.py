@@ -1,5 +1,5 @@
 """The `hearth` command: serve, init, check-config, user ..., invite ..., backup, restore,
-discover."""
+migrate-store, discover."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from appliance.datadir import DataDirError
 from appliance.net.tls import TLSError
 from appliance.net.urls import base_urls, links, listening_urls
 from appliance.services.errors import ServiceError
-from appliance.store.db import SchemaTooNewError
+from appliance.store.db import Database, SchemaTooNewError
 
 T = TypeVar("T")
 EXIT_CONFIG = 2
@@ -131,6 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the data folder holds a Hearth: move it aside (into replaced-TIME/) first",
     )
     _common(restore)
+
+    migrate = commands.add_parser(
+        "migrate-store", help="copy this appliance's SQLite database into PostgreSQL"
+    )
+    migrate.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="postgresql://user:password@host/database: an empty database Hearth may fill",
+    )
+    _common(migrate)
 
     discover = commands.add_parser("discover", help="list Hearth appliances on the LAN (mDNS)")
     discover.add_argument("--timeout", type=float, default=3.0)
@@ -337,6 +348,43 @@ async def cmd_restore(config: Settings, args: argparse.Namespace) -> None:
     )
 
 
+async def cmd_migrate_store(config: Settings, args: argparse.Namespace) -> None:
+    """The SQLite database in the data folder, copied whole into an empty PostgreSQL one."""
+    if not args.to.startswith(("postgresql://", "postgres://")):
+        raise CommandError("--to must be a postgresql:// URL")
+    source = config.database_path
+    if not source.exists():
+        raise CommandError(f"there is no SQLite database at {source} to copy")
+    if datadir.serving_urls(config.data_dir) is not None:
+        raise CommandError("Hearth is running on this data folder: stop it first")
+    try:
+        import psycopg
+
+        from appliance.store import postgres, transfer  # psycopg: the `scale` extra
+    except ImportError:
+        raise CommandError("PostgreSQL needs the scale extra: pip install -e '.[scale]'") from None
+    for database in (Database(source), Database(args.to)):  # both at this Hearth's schema
+        try:
+            await database.open()
+        except psycopg.OperationalError as error:
+            raise CommandError(f"cannot reach {postgres.describe(args.to)}: {error}") from None
+        await database.close()
+    bar = backup.Bar("copying", unit="rows")
+    try:
+        copied = await asyncio.to_thread(transfer.copy, source, args.to, bar)
+    except transfer.TransferError as error:
+        raise CommandError(str(error)) from None
+    except psycopg.Error as error:
+        raise CommandError(f"the copy failed and was undone: {error}") from None
+    finally:
+        bar.finish()
+    print(
+        f"copied {copied.total} rows of {len(copied.rows)} tables into "
+        f"{postgres.describe(args.to)}, and counted them again there. Set storage.url to it in "
+        f"the config and start Hearth; the files stay in {config.data_dir}."
+    )
+
+
 async def cmd_discover(config: Settings, args: argparse.Namespace) -> None:
     from appliance.net.mdns import discover
 
@@ -405,6 +453,7 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("invite", "create"): cmd_invite_create,
     ("backup", None): cmd_backup,
     ("restore", None): cmd_restore,
+    ("migrate-store", None): cmd_migrate_store,
     ("discover", None): cmd_discover,
 }
 

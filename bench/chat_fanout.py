@@ -166,6 +166,7 @@ class Conn:
     chat_id: int
     prefix: str = ""  # client_id prefix when this connection sends; "" = receive only
     offset_s: float = 0.0  # fanout: where this sender sits in its group's send schedule
+    ws_url: str = ""  # another server than the phase's (bench/scale.py spreads them)
 
 
 @dataclass
@@ -324,9 +325,10 @@ class Client:
         from websockets.asyncio.client import connect
 
         async with gate:
+            url = conn.ws_url or phase.ws_url
             ws = await connect(
-                phase.ws_url,
-                ssl=insecure_context() if phase.ws_url.startswith("wss:") else None,
+                url,
+                ssl=insecure_context() if url.startswith("wss:") else None,
                 additional_headers={"Authorization": f"Bearer {conn.token}"},
                 compression="deflate" if phase.compression else None,
                 max_size=2**22,

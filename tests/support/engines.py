@@ -53,9 +53,11 @@ def _as_postgres_user() -> dict[str, object]:
 
 class Postgres:
     """One PostgreSQL cluster: `initdb` into a temporary folder, `postgres` on a free port
-    with its socket in that folder; fsync off (a test's data need not survive a power cut)."""
+    with its socket in that folder; fsync off (a test's data need not survive a power cut),
+    unless `durable` (a benchmark: commits reach the disk, as in real use)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.port = free_port()
         self._folder = Path(tempfile.mkdtemp(prefix="hearth-pg-"))
         self._process: subprocess.Popen[bytes] | None = None
@@ -73,10 +75,12 @@ class Postgres:
             check=True, capture_output=True, **user,  # type: ignore[call-overload]
         )  # fmt: skip
         self._log = open(self._folder / "postgres.log", "wb")  # noqa: SIM115 (closed in stop)
+        fast = [] if self.durable else [
+            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+        ]  # fmt: skip
         self._process = subprocess.Popen(
             [binaries / "postgres", "-D", data, "-p", str(self.port), "-k", self._folder,
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-             "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+             "-c", "listen_addresses=127.0.0.1", *fast,
              "-c", "max_connections=200", "-c", "shared_buffers=32MB"],
             stdout=self._log, stderr=subprocess.STDOUT, **user,  # type: ignore[call-overload]
         )  # fmt: skip
@@ -171,8 +175,8 @@ class Redis:
 
 
 @contextlib.contextmanager
-def postgres() -> Iterator[Postgres]:
-    server = Postgres()
+def postgres(*, durable: bool = False) -> Iterator[Postgres]:
+    server = Postgres(durable=durable)
     try:
         yield server.start()
     finally:
