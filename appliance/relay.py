@@ -72,6 +72,7 @@ class Relay:
         self._applied: dict[str, asyncio.Future[None]] = {}  # stream ids this node sent
         self._position = "0-0"  # the last stream entry read
         self.filled = 0  # events read back from the database (announcements lost)
+        self._down = False  # Redis did not answer the last read
 
     async def start(self) -> None:
         self._redis = aioredis.Redis.from_url(self._url, decode_responses=True)
@@ -88,8 +89,9 @@ class Relay:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        for waiter in self._applied.values():
-            waiter.cancel()
+        for waiter in self._applied.values():  # their units committed: let them return
+            if not waiter.done():
+                waiter.set_result(None)
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -124,9 +126,16 @@ class Relay:
                 timeout = self._gap_timeout_ms()
                 found = await self._redis.xread({self._stream: position}, block=timeout, count=256)
             except RedisError as error:
-                log.warning("reading commits from Redis failed (%s); retrying", error)
+                if not self._down:  # once per outage, not every retry
+                    self._down = True
+                    log.warning("reading commits from Redis failed (%s); retrying", error)
                 await asyncio.sleep(RECONNECT_DELAY)
                 continue
+            if self._down:
+                self._down = False
+                log.warning("reading commits from Redis works again")
+            if not found:
+                await self._idle()
             for _, entries in found:
                 for entry_id, fields in entries:
                     position = str(entry_id)
@@ -168,16 +177,31 @@ class Relay:
                 self._through = max(self._through, announcement.events[-1].seq)
                 self._waiting_since = None
                 continue
-            async with self._db.read() as conn:
-                missing = await event_store.between(conn, self._through, first)
-            if not missing:  # numbers a rolled-back write took: nothing will come
-                self._through = first - 1
-                continue
+            if not await self._gap_closed(first):
+                return  # its announcement is on its way
+
+    async def _idle(self) -> None:
+        """Nothing came for a while: events committed meanwhile whose announcements were lost
+        (Redis restarted, a process died after its commit) are read back after GAP_WAIT."""
+        if self._early:
+            return
+        async with self._db.read() as conn:
+            latest = await event_store.latest_seq(conn)
+        if latest > self._through:
+            await self._gap_closed(latest + 1)
+
+    async def _gap_closed(self, first: int) -> bool:
+        """Whether nothing numbered between what was applied and `first` is left to wait for:
+        numbers never committed are skipped; committed events still unannounced after
+        GAP_WAIT are read back from the database."""
+        async with self._db.read() as conn:
+            missing = await event_store.between(conn, self._through, first)
+        if missing:
             now = asyncio.get_running_loop().time()
             if self._waiting_since is None:
                 self._waiting_since = now
             if now - self._waiting_since < GAP_WAIT:
-                return  # its announcement is on its way
+                return False
             log.warning(
                 "events %d-%d were committed but never announced; read back from the database",
                 missing[0].seq, missing[-1].seq,
@@ -185,8 +209,9 @@ class Relay:
             await self._reload_audience()
             self._apply(Announcement(node="", events=missing), False)
             self.filled += len(missing)
-            self._through = first - 1
-            self._waiting_since = None
+        self._through = max(self._through, first - 1)
+        self._waiting_since = None
+        return True
 
 
 def _stream_order(entry_id: str) -> tuple[int, int]:

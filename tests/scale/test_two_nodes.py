@@ -113,6 +113,34 @@ async def test_a_socket_cut_from_one_process_resumes_on_the_other(nodes):
         await people.close()
 
 
+async def test_what_was_committed_while_redis_was_down_still_reaches_the_other_process(
+    nodes, shared
+):
+    """Sent through one process while Redis is down: stored and acknowledged all the same, and
+    the other process reads it back from the database (its announcement was lost) within
+    seconds, without waiting for a next message."""
+    a, b = nodes
+    _, redis = shared
+    people = ServedPeople(a)
+    try:
+        ada, bob = await people("ada", "bob")
+        chat = await ada.direct(bob)
+        listening = await on(bob, b).connect()
+        before = (await ada.send(chat["id"], "before"))["id"]
+        assert await received(listening, chat["id"], 1) == [before]
+        redis.halt()
+        try:
+            during = (await ada.send(chat["id"], "while Redis was down"))["id"]
+        finally:
+            redis.start()
+        assert await received(listening, chat["id"], 1) == [during]
+        assert "never announced; read back from the database" in b.log()
+        after = (await ada.send(chat["id"], "after"))["id"]
+        assert await received(listening, chat["id"], 1) == [after]
+    finally:
+        await people.close()
+
+
 async def test_when_one_process_is_killed_the_other_goes_on_serving(nodes):
     a, b = nodes
     people = ServedPeople(a)

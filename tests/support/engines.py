@@ -137,7 +137,7 @@ class Redis:
     def start(self, timeout: float = 30.0) -> Redis:
         if not REDIS_SERVER.exists():
             raise RuntimeError(f"no {REDIS_SERVER}: `make test` installs Debian's redis-server")
-        self._log = open(self._folder / "redis.log", "wb")  # noqa: SIM115 (closed in stop)
+        self._log = open(self._folder / "redis.log", "ab")  # noqa: SIM115 (closed in stop)
         self._process = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self._folder, "--protected-mode", "yes"],
@@ -161,7 +161,9 @@ class Redis:
             return (self._folder / "redis.log").read_text(errors="replace")
         return ""
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server but keep its port and folder: `start()` brings it back, empty (it
+        keeps nothing on disk)."""
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:
@@ -171,6 +173,9 @@ class Redis:
                 self._process.wait()
         if hasattr(self, "_log"):
             self._log.close()
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
