@@ -323,6 +323,11 @@ async def cmd_invite_create(config: Settings, args: argparse.Namespace) -> None:
 
 
 async def cmd_backup(config: Settings, args: argparse.Namespace) -> None:
+    if config.storage.url is not None and config.storage.url.startswith("postgres"):
+        raise CommandError(
+            "storage.url is PostgreSQL: back its database up with pg_dump, and data_dir (the "
+            "files, secret.key, tls/) as files; `hearth backup` archives an SQLite appliance"
+        )
     output = args.output or Path(backup.default_name())
     bar = backup.Bar("backing up")
     try:

@@ -282,6 +282,11 @@ class Settings(Section):
                 "bus.url is for several processes sharing one database: set storage.url to a "
                 "postgresql:// URL too"
             )
+        if self.backup.every_hours > 0 and (self.storage.url or "").startswith("postgres"):
+            raise ValueError(
+                "backup.every_hours backs up an SQLite appliance; with storage.url on "
+                "PostgreSQL, back the database up with pg_dump (docs/scale-out.md)"
+            )
         return self
 
     @property

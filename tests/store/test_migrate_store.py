@@ -93,3 +93,12 @@ async def test_an_appliance_moves_to_postgresql_with_its_history(
         await asyncio.to_thread(main, ["migrate-store", "--to", url, "--config", str(config)]) == 1
     )
     assert "already holds accounts" in capsys.readouterr().err
+
+
+def test_hearth_backup_on_postgresql_points_to_pg_dump(tmp_path, capsys):
+    """`hearth backup` archives an SQLite appliance; on PostgreSQL it says what to use."""
+    config = tmp_path / "hearth.yaml"
+    raw = {**config_dict(tmp_path / "data"), "storage": {"url": "postgresql://db.lan/hearth"}}
+    config.write_text(yaml.safe_dump(raw))
+    assert main(["backup", "--config", str(config)]) == 1
+    assert "pg_dump" in capsys.readouterr().err

@@ -96,6 +96,15 @@ def test_settings_are_frozen():
             "at least",
         ),
         ({"server": {"public_url": "http://x"}}, "server.public_url", "https://"),
+        ({"storage": {"url": "mysql://db/hearth"}}, "storage.url", "postgresql://"),
+        ({"bus": {"url": "kafka://x"}}, "bus.url", "redis://"),
+        # Several processes tell each other what they stored about one shared database.
+        ({"bus": {"url": "redis://127.0.0.1/0"}}, "(top level)", "set storage.url"),
+        (
+            {"storage": {"url": "postgresql://db/hearth"}, "backup": {"every_hours": 24}},
+            "(top level)",
+            "pg_dump",
+        ),
     ],
 )
 def test_bad_values_name_the_key(raw, path, reason):
