@@ -55,22 +55,33 @@ def prepare(data_dir: Path) -> None:
 
 
 def secret_key(data_dir: Path) -> bytes:
-    """The key that signs cookies and access tokens; made once, kept readable only by us."""
+    """The key that signs cookies and access tokens; made once, kept readable only by us.
+    Processes that start at once on a shared data folder (docs/scale-out.md) agree on one: a
+    new key is linked into place only if none is there yet, else the one there is used."""
     path = data_dir / SECRET_FILE
     try:
         key = path.read_bytes()
         if len(key) >= 32:
             return key
+        path.unlink()  # cut short by a crash before the link existed: not a key anyone uses
     except FileNotFoundError:
         pass
     key = secrets.token_bytes(32)
-    temp = path.with_suffix(".tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    temp = path.with_name(f"{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, path)  # whole, or not at all: the first process's key wins
+        except FileExistsError:
+            return path.read_bytes()
+        except OSError:  # a file system without hard links: the last one wins, as before
+            os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
     return key
 
 
