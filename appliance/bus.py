@@ -46,6 +46,13 @@ class Announcement:
     unblocked: list[tuple[int, int]] = field(default_factory=list)
     sessions_ended: bool = False
 
+    def __bool__(self) -> bool:
+        """Whether there is anything to tell."""
+        return bool(
+            self.events or self.joined or self.left or self.dropped or self.blocked
+            or self.unblocked or self.sessions_ended
+        )  # fmt: skip
+
     def encode(self) -> str:
         return json.dumps({
             "node": self.node,

@@ -15,8 +15,8 @@ back. No service publishes by hand.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -103,23 +103,17 @@ class Work:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
         """A read-only snapshot."""
-        try:
+        with _in_service_terms():
             async with self.db.read() as conn:
                 yield conn
-        except store_errors.UnstorableTextError as error:
-            raise InvalidError(str(error)) from error
 
     @asynccontextmanager
     async def unit(self, *, now: int | None = None) -> AsyncIterator[tuple[Connection, Outbox]]:
         """A unit of work; `now` (default: the clock's) is the time its changes are stored at."""
         outbox = Outbox(self.clock.now_ms() if now is None else now)
-        try:
+        with _in_service_terms():
             async with self.db.write() as tx:
                 yield tx, outbox
-        except store_errors.StorageFullError as error:
-            raise StorageFullError() from error
-        except store_errors.UnstorableTextError as error:
-            raise InvalidError(str(error)) from error
         await self._announce(outbox)
 
     async def unit_in_thread(self, job: Callable[[ThreadConnection, Outbox], T]) -> T:
@@ -131,12 +125,8 @@ class Work:
 
     async def _unit_in_thread(self, job: Callable[[ThreadConnection, Outbox], T]) -> T:
         outbox = Outbox(self.clock.now_ms())
-        try:
+        with _in_service_terms():
             result = await self.db.write_in_thread(lambda conn: job(conn, outbox))
-        except store_errors.StorageFullError as error:
-            raise StorageFullError() from error
-        except store_errors.UnstorableTextError as error:
-            raise InvalidError(str(error)) from error
         await self._announce(outbox)
         return result
 
@@ -148,14 +138,7 @@ class Work:
         )  # fmt: skip
         if self.relay is None:
             self.apply(news, True)
-        elif (
-            news.events
-            or news.joined
-            or news.left
-            or news.dropped
-            or news.blocked
-            or (news.unblocked or news.sessions_ended)
-        ):
+        elif news:
             await self.relay.send(news)
 
     def apply(self, news: Announcement, here: bool) -> None:
@@ -176,3 +159,14 @@ class Work:
             self.bus.access_lost(lost)
         if news.sessions_ended:
             self.bus.sessions_ended()
+
+
+@contextmanager
+def _in_service_terms() -> Iterator[None]:
+    """The store's errors a caller can act on, as the services' errors."""
+    try:
+        yield
+    except store_errors.StorageFullError as error:
+        raise StorageFullError() from error
+    except store_errors.UnstorableTextError as error:
+        raise InvalidError(str(error)) from error
