@@ -7,7 +7,9 @@ go on meanwhile in WAL mode), the content-addressed files store (`files/ab/cdef.
 beside them), the signing key and the TLS folder, and last `manifest.json` with every member's
 size and sha256. A restore stages everything in the data folder, checks every checksum and the
 database, and only then moves it into place: a corrupt, truncated or newer archive changes
-nothing. Blocking code: the CLI runs it directly, the server in a worker thread.
+nothing. The files store is `files.folder` when that is set (members are named `files/...`
+all the same, so an archive restores into either layout). Blocking code: the CLI runs it
+directly, the server in a worker thread.
 """
 
 from __future__ import annotations
@@ -68,8 +70,15 @@ def _no_progress(done: int, total: int) -> None:
 # --- backup ------------------------------------------------------------------------------------
 
 
-def create(data_dir: Path, output: Path, progress: Progress = _no_progress) -> Summary:
-    """Write a backup of `data_dir` to `output` (atomically: a failed backup leaves no file)."""
+def create(
+    data_dir: Path,
+    output: Path,
+    progress: Progress = _no_progress,
+    *,
+    files_dir: Path | None = None,
+) -> Summary:
+    """Write a backup of `data_dir` to `output` (atomically: a failed backup leaves no file),
+    with the files store in `files_dir` (by default data_dir/files)."""
     database = data_dir / DATABASE
     if not database.is_file():
         raise BackupError(f"{data_dir} holds no Hearth database ({DATABASE}): nothing to back up")
@@ -77,7 +86,7 @@ def create(data_dir: Path, output: Path, progress: Progress = _no_progress) -> S
     with tempfile.TemporaryDirectory(dir=output.parent, prefix=".hearth-backup-") as scratch:
         snapshot = Path(scratch) / DATABASE
         schema_version = _snapshot(database, snapshot)
-        members = [(snapshot, DATABASE), *_data_files(data_dir)]
+        members = [(snapshot, DATABASE), *_data_files(data_dir, files_dir or data_dir / FILES)]
         total = sum(path.stat().st_size for path, _ in members)
         created_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         header = {
@@ -138,9 +147,8 @@ def _snapshot(database: Path, target: Path) -> int:
         source.close()
 
 
-def _data_files(data_dir: Path) -> Iterator[tuple[Path, str]]:
+def _data_files(data_dir: Path, files: Path) -> Iterator[tuple[Path, str]]:
     """The files store (no temp files), the signing key and the TLS folder."""
-    files = data_dir / FILES
     if files.is_dir():
         for folder in sorted(files.iterdir()):
             if folder.name == "tmp" or not folder.is_dir():
@@ -237,37 +245,63 @@ def prune(folder: Path, keep: int) -> list[Path]:
 
 
 def restore(
-    archive: Path, data_dir: Path, *, replace: bool = False, progress: Progress = _no_progress
+    archive: Path,
+    data_dir: Path,
+    *,
+    replace: bool = False,
+    progress: Progress = _no_progress,
+    files_dir: Path | None = None,
 ) -> Summary:
-    """Check `archive` whole, then make it the content of `data_dir`. With `replace`, what the
-    folder held is moved aside into `data_dir/replaced-<time>/` first, never deleted."""
+    """Check `archive` whole, then make it the content of `data_dir`, its files that of
+    `files_dir` (by default data_dir/files). With `replace`, what the folder held is moved
+    aside into `data_dir/replaced-<time>/` first, never deleted; a files folder of its own
+    beside itself, into `<files_dir>.replaced-<time>`."""
     if datadir.serving_urls(data_dir) is not None:
         raise BackupError(
             f"a Hearth server is running on {data_dir}: stop it first (systemctl stop hearth)"
         )
     if not archive.is_file():
         raise BackupError(f"{archive}: no such file")
+    own = _own_folder(data_dir, files_dir)
     held = [name for name in _KEPT if (data_dir / name).exists()]
     if (data_dir / DATABASE).exists() and not replace:
         raise BackupError(
             f"{data_dir} already holds a Hearth database: restore into an empty data folder, "
             "or add --replace to move what it holds aside first"
         )
+    if own is not None and _holds_files(own) and not replace:
+        raise BackupError(
+            f"files.folder {own} already holds files: restore into an empty one, or add "
+            "--replace to move it aside first"
+        )
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     staging = Path(tempfile.mkdtemp(dir=data_dir, prefix=".restore-"))
+    files_staging = staging / FILES
     try:
-        manifest = _extract(archive, staging, progress)
+        if own is not None:
+            # Beside the files folder (its file system), so it moves into place in one rename.
+            own.parent.mkdir(parents=True, exist_ok=True)
+            files_staging = Path(tempfile.mkdtemp(dir=own.parent, prefix=".restore-"))
+        manifest = _extract(archive, staging, files_staging, progress)
         _check_database(staging / DATABASE, manifest["schema_version"])
+        moment = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         if held:
-            aside = data_dir / f"replaced-{dt.datetime.now(dt.UTC).strftime('%Y%m%d-%H%M%S')}"
+            aside = data_dir / f"replaced-{moment}"
             aside.mkdir(mode=0o700)
             for name in held:
                 os.replace(data_dir / name, aside / name)
+        if own is not None:
+            if own.exists():
+                os.replace(own, own.with_name(f"{own.name}.replaced-{moment}"))
+            os.replace(files_staging, own)
+            datadir.sync_dir(own.parent)
         for entry in staging.iterdir():
             os.replace(entry, data_dir / entry.name)
         datadir.sync_dir(data_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if files_staging.parent != staging:
+            shutil.rmtree(files_staging, ignore_errors=True)
     members = manifest["members"]
     return Summary(
         path=archive,
@@ -279,8 +313,11 @@ def restore(
     )
 
 
-def _extract(archive: Path, staging: Path, progress: Progress) -> dict[str, Any]:
-    """Every member into `staging`, checked against the manifest; the manifest."""
+def _extract(
+    archive: Path, staging: Path, files_staging: Path, progress: Progress
+) -> dict[str, Any]:
+    """Every member into `staging` (the files store's into `files_staging`), checked against
+    the manifest; the manifest."""
     total = archive.stat().st_size
     seen: dict[str, dict[str, Any]] = {}
     manifest: dict[str, Any] | None = None
@@ -300,7 +337,7 @@ def _extract(archive: Path, staging: Path, progress: Progress) -> dict[str, Any]
                     continue
                 if not info.isfile() or not _MEMBER.match(info.name):
                     raise BackupError(f"{archive} is not a Hearth backup: it holds {info.name!r}")
-                seen[info.name] = _extract_member(tar, info, staging)
+                seen[info.name] = _extract_member(tar, info, staging, files_staging)
                 progress(min(tar.offset, total), total)
     except (tarfile.TarError, EOFError) as error:
         raise BackupError(
@@ -363,8 +400,13 @@ def _parse_json(archive: Path, name: str, data: bytes) -> dict[str, Any]:
     return found
 
 
-def _extract_member(tar: tarfile.TarFile, info: tarfile.TarInfo, staging: Path) -> dict[str, Any]:
-    target = staging / info.name
+def _extract_member(
+    tar: tarfile.TarFile, info: tarfile.TarInfo, staging: Path, files_staging: Path
+) -> dict[str, Any]:
+    if info.name.startswith(f"{FILES}/"):
+        target = files_staging / info.name.removeprefix(f"{FILES}/")
+    else:
+        target = staging / info.name
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     source = tar.extractfile(info)
     assert source is not None
@@ -381,6 +423,18 @@ def _extract_member(tar: tarfile.TarFile, info: tarfile.TarInfo, staging: Path) 
     if size != info.size:
         raise EOFError(f"{info.name} is cut short")
     return {"size": size, "sha256": digest.hexdigest()}
+
+
+def _own_folder(data_dir: Path, files_dir: Path | None) -> Path | None:
+    """`files_dir` when it is not data_dir/files (where the rest of a restore goes anyway)."""
+    if files_dir is None or os.path.abspath(files_dir) == os.path.abspath(data_dir / FILES):
+        return None
+    return files_dir
+
+
+def _holds_files(folder: Path) -> bool:
+    """Whether a files folder holds stored files (its empty temp folder aside)."""
+    return folder.is_dir() and any(entry.name != "tmp" for entry in folder.iterdir())
 
 
 def _digest(data: bytes) -> dict[str, Any]:

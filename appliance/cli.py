@@ -331,7 +331,7 @@ async def cmd_backup(config: Settings, args: argparse.Namespace) -> None:
     output = args.output or Path(backup.default_name())
     bar = backup.Bar("backing up")
     try:
-        summary = backup.create(config.data_dir, output, bar)
+        summary = backup.create(config.data_dir, output, bar, files_dir=config.files_path)
     finally:
         bar.finish()
     print(
@@ -343,7 +343,13 @@ async def cmd_backup(config: Settings, args: argparse.Namespace) -> None:
 async def cmd_restore(config: Settings, args: argparse.Namespace) -> None:
     bar = backup.Bar("restoring")
     try:
-        summary = backup.restore(args.file, config.data_dir, replace=args.replace, progress=bar)
+        summary = backup.restore(
+            args.file,
+            config.data_dir,
+            replace=args.replace,
+            progress=bar,
+            files_dir=config.files_path,
+        )
     finally:
         bar.finish()
     print(

@@ -7,6 +7,7 @@ the two in step). A bad file raises ConfigError naming the key path and what was
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -144,7 +145,19 @@ class ChatSettings(Section):
     max_members: Annotated[int, Field(ge=2, le=10_000)] = 256
 
 
+def _folder_path(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("expected a folder's path, or null for the default")
+    return value
+
+
+FolderPath = Annotated[Path, BeforeValidator(_folder_path)]
+
+
 class FileSettings(Section):
+    # Where uploaded files are kept. None: data_dir/files. Several processes: one folder all
+    # of them reach (docs/scale-out.md).
+    folder: FolderPath | None = None
     # An upload no message refers to is removed after this long.
     unattached_hours: Annotated[float, Field(gt=0, le=24 * 365)] = 24
     # Pictures with more pixels are refused (decompression bombs among them).
@@ -282,6 +295,11 @@ class Settings(Section):
                 "bus.url is for several processes sharing one database: set storage.url to a "
                 "postgresql:// URL too"
             )
+        if self.files.folder is not None and _same_folder(self.files.folder, self.data_dir):
+            raise ValueError(
+                "files.folder is the data folder itself: name a folder of its own (such as "
+                "data_dir/files, the default), where nothing but the files is kept"
+            )
         if self.backup.every_hours > 0 and (self.storage.url or "").startswith("postgres"):
             raise ValueError(
                 "backup.every_hours backs up an SQLite appliance; with storage.url on "
@@ -300,7 +318,12 @@ class Settings(Section):
 
     @property
     def files_path(self) -> Path:
-        return self.data_dir / "files"
+        """Where uploaded files are kept: `files.folder`, or data_dir/files."""
+        return self.files.folder or self.data_dir / "files"
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _describe(error: ValidationError) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,8 +19,9 @@ from appliance.config import CallSettings, Settings
 from appliance.lifecycle import Background, Lifecycle, Step
 from appliance.net.mail import Mailer
 from appliance.net.urls import base_urls
-from appliance.periodic import Periodic
+from appliance.periodic import Periodic, one_at_a_time
 from appliance.realtime.hub import Hub
+from appliance.realtime.presence import Shared
 from appliance.services.accounts import Accounts
 from appliance.services.activity import Activity
 from appliance.services.audience import Audience
@@ -36,13 +38,14 @@ from appliance.services.mailings import RESET_ASKS_PER_ADDRESS_HOUR, RESETS_PER_
 from appliance.services.messaging import Messaging
 from appliance.services.passwords import PasswordHasher
 from appliance.services.prefs import ChatPrefs
-from appliance.services.ratelimit import Limits, RateLimiter
+from appliance.services.ratelimit import Limiters, Limits, limiters_for
 from appliance.services.sessions import Sessions
 from appliance.services.threads import Threads
 from appliance.services.unit import Work
 from appliance.store.db import Database
 
 if TYPE_CHECKING:
+    from appliance.cluster import Cluster
     from appliance.metrics import Metrics
     from appliance.net.mdns import Announcer
     from appliance.relay import Relay
@@ -79,8 +82,11 @@ class Hearth:
     health: Health
     export: Export
     leaving: Leaving
-    # Several processes on one database (bus.url: redis://): what each commits reaches all.
+    # Several processes on one database (bus.url: redis://): what each commits reaches all,
+    # and what they tell each other that is never stored (presence, calls).
+    limiters: Limiters
     relay: Relay | None = None
+    cluster: Cluster | None = None
     metrics: Metrics | None = field(init=False)
     lifecycle: Lifecycle = field(init=False)
 
@@ -106,9 +112,15 @@ def steps(hearth: Hearth) -> list[Step]:
     order = [
         # Opened once, and migrated: a database newer than this code stops start-up here.
         Step("database", hearth.db.open, hearth.db.close, stop_timeout=10.0),
-        Step("expired sessions", hearth.sessions.prune),
+        Step("rate limits", stop=hearth.limiters.close),  # with several processes, in Redis
+        # Housekeeping shared by several processes on one database runs on one at a time.
+        Step(
+            "expired sessions", one_at_a_time(hearth.db, "expired-sessions", hearth.sessions.prune)
+        ),
         Step("audience", partial(hearth.audience.load, hearth.db)),
         *([Step("relay", hearth.relay.start, hearth.relay.stop)] if hearth.relay else []),
+        # Before the hub: presence and signals go to the other processes; after calls stop.
+        *([Step("cluster", hearth.cluster.start, hearth.cluster.stop)] if hearth.cluster else []),
         # Before calls: calls signal through the hub; calls stop first, telling who is in one.
         Step("hub", hearth.hub.start, hearth.hub.close),
         Step("activity", stop=hearth.activity.stop),
@@ -117,7 +129,7 @@ def steps(hearth: Hearth) -> list[Step]:
         Step("calls", hearth.calls.end_interrupted, hearth.calls.close, stop_timeout=10.0),
         Step("event pruning", hearth.event_pruning.start, hearth.event_pruning.stop),
         # Temp files a crash left go first; then uploads no message used, hourly.
-        Step("files", hearth.files.prepare),
+        Step("files", one_at_a_time(hearth.db, "file-temps", hearth.files.prepare)),
         Step("file sweep", hearth.file_sweep.start, hearth.file_sweep.stop),
         Step("email", stop=hearth.mailings.stop),
     ]
@@ -143,7 +155,9 @@ async def scheduled_backup(config: Settings) -> None:
 
     folder = config.backup.folder
     summary = await asyncio.to_thread(
-        backup.create, config.data_dir, folder / backup.default_name()
+        partial(backup.create, files_dir=config.files_path),
+        config.data_dir,
+        folder / backup.default_name(),
     )
     removed = await asyncio.to_thread(backup.prune, folder, config.backup.keep)
     log.info(
@@ -195,19 +209,23 @@ def build(
     bus = Bus()
     audience = Audience()
     work = Work(db, bus, audience, clock)
-    limits = Limits.from_config(config.limits, clock)
-    accounts = Accounts(work, config, PasswordHasher(config.auth.bcrypt_cost))
+    limiters = limiters_for(config, clock)  # in Redis when several processes share one
+    limits = Limits.from_config(config.limits, limiters)
+    accounts = Accounts(work, config, PasswordHasher(config.auth.bcrypt_cost), limits)
     sessions = Sessions(work, config.auth, datadir.secret_key(config.data_dir))
     events = EventLog(work, config.messages.event_retention_days)
+    cluster = _cluster(config)
     hub = Hub(
         bus,
         audience,
         record_last_seen=accounts.record_last_seen,
         live_sessions=sessions.live,
         clock=clock,
+        elsewhere=Shared(cluster) if cluster else None,
+        beyond=cluster.push if cluster else None,
     )
-    calls = Calls(work, _call_settings(config), signals=hub)
-    files = Files(work, config)
+    calls = _calls(work, _call_settings(config), hub, cluster)
+    files = Files(work, config, limits)
     messaging = Messaging(work, config, limits)
     hub.when_gone(calls.user_disconnected)
     bus.watch_access(calls.access_lost)  # losing access to a chat ends your part in its call
@@ -217,11 +235,11 @@ def build(
         accounts,
         Mailer(config.email),
         link_hours=config.auth.reset_link_hours,
-        per_login=RateLimiter(RESETS_PER_HOUR, 3600, clock=clock.monotonic),
-        per_address=RateLimiter(RESET_ASKS_PER_ADDRESS_HOUR, 3600, clock=clock.monotonic),
+        per_login=limiters.limiter("reset-login", RESETS_PER_HOUR, 3600),
+        per_address=limiters.limiter("reset-address", RESET_ASKS_PER_ADDRESS_HOUR, 3600),
         online=hub.online,
         muted=prefs.muted,
-        mentions=RateLimiter(1, config.email.mention_every_minutes * 60, clock=clock.monotonic)
+        mentions=limiters.limiter("mention-emails", 1, config.email.mention_every_minutes * 60)
         if config.email.mentions
         else None,
         urls=partial(base_urls, config),
@@ -249,25 +267,57 @@ def build(
         calls=calls,
         hub=hub,
         event_pruning=Periodic(
-            "event-pruning", PRUNE_EVERY_SECONDS, events.prune, clock, at_start=True
+            "event-pruning",
+            PRUNE_EVERY_SECONDS,
+            one_at_a_time(db, "event-pruning", events.prune),
+            clock,
+            at_start=True,
         ),
-        file_sweep=Periodic("file-sweep", SWEEP_FILES_EVERY_SECONDS, files.sweep, clock),
+        file_sweep=Periodic(
+            "file-sweep",
+            SWEEP_FILES_EVERY_SECONDS,
+            one_at_a_time(db, "file-sweep", files.sweep),
+            clock,
+        ),
         mailings=mailings,
         health=Health(db, config.data_dir),
         export=Export(work, config),
         leaving=Leaving(accounts, messaging, config.messages.on_account_deleted),
-        relay=_relay(config, work, db, audience),
+        limiters=limiters,
+        relay=_relay(config, work, db, audience, cluster),
+        cluster=cluster,
     )
 
 
-def _relay(config: Settings, work: Work, db: Database, audience: Audience) -> Relay | None:
+def _cluster(config: Settings) -> Cluster | None:
     if config.bus.url == "memory://":
+        return None
+    from appliance.cluster import Cluster  # redis-py: only for several processes
+
+    return Cluster(config.bus.url, secrets.token_hex(6), prefix=config.bus.prefix)
+
+
+def _calls(work: Work, settings: CallSettings, hub: Hub, cluster: Cluster | None) -> Calls:
+    if cluster is None:
+        return Calls(work, settings, signals=hub.everywhere)
+    from appliance.services.call_hosts import HostedCalls
+
+    cluster.watch("presence", hub.changed_elsewhere)
+    cluster.on_push(hub.fanout.push)
+    return HostedCalls(work, settings, signals=hub.everywhere, cluster=cluster)
+
+
+def _relay(
+    config: Settings, work: Work, db: Database, audience: Audience, cluster: Cluster | None
+) -> Relay | None:
+    if cluster is None:
         return None
     from appliance.relay import Relay  # redis-py: only for several processes
 
     relay = Relay(
-        config.bus.url, db, work.apply, partial(audience.load, db), prefix=config.bus.prefix
-    )
+        config.bus.url, db, work.apply, partial(audience.load, db), prefix=config.bus.prefix,
+        node=cluster.node,
+    )  # fmt: skip
     work.relay = relay
     return relay
 

@@ -1,4 +1,5 @@
-"""A job that runs every so often on the clock, for as long as Hearth runs."""
+"""A job that runs every so often on the clock, for as long as Hearth runs; and housekeeping
+that one process at a time runs, of several sharing a database."""
 
 from __future__ import annotations
 
@@ -6,10 +7,30 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from appliance.clock import Clock
 
+if TYPE_CHECKING:
+    from appliance.store.db import Database
+
 log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[object]]
+
+
+def one_at_a_time(db: Database, name: str, job: Job) -> Callable[[], Awaitable[None]]:
+    """`job`, run only while this process holds its claim on `db` (`Database.claim`): with
+    several processes on one PostgreSQL, one of them runs it and the others skip that turn."""
+
+    async def run() -> None:
+        async with db.claim(name) as mine:
+            if not mine:
+                log.debug("%s: another process is running it; skipped here", name)
+                return
+            await job()
+
+    return run
 
 
 class Periodic:
@@ -21,7 +42,7 @@ class Periodic:
         self,
         name: str,
         interval: float,
-        job: Callable[[], Awaitable[object]],
+        job: Job,
         clock: Clock,
         *,
         at_start: bool = False,

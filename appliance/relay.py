@@ -57,8 +57,9 @@ class Relay:
         reload_audience: Callable[[], Any],
         *,
         prefix: str = "hearth",
+        node: str | None = None,
     ) -> None:
-        self.node = secrets.token_hex(6)
+        self.node = node or secrets.token_hex(6)
         self._url = url
         self._db = db
         self._apply = apply

@@ -1,9 +1,13 @@
 """Fanout: a committed event to the open connections of those it concerns, and signals to
-people. Each frame is serialized once and the same string queued on every connection."""
+people. Each frame is serialized once and the same string queued on every connection.
+
+With several processes (cluster.py) every process fans each committed event out to its own
+connections; a signal that only one process makes (typing, a call's) goes `everywhere`: to
+the connections here, and through `beyond` to those on the other processes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from appliance.api.shapes import SignalData
 from appliance.realtime.connection import event_frame, signal_frame
@@ -13,9 +17,15 @@ from appliance.store.events import EventRow
 
 
 class Fanout:
-    def __init__(self, registry: Registry, audience: Audience) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        audience: Audience,
+        beyond: Callable[[Iterable[int], str], None] | None = None,
+    ) -> None:
         self._registry = registry
         self._audience = audience
+        self._beyond = beyond
 
     def stored_event(self, event: EventRow) -> None:
         """To the members of its chat (as the audience knows them now), or to its one user."""
@@ -42,3 +52,10 @@ class Fanout:
         for user_id in set(user_ids):
             for connection in self._registry.of(user_id):
                 connection.push(frame)
+
+    def everywhere(self, user_ids: Iterable[int], frame: str) -> None:
+        """Push a ready frame to these users' connections here and on the other processes."""
+        users = set(user_ids)
+        self.push(users, frame)
+        if self._beyond is not None:
+            self._beyond(users, frame)

@@ -21,9 +21,9 @@ from typing import Any
 from appliance.api.shapes import SignalData
 from appliance.bus import Bus
 from appliance.clock import Clock
-from appliance.realtime.connection import Connection
+from appliance.realtime.connection import Connection, signal_frame
 from appliance.realtime.fanout import Fanout
-from appliance.realtime.presence import Presence, RecordLastSeen
+from appliance.realtime.presence import Elsewhere, Presence, RecordLastSeen
 from appliance.realtime.registry import Registry
 from appliance.realtime.session_watch import LiveSessions, SessionWatch
 from appliance.realtime.typing_indicator import TypingIndicator
@@ -42,13 +42,16 @@ class Hub:
         record_last_seen: RecordLastSeen,
         live_sessions: LiveSessions,
         clock: Clock,
+        elsewhere: Elsewhere | None = None,
+        beyond: Callable[[Iterable[int], str], None] | None = None,
     ) -> None:
         self._bus = bus
         self.registry = Registry()
-        self.fanout = Fanout(self.registry, audience)
-        self.presence = Presence(self.registry, audience, self.fanout, record_last_seen)
+        self.fanout = Fanout(self.registry, audience, beyond)
+        self.presence = Presence(self.registry, audience, self.fanout, record_last_seen, elsewhere)
         self.typing_indicator = TypingIndicator(audience, self.fanout, clock)
         self.session_watch = SessionWatch(self.registry, live_sessions, clock)
+        self.everywhere = Everywhere(self)
         self._departures: list[Callable[[int], None]] = []
         self._unsubscribe: list[Callable[[], None]] = []
 
@@ -95,7 +98,16 @@ class Hub:
             self.presence.changed(user_id, before)
             return
         self.typing_indicator.user_gone(user_id)
-        self.presence.went_offline(user_id)
+        self.presence.went_offline(user_id, before)
+        if not self.presence.online(user_id):  # not connected to another process either
+            self._departed(user_id)
+
+    def changed_elsewhere(self, user_id: int, apply: Callable[[], None]) -> None:
+        """The user's status on another process changes when `apply()` runs (cluster.py)."""
+        if self.presence.changed_elsewhere(user_id, apply) == "offline":
+            self._departed(user_id)
+
+    def _departed(self, user_id: int) -> None:
         for listener in list(self._departures):
             listener(user_id)
 
@@ -105,7 +117,8 @@ class Hub:
         self.presence.changed(connection.user_id, before)
 
     def online(self, user_id: int) -> bool:
-        return self.registry.online(user_id)
+        """Connected here or to another process."""
+        return self.presence.online(user_id)
 
     def presence_snapshot(self, user_id: int) -> list[dict[str, Any]]:
         return self.presence.snapshot(user_id)
@@ -131,3 +144,20 @@ class Hub:
             return
         if event.type == "message.created":
             self.typing_indicator.message_sent(event)
+
+
+class Everywhere:
+    """Signals to connections on every process, for what one process does alone (calls: each
+    lives on one process). With one process, the same as the hub's own."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+
+    def signal(self, user_id: int, name: str, data: SignalData) -> None:
+        self.signal_users((user_id,), name, data)
+
+    def signal_users(self, user_ids: Iterable[int], name: str, data: SignalData) -> None:
+        self._hub.fanout.everywhere(user_ids, signal_frame(name, data))
+
+    def online(self, user_id: int) -> bool:
+        return self._hub.online(user_id)

@@ -1,5 +1,7 @@
 """Typing: a signal per (chat, user) that ends by itself after 6 s unless renewed by
-`typing.start`, or sooner by `typing.stop`, a message from that user, or their leaving."""
+`typing.start`, or sooner by `typing.stop`, a message from that user, or their leaving. The
+timers live on the process the typist is connected to; the signals reach the chat's members
+on every process."""
 
 from __future__ import annotations
 
@@ -71,4 +73,4 @@ class TypingIndicator:
             for member in audience.members(chat_id)
             if member != user_id and not audience.blocked(member, user_id)
         }
-        self._fanout.push(watchers, frame)
+        self._fanout.everywhere(watchers, frame)

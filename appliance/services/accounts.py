@@ -28,7 +28,7 @@ from appliance.services.errors import (
     UnauthenticatedError,
 )
 from appliance.services.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
-from appliance.services.ratelimit import limiter
+from appliance.services.ratelimit import Limits
 from appliance.services.tokens import token_hash
 from appliance.services.unit import Outbox, Work
 from appliance.store import invites, personal, sessions, settings, users
@@ -129,15 +129,16 @@ class IssuedLink:
 
 
 class Accounts:
-    def __init__(self, work: Work, config: Settings, hasher: PasswordHasher) -> None:
+    def __init__(
+        self, work: Work, config: Settings, hasher: PasswordHasher, limits: Limits
+    ) -> None:
         self._work = work
         self._config = config
         self._hasher = hasher
-        limits = config.limits
-        self._login_by_address = limiter(limits.login_per_address, work.clock)
-        self._login_by_account = limiter(limits.login_per_account, work.clock)
-        self._signup_by_address = limiter(limits.signup_per_address, work.clock)
-        self._password_checks = limiter(limits.password_checks_per_account, work.clock)
+        self._login_by_address = limits.login_per_address
+        self._login_by_account = limits.login_per_account
+        self._signup_by_address = limits.signup_per_address
+        self._password_checks = limits.password_checks
 
     # --- first run -------------------------------------------------------------------------
 
@@ -226,23 +227,23 @@ class Accounts:
         shown = _clean_text("display_name", display_name) or name
         check_password(password)
         if address is not None:
-            self._signup_by_address.hit(address)
+            await self._signup_by_address.hit(address)
         return _NewUser(name, mail, shown, await self._hasher.hash(password))
 
     async def authenticate(self, login: str, password: str, address: str = "") -> UserRow:
         """Check a username-or-email and password; rate limited per address and per account."""
         account_key = login.strip().lower()
-        self._login_by_address.hit(address)
-        self._login_by_account.check(account_key)
+        await self._login_by_address.hit(address)
+        await self._login_by_account.check(account_key)
         async with self._work.read() as conn:
             user = await users.get_by_login(conn, login.strip())
         ok = await self._hasher.verify(password, user.password_hash if user else None)
         if not ok or user is None:
-            self._login_by_account.hit(account_key)
+            await self._login_by_account.hit(account_key)
             raise UnauthenticatedError("Wrong username or password.", code="invalid_credentials")
         if user.disabled:
             raise ForbiddenError("This account is disabled.", code="account_disabled")
-        self._login_by_account.reset(account_key)
+        await self._login_by_account.reset(account_key)
         return user
 
     async def find(self, user_id: int) -> UserRow | None:
@@ -266,11 +267,11 @@ class Accounts:
         one transaction: a stolen session cannot outlive the password change."""
         check_password(new_password, field="new_password")
         key = str(user_id)
-        self._password_checks.check(key)  # each guess is a bcrypt check: bounded per account
+        await self._password_checks.check(key)  # each guess costs a bcrypt check: bounded
         if not await self.verify_password(user_id, current_password):
-            self._password_checks.hit(key)
+            await self._password_checks.hit(key)
             raise InvalidError("The current password is wrong.", field="current_password")
-        self._password_checks.reset(key)
+        await self._password_checks.reset(key)
         password_hash = await self._hasher.hash(new_password)
         now = self._work.clock.now_ms()
         async with self._work.unit() as (tx, outbox):
@@ -284,11 +285,11 @@ class Accounts:
         "Deleted user". `password` is the person's own confirmation; None when an admin acts."""
         if password is not None:
             key = str(user_id)
-            self._password_checks.check(key)
+            await self._password_checks.check(key)
             if not await self.verify_password(user_id, password):
-                self._password_checks.hit(key)
+                await self._password_checks.hit(key)
                 raise InvalidError("The password is wrong.", field="password")
-            self._password_checks.reset(key)
+            await self._password_checks.reset(key)
         unusable = await self._hasher.hash(secrets.token_urlsafe(32))  # nobody knows it
         now = self._work.clock.now_ms()
         async with self._work.unit() as (tx, outbox):

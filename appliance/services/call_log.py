@@ -116,12 +116,21 @@ class CallLog:
     async def end_interrupted(self, now: int) -> int:
         """At start: calls a stopped server left open end now, each with its log message.
         Returns how many."""
-        async with self.work.read() as conn:
-            left_open = await calls.unfinished(conn)
+        left_open = await self.unfinished()
         for row in left_open:
-            outcome = "completed" if row.answered_at is not None else "missed"
-            await self.ended(row.id, outcome, now)
+            await self.ended(row.id, natural_outcome(row), now)
         return len(left_open)
+
+    async def unfinished(self) -> list[CallRow]:
+        """Every call not ended in the log."""
+        async with self.work.read() as conn:
+            return await calls.unfinished(conn)
+
+    async def unfinished_chat(self, call_id: int) -> int | None:
+        """The chat of this call if it is not over in the log."""
+        async with self.work.read() as conn:
+            row = await calls.get(conn, call_id)
+        return None if row is None or row.ended_at is not None else row.chat_id
 
     async def _log(self, tx: Connection, outbox: Outbox, row: CallRow) -> CallRow:
         message = await messages.create(
@@ -137,3 +146,8 @@ class CallLog:
         view = views.message(message, extras)
         await outbox.event(tx, "message.created", view, chat_id=row.chat_id)
         return row
+
+
+def natural_outcome(row: CallRow) -> str:
+    """How a call that was cut short ended: completed if someone answered, else missed."""
+    return "completed" if row.answered_at is not None else "missed"

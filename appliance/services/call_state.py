@@ -8,6 +8,7 @@ written or the SFU is told (the calls service does that afterwards).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from appliance.clock import Timer
@@ -80,6 +81,11 @@ class CallBook:
     def __init__(self) -> None:
         self._live: dict[int, LiveCall] = {}
         self._opening: list[LiveCall] = []
+        # With several processes (services/call_hosts.py): whether a user is in a call another
+        # process holds, and what to tell the others when someone comes into a call here or
+        # leaves it.
+        self.elsewhere: Callable[[int], bool] = lambda user_id: False
+        self.moved: Callable[[int, bool], None] = lambda user_id, in_call: None
 
     # --- looking up ----------------------------------------------------------------------------
 
@@ -105,6 +111,14 @@ class CallBook:
             raise not_in_call()
         return live
 
+    def holds(self, chat_id: int) -> bool:
+        """Whether a call of this chat is here (live, or being opened)."""
+        return any(live.chat_id == chat_id for live in (*self._live.values(), *self._opening))
+
+    def busy(self, user_id: int) -> bool:
+        """In a call, here or on another process."""
+        return self.call_of(user_id) is not None or self.elsewhere(user_id)
+
     def is_participant(self, user_id: int, call_id: int) -> bool:
         live = self._live.get(call_id)
         return live is not None and user_id in live.participants
@@ -113,19 +127,22 @@ class CallBook:
 
     def reserve(self, chat_id: int, user_id: int, *, direct: bool) -> LiveCall:
         """Hold the chat and the caller for a call whose record is about to be written."""
-        if any(live.chat_id == chat_id for live in (*self._live.values(), *self._opening)):
+        if self.holds(chat_id):
             raise ConflictError(
                 "There is already a call in this chat; join it.", code="call_in_progress"
             )
-        if self.call_of(user_id) is not None:
+        if self.busy(user_id):
             raise ConflictError("You are in another call.", code="in_another_call")
         live = LiveCall(chat_id, direct, participants={user_id})
         self._opening.append(live)
+        self.moved(user_id, True)
         return live
 
     def abandon(self, live: LiveCall) -> None:
         """Its record could not be written."""
         self._opening.remove(live)
+        for user_id in live.participants:
+            self.moved(user_id, False)
 
     def open(self, live: LiveCall, row: CallRow, members: list[int]) -> list[int]:
         """The record is written: the call is live and rings the members not busy elsewhere.
@@ -133,7 +150,7 @@ class CallBook:
         self._opening.remove(live)
         live.row = row
         others = [member for member in members if member not in live.participants]
-        busy = sorted(member for member in others if self.call_of(member) is not None)
+        busy = sorted(member for member in others if self.busy(member))
         live.ringing = set(others) - set(busy)
         self._live[row.id] = live
         return busy
@@ -141,7 +158,7 @@ class CallBook:
     # --- coming and going ----------------------------------------------------------------------
 
     def join(self, live: LiveCall, user_id: int, now: int, max_participants: int) -> Entry:
-        if self.call_of(user_id) is not None:
+        if self.busy(user_id):
             raise ConflictError("You are in another call; leave it first.",
                                 code="in_another_call")  # fmt: skip
         if len(live.participants) >= max_participants:
@@ -150,6 +167,7 @@ class CallBook:
         was_ringing = user_id in live.ringing
         live.ringing.discard(user_id)
         live.participants.add(user_id)
+        self.moved(user_id, True)
         if answering:
             live.row = replace(live.record, answered_at=now)
         return Entry(answering, was_ringing)
@@ -157,6 +175,7 @@ class CallBook:
     def drop(self, live: LiveCall, user_id: int) -> None:
         """Undo a join whose record could not be written."""
         live.participants.discard(user_id)
+        self.moved(user_id, False)
 
     def decline(self, live: LiveCall, user_id: int) -> bool:
         """Stop ringing `user_id`; False if it was not ringing them (answered or declined
@@ -182,6 +201,7 @@ class CallBook:
         an answered direct call)."""
         live.participants.discard(user_id)
         live.media.pop(user_id, None)
+        self.moved(user_id, False)
         return not live.participants or (live.direct and live.answered)
 
     def set_media(self, live: LiveCall, user_id: int, media: Media) -> None:
@@ -192,6 +212,8 @@ class CallBook:
         if self._live.get(live.id) is not live:
             return False
         del self._live[live.id]
+        for user_id in live.participants:
+            self.moved(user_id, False)
         if live.timer is not None:
             live.timer.cancel()
             live.timer = None

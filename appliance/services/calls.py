@@ -187,6 +187,7 @@ class Calls:
             row = await self.call_log.started(chat_id, kind, user_id, self.clock.now_ms())
         except BaseException:
             self.book.abandon(live)
+            self._released(chat_id)
             raise
         busy = self.book.open(live, row, members)
         if self._closed:  # Hearth stopped while the record was written
@@ -333,7 +334,12 @@ class Calls:
     def _conclude(self, live: LiveCall, outcome: str) -> _Ending:
         """Take the call out of the book now; `_settle_end` does the rest."""
         self.book.end(live)
+        self._released(live.chat_id)
         return _Ending(live, outcome, self.clock.now_ms())
+
+    def _released(self, chat_id: int) -> None:
+        """No call of this chat is held here any more (with several processes, the claim on
+        the chat goes: services/call_hosts.py)."""
 
     async def _settle_end(self, ending: _Ending) -> shapes.CallOut:
         """Log the end, tell the members, close the call's media."""

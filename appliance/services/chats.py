@@ -237,7 +237,7 @@ class Chats:
 
     async def open_direct(self, user_id: int, other_id: int) -> tuple[shapes.ChatOut, bool]:
         """The direct chat with `other_id`, created if needed; True when it was created."""
-        self.limits.chats.hit(str(user_id))
+        await self.limits.chats.hit(str(user_id))
         if other_id == user_id:
             raise InvalidError("You cannot start a direct chat with yourself.", field="user_id")
         async with self.work.unit() as (tx, outbox):
@@ -277,7 +277,7 @@ class Chats:
         member_ids: list[int] | tuple[int, ...] = (),
         is_public: bool | None = None,
     ) -> shapes.ChatOut:
-        self.limits.chats.hit(str(user_id))
+        await self.limits.chats.hit(str(user_id))
         if kind not in {"group", "channel"}:
             raise InvalidError("kind is direct, group or channel.", field="kind")
         title = clean_text(title, "title", TITLE_LIMIT, required=True)
@@ -352,7 +352,7 @@ class Chats:
     async def update(
         self, user_id: int, chat_id: int, changes_in: dict[str, Any]
     ) -> shapes.ChatOut:
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             chat, member = await require_member(tx, chat_id, user_id)
             require_manager(chat, member, "be renamed")
@@ -386,7 +386,7 @@ class Chats:
         return view
 
     async def delete(self, user_id: int, chat_id: int) -> None:
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             chat, member = await require_member(tx, chat_id, user_id)
             if chat.kind == "direct":
@@ -404,7 +404,7 @@ class Chats:
             outbox.dropped.append(chat.id)
 
     async def join_public(self, user_id: int, chat_id: int) -> shapes.ChatOut:
-        self.limits.chats.hit(str(user_id))
+        await self.limits.chats.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             chat = await chats.get(tx, chat_id)
             if chat is None:
@@ -421,7 +421,7 @@ class Chats:
         return view
 
     async def add_members(self, user_id: int, chat_id: int, user_ids: list[int]) -> shapes.ChatOut:
-        self.limits.chats.hit(str(user_id))
+        await self.limits.chats.hit(str(user_id))
         if len(user_ids) > MAX_MEMBERS_AT_ONCE:
             raise InvalidError(f"At most {MAX_MEMBERS_AT_ONCE} people at once.", field="user_ids")
         async with self.work.unit() as (tx, outbox):
@@ -435,7 +435,7 @@ class Chats:
     async def set_role(
         self, user_id: int, chat_id: int, target_id: int, role: str
     ) -> shapes.MemberOut:
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         if role not in {"owner", "admin", "member"}:
             raise InvalidError("role is owner, admin or member.", field="role")
         async with self.work.unit() as (tx, outbox):
@@ -470,7 +470,7 @@ class Chats:
         return views.member(updated, person)
 
     async def remove_member(self, user_id: int, chat_id: int, target_id: int) -> None:
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             chat, member = await require_member(tx, chat_id, user_id)
             if chat.kind == "direct":
@@ -519,7 +519,7 @@ class Chats:
     async def create_invite(
         self, user_id: int, chat_id: int, *, uses: int, days: int, base_url: str
     ) -> shapes.ChatInviteOut:
-        self.limits.chats.hit(str(user_id))
+        await self.limits.chats.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             chat, member = await require_member(tx, chat_id, user_id)
             require_manager(chat, member, "make invite links")
@@ -559,7 +559,7 @@ class Chats:
         )
 
     async def join_invite(self, user_id: int, code: str) -> shapes.ChatOut:
-        self.limits.chats.hit(str(user_id))
+        await self.limits.chats.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             invite = await self._usable_invite(tx, code)
             chat = await chats.get(tx, invite.chat_id)

@@ -48,7 +48,7 @@ class Contacts:
 
     async def request(self, user_id: int, other_id: int) -> shapes.ContactsOut:
         """Ask `other_id` to be a contact; accepts at once if they had asked first."""
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             me, other = await self._people(tx, user_id, other_id)
             if await on_thread(tx, contacts.either_blocked, user_id, other_id):
@@ -70,7 +70,7 @@ class Contacts:
 
     async def _answer(self, user_id: int, other_id: int, *, accept: bool) -> shapes.ContactsOut:
         """Accept or turn down the request `other_id` sent `user_id`."""
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             me, other = await self._people(tx, user_id, other_id)
             if await contacts.state(tx, user_id, other_id) != "incoming":
@@ -84,7 +84,7 @@ class Contacts:
             return await self._list(tx, user_id)
 
     async def remove(self, user_id: int, other_id: int) -> None:
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             me, other = await self._people(tx, user_id, other_id)
             if await contacts.remove(tx, user_id, other_id):
@@ -101,7 +101,7 @@ class Contacts:
             await outbox.event(tx, type, data, user_id=person.id)
 
     async def block(self, user_id: int, other_id: int) -> None:
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             me, other = await self._people(tx, user_id, other_id)
             await contacts.block(tx, user_id, other_id, outbox.now)
@@ -113,7 +113,7 @@ class Contacts:
             outbox.blocked.append((user_id, other_id))
 
     async def unblock(self, user_id: int, other_id: int) -> None:
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             await self._people(tx, user_id, other_id)
             await contacts.unblock(tx, user_id, other_id)

@@ -25,7 +25,7 @@ from appliance.services.errors import (
     TooLargeError,
     UnsupportedTypeError,
 )
-from appliance.services.ratelimit import limiter
+from appliance.services.ratelimit import Limits
 from appliance.services.unit import Outbox, Work
 from appliance.store import errors as store_errors
 from appliance.store import files
@@ -36,6 +36,9 @@ from appliance.store.files import FileRow, NewFile
 # Bytes gathered before a write to the temp file (in a worker thread).
 WRITE_CHUNK = 256 * 1024
 SWEEP_BATCH = 500
+# A temp file this old is a crash's leftover, not an upload or an export on its way (they
+# write to theirs as the bytes come, and hand it on within minutes).
+TEMP_KEEP_MS = 24 * 3600 * 1000
 THUMB_TYPE = "image/webp"
 AVATAR_SIDE = 256  # profile and group pictures: a square, at most this many pixels a side
 T = TypeVar("T")
@@ -78,7 +81,7 @@ class Served:
 
 
 class Files:
-    def __init__(self, work: Work, config: Settings) -> None:
+    def __init__(self, work: Work, config: Settings, limits: Limits) -> None:
         self.work = work
         self.blobs = BlobStore(config.files_path)
         self.max_image = config.limits.max_image_bytes
@@ -86,7 +89,10 @@ class Files:
         self.quota = config.limits.storage_per_user
         self.max_pixels = config.files.max_image_pixels
         self.grace_ms = int(config.files.unattached_hours * 3600 * 1000)
-        self.uploads = limiter(config.limits.uploads_per_user, work.clock)
+        self.uploads = limits.uploads
+        # Several processes on one files folder (docs/scale-out.md): another one's temp files
+        # may be uploads on their way in.
+        self.shared = config.bus.url != "memory://"
 
     @property
     def max_upload(self) -> int:
@@ -94,7 +100,14 @@ class Files:
         return max(self.max_image, self.max_file)
 
     async def prepare(self) -> None:
+        """Make the folders, and remove the temp files a crash left: all of them when this is
+        the only process, else only those older than TEMP_KEEP_MS."""
         await asyncio.to_thread(self.blobs.prepare)
+        await self._remove_temps(everything=not self.shared)
+
+    async def _remove_temps(self, *, everything: bool) -> int:
+        before = None if everything else (self.work.clock.now_ms() - TEMP_KEEP_MS) / 1000
+        return await asyncio.to_thread(self.blobs.remove_temps, before)
 
     # --- uploading ---------------------------------------------------------------------------
 
@@ -104,7 +117,7 @@ class Files:
         """Store an upload streamed as `body` (`length` if the client said it). Over a limit
         it stops as soon as the limit is passed; whatever goes wrong, nothing is left."""
         name = clean_name(name)
-        self.uploads.hit(str(user_id))
+        await self.uploads.hit(str(user_id))
         if length is not None and length > self.max_upload:
             raise self._too_large(self.max_upload)
         try:
@@ -231,7 +244,7 @@ class Files:
         AVATAR_SIDE pixels, WebP, no metadata, kept as a file row of `user_id`'s and handed
         to `attach` in the same job on the writer's thread (which sets it and records the
         events). Whatever goes wrong, nothing is left."""
-        self.uploads.hit(str(user_id))
+        await self.uploads.hit(str(user_id))
         if length is not None and length > self.max_image:
             raise self._too_large(self.max_image)
         try:
@@ -346,7 +359,9 @@ class Files:
 
     async def sweep(self) -> int:
         """Remove uploads that no message refers to and that are older than the grace
-        period, and the bytes no upload names any more. How many uploads went."""
+        period, the bytes no upload names any more, and temp files older than TEMP_KEEP_MS.
+        How many uploads went."""
+        await self._remove_temps(everything=False)
         cutoff = self.work.clock.now_ms() - self.grace_ms
         async with self.work.read() as conn:
             stale = await files.unattached_before(conn, cutoff, SWEEP_BATCH)
@@ -361,7 +376,10 @@ class Files:
     def _forget(self, conn: ThreadConnection, orphaned: list[str]) -> None:
         """Remove bytes that no row names, on the writer's thread: an upload decides there
         whether the bytes it found are still stored (`_store`), so it either comes first (its
-        row keeps them) or after (it finds them gone and stores its own)."""
+        row keeps them) or after (it finds them gone and stores its own). With several
+        processes on PostgreSQL the same holds between them: every write transaction takes
+        the one write lock (store/postgres.py), so this job and another process's `_store`
+        never overlap, and each sees what the other committed."""
         for sha256 in orphaned:
             if files.any_with(conn, sha256) is None:
                 with contextlib.suppress(OSError):

@@ -16,7 +16,7 @@ from appliance.lifecycle import Background
 from appliance.net.mail import Mailer, MailError
 from appliance.services.accounts import Accounts
 from appliance.services.errors import ConflictError, RateLimitedError
-from appliance.services.ratelimit import RateLimiter
+from appliance.services.ratelimit import Limiter
 from appliance.store.events import EventRow
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,9 @@ MENTION_PREVIEW = 200  # characters of the message in a mention email
 
 class Mailings:
     def __init__(
-        self, accounts: Accounts, mailer: Mailer, *, link_hours: int, per_login: RateLimiter,
-        per_address: RateLimiter, online: Callable[[int], bool],
-        muted: Callable[[int, int], Awaitable[bool]], mentions: RateLimiter | None,
+        self, accounts: Accounts, mailer: Mailer, *, link_hours: int, per_login: Limiter,
+        per_address: Limiter, online: Callable[[int], bool],
+        muted: Callable[[int, int], Awaitable[bool]], mentions: Limiter | None,
         urls: Callable[[], list[str]],
     ) -> None:  # fmt: skip
         """`online(user_id)`: whether a device of theirs is connected; `muted(user, chat)`:
@@ -57,7 +57,7 @@ class Mailings:
     def enabled(self) -> bool:
         return self._mailer.enabled
 
-    def reset_requested(self, login: str, origin: str, address: str) -> None:
+    async def reset_requested(self, login: str, origin: str, address: str) -> None:
         """Email a reset link to the account `login` names (username or email), if it has an
         address, at `origin` (the Hearth URL the person's device used)."""
         if not self.enabled:
@@ -65,8 +65,8 @@ class Mailings:
                 "Email is not set up on this Hearth: ask an administrator for a reset link.",
                 code="email_not_set_up",
             )
-        self._per_address.hit(address)
-        self._per_login.hit(login.strip().lower())
+        await self._per_address.hit(address)
+        await self._per_login.hit(login.strip().lower())
         self._sending.spawn(self._send_reset(login.strip(), origin.rstrip("/")), "reset-email")
 
     async def _send_reset(self, login: str, origin: str) -> None:
@@ -96,13 +96,15 @@ class Mailings:
         for user_id in message.get("mentions") or ():
             if user_id == message.get("sender_id") or self._online(user_id):
                 continue
-            try:
-                self._mentions.hit(str(user_id))
-            except RateLimitedError:
-                continue  # told recently: the app shows the rest when they come back
             self._sending.spawn(self._send_mention(user_id, message), "mention-email")
 
     async def _send_mention(self, user_id: int, message: dict[str, object]) -> None:
+        assert self._mentions is not None
+        try:
+            # Counted here, in the task: a bus subscriber (on_event) is not awaited.
+            await self._mentions.hit(str(user_id))
+        except RateLimitedError:
+            return  # told recently: the app shows the rest when they come back
         user = await self._accounts.find(user_id)
         if user is None or user.disabled or not user.email:
             return

@@ -175,7 +175,7 @@ class Messaging:
             async with self.work.read() as conn:
                 body, forwarded = await self._forwarded(conn, forward_of, user_id)
                 attachments, owner = await files.file_ids_of(conn, forward_of), None
-        self.limits.messages.hit(str(user_id))
+        await self.limits.messages.hit(str(user_id))
         new = messages.NewText(
             chat_id=chat_id,
             sender_id=user_id,
@@ -347,7 +347,7 @@ class Messaging:
 
     async def edit(self, user_id: int, message_id: int, body: str) -> shapes.MessageOut:
         body = self._body(body)
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             message, _, _ = await self._message_to_change(tx, message_id, user_id)
             if message.sender_id != user_id:
@@ -371,7 +371,7 @@ class Messaging:
     async def delete(self, user_id: int, message_id: int, scope: str) -> None:
         if scope not in {"me", "everyone"}:
             raise InvalidError("for is me or everyone.", field="for")
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             message, chat, member = await self._message_in_chat(tx, message_id, user_id)
             data = shapes.MessageDeletedOut(
@@ -431,7 +431,7 @@ class Messaging:
 
     async def react(self, user_id: int, message_id: int, emoji: str, *, add: bool) -> None:
         emoji = check_emoji(emoji)
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             message, chat, _ = await self._message_to_change(tx, message_id, user_id)
             if message.deleted:
@@ -458,7 +458,7 @@ class Messaging:
                 )  # fmt: skip
 
     async def pin(self, user_id: int, message_id: int, *, pinned: bool) -> None:
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             message, chat, member = await self._message_to_change(tx, message_id, user_id)
             if chat.kind != "direct" and member.role not in MANAGERS:

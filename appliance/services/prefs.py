@@ -43,7 +43,7 @@ class ChatPrefs:
         self, user_id: int, chat_id: int, *, mute: Mute | None, archive: bool | None
     ) -> shapes.ChatPrefsOut:
         """Mute for 8 hours, a week, always, or unmute; archive or unarchive."""
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             chat, _ = await require_member(tx, chat_id, user_id)
             row = await prefs.get(tx, chat.id, user_id)
@@ -61,7 +61,7 @@ class ChatPrefs:
 
     async def clear(self, user_id: int, chat_id: int) -> shapes.ChatPrefsOut:
         """Clear the chat's history for this member: what is there now is gone for them."""
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             chat, _ = await require_member(tx, chat_id, user_id)
             row = await prefs.get(tx, chat.id, user_id)
@@ -71,7 +71,7 @@ class ChatPrefs:
     async def delete_for_me(self, user_id: int, chat_id: int) -> shapes.ChatPrefsOut:
         """A direct chat gone from this member's list, its history cleared; a new message
         brings it back (with that message only). Groups are left instead."""
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             chat, _ = await require_member(tx, chat_id, user_id)
             if chat.kind != "direct":
@@ -97,7 +97,7 @@ class ChatPrefs:
     # --- stars -------------------------------------------------------------------------------
 
     async def star(self, user_id: int, message_id: int, *, starred: bool) -> None:
-        self.limits.changes.hit(str(user_id))
+        await self.limits.changes.hit(str(user_id))
         async with self.work.unit() as (tx, outbox):
             message = await messages.get(tx, message_id)
             if message is None:

@@ -3,8 +3,9 @@
 An upload is written to a temp file in `files/tmp` (the same file system, so the final rename
 is atomic), hashed as it is written, and renamed into place only when complete: a reader never
 sees half a file, and a failed or cut-off upload leaves nothing behind. Two uploads of the same
-bytes share one copy. Beside a file may sit its thumbnail (`<sha256>.thumb`). Blocking calls:
-run them in a worker thread (`asyncio.to_thread`).
+bytes share one copy. Beside a file may sit its thumbnail (`<sha256>.thumb`). The folder is
+`files.folder` (data_dir/files by default), which several Hearth processes may share
+(docs/scale-out.md). Blocking calls: run them in a worker thread (`asyncio.to_thread`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ _FULL = {errno.ENOSPC, errno.EDQUOT}
 
 def _storage_error(error: OSError) -> Exception:
     return StorageFullError() if error.errno in _FULL else error
+
+
+def _present(path: Path) -> bool:
+    """Whether a stored file is there, asked by opening it: on a network file system shared
+    by several machines an open asks the server (close-to-open consistency), where a stat may
+    answer from a cache that has not yet seen another machine remove the file."""
+    try:
+        os.close(os.open(path, os.O_RDONLY))
+    except OSError:
+        return False
+    return True
 
 
 class Upload:
@@ -72,10 +84,21 @@ class BlobStore:
         self.tmp = root / "tmp"
 
     def prepare(self) -> None:
-        """Make the folders, and remove temp files a crash left (nothing refers to them)."""
+        """Make the folders."""
         self.tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def remove_temps(self, before: float | None = None) -> int:
+        """Remove temp files a crash left (nothing refers to them): all of them, or only those
+        last written before `before` (seconds since the epoch). On a folder several processes
+        share, a fresh temp file is another one's upload on its way in. How many went."""
+        removed = 0
         for leftover in self.tmp.iterdir():
-            leftover.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):  # its upload finished meanwhile
+                if before is not None and leftover.stat().st_mtime >= before:
+                    continue
+                leftover.unlink()
+                removed += 1
+        return removed
 
     def path(self, sha256: str) -> Path:
         if not _SHA256.match(sha256):
@@ -96,14 +119,14 @@ class BlobStore:
             raise _storage_error(error) from error
 
     def has(self, sha256: str) -> bool:
-        return self.path(sha256).is_file()
+        return _present(self.path(sha256))
 
     def keep(self, temp: Path, sha256: str) -> Path:
         """Move a finished temp file into place (atomically); if the store already has these
         bytes, the temp file is dropped instead."""
         final = self.path(sha256)
         try:
-            if final.is_file():
+            if _present(final):
                 temp.unlink(missing_ok=True)
                 return final
             final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

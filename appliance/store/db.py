@@ -103,6 +103,7 @@ class Engine(Protocol):
     async def version(self, conn: Any) -> int: ...
     async def apply(self, conn: Any, migration: Migration) -> None: ...
     def migrating(self, conn: Any) -> contextlib.AbstractAsyncContextManager[None]: ...
+    def claim(self, job: str) -> contextlib.AbstractAsyncContextManager[bool]: ...
     async def closing(self, writer: Any) -> None: ...
     def is_full(self, error: BaseException) -> bool: ...
 
@@ -165,6 +166,11 @@ class SqliteEngine:
     async def migrating(self, conn: Any) -> AsyncIterator[None]:
         """Held while migrations run (the writer's file lock is enough for SQLite)."""
         yield
+
+    @asynccontextmanager
+    async def claim(self, job: str) -> AsyncIterator[bool]:
+        """Always granted: one process owns an SQLite database."""
+        yield True
 
     async def closing(self, writer: Any) -> None:
         await writer.execute("PRAGMA optimize")
@@ -253,6 +259,14 @@ class Database:
             await reader.close()
         self._all_readers.clear()
         self._readers = asyncio.Queue()
+
+    def claim(self, job: str) -> contextlib.AbstractAsyncContextManager[bool]:
+        """`async with db.claim("file-sweep") as mine:` whether this process runs `job` now.
+        Several processes sharing one database (PostgreSQL) each run the same housekeeping:
+        one of them at a time holds the claim for the block, the others get False and skip.
+        It saves repeated work only; what the jobs write stays safe without it (every write
+        transaction runs alone, see postgres.py)."""
+        return self.engine.claim(job)
 
     async def _migrate(self, conn: Any) -> None:
         async with self.engine.migrating(conn):

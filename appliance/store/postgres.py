@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -36,6 +37,8 @@ T = TypeVar("T")
 # pg_advisory_lock keys (any 64-bit numbers; these spell "hearth" and what they guard).
 WRITE_LOCK = 0x6865617274680001
 MIGRATE_LOCK = 0x6865617274680002
+# Once-only jobs (`Database.claim`): "hear", then the CRC-32 of the job's name.
+_JOB_LOCKS = 0x6865617200000000
 
 SCHEMA_TABLE = "hearth_schema"
 
@@ -229,6 +232,14 @@ def schema_version(conn: ThreadConnection) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def job_lock(job: str) -> int:
+    """The advisory lock key of a once-only job."""
+    key = _JOB_LOCKS | zlib.crc32(job.encode())
+    if key in (WRITE_LOCK, MIGRATE_LOCK):
+        raise ValueError(f"the job name {job!r} spells a lock of the store's own: rename it")
+    return key
+
+
 def describe(url: str) -> str:
     """The URL without its password, for messages and logs."""
     info = psycopg.conninfo.conninfo_to_dict(url)
@@ -273,6 +284,18 @@ class PostgresEngine:
             yield
         finally:
             await conn.execute(f"SELECT pg_advisory_unlock({MIGRATE_LOCK})")
+
+    @contextlib.asynccontextmanager
+    async def claim(self, job: str) -> Any:
+        """A session advisory lock on a connection of its own, taken without waiting: held
+        for the block, and released by closing that connection (also when the process dies,
+        as PostgreSQL ends its session)."""
+        conn = await Connection.connect(self.url)
+        try:
+            rows = await conn.execute_fetchall(f"SELECT pg_try_advisory_lock({job_lock(job)})")
+            yield bool(rows[0][0])
+        finally:
+            await conn.close()
 
     async def closing(self, writer: Connection) -> None:
         return None

@@ -152,7 +152,7 @@ async def forgot_password(data: ForgotIn) -> None:
     request came to. Answers the same whether or not there is such an account (or an email
     address on it); 409 `email_not_set_up` when this Hearth has no SMTP; 429 past 3 an hour for
     one login or 10 from one address."""
-    hearth().mailings.reset_requested(data.login, request.host_url, client_address())
+    await hearth().mailings.reset_requested(data.login, request.host_url, client_address())
 
 
 @blueprint.post("/auth/reset")

@@ -197,7 +197,7 @@ async def test_names_are_cleaned_for_display(pair):
 
 async def test_uploads_are_rate_limited(people, app, tmp_path):
     hearth = app.extensions["hearth"]
-    hearth.files.uploads.count = 2  # the limiter from limits.uploads_per_user
+    hearth.files.uploads.window.count = 2  # the limiter from limits.uploads_per_user
     (ada,) = await people("ada")
     for n in range(2):
         await uploaded(ada, f"file {n}".encode(), f"{n}.txt")

@@ -38,8 +38,8 @@ def test_the_steps_and_their_order(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path / "data", mdns={"enabled": True}))
     steps = hearth_of(app).lifecycle.steps
     assert [step.name for step in steps] == [
-        "database", "expired sessions", "audience", "hub", "activity", "calls", "event pruning", "files",
-        "file sweep", "email", "mdns",
+        "database", "rate limits", "expired sessions", "audience", "hub", "activity", "calls",
+        "event pruning", "files", "file sweep", "email", "mdns",
     ]  # fmt: skip
     without = create_app(make_settings(tmp_path / "other"))
     assert "mdns" not in [step.name for step in hearth_of(without).lifecycle.steps]

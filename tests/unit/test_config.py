@@ -105,6 +105,11 @@ def test_settings_are_frozen():
             "(top level)",
             "pg_dump",
         ),
+        ({"files": {"folder": " "}}, "files.folder", "expected a folder's path"),
+        ({"files": {"folder": ["a"]}}, "files.folder", "valid path"),
+        # Uploads would lie loose among the database, the signing key and the CA.
+        ({"data_dir": "/srv/h", "files": {"folder": "/srv/h/"}}, "(top level)", "data folder"),
+        ({"files": {"folder": "data/."}}, "(top level)", "folder of its own"),
     ],
 )
 def test_bad_values_name_the_key(raw, path, reason):
@@ -113,6 +118,12 @@ def test_bad_values_name_the_key(raw, path, reason):
     message = str(caught.value)
     assert f"  {path}: " in message
     assert reason in message
+
+
+def test_files_live_in_the_data_folder_unless_files_folder_says_elsewhere():
+    assert parse({"data_dir": "/var/lib/hearth"}).files_path == Path("/var/lib/hearth/files")
+    shared = parse({"data_dir": "/var/lib/hearth", "files": {"folder": "/mnt/shared/files"}})
+    assert shared.files_path == Path("/mnt/shared/files")
 
 
 def test_every_bad_key_is_reported_at_once():

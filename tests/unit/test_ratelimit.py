@@ -1,7 +1,9 @@
 import pytest
 
+from appliance.config import LimitSettings, RateLimit
 from appliance.services.errors import RateLimitedError
-from appliance.services.ratelimit import RateLimiter
+from appliance.services.ratelimit import Limits, MemoryLimiters, RateLimiter
+from tests.support.clock import ManualClock
 
 
 class Clock:
@@ -53,3 +55,24 @@ def test_memory_is_bounded_and_stale_keys_are_swept():
     for n in range(20):
         limiter.hit(f"new{n}")
     assert len(limiter) < 100
+
+
+async def test_memory_limiters_are_awaited_and_count_apart():
+    clock = ManualClock()
+    limits = Limits.from_config(
+        LimitSettings(
+            messages_per_user=RateLimit(count=2, per_seconds=10),
+            changes_per_user=RateLimit(count=1, per_seconds=10),
+        ),
+        MemoryLimiters(clock),
+    )
+    await limits.messages.hit("7")
+    await limits.changes.hit("7")  # another limiter: its own count
+    await limits.messages.hit("7")
+    with pytest.raises(RateLimitedError) as caught:
+        await limits.messages.check("7")
+    assert caught.value.retry_after == pytest.approx(10)
+    await limits.messages.reset("7")
+    await limits.messages.hit("7")
+    await clock.advance(10)
+    await limits.changes.hit("7")
