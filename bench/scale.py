@@ -45,7 +45,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from _common import RESULTS, cpu_seconds, write_result  # noqa: E402
+from _common import RESULTS, cpu_seconds, machine_busy_seconds, write_result  # noqa: E402
 from chat_fanout import (  # noqa: E402
     Api,
     Conn,
@@ -143,6 +143,30 @@ def cpu_of(pids: list[int]) -> float:
     return total
 
 
+def cpu_shares(cluster: Cluster) -> dict[str, float]:
+    """CPU seconds so far of the machine, the Hearth processes, PostgreSQL (every process of
+    it: its backends are its children) and Redis; and the wall clock, to divide by."""
+    hearth = cpu_of([s.process.pid for s in cluster.servers if s.process is not None])
+    redis = getattr(cluster.redis, "_process", None)
+    return {
+        "wall": time.monotonic(),
+        "machine": machine_busy_seconds(),
+        "hearth": hearth,
+        "postgresql": cpu_of(pids_named("postgres")),
+        "redis": cpu_of([redis.pid]) if redis is not None else 0.0,
+    }
+
+
+def pids_named(name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+    return found
+
+
 def run_setup(args: argparse.Namespace, engine: str, count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         cluster = Cluster(Path(folder), engine, count).start()
@@ -173,7 +197,9 @@ def run_setup(args: argparse.Namespace, engine: str, count: int) -> dict[str, An
             fan_start, fan_workers = run_phase(fan, fan_conns, args.procs)
             time.sleep(1.0)
             middle = cpu_of(pids)
+            shares_before = cpu_shares(cluster)
             tp_start, tp_workers = run_phase(tp, tp_conns, args.procs)
+            shares = {k: v - shares_before[k] for k, v in cpu_shares(cluster).items()}
             after = cpu_of(pids)
             logs = "".join(s.log() for s in cluster.servers)
         finally:
@@ -194,6 +220,13 @@ def run_setup(args: argparse.Namespace, engine: str, count: int) -> dict[str, An
             "fanout": round(middle - before, 2),
             "throughput": round(after - middle, 2),
         },
+        # Cores busy during the throughput phase, whole machine and by whom: the load
+        # generator is what the machine did beyond Hearth, PostgreSQL and Redis.
+        "throughput_cores_busy": {
+            who: round(seconds / shares["wall"], 2)
+            for who, seconds in shares.items()
+            if who != "wall"
+        },
         "announcements_read_back": logs.count("never announced"),
         "tracebacks_in_logs": logs.count("Traceback"),
     }
@@ -207,7 +240,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
 
     labels = [f"{r['engine']}\n{r['processes']} process{'es' if r['processes'] > 1 else ''}"
               for r in runs]  # fmt: skip
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (left, right, cores) = plt.subplots(1, 3, figsize=(16, 4.2))
     left.bar(labels, [r["stored_per_s"] for r in runs], color="#4a7")
     left.set_title("Stored messages/s (acknowledged = committed)")
     for x, r in enumerate(runs):
@@ -221,6 +254,20 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     right.set_xticks(list(xs), labels)
     right.set_title("Delivery to 100 online members (ms)")
     right.legend()
+    bottom = [0.0] * len(runs)
+    busy = [r.get("throughput_cores_busy", {}) for r in runs]
+    parts = {"hearth": "#4a7", "postgresql": "#58c", "redis": "#c55"}
+    for who, color in parts.items():
+        heights = [b.get(who, 0.0) for b in busy]
+        cores.bar(list(xs), heights, bottom=bottom, label=who, color=color)
+        bottom = [a + h for a, h in zip(bottom, heights, strict=True)]
+    rest = [max(0.0, b.get("machine", 0.0) - top) for b, top in zip(busy, bottom, strict=True)]
+    cores.bar(list(xs), rest, bottom=bottom, label="load generator, rest", color="#bbb")
+    cores.axhline(multiprocessing.cpu_count(), color="gray", linestyle="--", linewidth=1,
+                  label="cores")  # fmt: skip
+    cores.set_xticks(list(xs), labels)
+    cores.set_title("Cores busy while storing as fast as it can")
+    cores.legend(fontsize=8)
     fig.suptitle(f"Hearth scale-out on one {multiprocessing.cpu_count()}-core machine")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

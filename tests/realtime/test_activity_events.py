@@ -17,7 +17,7 @@ async def test_the_count_reaches_whom_it_concerns_and_read_reaches_my_devices(pe
         frame = await socket.expect("activity")
         assert frame["type"] == "signal" and frame["data"]["unread"] == 1
     await cy.api("PUT", f"/messages/{mine['id']}/reactions/{quote('👍')}", status=204)
-    assert (await laptop.expect("activity", where=lambda f: f["data"]["unread"] == 2))
+    assert await laptop.expect("activity", where=lambda f: f["data"]["unread"] == 2)
     await cy.send(chat["id"], f"@{bob.username} and @{ada.username}")
     assert (await bobs.expect("activity"))["data"]["unread"] == 1
     await phone.expect("activity", where=lambda f: f["data"]["unread"] == 3)

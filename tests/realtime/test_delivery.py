@@ -11,6 +11,9 @@ from tests.support.people import ServedPeople, new_client_id
 from tests.support.server import HearthServer, roomy_config
 from tests.support.wire import Socket, message_ids
 
+SERVED_ON = ("sqlite", "postgresql")  # conftest: each served test on both engines
+
+
 DAY_MS = 86_400_000
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+SERVED_ON = ("sqlite", "postgresql")  # conftest: each served test on both engines
+
+
 THUMBS_UP = "\N{THUMBS UP SIGN}"
 CHAT_EVENT_FIELDS = {"id", "kind", "title", "topic", "is_public", "created_by", "created_at"}
 
