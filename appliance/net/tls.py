@@ -18,11 +18,13 @@ CA: the chain served) and key.pem (0600).
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import ipaddress
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,15 +127,17 @@ def ensure_certificate(
     cert_path, key_path = tls_dir / CERT_FILE, tls_dir / KEY_FILE
     try:
         _prepare_dir(tls_dir)
-        authority = _ensure_authority(tls_dir, wanted, at)
-        problem = _reuse_problem(cert_path, key_path, wanted, authority.cert, at)
-        if problem is not None:
-            log.info("issuing a new TLS certificate in %s: %s", tls_dir, problem)
-            chain_pem, key = _issue(authority, wanted, at)
-            # Key first: if we die between the two writes, the pair no longer matches and
-            # the next start issues again instead of serving a certificate without its key.
-            _write_atomically(key_path, _key_pem(key), 0o600)
-            _write_atomically(cert_path, chain_pem, 0o644)
+        with _alone_in(tls_dir):
+            _remove_leftovers(tls_dir)
+            authority = _ensure_authority(tls_dir, wanted, at)
+            problem = _reuse_problem(cert_path, key_path, wanted, authority.cert, at)
+            if problem is not None:
+                log.info("issuing a new TLS certificate in %s: %s", tls_dir, problem)
+                chain_pem, key = _issue(authority, wanted, at)
+                # Key first: if we die between the two writes, the pair no longer matches and
+                # the next start issues again instead of serving a certificate without its key.
+                _write_atomically(key_path, _key_pem(key), 0o600)
+                _write_atomically(cert_path, chain_pem, 0o644)
     except OSError as exc:
         raise TLSError(f"cannot set up the TLS certificate in {tls_dir}: {exc}") from exc
     ca_path = tls_dir / CA_CERT_FILE
@@ -213,7 +217,24 @@ def _dns_name(name: str) -> str:
 def _prepare_dir(tls_dir: Path) -> None:
     tls_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     tls_dir.chmod(0o700)  # mkdir's mode is cut by the umask and skipped if the dir exists
-    # Leftovers of a write interrupted by a crash or power cut.
+
+
+@contextmanager
+def _alone_in(tls_dir: Path) -> Iterator[None]:
+    """One process at a time looks at the CA and certificate and makes what is missing: several
+    Hearth processes starting at once on a shared data folder (docs/scale-out.md) would each
+    make a CA of their own, and devices would trust one of them."""
+    folder = os.open(tls_dir, os.O_RDONLY)  # the folder itself is the lock: no extra file
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)  # let go when it closes, or the process dies
+        yield
+    finally:
+        os.close(folder)
+
+
+def _remove_leftovers(tls_dir: Path) -> None:
+    """Leftovers of a write interrupted by a crash or power cut (none is under way: this
+    process holds the folder)."""
     for leftover in tls_dir.glob(f".*{_TEMP_SUFFIX}"):
         leftover.unlink(missing_ok=True)
 

@@ -8,6 +8,8 @@ import hashlib
 import ipaddress
 import ssl
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -540,3 +542,23 @@ async def test_client_refuses_a_name_the_certificate_does_not_cover(tmp_path: Pa
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_processes_starting_at_once_on_a_shared_folder_make_one_authority(tmp_path):
+    """Eight at once (threads: each opens the lock file on its own, as processes do), ten
+    times over: one CA, one certificate, that every one of them serves."""
+    for round_ in range(10):
+        data = tmp_path / f"data{round_}"
+        barrier = threading.Barrier(8)
+
+        def made(data: Path = data, barrier: threading.Barrier = barrier) -> tuple[str, str]:
+            barrier.wait()
+            certificate = ensure_certificate(data, [], [])
+            return str(certificate.ca_fingerprint_sha256), certificate.fingerprint_sha256
+
+        with ThreadPoolExecutor(8) as pool:
+            seen = set(pool.map(lambda _: made(), range(8)))
+        assert len(seen) == 1, seen
+        ca, served = seen.pop()
+        assert fingerprint(data / "tls" / "ca.pem") == ca
+        assert fingerprint(data / "tls" / "cert.pem") == served
