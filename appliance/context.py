@@ -280,7 +280,7 @@ def build(
             clock,
         ),
         mailings=mailings,
-        health=Health(db, config.data_dir),
+        health=Health(db, config.data_dir, config.files_path),
         export=Export(work, config),
         leaving=Leaving(accounts, messaging, config.messages.on_account_deleted),
         limiters=limiters,

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import time
 from dataclasses import dataclass
@@ -37,9 +38,10 @@ class Check:
 
 
 class Health:
-    def __init__(self, db: Database, data_dir: Path) -> None:
+    def __init__(self, db: Database, data_dir: Path, files_dir: Path | None = None) -> None:
         self._db = db
         self._data_dir = data_dir
+        self._files_dir = files_dir or data_dir / "files"  # files.folder may be elsewhere
         self._started = time.monotonic()
 
     @property
@@ -80,6 +82,11 @@ class Health:
             database = f"the database did not answer within {CHECK_TIMEOUT_SECONDS:g} s"
         except Exception as error:  # any failure is the answer here, not a 500
             database = f"the database cannot be read: {error}"
-        free = shutil.disk_usage(self._data_dir).free
-        disk = "ok" if free >= LOW_DISK_BYTES else f"only {free // 1000**2} MB free"
+        disk = "ok"
+        for folder, where in ((self._data_dir, ""), (self._files_dir, " for files")):
+            with contextlib.suppress(FileNotFoundError):  # not made yet: nothing stored there
+                free = shutil.disk_usage(folder).free
+                if free < LOW_DISK_BYTES:
+                    disk = f"only {free // 1000**2} MB free{where}"
+                    break
         return Check(database == "ok" and disk == "ok", database, disk)
