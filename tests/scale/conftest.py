@@ -5,6 +5,7 @@ but for what they share."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ async def nodes(shared, tmp_path: Path) -> AsyncIterator[list[HearthServer]]:
     pg, redis = shared
     database = pg.create_database(f"two_{tmp_path.name[-20:].lower()}")
     data = tmp_path / "data"  # one folder both reach: the signing secret, files, the CA
-    servers = []
+    configs = []
     for name in ("a", "b"):
         folder = tmp_path / name
         folder.mkdir()
@@ -36,12 +37,18 @@ async def nodes(shared, tmp_path: Path) -> AsyncIterator[list[HearthServer]]:
         )
         raw = yaml.safe_load(config.read_text())
         config.write_text(yaml.safe_dump({**raw, "data_dir": str(data)}))
-        servers.append(HearthServer(config).start(timeout=60))  # one after the other
+        configs.append(config)
+    # Both at once, as an admin's service manager starts them: they race to migrate the
+    # database and to make the shared folder's secret and CA, and must agree.
+    servers = [HearthServer(config) for config in configs]
     try:
+        with ThreadPoolExecutor(len(servers)) as pool:
+            list(pool.map(lambda server: server.start(timeout=60), servers))
         yield servers
     finally:
         for server in servers:
-            server.stop()
+            if server.process is not None:
+                server.stop()
 
 
 @pytest.fixture
