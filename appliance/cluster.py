@@ -25,7 +25,7 @@ import contextlib
 import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable
 from typing import Any
 
 from redis import asyncio as aioredis
@@ -60,6 +60,13 @@ class Unreachable(errors.ConflictError):
     """The process an op was forwarded to did not answer."""
 
 
+def _cut_off() -> Unreachable:
+    return Unreachable(
+        "The other Hearth processes cannot be reached just now; try again in a moment.",
+        code="host_unreachable",
+    )
+
+
 class Cluster:
     def __init__(self, url: str, node: str, *, prefix: str = "hearth") -> None:
         self.node = node
@@ -76,6 +83,9 @@ class Cluster:
         self._theirs: dict[str, dict[str, dict[int, Any]]] = {}
         self._heard: dict[str, float] = {}  # node -> when it was last heard (loop time)
         self._heard_myself = 0.0
+        self._back_at = -DEAD_AFTER  # when Redis last answered again after an outage
+        self._backs: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._running: set[asyncio.Task[None]] = set()  # answers and reactions under way
         self._watchers: dict[str, Watcher] = {}
         self._pushes: list[Callable[[Collection[int], str], None]] = []
         self._dead: list[Callable[[str], Awaitable[None]]] = []
@@ -110,7 +120,9 @@ class Cluster:
             await self._redis.delete(self._alive_key(self.node))
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in self._running:
+            task.cancel()
+        for task in [*self._tasks, *self._running]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for waiter in self._asked.values():
@@ -163,6 +175,8 @@ class Cluster:
 
     async def ask(self, node: str, op: str, arguments: dict[str, Any]) -> Any:
         """Have process `node` run `op`; its answer, or the service error it raised."""
+        if self._down:
+            raise _cut_off()
         key = f"{self.node}.{next(self._ids)}"
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._asked[key] = waiter
@@ -189,22 +203,37 @@ class Cluster:
     def on_dead(self, reaction: Callable[[str], Awaitable[None]]) -> None:
         self._dead.append(reaction)
 
+    def on_back(self, reaction: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `reaction()` when Redis answers again after an outage (it may be empty)."""
+        self._backs.append(reaction)
+
     # --- Redis keys for what lives on one process ----------------------------------------------
 
     async def claim(self, table: str, key: int) -> str:
         """Claim `key` of `table` for this process unless a live process holds it; returns
         the holder."""
         name = f"{self._prefix}:{table}"
-        if await self._redis.hsetnx(name, str(key), self.node):
-            return self.node
-        holder = str(await self._redis.hget(name, str(key)) or "")
-        if holder and (self.alive(holder) or await self.alive_in_redis(holder)):
-            return holder
-        await self._redis.hset(name, str(key), self.node)  # a dead process's: taken over
+        try:
+            if await self._redis.hsetnx(name, str(key), self.node):
+                return self.node
+            holder = str(await self._redis.hget(name, str(key)) or "")
+            if holder and (self.alive(holder) or await self.alive_in_redis(holder)):
+                return holder
+            await self._redis.hset(name, str(key), self.node)  # a dead process's: taken over
+        except (RedisError, OSError) as error:
+            raise _cut_off() from error
         return self.node
 
+    async def reclaim(self, table: str, keys: Iterable[int]) -> None:
+        """Hold these keys again (Redis came back, perhaps empty)."""
+        for key in keys:
+            await self._redis.hset(f"{self._prefix}:{table}", str(key), self.node)
+
     async def holder(self, table: str, key: int) -> str | None:
-        holder = await self._redis.hget(f"{self._prefix}:{table}", str(key))
+        try:
+            holder = await self._redis.hget(f"{self._prefix}:{table}", str(key))
+        except (RedisError, OSError) as error:
+            raise _cut_off() from error
         return None if holder is None else str(holder)
 
     async def held_by(self, table: str, node: str) -> list[int]:
@@ -266,15 +295,33 @@ class Cluster:
             except (RedisError, OSError) as error:
                 self._trouble(error)
                 continue
+            if self._down:
+                self._back()
             self._say("beat")
             await self._bury()
+
+    def _back(self) -> None:
+        """Redis answers again after an outage. What was said meanwhile is lost, and Redis may
+        have restarted empty: say hello again (the others answer with their state), and let
+        what keeps keys in Redis put them back (`on_back`)."""
+        self._down = False
+        self._back_at = asyncio.get_running_loop().time()
+        log.warning("Redis answers again: the other Hearth processes can be reached")
+        self._hello()
+        for reaction in list(self._backs):
+            self._spawn(reaction(), "cluster-back")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
     async def _bury(self) -> None:
         """Processes silent for DEAD_AFTER whose key expired are dead; unless this one is cut
         off from Redis itself (it did not even hear its own beat)."""
         now = asyncio.get_running_loop().time()
-        if now - self._heard_myself > DEAD_AFTER:
-            return
+        if now - self._heard_myself > DEAD_AFTER or now - self._back_at < DEAD_AFTER:
+            return  # cut off, or just back: the others may not have beaten again yet
         for node, heard in list(self._heard.items()):
             if now - heard < DEAD_AFTER or await self.alive_in_redis(node):
                 continue
@@ -295,13 +342,9 @@ class Cluster:
                 await asyncio.sleep(RECONNECT_DELAY)
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.subscribe(self._everyone, self._mine)
-                    self._hello()  # what was said meanwhile is lost: ask for it again
                 continue
             if message is None:
                 continue
-            if self._down:
-                self._down = False
-                log.warning("the other Hearth processes can be reached again")
             try:
                 self._heard_from(json.loads(message["data"]))
             except Exception:
@@ -352,9 +395,9 @@ class Cluster:
             deliver(users, str(message["f"]))
 
     def _on_ask(self, node: str, message: dict[str, Any]) -> None:
-        asyncio.get_running_loop().create_task(
+        self._spawn(
             self._answer(node, str(message["id"]), str(message["op"]), message["a"]),
-            name="cluster-answer",
+            "cluster-answer",
         )
 
     async def _answer(self, node: str, key: str, op: str, arguments: dict[str, Any]) -> None:

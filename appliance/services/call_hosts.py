@@ -53,6 +53,7 @@ class HostedCalls(Calls):
         self.book.moved = lambda user_id, in_call: cluster.share("call", user_id, in_call or None)
         cluster.serve(self._serve)
         cluster.on_dead(self._host_died)
+        cluster.on_back(self._hold_again)
 
     # --- routing -------------------------------------------------------------------------------
 
@@ -214,6 +215,14 @@ class HostedCalls(Calls):
         for chat_id in chats:
             await self.cluster.forget(TABLE, chat_id)
         log.warning("ended the calls of Hearth process %s, which stopped", node)
+
+    async def _hold_again(self) -> None:
+        """Redis is back, perhaps empty: the chats of the calls here are held by this process
+        again, so ops for them find it."""
+        try:
+            await self.cluster.reclaim(TABLE, {live.chat_id for live in self.book.calls()})
+        except Exception:
+            log.exception("could not hold this process's calls in Redis again")
 
     async def _end_orphan(self, row: CallRow) -> None:
         """End a call no process holds: logged, and its members told."""

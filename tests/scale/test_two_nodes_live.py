@@ -6,6 +6,7 @@ process is killed ends for those on the other."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -178,3 +179,37 @@ async def test_a_call_ends_for_everyone_when_its_process_is_killed(nodes, people
     again = await callee.ok("call.start", {"chat_id": chat["id"], "kind": "audio"})  # b holds it
     assert again["state"] == "ringing"
     assert b.log().count("Traceback") == 0
+
+
+async def test_a_call_across_processes_goes_on_through_a_redis_restart(nodes, shared, people):
+    """Redis restarts empty in the middle of a call held by one process: an op forwarded
+    meanwhile fails at once and says why; afterwards the holder holds the chat again and ops
+    reach it; nobody is taken for dead and the call goes on."""
+    _, b = nodes
+    _, redis = shared
+    ada, bob = await people("ada", "bob")
+    chat = await ada.direct(bob)
+    caller = await ada.connect()  # on a: the call lives there
+    callee = await on(bob, b).connect()
+    call = await caller.ok("call.start", {"chat_id": chat["id"], "kind": "audio"})
+    await callee.ok("call.accept", {"call_id": call["id"]})
+    media = {"call_id": call["id"], "mic": False, "camera": False, "screen": False}
+    redis.halt()
+    try:
+        refused = await callee.request("call.media", media)
+        assert refused["error"]["code"] == "host_unreachable", refused
+    finally:
+        redis.start()  # empty: the claims and the liveness keys are gone
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CROSS
+    while (reply := await callee.request("call.media", media))["ok"] is not True:
+        assert loop.time() < deadline, reply
+        await asyncio.sleep(0.2)
+    changed = await caller.expect("call.media", where=about(bob.id), timeout=CROSS)
+    assert changed["data"]["mic"] is False
+    assert caller.events("call.ended") == [] and callee.events("call.ended") == []
+    await callee.ok("call.end", {"call_id": call["id"]})
+    for socket in (caller, callee):
+        ended = await socket.expect("call.ended", timeout=CROSS)
+        assert ended["data"]["call"]["outcome"] == "completed"
+    assert "taken for dead" not in b.log()
