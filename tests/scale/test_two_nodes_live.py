@@ -160,14 +160,21 @@ async def test_someone_in_a_call_on_one_process_is_busy_for_a_call_through_the_o
     assert taken["error"]["code"] == "call_in_progress"
 
 
-async def test_a_call_ends_for_everyone_when_its_process_is_killed(nodes, people):
-    a, b = nodes
+async def answered_across(nodes, people) -> tuple[Any, ...]:
+    """Ada, on the first process, calls Bob, on the second, who answers: the call lives on
+    the first. (Ada, Bob, their chat, their sockets, the call.)"""
     ada, bob = await people("ada", "bob")
     chat = await ada.direct(bob)
     caller = await ada.connect()
-    callee = await on(bob, b).connect()
+    callee = await on(bob, nodes[1]).connect()
     call = await caller.ok("call.start", {"chat_id": chat["id"], "kind": "audio"})
     await callee.ok("call.accept", {"call_id": call["id"]})
+    return ada, bob, chat, caller, callee, call
+
+
+async def test_a_call_ends_for_everyone_when_its_process_is_killed(nodes, people):
+    a, b = nodes
+    ada, _, chat, _, callee, call = await answered_across(nodes, people)
     a.stop(signal.SIGKILL)
     ended = await callee.expect("call.ended", timeout=CROSS)
     assert ended["data"]["call"]["id"] == call["id"]
@@ -187,12 +194,7 @@ async def test_a_call_across_processes_goes_on_through_a_redis_restart(nodes, sh
     reach it; nobody is taken for dead and the call goes on."""
     _, b = nodes
     _, redis = shared
-    ada, bob = await people("ada", "bob")
-    chat = await ada.direct(bob)
-    caller = await ada.connect()  # on a: the call lives there
-    callee = await on(bob, b).connect()
-    call = await caller.ok("call.start", {"chat_id": chat["id"], "kind": "audio"})
-    await callee.ok("call.accept", {"call_id": call["id"]})
+    _, bob, _, caller, callee, call = await answered_across(nodes, people)
     media = {"call_id": call["id"], "mic": False, "camera": False, "screen": False}
     redis.halt()
     try:
