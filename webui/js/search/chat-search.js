@@ -84,7 +84,8 @@ export async function openChatSearch(ctx, chatId, view) {
     const hit = hits[i];
     // A reply kept in its thread is not in the timeline: go to its thread's root.
     const id = hit.thread_root_id && !hit.also_to_chat ? hit.thread_root_id : hit.id;
-    if (!(await view.jumpTo(id, false)) || index !== i) return;
+    // Closed, or moved on, while the jump loaded history: mark nothing.
+    if (!(await view.jumpTo(id, false)) || index !== i || !bar.isConnected) return;
     const node = view.list.querySelector(`.message[data-message-id="${Number(id)}"]`);
     if (!node) return;
     node.classList.add('search-current');
