@@ -45,7 +45,8 @@ def prepare(data_dir: Path) -> None:
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         data_dir.chmod(0o700)
-        probe = data_dir / ".write-check"
+        # A name of its own: processes starting at once on a shared folder each probe.
+        probe = data_dir / f".write-check-{os.getpid()}-{secrets.token_hex(4)}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
