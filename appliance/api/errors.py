@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from appliance.services.errors import (
+    BusyError,
     ConflictError,
     ForbiddenError,
     InvalidError,
@@ -31,6 +32,7 @@ _STATUS: list[tuple[type[ServiceError], int]] = [
     (TooLargeError, 413),
     (UnsupportedTypeError, 415),
     (RateLimitedError, 429),
+    (BusyError, 503),
     (StorageFullError, 507),
 ]
 

@@ -32,7 +32,7 @@ from appliance.services.ratelimit import Limits
 from appliance.services.tokens import token_hash
 from appliance.services.unit import Outbox, Work
 from appliance.store import invites, personal, sessions, settings, users
-from appliance.store.db import Connection, ThreadConnection, on_thread
+from appliance.store.db import Connection, ThreadConnection, alone_in, on_thread
 from appliance.store.errors import DuplicateError
 from appliance.store.invites import InviteRow
 from appliance.store.users import UserRow
@@ -44,6 +44,10 @@ SETUP_TOKEN_KEY = "setup_token"  # noqa: S105 (a settings key)
 DM_POLICIES = frozenset({"everyone", "contacts"})
 PROFILE_LIMITS = {"display_name": DISPLAY_NAME_MAX, "bio": BIO_MAX, "status_text": STATUS_TEXT_MAX}
 PUBLIC_FIELDS = frozenset(PROFILE_LIMITS)  # what others see of a profile (views.user)
+
+# Decisions on who is an admin run one at a time across processes (store/db.py `alone`):
+# two admins taking each other's rights at once would leave none.
+ADMINS = "admins"
 
 
 def announce_profile(conn: ThreadConnection, outbox: Outbox, user: UserRow) -> None:
@@ -170,6 +174,7 @@ class Accounts:
             raise ConflictError("Hearth is already set up.", code="setup_done")
         new = await self._new_user(username, password, display_name, email)
         async with self._work.unit() as (tx, outbox):
+            await alone_in(tx, ADMINS)
             if await users.count(tx) > 0:  # set up meanwhile, by another request
                 raise ConflictError("Hearth is already set up.", code="setup_done")
             expected = await settings.get(tx, SETUP_TOKEN_KEY)
@@ -296,6 +301,7 @@ class Accounts:
             user = await users.get(tx, user_id)
             if user is None:
                 raise NotFoundError("No such user.")
+            await alone_in(tx, ADMINS)
             if user.is_admin and not user.disabled and await users.count_admins(tx) <= 1:
                 raise ConflictError(
                     "Hearth needs at least one active admin: make someone else an admin first.",
@@ -459,6 +465,7 @@ class Accounts:
             if user is None:
                 raise NotFoundError("No such user.")
             losing_admin = user.is_admin and not user.disabled and (disabled or is_admin is False)
+            await alone_in(tx, ADMINS)
             if losing_admin and await users.count_admins(tx) <= 1:
                 raise ConflictError("Hearth needs at least one active admin.", code="last_admin")
             if disabled is not None:

@@ -27,7 +27,7 @@ from appliance.services.ratelimit import Limits
 from appliance.services.unit import Outbox, Work
 from appliance.store import chats, contacts, messages, prefs, users
 from appliance.store.chats import ChatInviteRow, ChatRow, MemberRow, Refusal, peer_of
-from appliance.store.db import Connection, on_thread
+from appliance.store.db import Connection, alone_in, on_thread
 from appliance.store.users import UserRow
 
 TITLE_LIMIT = limits.TITLE_MAX
@@ -245,6 +245,7 @@ class Chats:
             if other is None or other.disabled:
                 raise NotFoundError("There is no such person.", code="user_not_found")
             key = chats.direct_key(user_id, other_id)
+            await alone_in(tx, f"direct:{key}")  # one chat per pair, if both open it at once
             chat = await chats.get_direct(tx, key)
             # The same rule as sending into it (store/chats.py): an existing chat the other
             # person started can be opened to answer them.

@@ -61,6 +61,16 @@ class RateLimitedError(ServiceError):
         self.retry_after = retry_after
 
 
+class BusyError(ServiceError):
+    """Another process's write crossed this one, and it was undone three times in a row
+    (PostgreSQL only, and rare): nothing was stored; the client may simply try again (503)."""
+
+    code = "busy"
+
+    def __init__(self) -> None:
+        super().__init__("Hearth is busy and did not save this; try again.")
+
+
 class StorageFullError(ServiceError):
     """The appliance's disk is full: the write was not stored (507). Reads still work."""
 

@@ -30,7 +30,7 @@ from appliance.services.unit import Outbox, Work
 from appliance.store import errors as store_errors
 from appliance.store import files
 from appliance.store.blobs import BlobStore, Upload
-from appliance.store.db import ThreadConnection, on_thread
+from appliance.store.db import ThreadConnection, alone, on_thread
 from appliance.store.files import FileRow, NewFile
 
 # Bytes gathered before a write to the temp file (in a worker thread).
@@ -215,6 +215,7 @@ class Files:
         now = self.work.clock.now_ms()
 
         def job(conn: ThreadConnection, _: Outbox) -> FileRow | None:
+            alone(conn, f"bytes:{sha256}")  # kept here or removed by `_forget`, never both
             same = files.same_upload(conn, user_id, sha256, name)
             if same is not None:  # the same upload, twice at once
                 return same
@@ -377,10 +378,11 @@ class Files:
         """Remove bytes that no row names, on the writer's thread: an upload decides there
         whether the bytes it found are still stored (`_store`), so it either comes first (its
         row keeps them) or after (it finds them gone and stores its own). With several
-        processes on PostgreSQL the same holds between them: every write transaction takes
-        the one write lock (store/postgres.py), so this job and another process's `_store`
-        never overlap, and each sees what the other committed."""
+        processes on PostgreSQL the same holds between them: both take the bytes' own lock
+        (store/db.py `alone`), so this job and another process's `_store` never overlap, and
+        each sees what the other committed."""
         for sha256 in orphaned:
+            alone(conn, f"bytes:{sha256}")
             if files.any_with(conn, sha256) is None:
                 with contextlib.suppress(OSError):
                     self.blobs.remove(sha256)

@@ -15,6 +15,7 @@ back. No service publishes by hand.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from appliance.api import shapes
 from appliance.bus import AccessLost, Announcement, Bus
 from appliance.clock import Clock
 from appliance.services.audience import Audience
-from appliance.services.errors import InvalidError, StorageFullError
+from appliance.services.errors import BusyError, InvalidError, StorageFullError
 from appliance.store import errors as store_errors
 from appliance.store import events
 from appliance.store.db import Connection, Database, ThreadConnection, on_thread
@@ -36,6 +37,11 @@ if TYPE_CHECKING:
     from appliance.relay import Relay  # imports redis, which only a shared setup installs
 
 T = TypeVar("T")
+
+# How often a job on the writer's thread runs when PostgreSQL undoes it to break a deadlock
+# with another process's transaction (store/errors.py ContentionError); rare, and the next
+# batch no longer crosses the one that won.
+TRIES = 3
 
 
 def event_data(shape: BaseModel) -> str:
@@ -124,6 +130,12 @@ class Work:
         return await asyncio.shield(self._unit_in_thread(job))
 
     async def _unit_in_thread(self, job: Callable[[ThreadConnection, Outbox], T]) -> T:
+        for _ in range(TRIES - 1):
+            with contextlib.suppress(BusyError):  # undone whole, nothing announced: again
+                return await self._attempt(job)
+        return await self._attempt(job)
+
+    async def _attempt(self, job: Callable[[ThreadConnection, Outbox], T]) -> T:
         outbox = Outbox(self.clock.now_ms())
         with _in_service_terms():
             result = await self.db.write_in_thread(lambda conn: job(conn, outbox))
@@ -170,3 +182,5 @@ def _in_service_terms() -> Iterator[None]:
         raise StorageFullError() from error
     except store_errors.UnstorableTextError as error:
         raise InvalidError(str(error)) from error
+    except store_errors.ContentionError as error:
+        raise BusyError() from error

@@ -9,7 +9,7 @@ from enum import Enum
 import aiosqlite
 
 from appliance.store import contacts
-from appliance.store.db import fetch_one
+from appliance.store.db import alone, alone_in, fetch_one
 
 _CHAT_FIELDS = (
     "id", "kind", "title", "topic", "is_public", "direct_key", "created_by", "created_at",
@@ -189,6 +189,7 @@ async def get_direct(conn: aiosqlite.Connection, key: str) -> ChatRow | None:
 async def update(
     tx: aiosqlite.Connection, chat_id: int, *, title: str, topic: str, is_public: bool
 ) -> None:
+    await alone_in(tx)  # a chat row is written by the write lock's holder only (touch_at_commit)
     await tx.execute(
         "UPDATE chats SET title = ?, topic = ?, is_public = ? WHERE id = ?",
         (title, topic, int(is_public), chat_id),
@@ -400,9 +401,48 @@ async def use_invite(tx: aiosqlite.Connection, code: str, now: int) -> bool:
     return cursor.rowcount == 1
 
 
+def touch(conn: sqlite3.Connection, chat_id: int, message_id: int, at: int) -> None:
+    """A new message is the chat's latest activity. On PostgreSQL that is written when the
+    transaction commits (`touch_at_commit`), so that transactions of several processes never
+    wait on each other's chat rows, and in a different order each (a deadlock)."""
+    later = getattr(conn, "at_commit", None)
+    if later is not None:
+        later.touches.append((chat_id, message_id, at))
+        return
+    conn.execute(
+        "UPDATE chats SET last_message_id = ?, last_activity_at = ? WHERE id = ?",
+        (message_id, at, chat_id),
+    )
+
+
+def touch_at_commit(conn: sqlite3.Connection, touches: list[tuple[int, int, int]]) -> None:
+    """Each chat's latest (chat, message, created_at) becomes its activity (PostgreSQL, under
+    the write lock at commit). Only the transaction holding that lock writes chat rows
+    (`update` and `set_avatar` take it), so this never waits; a chat being deleted meanwhile
+    is skipped. An older message committed after a newer one changes nothing."""
+    latest: dict[int, tuple[int, int]] = {}
+    for chat_id, message_id, at in touches:
+        if message_id > latest.get(chat_id, (0, 0))[0]:
+            latest[chat_id] = (message_id, at)
+    if not latest:
+        return
+    rows = ", ".join(["(?, ?, ?)"] * len(latest))
+    ids = ", ".join(["?"] * len(latest))
+    values = [n for chat_id, (message_id, at) in latest.items() for n in (chat_id, message_id, at)]
+    conn.execute(
+        "UPDATE chats SET last_message_id = v.message_id, last_activity_at = v.at"
+        f" FROM (VALUES {rows}) AS v (chat_id, message_id, at)"
+        " WHERE chats.id = v.chat_id AND coalesce(chats.last_message_id, 0) < v.message_id"
+        f" AND chats.id IN (SELECT id FROM chats WHERE id IN ({ids})"
+        "  FOR NO KEY UPDATE SKIP LOCKED)",
+        [*values, *latest],
+    )
+
+
 def set_avatar(conn: sqlite3.Connection, chat_id: int, file_id: int | None) -> ChatRow:
     """Set (or with None clear) a group's picture; the chat as it is now (a plain sqlite3
     function, for the avatar's job on the writer's thread)."""
+    alone(conn)
     conn.execute("UPDATE chats SET avatar_file_id = ? WHERE id = ?", (file_id, chat_id))
     row = conn.execute(f"SELECT {_CHAT_COLUMNS} FROM chats WHERE id = ?", (chat_id,)).fetchone()
     return _chat(row)

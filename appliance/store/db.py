@@ -24,7 +24,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeAlias, TypeVar
 
 import aiosqlite
 
-from appliance.store.errors import StorageFullError
+from appliance.store.errors import ContentionError, StorageFullError
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class Engine(Protocol):
     def migrating(self, conn: Any) -> contextlib.AbstractAsyncContextManager[None]: ...
     def claim(self, job: str) -> contextlib.AbstractAsyncContextManager[bool]: ...
     async def closing(self, writer: Any) -> None: ...
+    def commit_now(self, writer: Any) -> bool: ...
     def is_full(self, error: BaseException) -> bool: ...
 
 
@@ -174,6 +175,9 @@ class SqliteEngine:
 
     async def closing(self, writer: Any) -> None:
         await writer.execute("PRAGMA optimize")
+
+    def commit_now(self, writer: Any) -> bool:
+        return False
 
     def is_full(self, error: BaseException) -> bool:
         return isinstance(error, sqlite3.Error) and _is_full(error)
@@ -299,6 +303,7 @@ class Database:
         """
         with self._full_storage_is_an_error():
             conn = await self._enter()
+            batch: _Batch | None = None
             try:
                 batch = await self._open_batch(conn)
                 await conn.execute("SAVEPOINT job")
@@ -310,6 +315,8 @@ class Database:
                 await conn.execute("RELEASE job")
                 batch.jobs += 1
             finally:
+                if batch is not None:
+                    await self._commit_if_alone(batch)
                 self._write_lock.release()
             # The batch may fail to commit (disk full): then nothing of it is durable, and we
             # say so.
@@ -318,22 +325,43 @@ class Database:
     async def write_in_thread(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run `job` on the writer's own thread with the plain sqlite3 connection: the whole
         job in one trip to that thread instead of one trip per statement. Same group commit,
-        savepoint and durability as `write()`; for hot paths (sending a message)."""
-        with self._full_storage_is_an_error():
-            conn = await self._enter()
-            try:
-                batch = await self._open_batch(conn)
+        savepoint and durability as `write()`; for hot paths (sending a message).
+
+        A job PostgreSQL undid to break a deadlock (ContentionError) raises only once its
+        batch is over: the rows it waited for are free by then, so it can run again."""
+        crossed: _Batch | None = None
+        try:
+            with self._full_storage_is_an_error():
+                conn = await self._enter()
+                batch: _Batch | None = None
                 try:
-                    result = await on_thread(conn, _in_savepoint, job)
-                except BaseException as error:
-                    if not conn.in_transaction:  # SQLite rolled back the whole batch
-                        await self._rollback_job(conn, batch, error)
-                    raise
-                batch.jobs += 1
-            finally:
-                self._write_lock.release()
-            await asyncio.shield(batch.done)
+                    batch = await self._open_batch(conn)
+                    try:
+                        result = await on_thread(conn, _in_savepoint, job)
+                    except ContentionError:
+                        crossed = batch
+                        raise
+                    except BaseException as error:
+                        if not conn.in_transaction:  # SQLite rolled back the whole batch
+                            await self._rollback_job(conn, batch, error)
+                        raise
+                    batch.jobs += 1
+                finally:
+                    if batch is not None:
+                        await self._commit_if_alone(batch)
+                    self._write_lock.release()
+                await asyncio.shield(batch.done)
+        except ContentionError:
+            if crossed is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(crossed.done)
+            raise
         return result
+
+    async def _commit_if_alone(self, batch: _Batch) -> None:
+        """Commit the batch now if a job took the write lock (`alone`); the lock is held."""
+        if self._batch is batch and self.engine.commit_now(self._writer):
+            await asyncio.shield(self._finish(batch))
 
     @contextmanager
     def _full_storage_is_an_error(self) -> Iterator[None]:
@@ -501,6 +529,23 @@ async def on_thread(
         )
     )
     return result
+
+
+def alone(conn: ThreadConnection, topic: str | None = None) -> None:
+    """From here to its commit, no other process's transaction runs `topic`'s rule: for the
+    few rules that read, then write on what they read (the last admin, one direct chat per
+    pair, bytes kept or removed). SQLite has one writer, so it holds already; on PostgreSQL
+    transactions of several processes run side by side, and this takes an advisory lock.
+    Without a topic: the write lock itself (postgres.py), for writing a chat row; the batch
+    then commits right after this job, so the lock is held only while nothing waits."""
+    if not isinstance(conn, sqlite3.Connection):
+        conn.alone(topic)
+
+
+async def alone_in(tx: aiosqlite.Connection, topic: str | None = None) -> None:
+    """`alone` in a service's transaction."""
+    if not isinstance(tx, aiosqlite.Connection):
+        await on_thread(tx, alone, topic)
 
 
 def dialect(conn: Any) -> str:

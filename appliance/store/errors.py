@@ -14,6 +14,11 @@ class ConstraintError(Exception):
     message names the constraint, as sqlite3.IntegrityError's does on SQLite."""
 
 
+class ContentionError(Exception):
+    """PostgreSQL undid this statement to break a deadlock with another process's transaction
+    (or a serialization failure): nothing of the job stayed, and running it again can work."""
+
+
 class UnstorableTextError(ValueError):
     """Text with a NUL character, which PostgreSQL's text cannot hold (SQLite's can; the
     services refuse it in what people write, so only odd input gets this far)."""

@@ -23,6 +23,17 @@ class EventRow:
     data: str  # JSON text, sent as stored
 
 
+@dataclass(slots=True)
+class Queued:
+    """An event that a PostgreSQL transaction numbers when it commits (postgres.AtCommit);
+    `row` gets its seq then, before anyone outside the transaction sees it."""
+
+    row: EventRow
+    data: str  # what is stored: the message's state as of the commit
+    created_at: int
+    message_id: int | None
+
+
 async def latest_seq(conn: aiosqlite.Connection) -> int:
     async with conn.execute("SELECT coalesce(max(seq), 0) FROM events") as cur:
         row = await cur.fetchone()
@@ -90,12 +101,49 @@ def append(
 ) -> EventRow:
     """Write an event in the open transaction (a plain sqlite3 function: services run it with
     `db.on_thread`, a job on the writer's thread calls it directly). `data` is JSON text;
-    `message_id` names the message whose current state `data` is, so it can be rewritten."""
+    `message_id` names the message whose current state `data` is, so it can be rewritten.
+
+    On PostgreSQL the event is only queued here, and numbered when its transaction commits
+    (postgres.py says why): its seq is 0 until then."""
+    later = getattr(conn, "at_commit", None)
+    if later is not None:
+        queued = Queued(EventRow(0, chat_id, user_id, type, data), data, now, message_id)
+        later.events.append(queued)
+        return queued.row
     row = conn.execute(_INSERT, (chat_id, user_id, type, data, now, message_id)).fetchone()
     return EventRow(row[0], chat_id, user_id, type, data)
 
 
+def number(conn: sqlite3.Connection, queued: list[Queued]) -> None:
+    """Insert queued events in one statement, in order, and give each its seq (PostgreSQL,
+    at commit, under the write lock)."""
+    if not queued:
+        return
+    marks = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(queued))
+    values = [
+        value
+        for each in queued
+        for value in (
+            each.row.chat_id, each.row.user_id, each.row.type, each.data, each.created_at,
+            each.message_id,
+        )
+    ]  # fmt: skip
+    rows = conn.execute(
+        "INSERT INTO events (chat_id, user_id, type, data, created_at, message_id)"
+        f" VALUES {marks} RETURNING seq",
+        values,
+    ).fetchall()
+    # The seqs are drawn in VALUES order.
+    for each, (seq,) in zip(queued, sorted(rows), strict=True):
+        object.__setattr__(each.row, "seq", seq)
+
+
 def rewrite_message(conn: sqlite3.Connection, message_id: int, data: str) -> None:
     """Every stored event that carries this message now carries `data`, its current state:
-    replay never shows text deleted or edited away (a plain sqlite3 function)."""
+    replay never shows text deleted or edited away (a plain sqlite3 function). Events still
+    queued in this transaction are stored that way too."""
     conn.execute("UPDATE events SET data = ? WHERE message_id = ?", (data, message_id))
+    later = getattr(conn, "at_commit", None)
+    for each in later.events if later is not None else ():
+        if each.message_id == message_id:
+            each.data = data

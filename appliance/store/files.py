@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from appliance.store.db import fetch_all, fetch_one
+from appliance.store.db import dialect, fetch_all, fetch_one
 from appliance.store.search_filter import SearchFilter
 
 _FIELDS = (
@@ -281,6 +281,10 @@ async def delete_unattached(tx: aiosqlite.Connection, file_ids: list[int]) -> li
     if not file_ids:
         return []
     marks = ",".join("?" * len(file_ids))
+    if dialect(tx) == "postgresql":
+        # Wait for messages being sent with these files (their link holds a key-share lock)
+        # and keep new links out until the commit: the DELETE below then sees every link.
+        await fetch_all(tx, f"SELECT id FROM files WHERE id IN ({marks}) FOR UPDATE", file_ids)
     gone = await fetch_all(
         tx,
         f"DELETE FROM files WHERE id IN ({marks})"

@@ -79,7 +79,7 @@ async def create(
     reply_to: int | None = None,
     forwarded_from: dict[str, Any] | None = None,
 ) -> MessageRow | None:
-    """Insert a message (a trigger makes it the chat's latest and the sender's read mark);
+    """Insert a message, the chat's latest (a trigger makes it the sender's read mark too);
     None when the sender already has a message with this client_id."""
     forwarded = json.dumps(forwarded_from) if forwarded_from else None
     row = await fetch_one(
@@ -91,6 +91,7 @@ async def create(
     )
     if row is None:
         return None
+    await on_thread(tx, chats.touch, chat_id, row[0], now)
     return MessageRow(
         row[0], chat_id, sender_id, client_id, kind, body, reply_to, forwarded_from, now,
         None, None,
@@ -469,6 +470,8 @@ def insert_text(conn: sqlite3.Connection, new: NewText) -> Inserted:
         inserted[0], new.chat_id, new.sender_id, new.client_id, "text", new.body, new.reply_to,
         new.forwarded_from, new.now, None, None, new.thread_root_id, also,
     )  # fmt: skip
+    if new.thread_root_id is None or also:  # a reply kept in its thread is not the latest
+        chats.touch(conn, new.chat_id, row.id, new.now)
     if new.thread_root_id is not None:
         threads.mark_read(conn, new.sender_id, new.thread_root_id, row.id)
     if attached:

@@ -7,10 +7,14 @@ durability (`Database` in db.py). The statements are the store's own, translated
 (sqltext.py); values are bound on the client side (psycopg's ClientCursor), which lets
 PostgreSQL type them from where they stand, as SQLite does.
 
-Several Hearth processes may share one database. Their write transactions take one advisory
-lock (`WRITE_LOCK`) right after BEGIN, so they commit one at a time, in the order they began:
-event numbers are then committed in order, and a client that resumes after event N can never
-miss an event numbered below one it has seen (docs/architecture.md, "Scale-out").
+Several Hearth processes may share one database, and their write transactions run side by
+side. What must stay in one order is left to the commit (`AtCommit`): a transaction's events
+are queued, not inserted, and at COMMIT it takes one advisory lock (`WRITE_LOCK`), numbers its
+events in one INSERT, moves its chats' latest activity, and commits. So event numbers are
+committed in order, and a client that resumes after event N can never miss an event numbered
+below one it has seen; and the lock holder never waits on a row, because the only rows it
+writes (events, and chats' activity) are written by lock holders only (`alone`).
+docs/architecture.md, "Scale-out", says why and what else runs alone.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +32,8 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from appliance.store.errors import ConstraintError, UnstorableTextError
+from appliance.store import chats, events
+from appliance.store.errors import ConstraintError, ContentionError, UnstorableTextError
 from appliance.store.sqltext import translate
 
 log = logging.getLogger(__name__)
@@ -39,6 +45,17 @@ WRITE_LOCK = 0x6865617274680001
 MIGRATE_LOCK = 0x6865617274680002
 # Once-only jobs (`Database.claim`): "hear", then the CRC-32 of the job's name.
 _JOB_LOCKS = 0x6865617200000000
+# Rules that need one writer at a time (`alone`): "hrtx", then the CRC-32 of the topic.
+_TOPIC_LOCKS = 0x6872747800000000
+
+# Statements that open, settle or undo (part of) a transaction: what was left for the commit
+# follows them (`AtCommit`).
+_CONTROL = re.compile(
+    r"\s*(BEGIN|COMMIT|ROLLBACK\s+TO|ROLLBACK|SAVEPOINT|RELEASE)\b(?:\s+SAVEPOINT\b)?\s*(\w*)",
+    re.IGNORECASE,
+)
+# PostgreSQL's deadlock_detected and serialization_failure: the job may simply run again.
+_CONTENTION = {"40P01", "40001"}
 
 SCHEMA_TABLE = "hearth_schema"
 
@@ -82,22 +99,98 @@ class Rows:
         return iter(self.fetchall())
 
 
+class AtCommit:
+    """What a transaction leaves to its commit: its events, numbered then, and the latest
+    message of each chat it wrote in. A savepoint rolled back takes its share with it."""
+
+    def __init__(self) -> None:
+        self.events: list[events.Queued] = []
+        self.touches: list[tuple[int, int, int]] = []  # (chat, message, created_at)
+        self._marks: list[tuple[str, int, int]] = []  # (savepoint, events, touches)
+        self.write_locked = False  # the write lock was taken before the commit (`alone`)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.touches)
+
+    def control(self, verb: str, name: str) -> None:
+        """Follow a transaction-control statement (COMMIT is `ThreadConnection.commit`)."""
+        if verb in ("BEGIN", "ROLLBACK"):
+            self.clear()
+        elif verb == "SAVEPOINT":
+            self._marks.append((name, len(self.events), len(self.touches)))
+        elif verb in ("RELEASE", "ROLLBACK TO"):
+            while self._marks and self._marks[-1][0] != name:
+                self._marks.pop()  # inner savepoints go with the named one
+            if not self._marks:
+                return
+            _, event_count, touch_count = self._marks[-1]
+            if verb == "RELEASE":
+                self._marks.pop()
+            else:  # the savepoint stays, emptied
+                del self.events[event_count:], self.touches[touch_count:]
+
+    def clear(self) -> None:
+        self.events.clear()
+        self.touches.clear()
+        self._marks.clear()
+        self.write_locked = False
+
+
 class ThreadConnection:
     """The sqlite3.Connection subset the store uses, over a psycopg connection; used on that
     connection's thread only."""
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
+        self.at_commit = AtCommit()
 
     def execute(self, sql: str, values: Sequence[Any] | Mapping[str, Any] = ()) -> Rows:
+        control = _CONTROL.match(sql)
+        if control is not None:
+            verb = " ".join(control.group(1).upper().split())
+            if verb == "COMMIT":
+                self.commit()
+                return Rows([], -1)
+            self.at_commit.control(verb, control.group(2))
         statement = translate(sql)
         with self.raw.cursor() as cursor:
             try:
                 cursor.execute(statement.text, statement.parameters(_values(values)))
             except psycopg.IntegrityError as error:
                 raise ConstraintError(str(error)) from error
+            except psycopg.errors.OperationalError as error:
+                if error.sqlstate in _CONTENTION:
+                    raise ContentionError(str(error)) from error
+                raise
             rows = cursor.fetchall() if cursor.description is not None else []
             return Rows(rows, cursor.rowcount)
+
+    def commit(self) -> None:
+        """Number the transaction's events and move its chats' activity under the write
+        lock, then COMMIT (which releases the lock): one transaction at a time does this."""
+        later = self.at_commit
+        if later and self.in_transaction:
+            self.lock(WRITE_LOCK)
+            conn: Any = self  # what the store's plain functions take (sqlite3's subset)
+            events.number(conn, later.events)
+            chats.touch_at_commit(conn, later.touches)
+        later.clear()
+        with self.raw.cursor() as cursor:
+            cursor.execute("COMMIT")
+
+    def lock(self, key: int) -> None:
+        """Wait for an advisory lock held to the end of this transaction."""
+        with self.raw.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_xact_lock({key})")
+
+    def alone(self, topic: str | None) -> None:
+        """From here to its commit this transaction is the only one to run `topic`'s rule
+        (None: the only one writing at all, as `commit` writes)."""
+        if topic is None:
+            self.lock(WRITE_LOCK)
+            self.at_commit.write_locked = True
+        else:
+            self.lock(topic_lock(topic))
 
     def executemany(self, sql: str, many: Sequence[Sequence[Any] | Mapping[str, Any]]) -> Rows:
         statement = translate(sql)
@@ -209,7 +302,7 @@ class Connection:
 
     async def commit(self) -> None:
         if self.in_transaction:
-            await self.run(self.thread.execute, "COMMIT")
+            await self.run(self.thread.commit)
 
     async def rollback(self) -> None:
         if self.in_transaction:
@@ -238,6 +331,11 @@ def job_lock(job: str) -> int:
     if key in (WRITE_LOCK, MIGRATE_LOCK):
         raise ValueError(f"the job name {job!r} spells a lock of the store's own: rename it")
     return key
+
+
+def topic_lock(topic: str) -> int:
+    """The advisory lock key of a rule that runs alone (`ThreadConnection.alone`)."""
+    return _TOPIC_LOCKS | zlib.crc32(topic.encode())
 
 
 def describe(url: str) -> str:
@@ -300,13 +398,17 @@ class PostgresEngine:
     async def closing(self, writer: Connection) -> None:
         return None
 
+    def commit_now(self, writer: Connection) -> bool:
+        """A job took the write lock (`alone`): its batch commits before another job joins,
+        so the lock is never held by a transaction that may still wait on a row."""
+        return writer.thread.at_commit.write_locked
+
     def is_full(self, error: BaseException) -> bool:
         return is_full(error)
 
 
 def _begin(conn: ThreadConnection) -> None:
-    conn.execute("BEGIN")
-    conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+    conn.execute("BEGIN")  # no lock: transactions run side by side until their commit
 
 
 def _apply(conn: ThreadConnection, sql: str, version: int) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from appliance.realtime.typing_indicator import TYPING_SECONDS
 
-SERVED_ON = ("sqlite", "postgresql")  # conftest: each served test on both engines
-
 
 def about(user_id: int):
     return lambda frame: frame["data"]["user_id"] == user_id

@@ -5,7 +5,7 @@ process always runs it. Each process is a `Database` here, as in `hearth serve`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psycopg
@@ -17,12 +17,6 @@ from appliance.store.postgres import MIGRATE_LOCK, WRITE_LOCK, job_lock
 from tests.support import engines
 
 NOTES = Migration(1, "notes", "CREATE TABLE notes (body text NOT NULL);")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[engines.Postgres]:
-    with engines.postgres() as pg:
-        yield pg
 
 
 @pytest.fixture

@@ -1,12 +1,11 @@
 """The Database on PostgreSQL (issue 10): the same batching, savepoints and durability as on
 SQLite, the same store-function shapes (async, and plain ones run on the connection's thread),
-migrations with the newer-schema refusal, and two processes' writers sharing one database
-without a reader ever seeing a later row before an earlier one."""
+and migrations with the newer-schema refusal. Two processes' writers side by side:
+test_side_by_side.py."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -23,12 +22,6 @@ TABLE = Migration(
     " body text NOT NULL UNIQUE, flag smallint NOT NULL DEFAULT 0);",
 )
 MORE = Migration(2, "more", "ALTER TABLE notes ADD COLUMN extra text;")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[engines.Postgres]:
-    with engines.postgres() as pg:
-        yield pg
 
 
 @pytest.fixture
@@ -111,44 +104,6 @@ async def test_a_newer_schema_is_refused_and_migrations_run_once(url):
         await older.open()
     assert "upgrade Hearth" in str(refused.value)
     assert ":" not in describe(url).split("@")[0].removeprefix("postgresql://")  # no password
-
-
-async def test_two_processes_writers_commit_in_the_order_their_rows_are_numbered(url):
-    """Rows are numbered as they are inserted, and each writer takes the cluster-wide write
-    lock first: so whenever a reader sees row N, it sees every row below N that committed.
-    (Event numbers are what clients resume from; a later one seen first would hide the
-    earlier one from them for good.)"""
-    first = Database(url, read_connections=1, migrations=[TABLE])
-    second = Database(url, read_connections=1, migrations=[TABLE])
-    await first.open()
-    await second.open()
-    stop = asyncio.Event()
-    holes: list[tuple[int, int]] = []
-
-    async def write(db: Database, name: str) -> None:
-        for i in range(120):
-            async with db.write() as tx:
-                await tx.execute("INSERT INTO notes (body) VALUES (?)", (f"{name}{i}",))
-
-    async def watch() -> None:
-        async with first.read() as conn:
-            while not stop.is_set():
-                rows = await conn.execute_fetchall("SELECT count(*), max(id) FROM notes")
-                count, top = rows[0]
-                if top is not None and count != top:
-                    holes.append((count, top))
-                await asyncio.sleep(0)
-
-    watcher = asyncio.create_task(watch())
-    try:
-        await asyncio.gather(write(first, "a"), write(second, "b"))
-    finally:
-        stop.set()
-        await watcher
-        await first.close()
-        await second.close()
-    assert not holes, f"a reader saw later rows before earlier ones: {holes[:5]}"
-    assert _count(url) == 240
 
 
 async def test_a_full_disk_is_a_storage_full_error(db, monkeypatch):
