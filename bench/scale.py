@@ -311,8 +311,8 @@ def main() -> None:
         "caveats": [
             "Load generator, PostgreSQL, Redis and every Hearth process share this machine's "
             "cores: more processes compete for the same two cores.",
-            "PostgreSQL runs durable (fsync on); writers of all processes commit one at a time "
-            "(the lock that keeps event numbers in commit order).",
+            "PostgreSQL runs durable (fsync on); the processes' write transactions run side by "
+            "side and take the one write lock only to number their events and commit.",
         ],
     }
     write_result(NAME, result)
