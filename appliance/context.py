@@ -266,18 +266,11 @@ def build(
         events=events,
         calls=calls,
         hub=hub,
-        event_pruning=Periodic(
-            "event-pruning",
-            PRUNE_EVERY_SECONDS,
-            one_at_a_time(db, "event-pruning", events.prune),
-            clock,
-            at_start=True,
+        event_pruning=Periodic.once_across(
+            db, "event-pruning", PRUNE_EVERY_SECONDS, events.prune, clock, at_start=True
         ),
-        file_sweep=Periodic(
-            "file-sweep",
-            SWEEP_FILES_EVERY_SECONDS,
-            one_at_a_time(db, "file-sweep", files.sweep),
-            clock,
+        file_sweep=Periodic.once_across(
+            db, "file-sweep", SWEEP_FILES_EVERY_SECONDS, files.sweep, clock
         ),
         mailings=mailings,
         health=Health(db, config.data_dir, config.files_path),

@@ -54,6 +54,21 @@ class Periodic:
         self._at_start = at_start
         self._task: asyncio.Task[None] | None = None
 
+    @classmethod
+    def once_across(
+        cls,
+        db: Database,
+        name: str,
+        interval: float,
+        job: Job,
+        clock: Clock,
+        *,
+        at_start: bool = False,
+    ) -> Periodic:
+        """Housekeeping: `job` every `interval` seconds, run by one process at a time of
+        several sharing `db` (`one_at_a_time`, under the same name)."""
+        return cls(name, interval, one_at_a_time(db, name, job), clock, at_start=at_start)
+
     async def start(self) -> None:
         if self._task is not None:
             return
