@@ -205,6 +205,7 @@ def build(
         config.database,
         read_connections=read_connections or config.storage.read_connections,
         busy_timeout_ms=config.storage.busy_timeout_ms,
+        parallel_writes=config.storage.parallel_writes,
     )
     bus = Bus()
     audience = Audience()

@@ -20,7 +20,9 @@ what N boxes would.
 
 Prints JSON and writes bench/results/scale.{json,png}.
 
-    .venv/bin/python bench/scale.py                  # sqlite/1, postgresql/1,2,4
+    .venv/bin/python bench/scale.py                  # sqlite/1, postgresql/1,2, parallel/1,2,4
+
+`postgresql-parallel` is PostgreSQL with `storage.parallel_writes: true` (docs/scale-out.md).
     .venv/bin/python bench/scale.py --quick          # a smoke run (small phases)
     .venv/bin/python bench/scale.py --setups postgresql:2 --senders 40
 """
@@ -69,7 +71,8 @@ AIM = {"two_processes_over_one": 1.7, "p99_ms": 50.0}
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
-    add("--setups", default="sqlite:1,postgresql:1,postgresql:2,postgresql:4",
+    add("--setups", default="sqlite:1,postgresql:1,postgresql:2,postgresql-parallel:1,"
+        "postgresql-parallel:2,postgresql-parallel:4",
         help="engine:processes, comma-separated")  # fmt: skip
     add("--members", type=int, default=100, help="fanout: online members (M)")
     add("--senders-per-group", type=int, default=1, help="fanout: senders (S)")
@@ -102,10 +105,11 @@ class Cluster:
 
     def start(self) -> Cluster:
         sections = server_sections()
-        if self.engine == "postgresql":
+        if self.engine.startswith("postgresql"):
             self.postgres = engines.Postgres(durable=True).start()
             self.redis = engines.Redis().start()
-            sections["storage"] = {"url": self.postgres.url}
+            sections["storage"] = {"url": self.postgres.url,
+                                   "parallel_writes": self.engine.endswith("-parallel")}
             sections["bus"] = {"url": self.redis.url}
         data = self.folder / "data"
         for n in range(self.count):
@@ -283,13 +287,15 @@ def main() -> None:
               f"p99 {runs[-1]['delivery_latency_ms'].get('p99')} ms", file=sys.stderr)  # fmt: skip
     by = {(r["engine"], r["processes"]): r for r in runs}
     ratios: dict[str, float] = {}
+    for engine in ("postgresql", "postgresql-parallel"):
+        first = by.get((engine, 1))
+        for count in (2, 4):
+            more = by.get((engine, count))
+            if first and more and first["stored_per_s"]:
+                ratios[f"{engine}_{count}_over_1"] = round(
+                    more["stored_per_s"] / first["stored_per_s"], 2
+                )
     one = by.get(("postgresql", 1))
-    for count in (2, 4):
-        more = by.get(("postgresql", count))
-        if one and more and one["stored_per_s"]:
-            ratios[f"postgresql_{count}_over_1"] = round(
-                more["stored_per_s"] / one["stored_per_s"], 2
-            )
     sqlite = by.get(("sqlite", 1))
     if sqlite and one and sqlite["stored_per_s"]:
         ratios["postgresql_1_over_sqlite_1"] = round(
@@ -311,8 +317,9 @@ def main() -> None:
         "caveats": [
             "Load generator, PostgreSQL, Redis and every Hearth process share this machine's "
             "cores: more processes compete for the same two cores.",
-            "PostgreSQL runs durable (fsync on); the processes' write transactions run side by "
-            "side and take the one write lock only to number their events and commit.",
+            "PostgreSQL runs durable (fsync on). postgresql: the processes' writes take turns "
+            "(one lock from BEGIN). postgresql-parallel: they run side by side and take the "
+            "lock only to number their events and commit.",
         ],
     }
     write_result(NAME, result)

@@ -123,6 +123,12 @@ class HostedCalls(Calls):
         row = await self.call_log.get(user_id, call_id)  # a member's, or not found
         return await self._seen_by_host(row)
 
+    async def history(
+        self, user_id: int, chat_id: int | None = None, limit: int = 50
+    ) -> list[shapes.CallOut]:
+        rows = await self.call_log.history(user_id, chat_id, limit)
+        return [await self._seen_by_host(row) for row in rows]  # asks only for calls going on
+
     async def ongoing(self, user_id: int) -> list[shapes.CallOut]:
         found = []
         for row in await self.call_log.unfinished_for(user_id):

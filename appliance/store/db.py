@@ -183,12 +183,15 @@ class SqliteEngine:
         return isinstance(error, sqlite3.Error) and _is_full(error)
 
 
-def engine_for(target: Path | str, busy_timeout_ms: int = 5000) -> Engine:
-    """The engine for a database path (SQLite) or a `postgresql://` URL."""
+def engine_for(
+    target: Path | str, busy_timeout_ms: int = 5000, *, parallel_writes: bool = False
+) -> Engine:
+    """The engine for a database path (SQLite) or a `postgresql://` URL (`parallel_writes`:
+    postgres.py)."""
     if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
         from appliance.store.postgres import PostgresEngine
 
-        return PostgresEngine(target)
+        return PostgresEngine(target, parallel_writes=parallel_writes)
     if isinstance(target, str) and target.startswith("sqlite:///"):
         target = target.removeprefix("sqlite:///")
     return SqliteEngine(Path(target), busy_timeout_ms)
@@ -202,8 +205,9 @@ class Database:
         read_connections: int = 3,
         busy_timeout_ms: int = 5000,
         migrations: list[Migration] | None = None,
+        parallel_writes: bool = False,
     ) -> None:
-        self.engine: Engine = engine_for(target, busy_timeout_ms)
+        self.engine: Engine = engine_for(target, busy_timeout_ms, parallel_writes=parallel_writes)
         self._read_count = read_connections
         self._migrations = (
             migrations if migrations is not None else bundled_migrations(self.engine.dialect)

@@ -7,14 +7,19 @@ durability (`Database` in db.py). The statements are the store's own, translated
 (sqltext.py); values are bound on the client side (psycopg's ClientCursor), which lets
 PostgreSQL type them from where they stand, as SQLite does.
 
-Several Hearth processes may share one database, and their write transactions run side by
-side. What must stay in one order is left to the commit (`AtCommit`): a transaction's events
-are queued, not inserted, and at COMMIT it takes one advisory lock (`WRITE_LOCK`), numbers its
-events in one INSERT, moves its chats' latest activity, and commits. So event numbers are
-committed in order, and a client that resumes after event N can never miss an event numbered
-below one it has seen; and the lock holder never waits on a row, because the only rows it
-writes (events, and chats' activity) are written by lock holders only (`alone`).
-docs/architecture.md, "Scale-out", says why and what else runs alone.
+Several Hearth processes may share one database. What must stay in one order is left to
+the commit (`AtCommit`): a transaction's events are queued, not inserted, and at COMMIT it
+takes one advisory lock (`WRITE_LOCK`), numbers its events in one INSERT, moves its chats'
+latest activity, and commits. So event numbers are committed in order, and a client that
+resumes after event N can never miss an event numbered below one it has seen; and the lock
+holder never waits on a row, because the only rows it writes (events, and chats' activity)
+are written by lock holders only (`alone`).
+
+By default each write transaction also takes the lock at BEGIN, so the processes' writes take
+turns and every id a sequence hands out (a message's) is committed in order too. With
+`storage.parallel_writes` they run side by side until their commit: more messages/s, but two
+messages sent into one chat at the same instant through two processes can commit in the
+opposite order of their ids. docs/scale-out.md, "Writes side by side", says what that changes.
 """
 
 from __future__ import annotations
@@ -352,8 +357,9 @@ class PostgresEngine:
     errors: tuple[type[BaseException], ...] = (psycopg.Error,)
     folder = None
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, parallel_writes: bool = False) -> None:
         self.url = url
+        self.parallel_writes = parallel_writes
 
     @property
     def where(self) -> str:
@@ -366,7 +372,7 @@ class PostgresEngine:
         return await Connection.connect(self.url)
 
     async def begin(self, conn: Connection) -> None:
-        await conn.run(_begin, conn.thread)
+        await conn.run(_begin, conn.thread, self.parallel_writes)
 
     async def version(self, conn: Connection) -> int:
         return await conn.run(schema_version, conn.thread)
@@ -401,14 +407,16 @@ class PostgresEngine:
     def commit_now(self, writer: Connection) -> bool:
         """A job took the write lock (`alone`): its batch commits before another job joins,
         so the lock is never held by a transaction that may still wait on a row."""
-        return writer.thread.at_commit.write_locked
+        return self.parallel_writes and writer.thread.at_commit.write_locked
 
     def is_full(self, error: BaseException) -> bool:
         return is_full(error)
 
 
-def _begin(conn: ThreadConnection) -> None:
-    conn.execute("BEGIN")  # no lock: transactions run side by side until their commit
+def _begin(conn: ThreadConnection, parallel: bool) -> None:
+    conn.execute("BEGIN")
+    if not parallel:  # take turns from here (else side by side until the commit)
+        conn.lock(WRITE_LOCK)
 
 
 def _apply(conn: ThreadConnection, sql: str, version: int) -> None:

@@ -117,6 +117,8 @@ async def test_a_call_started_through_one_process_is_joined_through_the_other(
     await caller.expect("call.accepted", timeout=CROSS)
     active = await on(bob, b).api("GET", "/calls/active")  # asked of b, answered by a
     assert [c["participants"] for c in active["calls"]] == [[ada.id, bob.id]]
+    history = await on(bob, b).api("GET", "/calls")  # the history too, for a call going on
+    assert [c["participants"] for c in history["calls"]] == [[ada.id, bob.id]]
 
     peers = [Peer(call["id"], ada.id), Peer(call["id"], bob.id)]
     try:

@@ -1,6 +1,8 @@
-"""Several processes' write transactions on one PostgreSQL run side by side (issue 10): each
-numbers its events and moves its chats' activity only at its commit, under the one write
-lock (store/postgres.py). Each process is a `Database` here, as in `hearth serve`.
+"""Several processes' write transactions on one PostgreSQL, with `storage.parallel_writes`,
+run side by side (issue 10): each numbers its events and moves its chats' activity only at
+its commit, under the one write lock (store/postgres.py). Without it they take turns, and
+message ids are committed in order too. Each process is a `Database` here, as in
+`hearth serve`.
 
 What must hold: a reader never sees event N before an earlier one; a job undone within its
 batch takes its events with it; a message rewritten in the transaction that sent it is
@@ -29,9 +31,11 @@ NOW = 1_700_000_000_000
 async def pair(
     server: engines.Postgres, request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[Database, Database]]:
-    """Two processes' databases on one PostgreSQL database, with Hearth's schema."""
+    """Two processes' databases on one PostgreSQL database, with Hearth's schema; writing
+    side by side unless the test is marked `taking_turns`."""
     url = server.create_database(f"side_{request.node.name.lower()[:40]}")
-    first, second = Database(url, read_connections=1), Database(url, read_connections=1)
+    parallel = "taking_turns" not in request.node.name
+    first, second = (Database(url, read_connections=1, parallel_writes=parallel) for _ in "12")
     await first.open()
     await second.open()
     yield first, second
@@ -115,6 +119,42 @@ async def test_transactions_overlap_yet_events_are_committed_in_number_order(pai
         await watcher
     assert not holes, f"a reader saw later events before earlier ones: {holes[:5]}"
     assert _rows(first, "SELECT count(*), max(seq) FROM events") == [(452, 452)]
+
+
+async def test_by_default_processes_writes_are_taking_turns_so_ids_commit_in_order(pair):
+    """Without parallel_writes, a transaction takes the lock at BEGIN: another process's
+    write waits for it, so the message it sends later has the higher id as well as the
+    higher event number (with parallel_writes the ids can cross, the events never do)."""
+    first, second = pair
+    ada, bo, one, _ = await _people_and_chats(first)
+    opened = asyncio.Event()
+    order: list[str] = []
+
+    async def long_transaction() -> None:
+        async with first.write() as tx:
+            await messages.create(
+                tx, chat_id=one, sender_id=ada, client_id="a", body="first", now=NOW
+            )
+            await on_thread(tx, _event, "first")
+            opened.set()
+            await asyncio.sleep(0.3)  # the other process's write is queued on the lock
+            order.append("first commits")
+
+    async def other_write() -> None:
+        await opened.wait()
+        async with second.write() as tx:
+            order.append("second writes")
+            await messages.create(
+                tx, chat_id=one, sender_id=bo, client_id="b", body="second", now=NOW
+            )
+            await on_thread(tx, _event, "second")
+
+    await asyncio.wait_for(asyncio.gather(long_transaction(), other_write()), 10)
+    assert order == ["first commits", "second writes"]
+    assert [body for (body,) in _rows(first, "SELECT body FROM messages ORDER BY id")] == [
+        "first", "second",
+    ]  # fmt: skip
+    assert _rows(first, "SELECT data FROM events ORDER BY seq") == [('"first"',), ('"second"',)]
 
 
 async def test_an_undone_jobs_events_go_and_its_neighbours_keep_theirs(pair):
