@@ -22,12 +22,14 @@ def shared() -> Iterator[tuple[engines.Postgres, engines.Redis]]:
         yield pg, redis
 
 
-@pytest.fixture
-async def nodes(shared, tmp_path: Path) -> AsyncIterator[list[HearthServer]]:
+def two_processes(
+    shared: tuple[engines.Postgres, engines.Redis], tmp_path: Path
+) -> list[HearthServer]:
+    """Two processes' configs on one fresh database and one fresh shared data folder."""
     pg, redis = shared
     database = pg.create_database(f"two_{tmp_path.name[-20:].lower()}")
     data = tmp_path / "data"  # one folder both reach: the signing secret, files, the CA
-    configs = []
+    servers = []
     for name in ("a", "b"):
         folder = tmp_path / name
         folder.mkdir()
@@ -36,10 +38,15 @@ async def nodes(shared, tmp_path: Path) -> AsyncIterator[list[HearthServer]]:
         )
         raw = yaml.safe_load(config.read_text())
         config.write_text(yaml.safe_dump({**raw, "data_dir": str(data)}))
-        configs.append(config)
-    servers = [HearthServer(config) for config in configs]
+        servers.append(HearthServer(config))
+    return servers
+
+
+@pytest.fixture
+async def nodes(shared, tmp_path: Path) -> AsyncIterator[list[HearthServer]]:
+    servers = two_processes(shared, tmp_path)
     try:
-        for server in servers:  # one after the other (starting at once: next session)
+        for server in servers:  # one after the other; at once: test_first_start.py
             server.start(timeout=60)
         yield servers
     finally:
