@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from appliance.store.events import EventRow
 
@@ -54,18 +55,32 @@ class Announcement:
         )  # fmt: skip
 
     def encode(self) -> str:
-        return json.dumps({
+        return json.dumps(self._raw())
+
+    @staticmethod
+    def encode_many(many: list[Announcement]) -> str:
+        """Several announcements as one text (a process's units committed together)."""
+        return json.dumps([each._raw() for each in many])
+
+    def _raw(self) -> dict[str, Any]:
+        return {
             "node": self.node,
             "events": [[e.seq, e.chat_id, e.user_id, e.type, e.data] for e in self.events],
             "joined": self.joined, "left": self.left, "dropped": self.dropped,
             "blocked": self.blocked, "unblocked": self.unblocked,
             "sessions_ended": self.sessions_ended,
-        })  # fmt: skip
+        }  # fmt: skip
 
     @classmethod
     def decode(cls, text: str | bytes) -> Announcement:
-        raw = json.loads(text)
+        return cls._from_raw(json.loads(text))
 
+    @classmethod
+    def decode_many(cls, text: str | bytes) -> list[Announcement]:
+        return [cls._from_raw(raw) for raw in json.loads(text)]
+
+    @classmethod
+    def _from_raw(cls, raw: dict[str, Any]) -> Announcement:
         def pairs(key: str) -> list[tuple[int, int]]:
             return [(int(a), int(b)) for a, b in raw.get(key, [])]
 

@@ -18,6 +18,11 @@ sending one too) reads the stream and applies the announcements in event order:
   reloaded, since what it said about memberships is lost.
 
 Announcements without events (sessions ended) apply as they arrive.
+
+The units a process commits together (one batch) append together: while one append is on its
+way, the next units' announcements gather, and go as one stream entry (field `b`, a list; a
+lone one goes as field `a`, as before). Under load that is one Redis append and one entry to
+read per batch, not per message.
 """
 
 from __future__ import annotations
@@ -70,7 +75,9 @@ class Relay:
         self._through = 0  # every event up to this number is applied here
         self._early: dict[int, Announcement] = {}  # by first event number
         self._waiting_since: float | None = None
-        self._applied: dict[str, asyncio.Future[None]] = {}  # stream ids this node sent
+        self._applied: dict[str, list[asyncio.Future[None]]] = {}  # entries this node sent
+        self._outgoing: list[tuple[Announcement, asyncio.Future[None]]] = []  # to append
+        self._sender: asyncio.Task[None] | None = None
         self._position = "0-0"  # the last stream entry read
         self.filled = 0  # events read back from the database (announcements lost)
         self._down = False  # Redis did not answer the last read
@@ -86,13 +93,13 @@ class Relay:
         self._reader = asyncio.create_task(self._read(position), name="relay-reader")
 
     async def stop(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        for waiter in self._applied.values():  # their units committed: let them return
-            if not waiter.done():
-                waiter.set_result(None)
+        for task in (self._reader, self._sender):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        waiters = [w for group in self._applied.values() for w in group]
+        _release(waiters + [w for _, w in self._outgoing])  # their units committed: return
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -100,25 +107,37 @@ class Relay:
         """Append a committed unit's announcement; return once this process applied it (or
         after SEND_WAIT: what was committed is delivered whenever Redis lets it)."""
         assert self._redis is not None
-        try:
-            entry = await self._redis.xadd(
-                self._stream, {"a": announcement.encode()}, maxlen=STREAM_LENGTH, approximate=True
-            )
-        except RedisError as error:
-            log.warning("could not tell the other processes of a commit (%s); they will "
-                        "read it from the database", error)  # fmt: skip
-            return
-        key = str(entry)
-        if _stream_order(key) <= _stream_order(self._position):
-            return  # read and applied already, while the append was answered
         waiter = asyncio.get_running_loop().create_future()
-        self._applied[key] = waiter
-        try:
+        self._outgoing.append((announcement, waiter))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._append(), name="relay-sender")
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(waiter), SEND_WAIT)
-        except TimeoutError:
-            pass
-        finally:
-            self._applied.pop(key, None)
+
+    async def _append(self) -> None:
+        """Append what gathered, one entry at a time, until nothing is left to append."""
+        while self._outgoing:
+            group, self._outgoing = self._outgoing, []
+            many = [announcement for announcement, _ in group]
+            waiters = [waiter for _, waiter in group]
+            fields = (
+                {"a": many[0].encode()} if len(many) == 1
+                else {"b": Announcement.encode_many(many)}
+            )  # fmt: skip
+            try:
+                entry = await self._redis.xadd(
+                    self._stream, fields, maxlen=STREAM_LENGTH, approximate=True
+                )
+            except RedisError as error:
+                log.warning("could not tell the other processes of a commit (%s); they will "
+                            "read it from the database", error)  # fmt: skip
+                _release(waiters)
+                continue
+            key = str(entry)
+            if _stream_order(key) <= _stream_order(self._position):
+                _release(waiters)  # read and applied already, while the append was answered
+            else:
+                self._applied.setdefault(key, []).extend(waiters)
 
     async def _read(self, position: str) -> None:
         assert self._redis is not None
@@ -141,15 +160,21 @@ class Relay:
                 for entry_id, fields in entries:
                     position = str(entry_id)
                     try:
-                        announcement = Announcement.decode(fields["a"])
+                        many = (
+                            Announcement.decode_many(fields["b"]) if "b" in fields
+                            else [Announcement.decode(fields["a"])]
+                        )  # fmt: skip
                     except (KeyError, ValueError, TypeError):
                         log.error("a commit announcement could not be read: %r", fields)
                         continue
-                    await self._arrived(announcement)
+                    for announcement in many:
+                        await self._arrived(announcement)
                     self._position = position
-                    waiter = self._applied.get(position)
-                    if waiter is not None and not waiter.done():
-                        waiter.set_result(None)
+                    _release(self._applied.pop(position, []))
+            if self._applied:  # entries passed unread (trimmed, or Redis lost them)
+                at = _stream_order(self._position)
+                for key in [k for k in self._applied if _stream_order(k) <= at]:
+                    _release(self._applied.pop(key))
             await self._drain()
 
     def _gap_timeout_ms(self) -> int:
@@ -213,6 +238,12 @@ class Relay:
         self._through = max(self._through, first - 1)
         self._waiting_since = None
         return True
+
+
+def _release(waiters: list[asyncio.Future[None]]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
 
 
 def _stream_order(entry_id: str) -> tuple[int, int]:
