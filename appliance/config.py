@@ -245,7 +245,7 @@ class StorageSettings(Section):
     busy_timeout_ms: Annotated[int, Field(ge=0, le=60_000)] = 5000
     # PostgreSQL with several processes: let their write transactions run side by side
     # (more messages/s), at the cost of message ids no longer strictly in commit order within
-    # a chat (docs/scale-out.md, "Writes side by side"). Off: they take turns.
+    # a chat (docs/scale-out.md, "Writes take turns, unless"). Off: they take turns.
     parallel_writes: bool = False
 
     @field_validator("url")

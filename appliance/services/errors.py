@@ -62,8 +62,9 @@ class RateLimitedError(ServiceError):
 
 
 class BusyError(ServiceError):
-    """Another process's write crossed this one, and it was undone three times in a row
-    (PostgreSQL only, and rare): nothing was stored; the client may simply try again (503)."""
+    """Another process's write crossed this one and PostgreSQL undid it (parallel writes
+    only, and rare; a send is first run again, up to three times): nothing was stored; the
+    client may simply try again (503)."""
 
     code = "busy"
 

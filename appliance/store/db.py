@@ -539,9 +539,10 @@ def alone(conn: ThreadConnection, topic: str | None = None) -> None:
     """From here to its commit, no other process's transaction runs `topic`'s rule: for the
     few rules that read, then write on what they read (the last admin, one direct chat per
     pair, bytes kept or removed). SQLite has one writer, so it holds already; on PostgreSQL
-    transactions of several processes run side by side, and this takes an advisory lock.
-    Without a topic: the write lock itself (postgres.py), for writing a chat row; the batch
-    then commits right after this job, so the lock is held only while nothing waits."""
+    it takes an advisory lock (needed with `storage.parallel_writes`, when transactions of
+    several processes run side by side). Without a topic: the write lock itself
+    (postgres.py), for writing a chat row; with parallel writes the batch then commits right
+    after this job, so the lock is held only while nothing waits."""
     if not isinstance(conn, sqlite3.Connection):
         conn.alone(topic)
 

@@ -19,7 +19,7 @@ By default each write transaction also takes the lock at BEGIN, so the processes
 turns and every id a sequence hands out (a message's) is committed in order too. With
 `storage.parallel_writes` they run side by side until their commit: more messages/s, but two
 messages sent into one chat at the same instant through two processes can commit in the
-opposite order of their ids. docs/scale-out.md, "Writes side by side", says what that changes.
+opposite order of their ids. docs/scale-out.md, "Writes take turns, unless", says what that changes.
 """
 
 from __future__ import annotations
