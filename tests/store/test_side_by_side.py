@@ -23,6 +23,7 @@ from appliance.store import chats, events, messages, users
 from appliance.store.db import Database, alone_in, on_thread
 from appliance.store.errors import ContentionError
 from tests.support import engines
+from tests.support.waiting import eventually
 
 NOW = 1_700_000_000_000
 
@@ -70,6 +71,16 @@ async def _people_and_chats(db: Database) -> tuple[int, int, int, int]:
                 await chats.add_member(tx, chat.id, user_id, "member", NOW)
             rooms.append(chat.id)
     return ids[0], ids[1], rooms[0], rooms[1]
+
+
+async def _queued_on_a_lock(db: Database) -> None:
+    """Until another transaction waits for an advisory lock (the write lock or a topic's)."""
+
+    def waiting() -> bool:
+        query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        return bool(_rows(db, query)[0][0])
+
+    await eventually(waiting, what="a transaction queued on an advisory lock")
 
 
 def _event(conn: sqlite3.Connection, text: str, message_id: int | None = None) -> None:
@@ -137,7 +148,7 @@ async def test_by_default_processes_writes_are_taking_turns_so_ids_commit_in_ord
             )
             await on_thread(tx, _event, "first")
             opened.set()
-            await asyncio.sleep(0.3)  # the other process's write is queued on the lock
+            await _queued_on_a_lock(first)  # the other process's write waits for ours
             order.append("first commits")
 
     async def other_write() -> None:
@@ -231,7 +242,7 @@ async def test_a_rule_run_alone_waits_for_the_other_processs_run_to_commit(pair)
         async with first.write() as tx:
             await alone_in(tx, "admins")
             holding.set()
-            await asyncio.sleep(0.3)  # the other process's run is queued on the lock meanwhile
+            await _queued_on_a_lock(first)  # the other process's run waits for ours
             order.append("first commits")
 
     async def second_run() -> None:
