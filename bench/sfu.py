@@ -210,6 +210,19 @@ def rpc(port: int, request: dict[str, Any], timeout: float = 30.0) -> dict[str, 
 # --- one scenario -----------------------------------------------------------------------------
 
 
+def profiler(args: argparse.Namespace, pid: int, tag: str) -> subprocess.Popen[bytes] | None:
+    """With --profile: py-spy samples the SFU process through the measured window into
+    FOLDER/TAG.txt, as collapsed stacks (flamegraph.pl's input). It pauses the process for each
+    sample, and costs CPU of its own: figures from a profiled run are not for comparing."""
+    if args.profile is None:
+        return None
+    args.profile.mkdir(parents=True, exist_ok=True)
+    spy = Path(sys.executable).with_name("py-spy")
+    argv = [str(spy), "record", "--pid", str(pid), "--duration", str(round(args.window))]
+    argv += ["--rate", "500", "--format", "raw", "--output", str(args.profile / f"{tag}.txt")]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def run_scenario(scenario: Scenario, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
     quiet = wait_for_quiet(args.quiet_wait, args.quiet_threshold)
     port = free_port()
@@ -275,8 +288,11 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace, logs: Path) -> di
             time.sleep(args.warmup)
             pids = [pub.pid] + [sub.pid for sub in subs]
             before = snapshot(port, pids)
+            spy = profiler(args, media_pid, tag) if scenario.mode == "forward" else None
             time.sleep(args.window)
             after = snapshot(port, pids)
+            if spy is not None:
+                spy.wait(args.window + 30)
             for child in [*subs, pub]:
                 child.send("stop")
             received = [sub.expect("RESULT", 60) for sub in subs]
@@ -796,6 +812,12 @@ def parse_args() -> argparse.Namespace:
     )
     add("--retries", type=int, default=1, help="reruns of a disturbed scenario")
     add("--logs", type=Path, help="keep the processes' stderr in this folder")
+    add(
+        "--profile",
+        type=Path,
+        metavar="FOLDER",
+        help="py-spy the SFU through each measured window (collapsed stacks; needs py-spy; pauses it to sample)",
+    )
     add("--quick", action="store_true", help="smoke run: direct, S=1,4 forward, S=4 relay")
     add(
         "--peer",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ SWITCH_STEP = {"video": 3000, "audio": 960}
 CLOCK_RATE = {"video": 90_000, "audio": 48_000}
 NTP_UNIT = 1 << 32  # NTP timestamps count 2**-32 s
 NO_VP8 = (-1, 0, -1)
+ONE_BYTE = 0xBEDE  # RFC 8285's one-byte header extensions
 
 Template = tuple[bytes, int]  # an RTP packet in a slot's profile, and its header length
 
@@ -43,22 +45,28 @@ def template(packet: RtpPacket, profile: tuple[int, int, int]) -> Template:
     and SSRC are written in: the negotiated payload type, and the audio level and
     abs-send-time extensions under the negotiated ids (one-byte form, RFC 8285)."""
     payload_type, level_id, send_time_id = profile
-    extensions = bytearray()
-    if level_id and packet.extensions.audio_level is not None:
-        voice, level = packet.extensions.audio_level
-        extensions += bytes((level_id << 4, (0x80 if voice else 0) | (level & 0x7F)))
-    if send_time_id and packet.extensions.abs_send_time is not None:
-        extensions.append((send_time_id << 4) | 2)
-        extensions += (packet.extensions.abs_send_time & 0xFFFFFF).to_bytes(3, "big")
-    header = bytearray(12)
-    header[1] = (0x80 if packet.marker else 0) | payload_type
-    if extensions:
-        header[0] = 0x90
-        extensions += bytes(-len(extensions) % 4)
-        header += b"\xbe\xde" + (len(extensions) // 4).to_bytes(2, "big") + extensions
-    else:
-        header[0] = 0x80
-    return bytes(header) + packet.payload, len(header)
+    second = (0x80 if packet.marker else 0) | payload_type
+    extensions = packet.extensions
+    level = extensions.audio_level if level_id else None
+    send_time = extensions.abs_send_time if send_time_id else None
+    if level is None and send_time is None:
+        return _BARE.pack(0x80, second) + packet.payload, 12
+    elements = b""
+    if level is not None:
+        voice, loudness = level
+        elements = bytes((level_id << 4, (0x80 if voice else 0) | (loudness & 0x7F)))
+    if send_time is not None:
+        elements += _SEND_TIME.pack(((send_time_id << 4) | 2) << 24 | (send_time & 0xFFFFFF))
+    words = (len(elements) + 3) // 4
+    header = (
+        _EXTENDED.pack(0x90, second, ONE_BYTE, words) + elements + bytes(4 * words - len(elements))
+    )
+    return header + packet.payload, len(header)
+
+
+_BARE = struct.Struct("!BB10x")  # V=2, M and PT; sequence number, timestamp, SSRC left zero
+_EXTENDED = struct.Struct("!BB10xHH")  # ... then the one-byte extension profile, its length
+_SEND_TIME = struct.Struct("!I")  # an abs-send-time element: its id and length, 24 bits
 
 
 class Source:

@@ -12,5 +12,9 @@ def test_aiortc_is_the_pinned_version():
     assert version("aiortc") == "1.16.0", "the SFU's hooks were written against aiortc 1.16.0"
 
 
+def test_pylibsrtp_is_the_pinned_version():
+    assert version("pylibsrtp") == "1.0.0", "the SFU's Cipher was written against pylibsrtp 1.0.0"
+
+
 def test_the_internals_the_sfu_uses_are_there():
     hooks.check()

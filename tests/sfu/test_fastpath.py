@@ -1,0 +1,219 @@
+"""The pieces of the forwarding hot path that replace aiortc's and pylibsrtp's per-packet
+layers (appliance/sfu/fastpath.py): each must do what the layer it replaces did.
+
+* `parse_rtp` reads every packet aiortc's `RtpPacket.parse` reads, to the same fields (the
+  header extensions the SFU uses included), and refuses what it refuses.
+* `Cipher` protects what a pylibsrtp Session unprotects, and the other way round.
+* `read_in_bursts` hands over every datagram waiting on a socket in one wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+from typing import Any
+
+import pylibsrtp
+import pytest
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+
+from appliance.sfu.fastpath import Cipher, parse_rtp, read_in_bursts
+
+LEVEL, SEND_TIME, MID = 1, 3, 4
+URIS = {
+    LEVEL: "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+    SEND_TIME: "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+    MID: "urn:ietf:params:rtp-hdrext:sdes:mid",
+}
+
+
+def extensions_map() -> HeaderExtensionsMap:
+    negotiated = HeaderExtensionsMap()
+    negotiated.configure(
+        RTCRtpParameters(
+            headerExtensions=[
+                RTCRtpHeaderExtensionParameters(id=i, uri=uri) for i, uri in URIS.items()
+            ]
+        )
+    )
+    return negotiated
+
+
+def fields(packet: RtpPacket) -> tuple[Any, ...]:
+    return (
+        packet.version,
+        packet.marker,
+        packet.payload_type,
+        packet.sequence_number,
+        packet.timestamp,
+        packet.ssrc,
+        packet.csrc,
+        packet.payload,
+        packet.padding_size,
+        packet.extensions.abs_send_time,
+        packet.extensions.audio_level,
+    )
+
+
+def random_packet(rng: random.Random) -> RtpPacket:
+    packet = RtpPacket(
+        payload_type=rng.randrange(128),
+        marker=rng.randrange(2),
+        sequence_number=rng.randrange(1 << 16),
+        timestamp=rng.randrange(1 << 32),
+        ssrc=rng.randrange(1 << 32),
+        payload=rng.randbytes(rng.randrange(60)),
+    )
+    packet.csrc = [rng.randrange(1 << 32) for _ in range(rng.choice((0, 0, 1, 3)))]
+    if rng.random() < 0.6:
+        packet.extensions.audio_level = (rng.random() < 0.5, rng.randrange(128))
+    if rng.random() < 0.6:
+        packet.extensions.abs_send_time = rng.randrange(1 << 24)
+    if rng.random() < 0.3:
+        packet.extensions.mid = "a"
+    if rng.random() < 0.2:
+        packet.padding_size = rng.randrange(1, 30)
+    return packet
+
+
+def parsed(data: bytes) -> tuple[Any, ...] | str:
+    try:
+        return fields(parse_rtp(data, SEND_TIME, LEVEL))
+    except ValueError:
+        return "refused"
+
+
+def parsed_by_aiortc(data: bytes, negotiated: HeaderExtensionsMap) -> tuple[Any, ...] | str:
+    try:
+        return fields(RtpPacket.parse(data, negotiated))
+    except ValueError:
+        return "refused"
+
+
+def test_parse_reads_what_aiortc_reads():
+    rng = random.Random(7)
+    negotiated = extensions_map()
+    for _ in range(3000):
+        data = random_packet(rng).serialize(negotiated)
+        assert parsed(data) == parsed_by_aiortc(data, negotiated)
+
+
+def test_parse_refuses_every_truncation_aiortc_refuses():
+    rng = random.Random(8)
+    negotiated = extensions_map()
+    for _ in range(300):
+        packet = random_packet(rng)
+        packet.extensions.mid = None  # aiortc decodes it, and a cut one is not UTF-8
+        data = packet.serialize(negotiated)
+        for end in range(len(data)):
+            assert parsed(data[:end]) == parsed_by_aiortc(data[:end], negotiated), end
+
+
+def test_parse_reads_two_byte_extensions_and_skips_unknown_ones():
+    header = bytes((0x90, 96)) + bytes(10)
+    # RFC 8285 two-byte form: an unknown id 200 with 5 bytes, then abs-send-time (id 3)
+    elements = bytes((200, 5)) + b"abcde" + bytes((SEND_TIME, 3, 0x12, 0x34, 0x56))
+    elements += bytes(-len(elements) % 4)
+    data = header + b"\x10\x00" + (len(elements) // 4).to_bytes(2, "big") + elements + b"vp8"
+    packet = parse_rtp(data, SEND_TIME, LEVEL)
+    assert packet.extensions.abs_send_time == 0x123456
+    assert packet.extensions.audio_level is None
+    assert packet.payload == b"vp8"
+
+
+def test_parse_refuses_what_is_not_rtp():
+    with pytest.raises(ValueError):
+        parse_rtp(bytes(11), SEND_TIME, LEVEL)
+    with pytest.raises(ValueError):
+        parse_rtp(bytes((0x40, 96)) + bytes(10), SEND_TIME, LEVEL)  # version 1
+
+
+def sessions() -> tuple[pylibsrtp.Session, pylibsrtp.Session]:
+    key = bytes(range(30))
+    sender = pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND)
+    receiver = pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND)
+    return pylibsrtp.Session(sender), pylibsrtp.Session(receiver)
+
+
+def rtp_packet(seq: int, size: int = 1100) -> bytes:
+    return RtpPacket(
+        payload_type=96, sequence_number=seq, ssrc=1234, payload=bytes(size)
+    ).serialize()
+
+
+def test_the_cipher_protects_what_a_session_unprotects_and_back():
+    out, back = sessions()
+    cipher = Cipher(out)
+    for seq in range(50):
+        plain = rtp_packet(seq)
+        assert back.unprotect(cipher.protect(bytearray(plain))) == plain
+    rtcp = bytes.fromhex("80c8000600000001") + bytes(20)  # a sender report
+    assert back.unprotect_rtcp(cipher.protect_rtcp(rtcp)) == rtcp
+
+    out, back = sessions()
+    cipher = Cipher(back)
+    for seq in range(50):
+        plain = rtp_packet(seq)
+        assert cipher.unprotect(out.protect(plain)) == plain
+    assert cipher.unprotect_rtcp(out.protect_rtcp(rtcp)) == rtcp
+
+
+def test_the_cipher_refuses_a_tampered_or_replayed_packet_and_one_too_long():
+    out, back = sessions()
+    cipher = Cipher(back)
+    protected = out.protect(rtp_packet(1))
+    tampered = bytearray(protected)
+    tampered[20] ^= 1
+    with pytest.raises(pylibsrtp.Error):
+        cipher.unprotect(bytes(tampered))
+    assert cipher.unprotect(protected) == rtp_packet(1)
+    with pytest.raises(pylibsrtp.Error):
+        cipher.unprotect(protected)  # a replay
+    with pytest.raises(ValueError):
+        Cipher(out).protect(rtp_packet(2, size=1500))
+
+
+class Counting(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.transport: Any = None
+        self.received: list[bytes] = []
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.received.append(data)
+
+
+async def test_a_wake_up_reads_every_datagram_waiting():
+    loop = asyncio.get_running_loop()
+
+    async def endpoint(bursts: bool) -> Counting:
+        _, protocol = await loop.create_datagram_endpoint(Counting, local_addr=("127.0.0.1", 0))
+        if bursts:
+            read_in_bursts(protocol)
+        return protocol
+
+    async def arrived(protocol: Counting) -> int:
+        address = protocol.transport.get_extra_info("sockname")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for n in range(5):
+                sender.sendto(bytes([n]), address)
+        for _ in range(3):  # three turns of the loop
+            await asyncio.sleep(0)
+        return len(protocol.received)
+
+    stock, bursting = await endpoint(False), await endpoint(True)
+    try:
+        assert await arrived(stock) < 5  # asyncio's transport: one datagram a turn
+        assert await arrived(bursting) == 5
+        assert bursting.received == [bytes([n]) for n in range(5)]
+    finally:
+        stock.transport.close()
+        bursting.transport.close()
+    await asyncio.sleep(0)
+    assert bursting.transport.is_closing()
+    fd = bursting.transport.get_extra_info("socket").fileno()
+    assert fd == -1 or fd not in loop._selector.get_map()  # type: ignore[attr-defined]
