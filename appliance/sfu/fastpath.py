@@ -106,6 +106,37 @@ async def _in_turn(feedback: list[Awaitable[None]]) -> None:
         await send
 
 
+class PerFrame:
+    """Feeds a receiver's bitrate estimator (aiortc's delay-based RemoteBitrateEstimator, which
+    makes the REMB sent to the publisher) once per video frame instead of once per packet: at
+    the frame's last packet (the marker bit), with the frame's bytes. The estimator compares
+    groups of packets sent together (within 5 ms: a frame), and all it keeps of a group is its
+    last packet's send and arrival times and its size; so the estimates are those it made
+    from every packet, for a fifth of the work. Returns what the estimator returns."""
+
+    __slots__ = ("_bytes", "_estimator")
+
+    def __init__(self, estimator: Any) -> None:
+        self._estimator = estimator  # its add, looked up per call: hooks.cap_remb wraps it
+        self._bytes = 0  # of the frame arriving
+
+    def __call__(self, packet: RtpPacket, arrival_time_ms: int) -> tuple[int, list[int]] | None:
+        send_time = packet.extensions.abs_send_time
+        if send_time is None:
+            return None
+        self._bytes += len(packet.payload) + packet.padding_size
+        if not packet.marker:
+            return None
+        size, self._bytes = self._bytes, 0
+        estimate: tuple[int, list[int]] | None = self._estimator.add(
+            abs_send_time=send_time,
+            arrival_time_ms=arrival_time_ms,
+            payload_size=size,
+            ssrc=packet.ssrc,
+        )
+        return estimate
+
+
 class _Intake:
     """Stands in for `RTCRtpReceiver._handle_rtp_packet` (which the DTLS transport awaits for
     each packet routed to the receiver), doing the parts of it the SFU needs in the same order:
@@ -118,7 +149,8 @@ class _Intake:
         self._streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
         self._rtx: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
         self._nacks = receiver._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
-        self._estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        self._estimate = None if estimator is None else PerFrame(estimator)
         self._sink = sink
 
     def __call__(self, packet: RtpPacket, arrival_time_ms: int) -> Awaitable[None]:
@@ -126,14 +158,9 @@ class _Intake:
         if not receiver._enabled:
             return _DONE
         feedback: list[Awaitable[None]] = []
-        estimator = self._estimator
-        if estimator is not None and packet.extensions.abs_send_time is not None:
-            remb = estimator.add(
-                abs_send_time=packet.extensions.abs_send_time,
-                arrival_time_ms=arrival_time_ms,
-                payload_size=len(packet.payload) + packet.padding_size,
-                ssrc=packet.ssrc,
-            )
+        estimate = self._estimate
+        if estimate is not None:
+            remb = estimate(packet, arrival_time_ms)
             rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
             if remb is not None and rtcp_ssrc is not None:
                 fci = pack_remb_fci(*remb)

@@ -5,6 +5,8 @@ layers (appliance/sfu/fastpath.py): each must do what the layer it replaces did.
   header extensions the SFU uses included), and refuses what it refuses.
 * `Cipher` protects what a pylibsrtp Session unprotects, and the other way round.
 * `read_in_bursts` hands over every datagram waiting on a socket in one wake-up.
+* `PerFrame` feeds the uplink bitrate estimator once a frame, and it estimates as it did when
+  fed every packet.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any
 
 import pylibsrtp
 import pytest
+from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
-from appliance.sfu.fastpath import Cipher, parse_rtp, read_in_bursts
+from appliance.sfu.fastpath import Cipher, PerFrame, parse_rtp, read_in_bursts
 
 LEVEL, SEND_TIME, MID = 1, 3, 4
 URIS = {
@@ -217,3 +220,57 @@ async def test_a_wake_up_reads_every_datagram_waiting():
     assert bursting.transport.is_closing()
     fd = bursting.transport.get_extra_info("socket").fileno()
     assert fd == -1 or fd not in loop._selector.get_map()  # type: ignore[attr-defined]
+
+
+def video(seconds: float, congested_from: float, fps: int = 30) -> list[tuple[RtpPacket, int]]:
+    """1.5 Mbps of 1100-byte packets, each frame's sent 0.5 ms apart; from `congested_from`
+    on, the link drains slower than it is fed: each packet waits 0.8 ms longer than the last.
+    (packet, arrival in ms)"""
+    per_frame = 1_500_000 // 8 // fps // 1100 + 1
+    queued, arrivals = 0.0, []
+    for frame in range(int(seconds * fps)):
+        for n in range(per_frame):
+            sent = frame / fps + n * 0.0005
+            if sent >= congested_from:
+                queued += 0.0008
+            packet = RtpPacket(payload_type=96, marker=int(n == per_frame - 1), payload=bytes(1100))
+            packet.extensions.abs_send_time = int(sent * (1 << 18)) & 0xFFFFFF  # 6.18 s
+            arrivals.append((packet, int((sent + 0.010 + queued) * 1000)))
+    return arrivals
+
+
+def test_the_estimate_fed_once_a_frame_is_the_one_fed_every_packet():
+    every, once = RemoteBitrateEstimator(), RemoteBitrateEstimator()
+    calls = 0
+    add = once.add
+
+    def counted(**kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return add(**kwargs)
+
+    once.add = counted  # type: ignore[method-assign]
+    per_frame = PerFrame(once)
+    by_packet: list[tuple[int, int]] = []
+    by_frame: list[tuple[int, int]] = []
+    trace = video(seconds=16, congested_from=12)
+    for packet, arrived in trace:
+        estimate = every.add(
+            abs_send_time=packet.extensions.abs_send_time,
+            arrival_time_ms=arrived,
+            payload_size=len(packet.payload),
+            ssrc=packet.ssrc,
+        )
+        if estimate is not None:
+            by_packet.append((arrived, estimate[0]))
+        estimate = per_frame(packet, arrived)
+        if estimate is not None:
+            by_frame.append((arrived, estimate[0]))
+
+    def at(estimates: list[tuple[int, int]], ms: int) -> int:
+        return [bps for when, bps in estimates if when <= ms][-1]
+
+    assert calls == 16 * 30  # one a frame, not one a packet
+    for ms in (6000, 9000, 11_900, 12_500, 14_000, 16_000):
+        assert abs(at(by_frame, ms) - at(by_packet, ms)) <= 0.02 * at(by_packet, ms), ms
+    assert at(by_frame, 13_000) < 0.7 * at(by_frame, 11_900)  # the congestion is seen
