@@ -368,7 +368,18 @@ class Cipher:
         self._length = srtp_ffi.new("int *")
 
     def protect(self, packet: bytes | bytearray) -> bytes:
-        return self._run(srtp_lib.srtp_protect, packet, pylibsrtp.SRTP_MAX_TRAILER_LEN)
+        """`_run(srtp_protect, ...)` written out: it runs for every packet sent."""
+        size = len(packet)
+        if size > self._room - pylibsrtp.SRTP_MAX_TRAILER_LEN:
+            raise ValueError("packet is too long")
+        cdata, length = self._cdata, self._length
+        srtp_ffi.memmove(cdata, packet, size)
+        length[0] = size
+        status = srtp_lib.srtp_protect(self._context, cdata, length)
+        if status:
+            raise pylibsrtp.Error(pylibsrtp.ERRORS[status])
+        data: bytes = self._buffer[0 : length[0]]
+        return data
 
     def protect_rtcp(self, packet: bytes | bytearray) -> bytes:
         return self._run(srtp_lib.srtp_protect_rtcp, packet, pylibsrtp.SRTP_MAX_SRTCP_TRAILER_LEN)
@@ -543,6 +554,7 @@ class Outlet:
         "packets",
         "payload_type",
         "profile",
+        "ready",
         "retransmitted",
         "sender",
         "ssrc",
@@ -559,6 +571,7 @@ class Outlet:
         self.sender = sender
         self.ssrc: int = sender._ssrc
         self.payload_type = -1
+        self.ready = False  # negotiated, and the connection's keys are there: send() may run
         # (payload type, audio level extension id, abs-send-time id): slots with the same
         # profile share one rewritten packet template per source packet.
         self.profile: tuple[int, int, int] | None = None
@@ -598,11 +611,8 @@ class Outlet:
         self._dtls = dtls
         self._srtp = Cipher(dtls._tx_srtp)
         self._connection = dtls.transport._connection
+        self.ready = self.profile is not None
         self._on_ready()
-
-    @property
-    def ready(self) -> bool:
-        return self._srtp is not None
 
     def send(self, packet: bytearray, seq: int) -> None:
         """Send a rewritten RTP packet (its sequence number `seq`), keeping it for NACKs: the
@@ -615,7 +625,15 @@ class Outlet:
         totals.packets += 1
         totals.octets += size
         if self._dtls._state is DtlsState.CONNECTED:
-            self._write(self._srtp.protect(packet))
+            datagram = self._srtp.protect(packet)
+            route = self._route
+            if route is None:
+                self._write(datagram)
+                return
+            try:
+                route[0](datagram, route[1])
+            except OSError:  # as in _write
+                self.unsent += 1
 
     def _writable(self) -> bool:
         return self._dtls is not None and self._dtls._state is DtlsState.CONNECTED

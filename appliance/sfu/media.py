@@ -235,7 +235,7 @@ class Slot(MediaStreamTrack):
     ) -> None:
         """A packet from the current source (on the event loop)."""
         outlet = self.outlet
-        if outlet is None or outlet.profile is None or not outlet.ready:
+        if outlet is None or not outlet.ready:
             return
         if self._waiting_for_key:
             if not key:
@@ -243,16 +243,17 @@ class Slot(MediaStreamTrack):
                 return
             self._waiting_for_key = False
             self._munger.switch()
-        made = templates.get(outlet.profile)
+        profile: Any = outlet.profile  # set: the outlet is ready
+        made = templates.get(profile)
         if made is None:
-            made = templates[outlet.profile] = template(packet, outlet.profile)
+            made = templates[profile] = template(packet, profile)
         data, header = made
         out = bytearray(data)
-        if not self._munger.rewrite(
+        seq = self._munger.rewrite(
             out, packet.sequence_number, packet.timestamp, outlet.ssrc, header, vp8
-        ):
-            return
-        outlet.send(out, (out[2] << 8) | out[3])
+        )
+        if seq >= 0:
+            outlet.send(out, seq)
 
     def set_estimate(self, bitrate: int) -> None:
         self.estimate = bitrate

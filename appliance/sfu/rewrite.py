@@ -14,6 +14,7 @@ import struct
 SEQ_MOD = 1 << 16
 TS_MOD = 1 << 32
 HALF_SEQ = 1 << 15
+HALF_TS = 1 << 31
 
 _HEADER = struct.Struct("!HII")  # sequence number, timestamp, SSRC at byte 2 of an RTP header
 _PICTURE_ID_15 = struct.Struct("!H")
@@ -55,11 +56,6 @@ def vp8_descriptor(payload: bytes) -> tuple[bool, int, int, int]:
     starts = bool(first & 0x10) and (first & 0x07) == 0
     keyframe = starts and not (payload[at] & 0x01)
     return keyframe, picture_at, bits, tl0_at
-
-
-def _newer(a: int, b: int, modulo: int) -> bool:
-    """a is after b in a wrapping counter."""
-    return 0 < (a - b) % modulo < modulo // 2
 
 
 class Munger:
@@ -112,59 +108,71 @@ class Munger:
         ssrc: int,
         header: int,
         vp8: tuple[int, int, int],
-    ) -> bool:
+    ) -> int:
         """Write the slot's sequence number, timestamp and SSRC into `packet` (an RTP packet
         whose payload starts at `header`), and for VP8 its picture id and TL0PICIDX
-        (`vp8`: offsets as vp8_descriptor returns them). False: drop the packet (it comes
-        from before the current source started in this slot)."""
+        (`vp8`: offsets as vp8_descriptor returns them). Returns the sequence number written,
+        or -1: drop the packet (it comes from before the current source started in this
+        slot). Runs for every packet and every slot: the wrapping comparisons are inline."""
         if self._rebase:
-            self._rebase = False
-            self._first_in = seq
-            if self._started:
-                self._seq_offset = (self.last_seq + 1 - seq) % SEQ_MOD
-                self._ts_offset = (self.last_ts + self._step - ts) % TS_MOD
-            else:
-                self._seq_offset = 0
-                self._ts_offset = 0
-                self.last_seq = (seq - 1) % SEQ_MOD
-                self.last_ts = ts
-            self._started = True
-            picture_at, bits, tl0_at = vp8
-            if picture_at >= 0:
-                picture = _read_picture_id(packet, header + picture_at, bits)
-                modulo = 1 << bits
-                following = 0 if self._last_pic < 0 else self._last_pic + 1
-                self._pic_offset = (following - picture) % modulo
-            if tl0_at >= 0:
-                following = 0 if self._last_tl0 < 0 else self._last_tl0 + 1
-                self._tl0_offset = (following - packet[header + tl0_at]) % 256
-        elif (seq - self._first_in) % SEQ_MOD >= HALF_SEQ:
-            return False
-        out_seq = (seq + self._seq_offset) % SEQ_MOD
-        out_ts = (ts + self._ts_offset) % TS_MOD
+            self._start(packet, seq, ts, header, vp8)
+        elif (seq - self._first_in) & 0xFFFF >= HALF_SEQ:
+            return -1
+        out_seq = (seq + self._seq_offset) & 0xFFFF
+        out_ts = (ts + self._ts_offset) & 0xFFFFFFFF
         _HEADER.pack_into(packet, 2, out_seq, out_ts, ssrc)
-        if _newer(out_seq, self.last_seq, SEQ_MOD):
+        if 0 < (out_seq - self.last_seq) & 0xFFFF < HALF_SEQ:  # newer
             self.last_seq = out_seq
-            if _newer(out_ts, self.last_ts, TS_MOD):
+            if 0 < (out_ts - self.last_ts) & 0xFFFFFFFF < HALF_TS:
                 self.last_ts = out_ts
         picture_at, bits, tl0_at = vp8
         if picture_at >= 0:
             at = header + picture_at
-            modulo = 1 << bits
-            picture = (_read_picture_id(packet, at, bits) + self._pic_offset) % modulo
+            last = self._last_pic
             if bits == 15:
-                _PICTURE_ID_15.pack_into(packet, at, 0x8000 | picture)
+                picture = ((packet[at] & 0x7F) << 8 | packet[at + 1]) + self._pic_offset
+                picture &= 0x7FFF
+                packet[at] = 0x80 | picture >> 8
+                packet[at + 1] = picture & 0xFF
+                if last < 0 or 0 < (picture - last) & 0x7FFF < 0x4000:
+                    self._last_pic = picture
             else:
+                picture = ((packet[at] & 0x7F) + self._pic_offset) & 0x7F
                 packet[at] = picture
-            if self._last_pic < 0 or _newer(picture, self._last_pic, modulo):
-                self._last_pic = picture
+                if last < 0 or 0 < (picture - last) & 0x7F < 0x40:
+                    self._last_pic = picture
         if tl0_at >= 0:
             at = header + tl0_at
-            tl0 = (packet[at] + self._tl0_offset) % 256
+            tl0 = (packet[at] + self._tl0_offset) & 0xFF
             packet[at] = tl0
-            if self._last_tl0 < 0 or _newer(tl0, self._last_tl0, 256):
+            if self._last_tl0 < 0 or 0 < (tl0 - self._last_tl0) & 0xFF < 0x80:
                 self._last_tl0 = tl0
-        return True
+        return out_seq
+
+    def _start(
+        self, packet: bytearray, seq: int, ts: int, header: int, vp8: tuple[int, int, int]
+    ) -> None:
+        """The first packet of a source in this slot: offsets that continue the slot's stream."""
+        self._rebase = False
+        self._first_in = seq
+        if self._started:
+            self._seq_offset = (self.last_seq + 1 - seq) % SEQ_MOD
+            self._ts_offset = (self.last_ts + self._step - ts) % TS_MOD
+        else:
+            self._seq_offset = 0
+            self._ts_offset = 0
+            self.last_seq = (seq - 1) % SEQ_MOD
+            self.last_ts = ts
+        self._started = True
+        picture_at, bits, tl0_at = vp8
+        if picture_at >= 0:
+            picture = _read_picture_id(packet, header + picture_at, bits)
+            modulo = 1 << bits
+            following = 0 if self._last_pic < 0 else self._last_pic + 1
+            self._pic_offset = (following - picture) % modulo
+        if tl0_at >= 0:
+            following = 0 if self._last_tl0 < 0 else self._last_tl0 + 1
+            self._tl0_offset = (following - packet[header + tl0_at]) % 256
 
 
 def _read_picture_id(packet: bytearray, at: int, bits: int) -> int:
