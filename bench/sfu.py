@@ -37,6 +37,7 @@ import platform
 import queue
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -300,6 +301,7 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace, logs: Path) -> di
         "subscribers": scenario.subscribers,
         "group": scenario.group,
         "streams": scenario.streams,
+        "run": scenario.run,
         "subscriber_processes": len(chunks),
         "before_start": quiet,
     }
@@ -521,9 +523,10 @@ def figures(
 
 def scenarios(args: argparse.Namespace) -> list[Scenario]:
     chosen = [Scenario("direct", 1, 1)]
-    for count in args.subscribers:
-        for mode in args.modes:
-            chosen.append(Scenario(mode, 1, count))
+    for run in range(1, args.rounds + 1):  # rounds interleave too: the machine drifts
+        for count in args.subscribers:
+            for mode in args.modes:
+                chosen.append(Scenario(mode, 1, count, run=run))
     if args.group:
         for mode in args.modes:
             chosen.append(Scenario(mode, args.group, args.group, group=True))
@@ -562,7 +565,14 @@ def versus(hearth: list[dict[str, Any]], janus: list[dict[str, Any]]) -> list[di
     phases interleave, so both saw much the same machine), packets, fps and RSS."""
     rows = []
     for mine in hearth:
-        theirs = next((r for r in janus if r["subscribers"] == mine["subscribers"]), None)
+        theirs = next(
+            (
+                r
+                for r in janus
+                if r["subscribers"] == mine["subscribers"] and r.get("run") == mine.get("run")
+            ),
+            None,
+        )
         if theirs is None:
             continue
         ours, other = mine["server"], theirs["server"]
@@ -571,6 +581,7 @@ def versus(hearth: list[dict[str, Any]], janus: list[dict[str, Any]]) -> list[di
         rows.append(
             {
                 "subscribers": mine["subscribers"],
+                "round": mine.get("run"),
                 "hearth_cpu_s_per_s": round(cpu, 4),
                 "janus_cpu_s_per_s": round(cpu_janus, 4),
                 "hearth_over_janus": round(cpu / cpu_janus, 2) if cpu_janus > 0 else None,
@@ -589,6 +600,18 @@ def versus(hearth: list[dict[str, Any]], janus: list[dict[str, Any]]) -> list[di
             }
         )
     return rows
+
+
+def ratios(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Each subscriber count's Hearth/Janus CPU ratio: every round's, and their median."""
+    by_count: dict[int, list[float]] = {}
+    for row in rows:
+        if row["hearth_over_janus"] is not None:
+            by_count.setdefault(row["subscribers"], []).append(row["hearth_over_janus"])
+    return {
+        count: {"median": round(statistics.median(values), 2), "rounds": values}
+        for count, values in sorted(by_count.items())
+    }
 
 
 def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
@@ -640,6 +663,7 @@ def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
             "janus": marginal(janus_sweep),
         },
         "hearth_vs_janus": versus(forward_sweep, janus_sweep),
+        "hearth_over_janus_by_subscribers": ratios(versus(forward_sweep, janus_sweep)),
         "verdict": {
             "note": "per-core packet rates are extrapolations from CPU used at a lower load",
             "forward_packets_per_s_per_core_extrapolated_best_average": best,
@@ -851,6 +875,12 @@ def parse_args() -> argparse.Namespace:
         help="rerun a scenario when other processes used over this %% of a core in its window",
     )
     add("--retries", type=int, default=1, help="reruns of a disturbed scenario")
+    add(
+        "--rounds",
+        type=int,
+        default=1,
+        help="sweeps, interleaved; --peer janus reports each count's median ratio over them",
+    )
     add("--logs", type=Path, help="keep the processes' stderr in this folder")
     add(
         "--profile",
@@ -950,9 +980,13 @@ def main() -> None:
     write_result(NAME, result)
     print(json.dumps(result, indent=2))
     for row in summary["hearth_vs_janus"]:
-        print(f"N={row['subscribers']}: Hearth {row['hearth_cpu_s_per_s']} CPU-s/s, Janus "
+        print(f"N={row['subscribers']} (round {row['round']}): Hearth "
+              f"{row['hearth_cpu_s_per_s']} CPU-s/s, Janus "
               f"{row['janus_cpu_s_per_s']}: Hearth/Janus {row['hearth_over_janus']} "
               f"(us/packet {row['hearth_us_per_packet']} vs {row['janus_us_per_packet']})",
+              file=sys.stderr)  # fmt: skip
+    for count, ratio in summary["hearth_over_janus_by_subscribers"].items():
+        print(f"N={count}: Hearth/Janus median {ratio['median']} over rounds {ratio['rounds']}",
               file=sys.stderr)  # fmt: skip
 
 
