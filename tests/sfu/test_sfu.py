@@ -7,6 +7,8 @@ import threading
 import time
 from typing import Any
 
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
+
 from appliance.config import CallSettings
 from appliance.sfu import SFU
 from appliance.sfu.fastpath import MAX_DATAGRAM, Lane, lane_of
@@ -212,3 +214,28 @@ async def test_a_finished_call_leaves_no_connection_behind(call):
         await eventually(lambda: all(ref() is None for ref in kept), timeout=10)
     finally:
         gc.enable()
+
+
+async def test_a_publisher_is_asked_for_no_more_than_the_ceiling(call):
+    """The REMB a publisher gets: its uplink's estimate (the estimator fed once a frame),
+    capped by `bitrate_ceiling_kbps`, and it reaches the publisher's video sender."""
+    ceiling = 60  # kbps: below what the 320x240 pattern sends, so the cap must act
+    sfu = call["sfu"]
+    sfu.settings = sfu.settings.model_copy(
+        update={"bitrate_floor_kbps": 30, "bitrate_ceiling_kbps": ceiling}
+    )
+    asked: list[int] = []
+    first = await join(call, 1)
+    assert first.publisher is not None
+    camera = next(s for s in first.publisher.getSenders() if s.track is first.camera)
+    handle = camera._handle_rtcp_packet
+
+    async def heard(packet: Any) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            asked.append(unpack_remb_fci(packet.fci)[0])
+        await handle(packet)
+
+    camera._handle_rtcp_packet = heard
+    await join(call, 2)
+    await eventually(lambda: len(asked) >= 2, timeout=15)
+    assert all(30_000 <= bps <= ceiling * 1000 for bps in asked), asked
