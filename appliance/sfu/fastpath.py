@@ -355,7 +355,9 @@ def _read_extensions(
 class Cipher:
     """A pylibsrtp Session's protect and unprotect without the wrapper it runs per call (a type
     check, a new length cell, a slice assignment): the same C calls on the session's own
-    buffer, half the time. Takes bytes or a bytearray; pylibsrtp.Error as the session would."""
+    buffer. Protecting a 1,100-byte packet from a bytearray: 1.6 us, against 2.0 us through
+    the session with the bytes() copy it needed (the cipher itself is most of what is left).
+    Takes bytes or a bytearray; pylibsrtp.Error as the session would."""
 
     __slots__ = ("_buffer", "_cdata", "_context", "_length", "_room", "_session")
 
