@@ -27,10 +27,13 @@ def to_datetime(ms: int) -> datetime:
 
 
 def iso(ms: int | None) -> str | None:
-    """Stored time as the API shows it: ISO 8601 in UTC with a Z."""
+    """Stored time as the API shows it: ISO 8601 in UTC, always to the millisecond (what is
+    stored) with a Z, so that two times compare as strings as they do as times. (Without a
+    fixed precision a whole second came out as "...:33Z", which sorts after "...:33.002Z":
+    the web app orders its chat list by these strings.)"""
     if ms is None:
         return None
-    return to_datetime(ms).isoformat().replace("+00:00", "Z")
+    return to_datetime(ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Timer(Protocol):
