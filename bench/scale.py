@@ -21,10 +21,12 @@ what N boxes would.
 Prints JSON and writes bench/results/scale.{json,png}.
 
     .venv/bin/python bench/scale.py                  # sqlite/1, postgresql/1,2, parallel/1,2,4
-
-`postgresql-parallel` is PostgreSQL with `storage.parallel_writes: true` (docs/scale-out.md).
     .venv/bin/python bench/scale.py --quick          # a smoke run (small phases)
     .venv/bin/python bench/scale.py --setups postgresql:2 --senders 40
+    .venv/bin/python bench/scale.py --setups postgresql-parallel:1,postgresql-parallel:2 \
+        --rounds 3                                   # the 2-over-1 ratio, median of 3 rounds
+
+`postgresql-parallel` is PostgreSQL with `storage.parallel_writes: true` (docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import contextlib
 import json
 import multiprocessing
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -84,6 +87,12 @@ def parse_args() -> argparse.Namespace:
     add("--procs", type=int, default=2, help="client processes")
     add("--drain", type=float, default=3.0, help="seconds for late deliveries and acks")
     add("--quick", action="store_true", help="smoke run: 20 members, 8 senders, 3 s phases")
+    add(
+        "--rounds",
+        type=int,
+        default=1,
+        help="every setup this many times, interleaved; the ratios are medians over rounds",
+    )
     args = parser.parse_args()
     if args.quick:
         args.members, args.rate, args.duration = 20, 10.0, 3.0
@@ -243,6 +252,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     labels = [f"{r['engine']}\n{r['processes']} process{'es' if r['processes'] > 1 else ''}"
+              + (f" #{r['round']}" if r.get("round", 1) > 1 else "")
               for r in runs]  # fmt: skip
     fig, (left, right, cores) = plt.subplots(1, 3, figsize=(16, 4.2))
     left.bar(labels, [r["stored_per_s"] for r in runs], color="#4a7")
@@ -277,14 +287,9 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main() -> None:
-    args = parse_args()
-    runs = []
-    for engine, count in args.setups:
-        print(f"# {engine} x {count} ...", file=sys.stderr, flush=True)
-        runs.append(run_setup(args, engine, count))
-        print(f"#   {runs[-1]['stored_per_s']:.0f} stored/s, "
-              f"p99 {runs[-1]['delivery_latency_ms'].get('p99')} ms", file=sys.stderr)  # fmt: skip
+def ratios_of(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """Stored/s of N processes over one process's, and PostgreSQL's over SQLite's, among these
+    runs (one round)."""
     by = {(r["engine"], r["processes"]): r for r in runs}
     ratios: dict[str, float] = {}
     for engine in ("postgresql", "postgresql-parallel"):
@@ -301,9 +306,31 @@ def main() -> None:
         ratios["postgresql_1_over_sqlite_1"] = round(
             one["stored_per_s"] / sqlite["stored_per_s"], 2
         )
+    return ratios
+
+
+def main() -> None:
+    args = parse_args()
+    runs = []
+    # Rounds interleave: on this shared machine one setup's throughput moves +-8 % from one
+    # run to the next, and a drift then touches every setup alike.
+    for round_ in range(1, args.rounds + 1):
+        for engine, count in args.setups:
+            print(f"# {engine} x {count} (round {round_}) ...", file=sys.stderr, flush=True)
+            runs.append(run_setup(args, engine, count) | {"round": round_})
+            print(f"#   {runs[-1]['stored_per_s']:.0f} stored/s, "
+                  f"p99 {runs[-1]['delivery_latency_ms'].get('p99')} ms",
+                  file=sys.stderr)  # fmt: skip
+    by_round = [ratios_of([r for r in runs if r["round"] == n]) for n in range(1, args.rounds + 1)]
+    ratios = {
+        name: round(statistics.median(each[name] for each in by_round), 2)
+        for name in by_round[0]
+        if all(name in each for each in by_round)
+    }
     result = {
         "runs": runs,
         "ratios": ratios,
+        "ratios_by_round": by_round,
         "aim": AIM,
         "setup": {
             "members": args.members,
