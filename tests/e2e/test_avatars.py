@@ -30,7 +30,7 @@ def shown_picture(page, selector: str):
     img = page.locator(f"{selector} .avatar img.avatar-img")
     expect(img).to_have_count(1)
     expect(img).to_have_attribute("src", re.compile(r"^/api/v1/files/\d+$"))
-    page.wait_for_function(LOADED, arg=img.element_handle())
+    pages.until(page, LOADED, img.element_handle())
     return img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
 
 

@@ -51,7 +51,7 @@ def test_mute_archive_and_star(hearth_server, new_person):
     bob.click("#open-contacts")
     bob.evaluate("window.__hidden = true")
     send(ada, server, chat_id, "loud", "first ping")
-    bob.wait_for_function("window.__notes.length > 0")
+    pages.until(bob, "window.__notes.length > 0")
     assert notes(bob) == ["first ping"]
 
     # Bob mutes the chat from its header menu: the next message counts unread, no notification.

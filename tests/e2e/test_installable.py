@@ -89,7 +89,7 @@ def test_trusted_install_and_offline_reload(trusting_browser: Any, server: Heart
     cdp = trusting_browser.new_cdp_session(page)
     # The page must be controlled for Chromium's installability check to see the worker.
     page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    pages.until(page, "() => navigator.serviceWorker.controller !== null")
     errors = cdp.send("Page.getInstallabilityErrors")
     assert errors["installabilityErrors"] == []
     cache_names = page.evaluate("() => caches.keys()")
@@ -104,7 +104,7 @@ def test_trusted_install_and_offline_reload(trusting_browser: Any, server: Heart
     # A message notification while the tab is hidden goes through the worker (the only way
     # on Android), carrying the chat to open on a click.
     trusting_browser.grant_permissions(["notifications"], origin=url)
-    page.wait_for_function("() => Notification.permission === 'granted'")
+    pages.until(page, "() => Notification.permission === 'granted'")
     page.evaluate(
         "() => Object.defineProperty(document, 'visibilityState', { get: () => 'hidden' })"
     )

@@ -79,7 +79,7 @@ def test_a_thread_conversation(hearth_server, new_person):
         f"/chats/{garden['id']}/messages",
         {"client_id": "reply-3", "body": "See you Sunday", "thread_root_id": root_id},
     )
-    ada.wait_for_function("window.__notes.length > 0")
+    pages.until(ada, "window.__notes.length > 0")
     assert ada.evaluate("window.__notes") == [
         {"title": "Bob Builder replied in a thread in Garden", "body": "See you Sunday"}
     ]

@@ -15,6 +15,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.support.server import HearthServer
+from tests.support.waiting import wait_for
 
 PASSWORD = "a long password 1"
 
@@ -166,3 +167,11 @@ def two_people_in_a_direct_chat(
     bob.click(f'#chat-list [data-chat-id="{chat}"]')
     expect(bob.locator("#chat-title")).to_have_text("Ada Lovelace")
     return ada, bob, watches
+
+
+def until(page: Any, script: str, arg: Any = None, timeout: float = 10.0) -> Any:
+    """The first truthy value of `script` (a JavaScript expression or function, given `arg`) in
+    the page, polled from here. Not `page.wait_for_function`: past its first try it evaluates
+    the script with eval inside the page, which the app's CSP refuses (no 'unsafe-eval'),
+    so it failed whenever the condition was not already true."""
+    return wait_for(lambda: page.evaluate(script, arg), timeout=timeout, interval=0.05, what=script)
