@@ -370,7 +370,7 @@ class ChatOut(ChatFieldsOut):
     last_read_id: int
     last_delivered_id: int
     members: list[MemberOut] | None = None
-    # This member's own: muted until (9999-12-31T23:59:59Z: always), archived.
+    # This member's own: muted until (9999-12-31T23:59:59.000Z: always), archived.
     muted_until: datetime | None = None
     archived: bool = False
 
@@ -382,7 +382,7 @@ class ChatsOut(Out):
 
 class ChatPrefsOut(Out):
     """The data of chat.prefs: one member's own view of a chat, told only to their devices.
-    `muted_until` 9999-12-31T23:59:59Z is "always"; `cleared_through`: messages up to this id
+    `muted_until` 9999-12-31T23:59:59.000Z is "always"; `cleared_through`: messages up to this id
     are cleared for them; `hidden`: a direct chat deleted for them (until a new message)."""
 
     chat_id: int

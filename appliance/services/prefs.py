@@ -22,7 +22,7 @@ from appliance.store.db import Connection
 from appliance.store.prefs import PrefsRow
 
 Mute = Literal["8h", "week", "always", "off"]
-# "Always" is a time no clock reaches: 9999-12-31T23:59:59Z.
+# "Always" is a time no clock reaches: 9999-12-31T23:59:59.000Z.
 MUTED_ALWAYS = 253_402_300_799_000
 MUTE_FOR = {"8h": 8 * HOUR_MS, "week": 7 * DAY_MS}
 STARRED_LIMIT = 200
