@@ -370,18 +370,7 @@ class Cipher:
         self._length = srtp_ffi.new("int *")
 
     def protect(self, packet: bytes | bytearray) -> bytes:
-        """`_run(srtp_protect, ...)` written out: it runs for every packet sent."""
-        size = len(packet)
-        if size > self._room - pylibsrtp.SRTP_MAX_TRAILER_LEN:
-            raise ValueError("packet is too long")
-        cdata, length = self._cdata, self._length
-        srtp_ffi.memmove(cdata, packet, size)
-        length[0] = size
-        status = srtp_lib.srtp_protect(self._context, cdata, length)
-        if status:
-            raise pylibsrtp.Error(pylibsrtp.ERRORS[status])
-        data: bytes = self._buffer[0 : length[0]]
-        return data
+        return self._run(srtp_lib.srtp_protect, packet, pylibsrtp.SRTP_MAX_TRAILER_LEN)
 
     def protect_rtcp(self, packet: bytes | bytearray) -> bytes:
         return self._run(srtp_lib.srtp_protect_rtcp, packet, pylibsrtp.SRTP_MAX_SRTCP_TRAILER_LEN)
@@ -627,15 +616,7 @@ class Outlet:
         totals.packets += 1
         totals.octets += size
         if self._dtls._state is DtlsState.CONNECTED:
-            datagram = self._srtp.protect(packet)
-            route = self._route
-            if route is None:
-                self._write(datagram)
-                return
-            try:
-                route[0](datagram, route[1])
-            except OSError:  # as in _write
-                self.unsent += 1
+            self._write(self._srtp.protect(packet))
 
     def _writable(self) -> bool:
         return self._dtls is not None and self._dtls._state is DtlsState.CONNECTED
