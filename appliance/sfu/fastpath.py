@@ -31,12 +31,14 @@ per-packet layers:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import random
 import struct
 import time
-from collections.abc import Awaitable, Callable, Generator
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 import aioice.ice
@@ -250,6 +252,15 @@ class Lane:
             self._failure()
 
     def _start(self, work: Awaitable[None]) -> None:
+        try:
+            rest = run_eagerly(work)
+        except Exception:
+            self._failure()
+            return
+        if rest is not None:
+            self._task(rest)
+
+    def _task(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
@@ -265,6 +276,48 @@ class Lane:
         if not self._failed:
             self._failed = True
             log.exception("a packet could not be handled")
+
+
+async def _coroutine() -> None:
+    pass
+
+
+_probe = _coroutine()
+_COROUTINE = type(_probe)
+_probe.close()
+
+
+def run_eagerly(work: Awaitable[None]) -> Awaitable[None] | None:
+    """Run a coroutine now, as far as it goes without waiting; None if it finished, else what
+    finishes it (to run as a task). The RTCP work the lanes start (a handler; feedback to
+    send) all finishes so: it notes statistics, a PLI or a REMB, answers a NACK from
+    history, sends a datagram. A task for each cost two more turns of the event loop.
+    Raises what the coroutine raised before it first waited."""
+    if type(work) is not _COROUTINE:
+        return work
+    try:
+        waiting = work.send(None)
+    except StopIteration:
+        return None
+    return _finish(work, waiting)
+
+
+async def _finish(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
+    """The rest of a coroutine that suspended on `waiting` (the future it awaits, as a Task
+    would be handed it; None: it yielded to the loop)."""
+    try:
+        while True:
+            if waiting is None:
+                await asyncio.sleep(0)
+            else:
+                waiting._asyncio_future_blocking = False
+                await asyncio.wait((waiting,))  # done, whatever its outcome: its await reads it
+            waiting = coroutine.send(None)
+    except StopIteration:
+        return
+    except asyncio.CancelledError:
+        coroutine.close()
+        raise
 
 
 _FIXED_HEADER = struct.Struct("!BBHII")
@@ -537,6 +590,7 @@ class Outlet:
         "_dtls",
         "_history",
         "_on_ready",
+        "_reported",
         "_route",
         "_srtp",
         "_timing",
@@ -570,6 +624,7 @@ class Outlet:
         self.octets = 0
         self.retransmitted = 0
         self.unsent = 0  # datagrams the socket refused (a full buffer)
+        self._reported = 0  # packets sent as of the last sender report
         self._route: tuple[Callable[[bytes, Any], Any], tuple[str, int]] | None = None
         self._cname: str | None = None
         self._dtls: Any = None
@@ -653,40 +708,42 @@ class Outlet:
         self.retransmitted += 1
         self._write(self._srtp.protect(data))
 
-    def _report(self) -> bytes | None:
-        timing = self._timing()
-        if timing is None or not self.packets:
+    def _report(self) -> tuple[bytes, RtcpSourceInfo | None] | None:
+        """This outlet's sender report and CNAME chunk, if it sent since the last one (and the
+        source's publisher has reported its own clock)."""
+        if self.packets == self._reported:
             return None
+        timing = self._timing()
+        if timing is None:
+            return None
+        self._reported = self.packets
         ntp, rtp = timing
-        report: bytes = bytes(
-            RtcpSrPacket(
-                ssrc=self.ssrc,
-                sender_info=RtcpSenderInfo(
-                    ntp_timestamp=ntp,
-                    rtp_timestamp=rtp,
-                    packet_count=self.packets & 0xFFFFFFFF,
-                    octet_count=self.octets & 0xFFFFFFFF,
-                ),
-            )
+        report = RtcpSrPacket(
+            ssrc=self.ssrc,
+            sender_info=RtcpSenderInfo(
+                ntp_timestamp=ntp,
+                rtp_timestamp=rtp,
+                packet_count=self.packets & 0xFFFFFFFF,
+                octet_count=self.octets & 0xFFFFFFFF,
+            ),
         )
-        if self._cname is not None:
-            chunk = RtcpSourceInfo(ssrc=self.ssrc, items=[(1, self._cname.encode("utf8"))])
-            report += bytes(RtcpSdesPacket(chunks=[chunk]))
-        return report
+        cname = self._cname
+        chunk = None if cname is None else RtcpSourceInfo(self.ssrc, [(1, cname.encode())])
+        return bytes(report), chunk
 
     def _send_rtcp(self, data: bytes | None) -> None:
         if data is not None and self._writable():
             self._write(self._srtp.protect_rtcp(data))
 
     async def _run_rtcp(self) -> None:
-        """Replaces the sender's RTCP loop (same interval, same start and exit events)."""
+        """Replaces the sender's RTCP loop (same start and exit events): the outlet's sender
+        reports go out with its connection's others (`Reports`), so this only waits."""
         self.sender._RTCRtpSender__rtcp_started.set()  # type: ignore[attr-defined]
-        try:
-            while True:
-                await asyncio.sleep(0.5 + random.random())
-                self._send_rtcp(self._report())
-        except asyncio.CancelledError:
-            pass
+        reports = Reports.of(self.sender.transport)
+        reports.join(self)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.get_running_loop().create_future()  # until the sender stops
+        reports.leave(self)
         try:
             self._send_rtcp(bytes(RtcpByePacket(sources=[self.ssrc])))
         except Exception as error:  # the transport went away as we stopped
@@ -695,6 +752,59 @@ class Outlet:
 
     def release(self) -> None:
         self._history = [None] * HISTORY
+
+
+REPORTS_PER_DATAGRAM = 10  # sender reports and CNAMEs: about 750 bytes, well under the MTU
+
+
+class Reports:
+    """One connection's sender reports: those of every outlet on it that sent since its last
+    one, every 0.5 to 1.5 s (aiortc's interval), in compound RTCP datagrams, each SRs then
+    an SDES with their CNAMEs (several SSRCs' reports in one compound packet: RFC 8108
+    §5.4). A subscriber has an outlet per slot (15 by default), and a timer each cost two
+    turns of the event loop per second; now the connection has one."""
+
+    _of: weakref.WeakKeyDictionary[Any, Reports] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, dtls: RTCDtlsTransport) -> Reports:
+        found = cls._of.get(dtls)
+        if found is None:
+            found = cls._of[dtls] = cls()
+        return found
+
+    def __init__(self) -> None:
+        self._outlets: dict[Outlet, None] = {}  # in joining order
+        self._task: asyncio.Task[None] | None = None
+
+    def join(self, outlet: Outlet) -> None:
+        self._outlets[outlet] = None
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    def leave(self, outlet: Outlet) -> None:
+        self._outlets.pop(outlet, None)
+        if not self._outlets and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(0.5 + random.random())
+            try:
+                self.send()
+            except Exception:  # one bad report must not end the connection's others
+                log.exception("sender reports failed")
+
+    def send(self) -> None:
+        due = [(outlet, made) for outlet in self._outlets if (made := outlet._report())]
+        for at in range(0, len(due), REPORTS_PER_DATAGRAM):
+            batch = due[at : at + REPORTS_PER_DATAGRAM]
+            data = b"".join(report for _, (report, _chunk) in batch)
+            chunks = [chunk for _, (_report, chunk) in batch if chunk is not None]
+            if chunks:
+                data += bytes(RtcpSdesPacket(chunks=chunks))
+            batch[0][0]._send_rtcp(data)  # the connection's SRTCP, whichever outlet sends it
 
 
 def check() -> None:

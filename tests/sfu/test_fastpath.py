@@ -7,6 +7,7 @@ layers (appliance/sfu/fastpath.py): each must do what the layer it replaces did.
 * `read_in_bursts` hands over every datagram waiting on a socket in one wake-up.
 * `PerFrame` feeds the uplink bitrate estimator once a frame, and it estimates as it did when
   fed every packet.
+* `run_eagerly` runs RTCP work at once, and what waits still finishes as a task would.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
-from appliance.sfu.fastpath import Cipher, PerFrame, parse_rtp, read_in_bursts
+from appliance.sfu.fastpath import Cipher, PerFrame, parse_rtp, read_in_bursts, run_eagerly
 
 LEVEL, SEND_TIME, MID = 1, 3, 4
 URIS = {
@@ -274,3 +275,67 @@ def test_the_estimate_fed_once_a_frame_is_the_one_fed_every_packet():
     for ms in (6000, 9000, 11_900, 12_500, 14_000, 16_000):
         assert abs(at(by_frame, ms) - at(by_packet, ms)) <= 0.02 * at(by_packet, ms), ms
     assert at(by_frame, 13_000) < 0.7 * at(by_frame, 11_900)  # the congestion is seen
+
+
+async def test_work_that_never_waits_is_done_at_once():
+    done: list[str] = []
+
+    async def note() -> None:
+        done.append("noted")
+
+    assert run_eagerly(note()) is None
+    assert done == ["noted"]  # before any turn of the loop
+
+
+async def test_work_that_waits_finishes_as_a_task_would():
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[int] = loop.create_future()
+    failure: asyncio.Future[int] = loop.create_future()
+    seen: list[Any] = []
+
+    async def work() -> None:
+        seen.append("started")
+        seen.append(await answer)
+        await asyncio.sleep(0)
+        try:
+            await failure
+        except KeyError as error:
+            seen.append(error.args[0])
+
+    rest = run_eagerly(work())
+    assert rest is not None
+    assert seen == ["started"]
+    task = asyncio.ensure_future(rest)
+    await asyncio.sleep(0)
+    answer.set_result(42)
+    loop.call_soon(failure.set_exception, KeyError("refused"))
+    await asyncio.wait_for(task, timeout=5)
+    assert seen == ["started", 42, "refused"]
+
+
+async def test_work_cancelled_while_waiting_is_closed():
+    waiting: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    closed: list[bool] = []
+
+    async def work() -> None:
+        try:
+            await waiting
+        finally:
+            closed.append(True)
+
+    rest = run_eagerly(work())
+    assert rest is not None
+    task = asyncio.ensure_future(rest)
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert closed == [True]
+
+
+def test_work_that_fails_at_once_raises_at_once():
+    async def refuse() -> None:
+        raise ValueError("bad report")
+
+    with pytest.raises(ValueError, match="bad report"):
+        run_eagerly(refuse())

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPacket, RtcpPsfbPacket, RtcpSrPacket, unpack_remb_fci
 
 from appliance.config import CallSettings
 from appliance.sfu import SFU
@@ -239,3 +239,61 @@ async def test_a_publisher_is_asked_for_no_more_than_the_ceiling(call):
     await join(call, 2)
     await eventually(lambda: len(asked) >= 2, timeout=15)
     assert all(30_000 <= bps <= ceiling * 1000 for bps in asked), asked
+
+
+NTP_TO_UNIX = 2_208_988_800  # seconds from 1900 to 1970
+
+
+async def test_subscribers_get_sender_reports_in_each_slots_timeline(call):
+    """Every slot showing media gets RTCP sender reports whose RTP/NTP mapping is the one its
+    packets arrive on (the publisher's own, moved into the slot's timeline), the counts of
+    what it sent, and a connection's slots are reported together, in one compound packet."""
+    await join(call, 1)
+    bob = await join(call, 2)
+    assert bob.subscriber is not None
+    dtls = bob.subscriber.getTransceivers()[0].receiver.transport
+    arrivals: dict[int, list[tuple[float, int]]] = {}  # SSRC -> (arrival, RTP timestamp)
+    reports: dict[int, list[tuple[float, int, int, int]]] = {}  # (NTP, RTP, packets, received)
+    compound: list[int] = []  # sender reports per RTCP datagram
+    handle_rtp, handle_rtcp = dtls._handle_rtp_data, dtls._handle_rtcp_data
+
+    async def rtp(data: bytes, arrival_time_ms: int) -> None:
+        ssrc, timestamp = int.from_bytes(data[8:12]), int.from_bytes(data[4:8])
+        arrivals.setdefault(ssrc, []).append((time.time(), timestamp))
+        await handle_rtp(data, arrival_time_ms)
+
+    async def rtcp(data: bytes) -> None:
+        senders = [p for p in RtcpPacket.parse(data) if isinstance(p, RtcpSrPacket)]
+        compound.append(len(senders))
+        for report in senders:
+            info = report.sender_info
+            at = info.ntp_timestamp / (1 << 32) - NTP_TO_UNIX
+            got = len(arrivals.get(report.ssrc, ()))
+            reports.setdefault(report.ssrc, []).append(
+                (at, info.rtp_timestamp, info.packet_count, got)
+            )
+        await handle_rtcp(data)
+
+    dtls._handle_rtp_data, dtls._handle_rtcp_data = rtp, rtcp
+    slots = call["sfu"].rooms[CALL].participants[2]
+    showing = {
+        slot.outlet.ssrc: (90_000 if slot.kind == "video" else 48_000)
+        for slot in slots.audio_slots + slots.video_slots
+        if slot.source_user == 1 and slot.outlet is not None
+    }
+    assert len(showing) == 2  # Alice's mic and camera
+    await eventually(lambda: all(len(reports.get(ssrc, ())) >= 3 for ssrc in showing), timeout=15)
+    assert max(compound) >= 2  # the mic's and the camera's in one datagram
+
+    for ssrc, rate in showing.items():
+        for at, base, packets, received in reports[ssrc][1:]:
+            # What the slot says it sent is what had arrived (loopback loses nothing).
+            assert packets - 3 <= received <= packets, (ssrc, packets, received)
+            # Packets arriving within a second of the report carry the timestamps it maps
+            # their arrival to, within 100 ms (the publisher's encoding and pacing).
+            near = [(t, ts) for t, ts in arrivals[ssrc] if abs(t - at) < 1.0]
+            assert near
+            for t, ts in near:
+                expected = base + round((t - at) * rate)
+                off = (ts - expected + (1 << 31)) % (1 << 32) - (1 << 31)
+                assert abs(off) < rate // 10, (ssrc, off / rate)
