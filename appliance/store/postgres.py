@@ -59,6 +59,7 @@ _CONTROL = re.compile(
     r"\s*(BEGIN|COMMIT|ROLLBACK\s+TO|ROLLBACK|SAVEPOINT|RELEASE)\b(?:\s+SAVEPOINT\b)?\s*(\w*)",
     re.IGNORECASE,
 )
+_DEFERRED = {"SAVEPOINT", "RELEASE", "ROLLBACK TO"}  # sent with the next statement
 # PostgreSQL's deadlock_detected and serialization_failure: the job may simply run again.
 _CONTENTION = {"40P01", "40001"}
 
@@ -143,11 +144,18 @@ class AtCommit:
 
 class ThreadConnection:
     """The sqlite3.Connection subset the store uses, over a psycopg connection; used on that
-    connection's thread only."""
+    connection's thread only.
+
+    SAVEPOINT, RELEASE and ROLLBACK TO are not sent on their own: they wait and go with the
+    next statement, in one query (the simple query protocol runs several). Every job in a
+    batch is in a savepoint, so a message sent was four round trips to the server (its
+    savepoint, the chat and membership check, the insert, the release), each a wake-up of the
+    server's backend and of this thread; it is two."""
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
         self.at_commit = AtCommit()
+        self._deferred: list[str] = []  # savepoint statements, to go with the next one
 
     def execute(self, sql: str, values: Sequence[Any] | Mapping[str, Any] = ()) -> Rows:
         control = _CONTROL.match(sql)
@@ -157,10 +165,14 @@ class ThreadConnection:
                 self.commit()
                 return Rows([], -1)
             self.at_commit.control(verb, control.group(2))
+            if verb in _DEFERRED:
+                self._deferred.append(sql.strip().rstrip(";"))
+                return Rows([], -1)
+            self._deferred.clear()  # BEGIN or ROLLBACK: what waited is moot
         statement = translate(sql)
         with self.raw.cursor() as cursor:
             try:
-                cursor.execute(statement.text, statement.parameters(_values(values)))
+                self._send(cursor, statement.text, statement.parameters(_values(values)))
             except psycopg.IntegrityError as error:
                 raise ConstraintError(str(error)) from error
             except psycopg.errors.OperationalError as error:
@@ -169,6 +181,24 @@ class ThreadConnection:
                 raise
             rows = cursor.fetchall() if cursor.description is not None else []
             return Rows(rows, cursor.rowcount)
+
+    def _send(self, cursor: Any, text: str, parameters: Any = None) -> None:
+        """Execute `text` after the savepoint statements waiting, and leave the cursor on its
+        result (the last)."""
+        if not self._deferred:
+            cursor.execute(text, parameters)
+            return
+        waiting = "; ".join(self._deferred)
+        self._deferred.clear()
+        cursor.execute(f"{waiting}; {text}", parameters)
+        while cursor.nextset():
+            pass
+
+    def _flush(self, cursor: Any) -> None:
+        if self._deferred:
+            waiting = "; ".join(self._deferred)
+            self._deferred.clear()
+            cursor.execute(waiting)
 
     def commit(self) -> None:
         """Number the transaction's events and move its chats' activity under the write
@@ -181,12 +211,12 @@ class ThreadConnection:
             chats.touch_at_commit(conn, later.touches)
         later.clear()
         with self.raw.cursor() as cursor:
-            cursor.execute("COMMIT")
+            self._send(cursor, "COMMIT")
 
     def lock(self, key: int) -> None:
         """Wait for an advisory lock held to the end of this transaction."""
         with self.raw.cursor() as cursor:
-            cursor.execute(f"SELECT pg_advisory_xact_lock({key})")
+            self._send(cursor, f"SELECT pg_advisory_xact_lock({key})")
 
     def alone(self, topic: str | None) -> None:
         """From here to its commit this transaction is the only one to run `topic`'s rule
@@ -200,6 +230,7 @@ class ThreadConnection:
     def executemany(self, sql: str, many: Sequence[Sequence[Any] | Mapping[str, Any]]) -> Rows:
         statement = translate(sql)
         with self.raw.cursor() as cursor:
+            self._flush(cursor)
             cursor.executemany(
                 statement.text,
                 [statement.parameters(_values(values)) for values in many],
@@ -209,6 +240,7 @@ class ThreadConnection:
     def executescript(self, script: str) -> None:
         """Several statements, no parameters (a migration): sent as they are."""
         with self.raw.cursor() as cursor:
+            self._flush(cursor)
             cursor.execute(script.encode())  # bytes: not scanned for parameters
 
     @property

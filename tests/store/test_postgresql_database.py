@@ -92,6 +92,41 @@ async def test_concurrent_writers_share_commits_and_a_failure_rolls_back_only_it
     assert _count(url) == 150
 
 
+async def test_a_job_that_fails_before_any_statement_rolls_back_only_its_own(db, url):
+    async def good(i: int) -> None:
+        await db.write_in_thread(lambda conn: _insert_many(conn, [f"g{i}"]))
+
+    def broken(conn) -> None:
+        raise RuntimeError("refused before writing")
+
+    results = await asyncio.gather(
+        *(good(i) for i in range(40)), db.write_in_thread(broken), *(good(i) for i in range(40, 80)),
+        return_exceptions=True,
+    )  # fmt: skip
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert [str(f) for f in failures] == ["refused before writing"]
+    assert _count(url) == 80
+
+
+async def test_a_jobs_savepoint_statements_reach_the_server_with_its_own(db, monkeypatch):
+    """Every job has a savepoint; its SAVEPOINT and RELEASE are not round trips of their own
+    (two of a message's four), but go with the job's next statement, in one query."""
+    sent: list[str] = []
+    execute = psycopg.ClientCursor.execute
+
+    def counted(self, query, params=None, **kwargs):
+        sent.append(query.decode() if isinstance(query, bytes) else str(query))
+        return execute(self, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.ClientCursor, "execute", counted)
+    assert await db.write_in_thread(lambda conn: _insert_many(conn, ["a", "b"])) == 2
+    async with db.write() as tx:
+        await tx.execute("INSERT INTO notes (body) VALUES ('c')")
+    savepoints = [q for q in sent if "SAVEPOINT" in q or "RELEASE" in q]
+    assert len(savepoints) == 4, sent  # each job's SAVEPOINT and RELEASE
+    assert all("INSERT" in q or "COMMIT" in q for q in savepoints), sent
+
+
 async def test_a_newer_schema_is_refused_and_migrations_run_once(url):
     newer = Database(url, read_connections=1, migrations=[TABLE, MORE])
     await newer.open()
