@@ -23,9 +23,9 @@ per-packet layers:
   SRTP session and written to the selected ICE pair's UDP socket in one call, without
   aiortc's sender loop, its per-packet clock reads, aioice's coroutine per datagram, or
   asyncio's write queue (a full socket buffer drops the datagram, as the network would).
-  The sender's RTCP loop is replaced by one whose sender reports carry the publisher's own
-  RTP/NTP mapping (from its SRs) shifted into the slot's timeline, and NACKs are answered
-  from the outlet's history of what it sent.
+  The sender's RTCP loop is replaced: a connection's outlets send their sender reports
+  together (`Reports`), carrying the publisher's own RTP/NTP mapping (from its SRs) shifted
+  into the slot's timeline, and NACKs are answered from the outlet's history of what it sent.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import logging
 import random
 import struct
 import time
+import types
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
@@ -278,22 +279,13 @@ class Lane:
             log.exception("a packet could not be handled")
 
 
-async def _coroutine() -> None:
-    pass
-
-
-_probe = _coroutine()
-_COROUTINE = type(_probe)
-_probe.close()
-
-
 def run_eagerly(work: Awaitable[None]) -> Awaitable[None] | None:
     """Run a coroutine now, as far as it goes without waiting; None if it finished, else what
     finishes it (to run as a task). The RTCP work the lanes start (a handler; feedback to
     send) all finishes so: it notes statistics, a PLI or a REMB, answers a NACK from
     history, sends a datagram. A task for each cost two more turns of the event loop.
     Raises what the coroutine raised before it first waited."""
-    if type(work) is not _COROUTINE:
+    if type(work) is not types.CoroutineType:
         return work
     try:
         waiting = work.send(None)
