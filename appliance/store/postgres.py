@@ -185,20 +185,24 @@ class ThreadConnection:
     def _send(self, cursor: Any, text: str, parameters: Any = None) -> None:
         """Execute `text` after the savepoint statements waiting, and leave the cursor on its
         result (the last)."""
-        if not self._deferred:
+        waiting = self._take_deferred()
+        if not waiting:
             cursor.execute(text, parameters)
             return
-        waiting = "; ".join(self._deferred)
-        self._deferred.clear()
         cursor.execute(f"{waiting}; {text}", parameters)
         while cursor.nextset():
             pass
 
     def _flush(self, cursor: Any) -> None:
-        if self._deferred:
-            waiting = "; ".join(self._deferred)
-            self._deferred.clear()
+        """Send the savepoint statements waiting on their own (before what cannot carry them)."""
+        waiting = self._take_deferred()
+        if waiting:
             cursor.execute(waiting)
+
+    def _take_deferred(self) -> str:
+        waiting = "; ".join(self._deferred)
+        self._deferred.clear()
+        return waiting
 
     def commit(self) -> None:
         """Number the transaction's events and move its chats' activity under the write
