@@ -37,6 +37,9 @@ def test_direct_chat_typing_receipts_reactions_edit_delete(hearth_server, new_pe
     # Bob's list shows the new chat; Ada typing shows there before anything is sent.
     bob_item = bob.locator(f'#chat-list [data-chat-id="{chat_id}"]')
     expect(bob_item).to_contain_text("Ada Lovelace")
+    # press_sequentially types into whatever has focus and does not wait, as fill does, for
+    # the composer to be enabled once the chat has loaded: keys typed before would be lost.
+    expect(ada.locator("#composer")).to_be_editable()
     ada.locator("#composer").press_sequentially("Hello Bob, see https://example.org/x")
     expect(bob_item.locator(".chat-item-preview")).to_have_text("typing…")
 
