@@ -13,8 +13,10 @@ layers (appliance/sfu/fastpath.py): each must do what the layer it replaces did.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 import socket
+import time
 from typing import Any
 
 import pylibsrtp
@@ -339,3 +341,116 @@ def test_work_that_fails_at_once_raises_at_once():
 
     with pytest.raises(ValueError, match="bad report"):
         run_eagerly(refuse())
+
+
+def lossy_stream(rng: random.Random, count: int) -> list[RtpPacket]:
+    """A VP8 stream's packets as a publisher's network delivers them: from near the sequence
+    number wrap, with losses, duplicates, reordered packets, and RTX resends (of lost
+    packets, and needless ones that arrive before the packet before theirs)."""
+    sent: list[RtpPacket] = []
+    seq, timestamp = 65_500, 1_000
+    for n in range(count):
+        packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=timestamp, ssrc=MEDIA)
+        packet.marker = int(n % 4 == 3)
+        packet.payload = bytes([0x90, 0, 0, 0]) + bytes(rng.randrange(10, 40))
+        sent.append(packet)
+        seq = (seq + 1) & 0xFFFF
+        timestamp += 3000 * packet.marker
+    arrived: list[RtpPacket] = []
+
+    def resent(packet: RtpPacket) -> RtpPacket:
+        original = packet.sequence_number.to_bytes(2, "big")
+        return RtpPacket(
+            payload_type=97,
+            sequence_number=len(arrived) & 0xFFFF,
+            timestamp=packet.timestamp,
+            ssrc=RTX,
+            marker=packet.marker,
+            payload=original + packet.payload,
+        )
+
+    for packet in sent:
+        roll = rng.random()
+        if roll < 0.08:  # lost; resent by RTX a little later, sometimes
+            if rng.random() < 0.6:
+                arrived.insert(len(arrived) + rng.randrange(2, 6), resent(packet))
+            continue
+        if roll < 0.1 and arrived:  # resent needlessly, and the resend overtook the one before
+            arrived.insert(len(arrived) - 1, resent(packet))
+            arrived.append(packet)
+        elif roll < 0.14 and arrived:  # reordered with the one before
+            arrived.insert(len(arrived) - 1, packet)
+        else:
+            arrived.append(packet)
+        if rng.random() < 0.02:  # duplicated
+            arrived.append(packet)
+    return arrived
+
+
+MEDIA, RTX = 1111, 2222
+
+
+def test_the_intake_keeps_statistics_and_nacks_as_aiortc_does(monkeypatch: pytest.MonkeyPatch):
+    from aiortc import RTCCertificate, RTCDtlsTransport, RTCIceGatherer, RTCIceTransport
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+    from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver, StreamStatistics
+    from aiortc.rtp import unwrap_rtx
+
+    from appliance.sfu.fastpath import tap
+
+    now = [1_700_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    dtls = RTCDtlsTransport(
+        RTCIceTransport(RTCIceGatherer()), [RTCCertificate.generateCertificate()]
+    )
+    receiver = RTCRtpReceiver("video", dtls)
+    vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000, payloadType=96)
+    rtx = RTCRtpCodecParameters(
+        mimeType="video/rtx", clockRate=90_000, payloadType=97, parameters={"apt": 96}
+    )
+    receiver._RTCRtpReceiver__codecs.update({96: vp8, 97: rtx})  # type: ignore[attr-defined]
+    receiver._RTCRtpReceiver__rtx_ssrc[RTX] = MEDIA  # type: ignore[attr-defined]
+    forwarded: list[tuple[int, int]] = []
+    nacked: list[list[int]] = []
+
+    async def nack(ssrc: int, lost: list[int]) -> None:
+        nacked.append(lost)
+
+    receiver._send_rtcp_nack = nack  # type: ignore[method-assign]
+    tap(receiver, "video", lambda p: forwarded.append((p.ssrc, p.sequence_number)), lambda: None)
+    streams = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+    nacks = receiver._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
+
+    # What aiortc's own _handle_rtp_packet does with the same packets.
+    their_streams: dict[int, StreamStatistics] = {}
+    their_nacks = NackGenerator()
+    their_forwarded: list[tuple[int, int]] = []
+    their_nacked: list[list[int]] = []
+
+    def state(streams: dict[int, StreamStatistics], nacks: Any) -> Any:
+        return (
+            {ssrc: dict(vars(s)) for ssrc, s in streams.items()},
+            nacks.max_seq,
+            sorted(nacks.missing),
+        )
+
+    rng = random.Random(7)
+    trace = lossy_stream(rng, 3000)
+    for packet in trace:
+        now[0] += rng.choice((0.0, 0.0004, 0.003, 0.03))
+        their = their_streams.setdefault(packet.ssrc, StreamStatistics(90_000))
+        their.add(packet)
+        unwrapped = packet
+        if packet.payload_type == 97:
+            unwrapped = unwrap_rtx(packet, payload_type=96, ssrc=MEDIA)
+        if their_nacks.add(unwrapped):
+            their_nacked.append(sorted(their_nacks.missing))
+        their_forwarded.append((unwrapped.ssrc, unwrapped.sequence_number))
+
+        work = receiver._handle_rtp_packet(packet, int(now[0] * 1000))
+        if inspect.iscoroutine(work):  # the NACKs to send
+            assert run_eagerly(work) is None
+        assert state(streams, nacks) == state(their_streams, their_nacks), packet.sequence_number
+    assert forwarded == their_forwarded
+    assert nacked == their_nacked
+    assert len(nacked) > 100 and streams[MEDIA].cycles == 1 << 16  # losses, and the wrap
