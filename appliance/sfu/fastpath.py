@@ -59,7 +59,6 @@ from aiortc.rtp import (
     RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
-    is_rtcp,
     pack_remb_fci,
     unwrap_rtx,
 )
@@ -283,12 +282,10 @@ class Lane:
     def __call__(self, data: bytes, addr: tuple[Any, ...]) -> None:
         if len(data) < 12 or not 127 < data[0] < 192:
             self._usual(data, addr)
-        elif is_rtcp(data):
+            return
+        if 191 < data[1] < 209:  # RTCP's packet types (aiortc's is_rtcp)
             self._rtcp(data)
-        else:
-            self._rtp(data)
-
-    def _rtp(self, data: bytes) -> None:
+            return
         ids = self._ids
         try:
             packet = parse_rtp(self._srtp.unprotect(data), ids.abs_send_time, ids.audio_level)
@@ -963,6 +960,7 @@ def check() -> None:
         ),
         "pylibsrtp Session",
     )
+    need(aiortc_rtp.is_rtcp, ("msg[1] >= 192 and msg[1] <= 208",), "aiortc is_rtcp")  # Lane
     need(
         aiortc_rtp.HeaderExtensionsMap,
         ("self.__ids = HeaderExtensions()", "self.__ids.abs_send_time = ext.id"),
