@@ -701,7 +701,7 @@ def caveats(
         "Forwarded packets/s per core is an extrapolation (packets/s divided by the fraction "
         "of one core the server used), not a measured saturation point; the marginal figure "
         "is the slope of CPU against packets/s over the subscriber sweep. Low loads carry "
-        "fixed costs (ICE consent, RTCP, the speaker timer) that a busier server spreads.",
+        "fixed costs (ICE consent, RTCP timers) that a busier server spreads.",
         "Glass-to-glass latency includes the publisher's encode and the subscriber's decode and "
         "its stock jitter buffer (which holds a frame until the next one starts, about one "
         "frame interval) in every path, the direct one too; the difference is the server's.",

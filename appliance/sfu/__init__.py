@@ -6,18 +6,11 @@ only when the first call starts, so an idle Hearth stays small.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-
 from appliance.config import CallSettings
 from appliance.net.heap import Trimmer
 from appliance.sfu import fastpath, hooks
 from appliance.sfu.room import Notify, OnFailed, Room
 
-log = logging.getLogger(__name__)
-
-SPEAKER_INTERVAL = 0.25  # seconds between active-speaker decisions
 TRIM_DELAY = 1.0  # seconds after a call ends before its memory is handed back
 
 __all__ = ["SFU"]
@@ -33,7 +26,6 @@ class SFU:
         self.on_failed = on_failed
         self.rooms: dict[int, Room] = {}
         self.forwarded = fastpath.Totals()  # over all calls, for /metrics
-        self._speaker_task: asyncio.Task[None] | None = None
         # After a call: its peer connections, SRTP sessions and buffers are garbage once it
         # ends, much of it in reference cycles, and glibc keeps freed memory in its arenas
         # (one per thread that allocated). Collect, then trim, once the closing tasks ran.
@@ -47,8 +39,6 @@ class SFU:
             room = self.rooms[call_id] = Room(
                 call_id, self.settings, self.notify, self.on_failed, self.forwarded
             )
-            if self._speaker_task is None:
-                self._speaker_task = asyncio.create_task(self._speakers(), name="sfu-speakers")
         return room
 
     async def publish(self, call_id: int, user_id: int, offer_sdp: str) -> str:
@@ -83,28 +73,10 @@ class SFU:
             self._ended()
 
     def _ended(self) -> None:
-        """A call's room is gone: hand its memory back, and stop deciding speakers if it was
-        the last."""
+        """A call's room is gone: hand its memory back."""
         self._memory.soon()
-        if not self.rooms and self._speaker_task is not None:
-            self._speaker_task.cancel()
-            self._speaker_task = None
 
     async def close(self) -> None:
-        if self._speaker_task is not None:
-            self._speaker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._speaker_task
-            self._speaker_task = None
         for call_id in list(self.rooms):
             await self.end(call_id)
         self._memory.cancel()
-
-    async def _speakers(self) -> None:
-        while True:
-            await asyncio.sleep(SPEAKER_INTERVAL)
-            for room in list(self.rooms.values()):
-                try:
-                    room.update_speaker()
-                except Exception:
-                    log.exception("active speaker update failed in call %s", room.call_id)

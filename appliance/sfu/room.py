@@ -39,6 +39,7 @@ PUBLISHED = (("audio", "mic"), ("video", "camera"), ("video", "screen"))
 SPEAKING = 40.0  # smoothed loudness (127 minus the -dBov level) above which someone speaks
 SMOOTHING = 0.8  # weight of the previous loudness in the moving average, per packet
 SWITCH_MARGIN = 8.0  # a new active speaker must be this much louder than the current one
+SPEAKER_INTERVAL = 0.25  # seconds between active-speaker decisions, at most
 
 
 def configuration() -> RTCConfiguration:
@@ -112,6 +113,7 @@ class Room:
         self.forwarded = forwarded
         self.participants: dict[int, Participant] = {}
         self.speaker: int | None = None
+        self._next_decision = 0.0  # monotonic: when the active speaker may next be chosen
         self._arrivals = 0
         self._tasks: set[asyncio.Future[Any]] = set()
 
@@ -275,16 +277,26 @@ class Room:
     # --- active speaker ----------------------------------------------------------------------
 
     def _heard(self, who: Participant, packet: Any) -> None:
+        """An audio packet: its level moves its sender's loudness, and every SPEAKER_INTERVAL
+        the active speaker is chosen again (as the packets come: loudness changes with them
+        only, and a timer would wake the event loop four times a second)."""
         level = hooks.audio_level(packet)
         if level is None or not who.media.get("mic", False):
             return
         loudness = float(max(0, 127 - level))
         who.loudness = SMOOTHING * who.loudness + (1 - SMOOTHING) * loudness
+        now = time.monotonic()
         if who.loudness >= SPEAKING:
-            who.spoke_at = time.monotonic()
+            who.spoke_at = now
+        if now >= self._next_decision:
+            self._next_decision = now + SPEAKER_INTERVAL
+            try:
+                self.update_speaker()
+            except Exception:  # the packet is still forwarded
+                log.exception("active speaker update failed in call %s", self.call_id)
 
     def update_speaker(self) -> None:
-        """Called a few times a second: pick the active speaker, with hysteresis."""
+        """Pick the active speaker, with hysteresis."""
         speaking = [p for p in self.participants.values() if p.loudness >= SPEAKING]
         if not speaking:
             return
