@@ -15,6 +15,12 @@ SEQ_MOD = 1 << 16
 TS_MOD = 1 << 32
 HALF_SEQ = 1 << 15
 HALF_TS = 1 << 31
+# Packets older than this behind the newest a slot took are dropped as late (a subscriber's
+# jitter buffer has long given up on them, and the outlet's NACK history is 512 packets).
+# The bound of what is "before the source started" trails the newest by this much: a bound
+# that stayed at the first packet would be half the sequence space behind after 32,768
+# packets (four minutes of video), and every packet then looked older than it.
+TRAIL = 1 << 12
 
 _HEADER = struct.Struct("!HII")  # sequence number, timestamp, SSRC at byte 2 of an RTP header
 _PICTURE_ID_15 = struct.Struct("!H")
@@ -113,11 +119,16 @@ class Munger:
         whose payload starts at `header`), and for VP8 its picture id and TL0PICIDX
         (`vp8`: offsets as vp8_descriptor returns them). Returns the sequence number written,
         or -1: drop the packet (it comes from before the current source started in this
-        slot). Runs for every packet and every slot: the wrapping comparisons are inline."""
+        slot, or over TRAIL packets behind the newest). Runs for every packet and every
+        slot: the wrapping comparisons are inline."""
         if self._rebase:
             self._start(packet, seq, ts, header, vp8)
-        elif (seq - self._first_in) & 0xFFFF >= HALF_SEQ:
-            return -1
+        else:
+            ahead = (seq - self._first_in) & 0xFFFF
+            if ahead >= HALF_SEQ:  # from before the source started here, or far too late
+                return -1
+            if ahead > TRAIL:  # keep the bound TRAIL behind the newest, so it never wraps
+                self._first_in = (seq - TRAIL) & 0xFFFF
         out_seq = (seq + self._seq_offset) & 0xFFFF
         out_ts = (ts + self._ts_offset) & 0xFFFFFFFF
         _HEADER.pack_into(packet, 2, out_seq, out_ts, ssrc)

@@ -7,7 +7,7 @@ import struct
 from aiortc.rtp import RtpPacket
 
 from appliance.sfu.media import template
-from appliance.sfu.rewrite import UNREADABLE, Munger, vp8_descriptor
+from appliance.sfu.rewrite import TRAIL, UNREADABLE, Munger, vp8_descriptor
 
 
 def vp8(
@@ -89,6 +89,22 @@ def test_a_late_packet_from_before_the_switch_point_is_dropped():
     assert munger.rewrite(late, 502, 1960, 1, 12, (-1, 0, -1)) >= 0
     assert munger.rewrite(rtp(501, 1000, b"opus"), 501, 1000, 1, 12, (-1, 0, -1)) >= 0
     assert munger.last_seq == struct.unpack_from("!H", late, 2)[0]
+
+
+def test_a_call_longer_than_half_the_sequence_space_keeps_flowing():
+    # 140 video packets a second reach 32,768 past the switch point in four minutes; then,
+    # and for as long again, every packet looked as if it came from before the switch.
+    munger = Munger(step=3000)
+    first = 1000
+    for n in range(70_000):  # past a whole wrap of the sequence numbers
+        seq = (first + n) & 0xFFFF
+        assert munger.rewrite(rtp(seq, n * 3000, b"x"), seq, n * 3000, 1, 12, (-1, 0, -1)) == seq
+    newest = (first + 69_999) & 0xFFFF
+    late = (newest - 100) & 0xFFFF  # reordered, or a retransmission: still sent
+    assert munger.rewrite(rtp(late, 0, b"x"), late, 0, 1, 12, (-1, 0, -1)) == late
+    ancient = (newest - TRAIL - 1) & 0xFFFF  # no use to anyone any more
+    assert munger.rewrite(rtp(ancient, 0, b"x"), ancient, 0, 1, 12, (-1, 0, -1)) == -1
+    assert munger.last_seq == newest
 
 
 def test_sequence_numbers_wrap():
