@@ -428,14 +428,24 @@ class PostgresEngine:
     @contextlib.asynccontextmanager
     async def claim(self, job: str) -> Any:
         """A session advisory lock on a connection of its own, taken without waiting: held
-        for the block, and released by closing that connection (also when the process dies,
-        as PostgreSQL ends its session)."""
+        for the block, then unlocked before that connection closes. Closing alone lets go
+        too (as when the process dies: PostgreSQL ends its session), but only once the
+        server has ended the session, a moment after the client hung up, so another process
+        asking at once could still have been refused."""
+        key = job_lock(job)
         conn = await Connection.connect(self.url)
+        held = False
         try:
-            rows = await conn.execute_fetchall(f"SELECT pg_try_advisory_lock({job_lock(job)})")
-            yield bool(rows[0][0])
+            rows = await conn.execute_fetchall(f"SELECT pg_try_advisory_lock({key})")
+            held = bool(rows[0][0])
+            yield held
         finally:
-            await conn.close()
+            try:
+                if held:
+                    with contextlib.suppress(psycopg.Error):  # gone: so is the lock
+                        await conn.execute(f"SELECT pg_advisory_unlock({key})")
+            finally:
+                await conn.close()
 
     async def closing(self, writer: Connection) -> None:
         return None

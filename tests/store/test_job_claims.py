@@ -13,7 +13,7 @@ import pytest
 
 from appliance.periodic import one_at_a_time
 from appliance.store.db import Database, Migration
-from appliance.store.postgres import MIGRATE_LOCK, WRITE_LOCK, job_lock
+from appliance.store.postgres import MIGRATE_LOCK, WRITE_LOCK, Connection, job_lock
 from tests.support import engines
 
 NOTES = Migration(1, "notes", "CREATE TABLE notes (body text NOT NULL);")
@@ -108,3 +108,32 @@ async def test_on_sqlite_the_one_process_always_runs_its_jobs(tmp_path: Path):
             assert (first, again) == (True, True)
     finally:
         await database.close()
+
+
+async def test_a_claim_is_let_go_before_its_connection_closes(processes, monkeypatch):
+    # Closing the connection alone lets go only once the server has ended its session, a
+    # moment after the close: another process asking at once was sometimes refused (seen
+    # in CI). So the lock must already be free when the claim's connection closes.
+    a, _b = processes
+    key = job_lock("file-sweep")
+    held_at_close: list[int] = []
+    close = Connection.close
+
+    with psycopg.connect(a.engine.url, autocommit=True) as admin:
+
+        async def noting_close(conn: Connection) -> None:
+            row = admin.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND classid = %s AND objid = %s AND objsubid = 1",
+                (key >> 32, key & 0xFFFFFFFF),
+            ).fetchone()
+            held_at_close.append(row[0] if row else -1)
+            await close(conn)
+
+        monkeypatch.setattr(Connection, "close", noting_close)
+        async with a.claim("file-sweep") as mine:
+            assert mine is True
+        with pytest.raises(RuntimeError):
+            async with a.claim("file-sweep"):
+                raise RuntimeError("the job failed")
+    assert held_at_close == [0, 0]
