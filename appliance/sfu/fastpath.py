@@ -148,8 +148,9 @@ class _Intake:
     The statistics and the missing packets are kept in aiortc's own objects (its RTCP
     receiver reports and NACKs read them). For the next packet of a stream that has had no
     gap, they are updated here, in line, as `StreamStatistics.add` and `NackGenerator.add`
-    would (a few comparisons, where their calls and uint16_gt's were a fifth of the receive
-    path); a stream's first packet, one after a gap or out of order, and RTX take theirs."""
+    would (a few assignments, where their calls and uint16_gt's were about a third of the
+    receive path's own time); a stream's first packet, one after a gap or out of order, and
+    RTX take theirs. `check()` guards the lines of theirs this repeats."""
 
     def __init__(self, receiver: RTCRtpReceiver, sink: PacketSink) -> None:
         self._receiver = receiver
@@ -961,6 +962,24 @@ def check() -> None:
         "pylibsrtp Session",
     )
     need(aiortc_rtp.is_rtcp, ("msg[1] >= 192 and msg[1] <= 208",), "aiortc is_rtcp")  # Lane
+    need(  # what _Intake.take does in line for the next packet of a gapless stream
+        rtcrtpreceiver.StreamStatistics.add,
+        (
+            "self.packets_received += 1",
+            "self.cycles += 1 << 16",
+            "self.max_seq = packet.sequence_number",
+            "arrival = int(time.time() * self._clockrate)",
+            "self._jitter_q4 += diff - ((self._jitter_q4 + 8) >> 4)",
+            "self._last_arrival = arrival",
+            "self._last_timestamp = packet.timestamp",
+        ),
+        "aiortc StreamStatistics.add",
+    )
+    need(
+        rtcrtpreceiver.NackGenerator.add,
+        ("self.max_seq = packet.sequence_number", "self.truncate()"),
+        "aiortc NackGenerator.add",
+    )
     need(
         aiortc_rtp.HeaderExtensionsMap,
         ("self.__ids = HeaderExtensions()", "self.__ids.abs_send_time = ext.id"),
