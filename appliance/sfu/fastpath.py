@@ -646,6 +646,7 @@ class Outlet:
         "_connection",
         "_dtls",
         "_history",
+        "_on_miss",
         "_on_ready",
         "_reported",
         "_route",
@@ -669,6 +670,7 @@ class Outlet:
         timing: Timing,
         on_ready: Callable[[], None],
         totals: Totals,
+        on_miss: Callable[[int], None] | None = None,
     ) -> None:
         self.sender = sender
         self.ssrc: int = sender._ssrc
@@ -690,6 +692,7 @@ class Outlet:
         self._history: list[bytearray | None] = [None] * HISTORY
         self._timing = timing
         self._on_ready = on_ready
+        self._on_miss = on_miss  # a NACKed sequence number the history does not have
         self._totals = totals
         original_send = sender.send
 
@@ -757,10 +760,15 @@ class Outlet:
 
     async def retransmit(self, sequence_number: int) -> None:
         """A subscriber's NACK: send the packet again, as it was (same sequence number: the
-        subscriber never received it, so its SRTP replay check lets it through)."""
+        subscriber never received it, so its SRTP replay check lets it through). One the
+        history does not have goes to `on_miss`: the SFU may never have had it either."""
         seq = sequence_number
+        if not self._writable():
+            return
         data = self._history[seq % HISTORY]
-        if data is None or ((data[2] << 8) | data[3]) != seq or not self._writable():
+        if data is None or ((data[2] << 8) | data[3]) != seq:
+            if self._on_miss is not None:
+                self._on_miss(seq)
             return
         self.retransmitted += 1
         self._write(self._srtp.protect(data))

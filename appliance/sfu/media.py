@@ -22,6 +22,7 @@ from appliance.sfu.rewrite import Munger, vp8_descriptor
 log = logging.getLogger(__name__)
 
 PLI_INTERVAL = 0.5  # seconds: at most one keyframe request per source this often
+RESEND_HOLD = 0.1  # seconds: a packet asked of the publisher again is not asked again sooner
 # Output clock step when a slot switches source: one 30 fps frame, one 20 ms Opus packet.
 SWITCH_STEP = {"video": 3000, "audio": 960}
 CLOCK_RATE = {"video": 90_000, "audio": 48_000}
@@ -88,12 +89,15 @@ class Source:
         self.slots: set[Slot] = set()
         self.packets = 0
         self.keyframes = 0
+        self.nacks_forwarded = 0  # NACKs sent to the publisher for subscribers (see resend)
         self.ssrc: int | None = None  # the publisher's media SSRC (PLIs are addressed to it)
         # The publisher's last sender report: (NTP, RTP timestamp, when it came, monotonic).
         self.report: tuple[int, int, float] | None = None
         self._rate = CLOCK_RATE[kind]
         self._last_pli = 0.0
         self._pli_pending = False
+        self._resend: set[int] = set()  # sequence numbers to ask the publisher for
+        self._asked: dict[int, float] = {}  # sequence number -> when it was last asked for
         self._on_packet = on_packet
         fastpath.tap(receiver, kind, self._forward, self._ended)
         fastpath.on_sender_reports(receiver, self._reported)
@@ -159,6 +163,29 @@ class Source:
         task = asyncio.ensure_future(hooks.request_keyframe(self.receiver, ssrc))
         task.add_done_callback(_log_failure)
 
+    def resend(self, seq: int) -> None:
+        """A subscriber asked for a packet that its slot never sent: the SFU did not get it
+        (its own NACK to the publisher, sent when the gap showed, went unanswered or the
+        answer was lost too). Ask the publisher again, in one NACK for all those asked in
+        this turn of the loop; a retransmission is forwarded like any late packet."""
+        if self.ssrc is None or seq in self._resend:
+            return
+        if not self._resend:
+            asyncio.get_running_loop().call_soon(self._send_nack)
+        self._resend.add(seq)
+
+    def _send_nack(self) -> None:
+        now = time.monotonic()
+        self._asked = {seq: at for seq, at in self._asked.items() if now - at < RESEND_HOLD}
+        wanted = sorted(seq for seq in self._resend if seq not in self._asked)
+        self._resend = set()
+        if not wanted or self.ssrc is None:
+            return
+        self._asked.update(dict.fromkeys(wanted, now))
+        self.nacks_forwarded += 1
+        task = asyncio.ensure_future(self.receiver._send_rtcp_nack(self.ssrc, wanted))
+        task.add_done_callback(_log_failure)
+
     def lowest_subscriber_estimate(self) -> int | None:
         estimates = [slot.estimate for slot in self.slots if slot.estimate]
         return min(estimates) if estimates else None
@@ -191,12 +218,24 @@ class Slot(MediaStreamTrack):
 
     def attach(self, sender: RTCRtpSender) -> None:
         """Send through this sender (once the subscriber's connection is up)."""
-        self.outlet = fastpath.Outlet(sender, self._timing, self._ready, self._totals)
+        self.outlet = fastpath.Outlet(
+            sender, self._timing, self._ready, self._totals, on_miss=self._missed
+        )
 
     def _ready(self) -> None:
         if self.source is not None and self.kind == "video":
             self._waiting_for_key = True
             self._on_keyframe_needed(self)
+
+    def _missed(self, out_seq: int) -> None:
+        """The subscriber NACKed a packet the outlet's history does not have: if it is a
+        recent one of the current source, the source never had it; ask its publisher."""
+        source = self.source
+        if source is None:
+            return
+        seq = self._munger.source_seq(out_seq, within=fastpath.HISTORY)
+        if seq >= 0:
+            source.resend(seq)
 
     def _timing(self) -> tuple[int, int] | None:
         return None if self.source is None else self.source.timing(self._munger.ts_offset)
@@ -279,4 +318,4 @@ class Slot(MediaStreamTrack):
 
 def _log_failure(task: asyncio.Future[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.debug("keyframe request failed: %s", task.exception())
+        log.debug("RTCP to a publisher (PLI or NACK) failed: %s", task.exception())

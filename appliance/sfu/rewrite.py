@@ -106,6 +106,18 @@ class Munger:
         """Source timestamp -> slot timestamp (for sender reports)."""
         return self._ts_offset
 
+    def source_seq(self, out_seq: int, within: int) -> int:
+        """The current source's sequence number that the slot's `out_seq` stands for, if that
+        is one of the source's packets (sent or never received) at most `within` behind the
+        newest; else -1. What a subscriber's NACK asks of the source."""
+        if self._rebase:
+            return -1
+        behind = (self.last_seq - out_seq) & 0xFFFF
+        seq = (out_seq - self._seq_offset) & 0xFFFF
+        if behind >= within or (seq - self._first_in) & 0xFFFF >= HALF_SEQ:
+            return -1
+        return seq
+
     def rewrite(
         self,
         packet: bytearray,

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from aiortc import RTCPeerConnection
+from aiortc.rtp import RtpPacket
 
 from tests.sfu.test_sfu import join
 from tests.support.waiting import eventually
@@ -40,6 +41,56 @@ def lose_sent_video(pc: RTCPeerConnection, lost: list[int]) -> None:
         await original(data)
 
     transport._send_rtp = send_rtp
+
+
+def _rtx(pc: RTCPeerConnection, video: int) -> int:
+    for line in pc.localDescription.sdp.splitlines():
+        if line.startswith("a=fmtp:") and line.endswith(f" apt={video}"):
+            return int(line.split(":", 1)[1].split()[0])
+    raise AssertionError("no RTX for VP8 in the SDP")
+
+
+def lose_a_packet_and_its_first_resend(pc: RTCPeerConnection, lost: list[int]) -> None:
+    """Drop one VP8 packet as the publisher first sends it, and the first retransmission of
+    it (RTX) too: the SFU's own NACK is answered, but the answer never arrives."""
+    video = _primary(pc)
+    rtx = _rtx(pc, video)
+    transport = next(t.sender.transport for t in pc.getTransceivers() if t.kind == "video")
+    original = transport._send_rtp
+    count = [0]
+    resends = [0]
+
+    async def send_rtp(data: bytes) -> None:
+        kind = data[1] & 0x7F if len(data) > 12 else -1
+        if kind == video and not lost:
+            count[0] += 1
+            if count[0] == EVERY:
+                lost.append((data[2] << 8) | data[3])
+                return
+        elif kind == rtx and lost:
+            payload = RtpPacket.parse(data).payload  # RTX: the original sequence number first
+            if (payload[0] << 8) | payload[1] == lost[0]:
+                resends[0] += 1
+                if resends[0] == 1:
+                    return
+        await original(data)
+
+    transport._send_rtp = send_rtp
+
+
+def received_video(pc: RTCPeerConnection, seen: set[int]) -> None:
+    """Note the sequence number of every VP8 packet that reaches the subscriber."""
+    video = _primary(pc)
+    ice = next(t.receiver.transport for t in pc.getTransceivers() if t.kind == "video").transport
+    original = ice._recv
+
+    async def recv() -> bytes:
+        data: bytes = await original()
+        if len(data) > 12 and 127 < data[0] < 192 and data[1] & 0x7F == video:
+            seen.add((data[2] << 8) | data[3])
+        return data
+
+    ice._recv = recv
 
 
 def lose_received_video(pc: RTCPeerConnection, lost: list[int], recovered: set[int]) -> None:
@@ -142,3 +193,25 @@ async def test_loss_on_both_legs_at_once_still_decodes(call: dict[str, Any], cap
     lose_received_video(viewer.subscriber, lost_down, recovered)
     await decodes_cleanly(sender, viewer, caplog, frames=90)  # 6 s at 15 fps
     assert len(lost_up) >= 3 and len(lost_down) >= 3, (lost_up, lost_down)
+
+
+async def test_a_subscribers_nack_for_a_packet_the_sfu_never_got_goes_to_the_publisher(
+    call: dict[str, Any],
+):
+    # The SFU asks the publisher once, when the gap shows (aiortc's receiver never asks
+    # twice). When that retransmission is lost too, the slot's history misses the packet the
+    # subscriber then asks for: the SFU passes the request on, and the packet still arrives.
+    sender = await join(call, 1)
+    viewer = await join(call, 2)
+    await eventually(lambda: (s := viewer.video_from(1)) is not None and s.frames > 3, timeout=15)
+    assert sender.publisher is not None and viewer.subscriber is not None
+    seen: set[int] = set()
+    received_video(viewer.subscriber, seen)
+    lost: list[int] = []
+    lose_a_packet_and_its_first_resend(sender.publisher, lost)
+    await eventually(lambda: bool(lost), timeout=10)
+    slot = next(s for s in call["sfu"].rooms[1].participants[2].video_slots if s.source)
+    assert slot.source is not None and slot.outlet is not None
+    wanted = (lost[0] + slot._munger._seq_offset) & 0xFFFF  # the slot's number for it
+    await eventually(lambda: wanted in seen, timeout=10)
+    assert slot.source.nacks_forwarded >= 1

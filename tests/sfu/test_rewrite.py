@@ -107,6 +107,29 @@ def test_a_call_longer_than_half_the_sequence_space_keeps_flowing():
     assert munger.last_seq == newest
 
 
+def test_a_nacked_slot_sequence_number_maps_back_to_the_current_sources():
+    # What a subscriber's NACK for a packet its slot never sent asks of the source.
+    munger = Munger(step=960)
+    assert munger.source_seq(0, within=512) == -1  # nothing started yet
+    for seq in (100, 101, 102):
+        munger.rewrite(rtp(seq, seq * 960, b"x"), seq, seq * 960, 1, 12, (-1, 0, -1))
+    munger.switch()  # another source, from 65,530 on: across the wrap
+    assert munger.source_seq(102, within=512) == -1  # before its first packet
+    for seq in (65_530, 65_532, 65_535, 0, 1):  # 65,531, 65,533 and 65,534 never came
+        out = munger.rewrite(rtp(seq, 0, b"x"), seq, 0, 1, 12, (-1, 0, -1))
+    assert out == munger.last_seq == 110  # 103 (65,530) ... 110 (1)
+    assert [munger.source_seq(n, within=512) for n in (104, 106, 107, 110)] == [
+        65_531,
+        65_533,
+        65_534,
+        1,
+    ]
+    assert munger.source_seq(102, within=512) == -1  # the first source's
+    assert munger.source_seq(111, within=512) == -1  # not sent yet
+    assert munger.source_seq(104, within=4) == -1  # too far behind to be worth asking for
+    assert munger.source_seq(107, within=4) == 65_534
+
+
 def test_sequence_numbers_wrap():
     munger = Munger(step=960)
     for seq in (65_534, 65_535, 0, 1):
