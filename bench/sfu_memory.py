@@ -100,12 +100,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             raise RuntimeError(f"sfu_server.py did not start: {ready!r}")
         sfu = RemoteSFU(*await asyncio.open_connection("127.0.0.1", port))
         idle = (await sfu.rpc({"op": "stats"}))["rss_mb"]
-        after = []
+        after: list[dict[str, Any]] = []
+        counts: list[dict[str, int]] = []  # live objects by type after each call
         for n in range(1, args.calls + 1):
             frames = await one_call(sfu, 1, args.people, args.seconds)
             await asyncio.sleep(SETTLE_SECONDS)
             stats = await sfu.rpc({"op": "stats"})
             after.append({"call": n, "frames_received": frames, "rss_mb": stats["rss_mb"]})
+            if args.objects:
+                alive = await sfu.rpc({"op": "objects"})
+                after[-1]["objects"] = alive["objects"]
+                counts.append(alive["by_type"])
             print(f"# call {n}: {after[-1]}", file=sys.stderr, flush=True)
         await sfu.rpc({"op": "quit"})
     finally:
@@ -115,6 +120,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             server.kill()
     rss = [a["rss_mb"] for a in after]
     half = len(rss) // 2
+    grown = {}
+    if len(counts) > 2:  # from the second call on (the first one imports and caches)
+        first, last = counts[1], counts[-1]
+        grown = {
+            kind: last[kind] - first.get(kind, 0)
+            for kind in last
+            if last[kind] - first.get(kind, 0) >= len(counts) - 2
+        }
     return {
         "server_idle_rss_mb": idle,
         "after_each_call": after,
@@ -123,6 +136,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         # Growth: the last half of the calls against the first half (one call is noise).
         "growth_second_half_mb": round(max(rss[half:]) - max(rss[:half] or rss[:1]), 1),
         "target": "within 10 MB of idle after calls; no growth from call to call",
+        # Object types with at least one more alive per call, from the second call to the
+        # last (--objects): what a leak would be made of.
+        "objects_grown_by_type": dict(sorted(grown.items(), key=lambda kv: -kv[1])),
         "allocator": "pymalloc" if args.pymalloc else "PYTHONMALLOC=malloc (the systemd unit's)",
         "calls": args.calls,
         "people": args.people,
@@ -157,6 +173,9 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--people", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--objects", action="store_true", help="count live objects by type after each call"
+    )
     parser.add_argument(
         "--pymalloc", action="store_true", help="Python's own allocator (`make run`'s) instead"
     )

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -316,6 +318,10 @@ class Server:
                 "errors": self.errors,
                 **media,
             }
+        if op == "objects":  # what is alive, by type (bench/sfu_memory.py --objects)
+            alive = gc.get_objects()
+            kinds = collections.Counter(type(o).__qualname__ for o in alive)
+            return {"objects": len(alive), "by_type": dict(kinds.most_common(500))}
         if op == "quit":
             print("--- bench: quitting ---", file=sys.stderr, flush=True)
             self.done.set()
