@@ -244,6 +244,36 @@ async def test_a_publisher_is_asked_for_no_more_than_the_ceiling(call):
 NTP_TO_UNIX = 2_208_988_800  # seconds from 1900 to 1970
 
 
+def test_a_slots_sender_report_carries_the_publishers_clock_moved_on(monkeypatch):
+    """The (NTP, RTP) a slot's sender report carries: the publisher's last report, moved on
+    by the time since it came (at the source's clock rate) and into the slot's timeline."""
+    from aiortc import (
+        RTCCertificate,
+        RTCDtlsTransport,
+        RTCIceGatherer,
+        RTCIceTransport,
+        RTCRtpReceiver,
+    )
+
+    from appliance.sfu import media
+
+    clock = [1000.0]
+    monkeypatch.setattr(media.time, "monotonic", lambda: clock[0])
+    dtls = RTCDtlsTransport(
+        RTCIceTransport(RTCIceGatherer()), [RTCCertificate.generateCertificate()]
+    )
+    for kind, rate in (("video", 90_000), ("audio", 48_000)):
+        source = media.Source(RTCRtpReceiver(kind, dtls), kind, 1, "camera")
+        assert source.timing(0) is None  # no report from the publisher yet
+        ntp = (3_900_000_000 << 32) | (1 << 31)  # half past a second
+        source._reported(1234, ntp, 4_294_000_000)  # just before the RTP timestamp wraps
+        clock[0] += 2.25
+        assert source.timing(ts_offset=1_000_000) == (
+            ntp + int(2.25 * (1 << 32)),
+            (4_294_000_000 + 1_000_000 + int(2.25 * rate)) % (1 << 32),
+        )
+
+
 async def test_subscribers_get_sender_reports_in_each_slots_timeline(call):
     """Every slot showing media gets RTCP sender reports whose RTP/NTP mapping is the one its
     packets arrive on (the publisher's own, moved into the slot's timeline), the counts of
@@ -296,7 +326,9 @@ async def test_subscribers_get_sender_reports_in_each_slots_timeline(call):
                 expected = base + round((t - at) * rate)
                 offsets.append(((ts - expected + (1 << 31)) % (1 << 32) - (1 << 31)) / rate)
         # Packets arriving within a second of a report carry the timestamps it maps their
-        # arrival to: the median within 200 ms. (A packet alone can be further off on a busy
-        # machine: its trip, and the publisher's report's own, are in it; a wrong offset or
-        # clock rate puts them all seconds away.)
-        assert abs(statistics.median(offsets)) < 0.2, (ssrc, statistics.median(offsets))
+        # arrival to: the median within half a second. Their spread is the publisher's: its
+        # own report maps the send time of the packet it last sent to that packet's capture
+        # time, so how long encoding took then and now is in every offset (0.2 s, once, in CI
+        # under load). A slot's wrong offset puts them hours away; the arithmetic itself is
+        # checked exactly above.
+        assert abs(statistics.median(offsets)) < 0.5, (ssrc, statistics.median(offsets))
