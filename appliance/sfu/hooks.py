@@ -6,6 +6,7 @@ appliance/sfu/fastpath.py with the internals it needs. What is left here is cont
 
 * Keyframes: `RTCRtpReceiver._send_rtcp_pli` asks a publisher for one; a subscriber's PLI
   reaches `RTCRtpSender._send_keyframe`, which we point at our own handler.
+* Retransmissions: `RTCRtpReceiver._send_rtcp_nack` asks a publisher for packets again.
 * Bandwidth: the REMB a publisher is sent comes from `RemoteBitrateEstimator.add`, which we
   wrap to cap it; a subscriber's REMB arrives in `RTCRtpSender._handle_rtcp_packet`.
 * Active speaker: the ssrc-audio-level header extension is parsed onto each packet (read
@@ -42,6 +43,11 @@ def audio_level(packet: RtpPacket) -> int | None:
 
 def request_keyframe(receiver: RTCRtpReceiver, ssrc: int) -> Awaitable[None]:
     coroutine: Awaitable[None] = receiver._send_rtcp_pli(ssrc)
+    return coroutine
+
+
+def request_resend(receiver: RTCRtpReceiver, ssrc: int, lost: list[int]) -> Awaitable[None]:
+    coroutine: Awaitable[None] = receiver._send_rtcp_nack(ssrc, lost)
     return coroutine
 
 
@@ -141,6 +147,7 @@ def check() -> None:
     for needle in (
         "self.__remote_bitrate_estimator.add(",
         "async def _send_rtcp_pli(self, media_ssrc: int)",
+        "async def _send_rtcp_nack(self, media_ssrc: int, lost: list[int])",
     ):
         if needle not in receiver_source:
             raise RuntimeError(f"aiortc RTCRtpReceiver changed: {needle!r} is gone")

@@ -183,7 +183,7 @@ class Source:
             return
         self._asked.update(dict.fromkeys(wanted, now))
         self.nacks_forwarded += 1
-        task = asyncio.ensure_future(self.receiver._send_rtcp_nack(self.ssrc, wanted))
+        task = asyncio.ensure_future(hooks.request_resend(self.receiver, self.ssrc, wanted))
         task.add_done_callback(_log_failure)
 
     def lowest_subscriber_estimate(self) -> int | None:
