@@ -326,9 +326,7 @@ async def test_subscribers_get_sender_reports_in_each_slots_timeline(call):
                 expected = base + round((t - at) * rate)
                 offsets.append(((ts - expected + (1 << 31)) % (1 << 32) - (1 << 31)) / rate)
         # Packets arriving within a second of a report carry the timestamps it maps their
-        # arrival to: the median within half a second. Their spread is the publisher's: its
-        # own report maps the send time of the packet it last sent to that packet's capture
-        # time, so how long encoding took then and now is in every offset (0.2 s, once, in CI
-        # under load). A slot's wrong offset puts them hours away; the arithmetic itself is
-        # checked exactly above.
-        assert abs(statistics.median(offsets)) < 0.5, (ssrc, statistics.median(offsets))
+        # arrival to: the median within 200 ms. (A packet alone can be further off on a busy
+        # machine: its trip, and the publisher's report's own, are in it; a wrong offset or
+        # clock rate puts them all seconds away. The arithmetic is checked exactly above.)
+        assert abs(statistics.median(offsets)) < 0.2, (ssrc, statistics.median(offsets))
