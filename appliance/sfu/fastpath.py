@@ -40,6 +40,7 @@ import time
 import types
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
+from functools import partial
 from typing import Any
 
 import aioice.ice
@@ -54,6 +55,8 @@ from aiortc.rtp import (
     RtcpByePacket,
     RtcpPacket,
     RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
     RtcpSdesPacket,
     RtcpSenderInfo,
     RtcpSourceInfo,
@@ -161,6 +164,7 @@ class _Intake:
         estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
         self._estimate = None if estimator is None else PerFrame(estimator)
         self._sink = sink
+        self.heard = asyncio.Event()  # set at the first packet of the receiver's first stream
         # Per payload type: its clock rate, or 0 for RTX (learnt at the first packet: the
         # codecs are set when the receiver starts, after the tap, and then never change).
         self._rates: dict[int, int] = {}
@@ -242,6 +246,7 @@ class _Intake:
         if stream is None:
             codec = self._codecs[packet.payload_type]
             stream = self._streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+            self.heard.set()  # the receiver has a stream to report on
         stream.add(packet)
         if not rate:  # RTX
             original_ssrc = self._rtx.get(packet.ssrc)
@@ -603,7 +608,8 @@ def tap(receiver: RTCRtpReceiver, kind: str, sink: PacketSink, on_end: Callable[
     Call it after setRemoteDescription and before the connection starts receiving."""
     if receiver._RTCRtpReceiver__decoder_thread is not None:  # type: ignore[attr-defined]
         raise RuntimeError("the receiver has started already")
-    receiver._handle_rtp_packet = _Intake(receiver, sink).take  # type: ignore[method-assign, assignment]
+    intake = _Intake(receiver, sink)
+    receiver._handle_rtp_packet = intake.take  # type: ignore[method-assign, assignment]
     original = receiver._RTCRtpReceiver__decoder_queue  # type: ignore[attr-defined]
     receiver._RTCRtpReceiver__decoder_queue = _EndQueue(original, on_end)  # type: ignore[attr-defined]
     receive = receiver.receive
@@ -619,6 +625,54 @@ def tap(receiver: RTCRtpReceiver, kind: str, sink: PacketSink, on_end: Callable[
                 router.ssrc_table[encoding.rtx.ssrc] = receiver
 
     receiver.receive = receive_with_rtx  # type: ignore[method-assign]
+    receiver._run_rtcp = partial(_run_receiver_rtcp, receiver, intake.heard)  # type: ignore[method-assign]
+
+
+async def _run_receiver_rtcp(receiver: RTCRtpReceiver, heard: asyncio.Event) -> None:
+    """Replaces a receiver's RTCP loop (same start and exit events): once it has a stream,
+    its receiver reports go out with its connection's others (`Reports`), so this only
+    waits. aiortc's loop woke the event loop about once a second per receiver, and a
+    publisher has three (mic, camera, screen), often one or two of them silent."""
+    receiver._RTCRtpReceiver__rtcp_started.set()  # type: ignore[attr-defined]
+    reports = Reports.of(receiver.transport)
+    with contextlib.suppress(asyncio.CancelledError):
+        await heard.wait()
+        reports.hear(receiver)
+        await asyncio.get_running_loop().create_future()  # until the receiver stops
+    reports.leave(receiver)
+    receiver._RTCRtpReceiver__rtcp_exited.set()  # type: ignore[attr-defined]
+
+
+def receiver_report(receiver: RTCRtpReceiver) -> RtcpRrPacket | None:
+    """The receiver report aiortc's RTCP loop would send now for this receiver's streams (one
+    block each: losses, highest sequence number, jitter, and the last SR's time and delay),
+    or None when it has none."""
+    rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+    streams = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+    if rtcp_ssrc is None or not streams:
+        return None
+    lsrs = receiver._RTCRtpReceiver__lsr  # type: ignore[attr-defined]
+    lsr_times = receiver._RTCRtpReceiver__lsr_time  # type: ignore[attr-defined]
+    blocks = []
+    for ssrc, stream in streams.items():
+        lsr = dlsr = 0
+        if ssrc in lsrs:
+            lsr = lsrs[ssrc]
+            delay = time.time() - lsr_times[ssrc]
+            if 0 < delay < 65536:
+                dlsr = int(delay * 65536)
+        blocks.append(
+            RtcpReceiverInfo(
+                ssrc=ssrc,
+                fraction_lost=stream.fraction_lost,
+                packets_lost=stream.packets_lost,
+                highest_sequence=stream.max_seq,
+                jitter=stream.jitter,
+                lsr=lsr,
+                dlsr=dlsr,
+            )
+        )
+    return RtcpRrPacket(ssrc=rtcp_ssrc, reports=blocks)
 
 
 def on_sender_reports(receiver: RTCRtpReceiver, report: Callable[[int, int, int], None]) -> None:
@@ -823,11 +877,13 @@ REPORTS_PER_DATAGRAM = 10  # sender reports and CNAMEs: about 750 bytes, well un
 
 
 class Reports:
-    """One connection's sender reports: those of every outlet on it that sent since its last
-    one, every 0.5 to 1.5 s (aiortc's interval), in compound RTCP datagrams, each SRs then
-    an SDES with their CNAMEs (several SSRCs' reports in one compound packet: RFC 8108
-    §5.4). A subscriber has an outlet per slot (15 by default), and a timer each cost two
-    turns of the event loop per second; now the connection has one."""
+    """One connection's RTCP reports, every 0.5 to 1.5 s (aiortc's interval), in compound
+    datagrams: the sender reports of every outlet on it that sent since its last one, each
+    batch followed by an SDES with their CNAMEs (several SSRCs' reports in one compound
+    packet: RFC 8108 §5.4), and the receiver reports of every receiver on it that has had
+    a stream. A subscriber has an outlet per slot (15 by default) and a publisher a receiver
+    per source (3), and a timer each cost two turns of the event loop per second; now the
+    connection has one, and a connection with nothing to report none."""
 
     _of: weakref.WeakKeyDictionary[Any, Reports] = weakref.WeakKeyDictionary()
 
@@ -835,31 +891,44 @@ class Reports:
     def of(cls, dtls: RTCDtlsTransport) -> Reports:
         found = cls._of.get(dtls)
         if found is None:
-            found = cls._of[dtls] = cls()
+            found = cls._of[dtls] = cls(dtls)
         return found
 
-    def __init__(self) -> None:
+    def __init__(self, dtls: RTCDtlsTransport) -> None:
+        self._dtls = weakref.ref(dtls)
         self._outlets: dict[Outlet, None] = {}  # in joining order
+        self._receivers: dict[RTCRtpReceiver, None] = {}
         self._task: asyncio.Task[None] | None = None
 
     def join(self, outlet: Outlet) -> None:
         self._outlets[outlet] = None
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
+        self._run()
 
-    def leave(self, outlet: Outlet) -> None:
-        self._outlets.pop(outlet, None)
-        if not self._outlets and self._task is not None:
+    def hear(self, receiver: RTCRtpReceiver) -> None:
+        """Report on this receiver's streams from now on (it has one)."""
+        self._receivers[receiver] = None
+        self._run()
+
+    def leave(self, member: Outlet | RTCRtpReceiver) -> None:
+        if isinstance(member, Outlet):
+            self._outlets.pop(member, None)
+        else:
+            self._receivers.pop(member, None)
+        if not self._outlets and not self._receivers and self._task is not None:
             self._task.cancel()
             self._task = None
 
-    async def _run(self) -> None:
+    def _run(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._every_second())
+
+    async def _every_second(self) -> None:
         while True:
             await asyncio.sleep(0.5 + random.random())
             try:
                 self.send()
             except Exception:  # one bad report must not end the connection's others
-                log.exception("sender reports failed")
+                log.exception("RTCP reports failed")
 
     def send(self) -> None:
         due = [(outlet, made) for outlet in self._outlets if (made := outlet._report())]
@@ -870,6 +939,22 @@ class Reports:
             if chunks:
                 data += bytes(RtcpSdesPacket(chunks=chunks))
             batch[0][0]._send_rtcp(data)  # the connection's SRTCP, whichever outlet sends it
+        heard = [bytes(rr) for receiver in self._receivers if (rr := receiver_report(receiver))]
+        dtls = self._dtls()
+        for at in range(0, len(heard), REPORTS_PER_DATAGRAM):
+            if dtls is None or dtls._state is not DtlsState.CONNECTED:
+                return
+            try:
+                rest = run_eagerly(dtls._send_rtp(b"".join(heard[at : at + REPORTS_PER_DATAGRAM])))
+            except ConnectionError:  # the connection is closing (aiortc's loop ignores it too)
+                return
+            if rest is not None:
+                asyncio.ensure_future(rest).add_done_callback(_log_unsent)
+
+
+def _log_unsent(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("RTCP receiver reports not sent: %r", task.exception())
 
 
 def check() -> None:
@@ -898,6 +983,16 @@ def check() -> None:
             "async def _handle_rtcp_packet(self, packet: AnyRtcpPacket)",
             "async def receive(self, parameters: RTCRtpReceiveParameters)",
             "original_ssrc = self.__rtx_ssrc.get(packet.ssrc)",
+            # what _run_receiver_rtcp and receiver_report stand in for
+            "self.__rtcp_task = asyncio.ensure_future(self._run_rtcp())",
+            "self.__rtcp_started.set()",
+            "self.__rtcp_exited.set()",
+            "for ssrc, stream in self.__remote_streams.items():",
+            "lsr = self.__lsr[ssrc]",
+            "delay = time.time() - self.__lsr_time[ssrc]",
+            "dlsr = int(delay * 65536)",
+            "fraction_lost=stream.fraction_lost,",
+            "packet = RtcpRrPacket(ssrc=self.__rtcp_ssrc, reports=reports)",
         ),
         "aiortc RTCRtpReceiver",
     )

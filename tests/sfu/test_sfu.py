@@ -3,6 +3,8 @@ screen sharing, a participant that vanishes, and nothing left running afterwards
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import statistics
 import threading
 import time
@@ -12,6 +14,8 @@ from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpPacket,
     RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
     RtcpSrPacket,
     is_rtcp,
     unpack_remb_fci,
@@ -19,7 +23,7 @@ from aiortc.rtp import (
 
 from appliance.config import CallSettings
 from appliance.sfu import SFU
-from appliance.sfu.fastpath import MAX_DATAGRAM, Lane, lane_of
+from appliance.sfu.fastpath import MAX_DATAGRAM, Lane, Reports, lane_of
 from tests.sfu.peers import PatternTrack, Peer
 from tests.support.waiting import eventually
 
@@ -284,6 +288,63 @@ def test_a_slots_sender_report_carries_the_publishers_clock_moved_on(monkeypatch
 def offset(timestamp: int, expected: float, rate: int) -> float:
     """Seconds from the RTP timestamp a report maps to (`expected`) to a packet's own."""
     return ((timestamp - round(expected) + (1 << 31)) % (1 << 32) - (1 << 31)) / rate
+
+
+async def test_a_publisher_gets_receiver_reports_for_its_streams_together(call):
+    """The SFU reports on what it receives from a publisher as aiortc would (per stream: the
+    highest sequence number, losses, jitter, and the publisher's last SR as LSR), but for
+    all of the connection's streams in one compound packet on one timer; a silent source
+    (the screen) is left out, and a connection that sends nothing has no timer at all."""
+    alice = await join(call, 1)
+    assert alice.publisher is not None
+    mine = {s._ssrc for s in alice.publisher.getSenders() if s.track is not None}
+    assert len(mine) == 2  # mic and camera; the screen sends nothing
+    dtls = alice.publisher.getTransceivers()[0].sender.transport
+    handle_rtcp, send_rtp = dtls._handle_rtcp_data, dtls._send_rtp
+    sent_lsr: set[int] = set()  # the middle 32 bits of the NTP time of each SR Alice sent
+    heard: list[dict[int, RtcpReceiverInfo]] = []  # the receiver reports in each datagram
+
+    async def send(data: bytes) -> None:
+        if is_rtcp(data):
+            for packet in RtcpPacket.parse(data):
+                if isinstance(packet, RtcpSrPacket):
+                    sent_lsr.add((packet.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF)
+        await send_rtp(data)
+
+    async def rtcp(data: bytes) -> None:
+        blocks = [
+            b for p in RtcpPacket.parse(data) if isinstance(p, RtcpRrPacket) for b in p.reports
+        ]
+        if blocks:
+            heard.append({block.ssrc: block for block in blocks})
+        await handle_rtcp(data)
+
+    dtls._send_rtp, dtls._handle_rtcp_data = send, rtcp
+    mute = Peer(CALL, 2)
+    mute.mic.stop()  # joins with its microphone and camera off: its publisher sends nothing
+    call["peers"][2] = mute
+    await mute.join(call["sfu"], camera=False)
+    await eventually(lambda: len(heard) >= 4 and any(b.lsr for b in heard[-1].values()), timeout=15)
+    for before, after in itertools.pairwise(heard[1:]):  # (the first may precede a stream)
+        assert set(before) == set(after) == mine  # both streams, in every datagram
+        for ssrc, block in after.items():
+            assert block.fraction_lost == 0 and block.packets_lost == 0  # loopback
+            assert 0 < (block.highest_sequence - before[ssrc].highest_sequence) & 0xFFFF < 1000
+            assert block.lsr == 0 or block.lsr in sent_lsr
+            assert block.jitter < 48_000  # under a second, at either clock rate
+    # One timer for the reports of each connection that has something to report, and none for
+    # each receiver or for the mute participant's publisher connection.
+    participants = call["sfu"].rooms[CALL].participants
+    receivers = {
+        id(t.receiver) for p in participants.values() for t in p.publisher.getTransceivers()
+    }
+    running = [task.get_coro() for task in asyncio.all_tasks()]
+    assert not [c for c in running if c.cr_frame and id(c.cr_frame.f_locals.get("self")) in receivers
+                and c.__qualname__ == "RTCRtpReceiver._run_rtcp"]  # fmt: skip
+    reporting = {participants[1].publisher, participants[1].subscriber, participants[2].subscriber}
+    assert sum(c.__qualname__ == "Reports._every_second" for c in running) == len(reporting)
+    silent = participants[2].publisher.getTransceivers()[0].receiver.transport
+    assert Reports.of(silent)._task is None
 
 
 async def test_subscribers_get_sender_reports_in_each_slots_timeline(call):
