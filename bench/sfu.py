@@ -28,6 +28,10 @@ Prints JSON and writes bench/results/sfu.{json,png}.
     .venv/bin/python bench/sfu.py --peer janus --subscribers 1,8 --rounds 3 --window 20
                                              # Hearth against Janus's VideoRoom, the median
                                              # ratio of three interleaved rounds; ~8 min
+    .venv/bin/python bench/sfu.py --peer janus --together --subscribers 1 --rounds 5
+                                             # both at once, in the same windows: the same
+                                             # machine state for each (one subscriber: the
+                                             # clients of both share the two cores)
     .venv/bin/python bench/sfu.py --modes forward --subscribers 1 --no-group \
         --profile /tmp/profiles              # py-spy of the SFU, collapsed stacks
 
@@ -266,8 +270,19 @@ def profiler(args: argparse.Namespace, pid: int, tag: str) -> subprocess.Popen[b
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def run_scenario(scenario: Scenario, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
-    quiet = wait_for_quiet(args.quiet_wait, args.quiet_threshold)
+def run_scenario(
+    scenario: Scenario,
+    args: argparse.Namespace,
+    logs: Path,
+    together: tuple[threading.Barrier, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Run one scenario. `together`: (a barrier shared with the scenarios run beside this
+    one, the idle check made before them all): every measured window starts at the same
+    moment, so all of them see the same machine."""
+    if together is None:
+        quiet = wait_for_quiet(args.quiet_wait, args.quiet_threshold)
+    else:
+        barrier, quiet = together
     port = free_port()
     tag = scenario.name
     server = Child(
@@ -330,6 +345,8 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace, logs: Path) -> di
                 children += subs
             sub_ready = [sub.expect("READY", 90) for sub in subs]
             time.sleep(args.warmup)
+            if together is not None:
+                barrier.wait(timeout=180)
             pids = [pub.pid] + [sub.pid for sub in subs]
             before = snapshot(port, pids)
             clock = task_clock(media_pid, args.window)
@@ -354,6 +371,8 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace, logs: Path) -> di
             result["server_connection_failures_by_window_end"] = after["connection_failures"]
     except Exception as error:
         result["error"] = f"{type(error).__name__}: {error}"
+        if together is not None:
+            barrier.abort()  # the others' windows would wait for this one's forever
         for child in children:
             if child.process.poll() is None:
                 child.process.terminate()
@@ -723,6 +742,13 @@ def caveats(
         "and whole-machine accounting differ by a few %). Load average before/after the run: "
         f"{load.get('loadavg_before')} / {load.get('loadavg_after')} (it counts this bench too)."
     )
+    if any(r.get("together_with") for r in runs):
+        notes.append(
+            "--together: Hearth and its peer ran at the same time, each with its own publisher "
+            "and subscribers, their windows aligned; so each one's other_processes_cpu_percent "
+            "includes the other's clients, and the machine was busier than in interleaved "
+            "phases (both publishers encode at once)."
+        )
     noisy = [r["scenario"] for r in runs if not r.get("before_start", {}).get("quiet", True)]
     if noisy:
         notes.append("Started without an idle machine: " + ", ".join(noisy))
@@ -898,6 +924,13 @@ def parse_args() -> argparse.Namespace:
     )
     add("--quick", action="store_true", help="smoke run: direct, S=1,4 forward, S=4 relay")
     add(
+        "--together",
+        action="store_true",
+        help="with --peer: run Hearth and its peer at the same time, each with its own "
+        "publisher and subscribers, windows aligned, so both see the same machine (for small "
+        "subscriber counts: the clients of both share the cores)",
+    )
+    add(
         "--peer",
         choices=["relay", "janus"],
         help="compare Hearth with this one only, in interleaved phases (janus: Debian's "
@@ -916,6 +949,57 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def batches(chosen: list[Scenario], together: bool) -> list[list[Scenario]]:
+    """The scenarios in order, one at a time; with `together`, each round's forward scenario
+    and its peer's at the same subscriber count as one batch, to run side by side."""
+    out: list[list[Scenario]] = []
+    for scenario in chosen:
+        last = out[-1][0] if out else None
+        if (
+            together
+            and last is not None
+            and "direct" not in (last.mode, scenario.mode)
+            and (last.run, last.subscribers, last.group)
+            == (scenario.run, scenario.subscribers, scenario.group)
+        ):
+            out[-1].append(scenario)
+        else:
+            out.append([scenario])
+    return out
+
+
+def side_by_side(
+    batch: list[Scenario], args: argparse.Namespace, logs: Path
+) -> list[dict[str, Any]]:
+    """Run a batch's scenarios at once, each with its own server, publisher and subscribers,
+    their measured windows starting together (no reruns: each sees the others' load, which
+    is the point)."""
+    quiet = wait_for_quiet(args.quiet_wait, args.quiet_threshold)
+    barrier = threading.Barrier(len(batch))
+    results: list[dict[str, Any]] = [{} for _ in batch]
+
+    def work(at: int, scenario: Scenario) -> None:
+        results[at] = run_scenario(scenario, args, logs, (barrier, quiet))
+
+    threads = [threading.Thread(target=work, args=pair) for pair in enumerate(batch)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for run in results:
+        run["together_with"] = [r["scenario"] for r in results if r is not run]
+    return results
+
+
+def brief(run: dict[str, Any]) -> Any:
+    return run.get("error") or {
+        "cpu%": run["server"]["cpu_percent_of_a_core"],
+        "pkts/s": run["server"].get("forwarded_packets_per_s"),
+        "p50": run["latency_ms"].get("p50"),
+        "fps_min": run["delivered"]["video_fps_min"],
+    }
+
+
 def main() -> None:
     args = parse_args()
     started = time.monotonic()
@@ -929,7 +1013,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hearth-bench-sfu-") as folder:
         logs = args.logs or Path(folder)
         logs.mkdir(parents=True, exist_ok=True)
-        for scenario in chosen:
+        for batch in batches(chosen, args.together):
+            if len(batch) > 1:
+                names = [s.name for s in batch]
+                print(f"# {' and '.join(names)}, together ...", file=sys.stderr, flush=True)
+                for run in side_by_side(batch, args, logs):
+                    runs.append(run)
+                    print(f"#   {run['scenario']}: {brief(run)}", file=sys.stderr, flush=True)
+                time.sleep(1.0)
+                continue
+            [scenario] = batch
             print(f"# {scenario.name} ...", file=sys.stderr, flush=True)
             run = run_scenario(scenario, args, logs)
             for _ in range(args.retries):  # someone else's load during the window: again
@@ -947,13 +1040,7 @@ def main() -> None:
                 else:
                     run["disturbed_attempts"] = again["disturbed_attempts"]
             runs.append(run)
-            brief = run.get("error") or {
-                "cpu%": run["server"]["cpu_percent_of_a_core"],
-                "pkts/s": run["server"].get("forwarded_packets_per_s"),
-                "p50": run["latency_ms"].get("p50"),
-                "fps_min": run["delivered"]["video_fps_min"],
-            }
-            print(f"#   {brief}", file=sys.stderr, flush=True)
+            print(f"#   {brief(run)}", file=sys.stderr, flush=True)
             time.sleep(1.0)
     load["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
     summary = summarize(runs, args)
