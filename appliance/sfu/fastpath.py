@@ -40,7 +40,6 @@ import time
 import types
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator
-from functools import partial
 from typing import Any
 
 import aioice.ice
@@ -156,7 +155,7 @@ class _Intake:
     RTX take theirs. `check()` guards the lines of theirs this repeats."""
 
     def __init__(self, receiver: RTCRtpReceiver, sink: PacketSink) -> None:
-        self._receiver = receiver
+        self.receiver = receiver
         self._codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
         self._streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
         self._rtx: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
@@ -169,8 +168,23 @@ class _Intake:
         # codecs are set when the receiver starts, after the tap, and then never change).
         self._rates: dict[int, int] = {}
 
+    async def run_rtcp(self) -> None:
+        """Stands in for the receiver's RTCP loop (same start and exit events): once it has
+        a stream, its receiver reports go out with its connection's others (`Reports`), so
+        this only waits. aiortc's loop woke the event loop about once a second per receiver,
+        and a publisher has three (mic, camera, screen), often one or two of them silent."""
+        receiver = self.receiver
+        receiver._RTCRtpReceiver__rtcp_started.set()  # type: ignore[attr-defined]
+        reports = Reports.of(receiver.transport)
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.heard.wait()
+            reports.hear(receiver)
+            await asyncio.get_running_loop().create_future()  # until the receiver stops
+        reports.leave(receiver)
+        receiver._RTCRtpReceiver__rtcp_exited.set()  # type: ignore[attr-defined]
+
     def take(self, packet: RtpPacket, arrival_time_ms: int) -> Awaitable[None]:
-        receiver = self._receiver
+        receiver = self.receiver
         if not receiver._enabled:
             return _DONE
         feedback: list[Awaitable[None]] | None = None
@@ -222,7 +236,7 @@ class _Intake:
         return _DONE if feedback is None else _in_turn(feedback)
 
     def _remb(self, remb: tuple[int, list[int]]) -> list[Awaitable[None]] | None:
-        receiver = self._receiver
+        receiver = self.receiver
         rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
         if rtcp_ssrc is None:
             return None
@@ -256,7 +270,7 @@ class _Intake:
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
         nacks = self._nacks
         if nacks is not None and nacks.add(packet):
-            receiver = self._receiver
+            receiver = self.receiver
             return packet, receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
         return packet, None
 
@@ -625,22 +639,7 @@ def tap(receiver: RTCRtpReceiver, kind: str, sink: PacketSink, on_end: Callable[
                 router.ssrc_table[encoding.rtx.ssrc] = receiver
 
     receiver.receive = receive_with_rtx  # type: ignore[method-assign]
-    receiver._run_rtcp = partial(_run_receiver_rtcp, receiver, intake.heard)  # type: ignore[method-assign]
-
-
-async def _run_receiver_rtcp(receiver: RTCRtpReceiver, heard: asyncio.Event) -> None:
-    """Replaces a receiver's RTCP loop (same start and exit events): once it has a stream,
-    its receiver reports go out with its connection's others (`Reports`), so this only
-    waits. aiortc's loop woke the event loop about once a second per receiver, and a
-    publisher has three (mic, camera, screen), often one or two of them silent."""
-    receiver._RTCRtpReceiver__rtcp_started.set()  # type: ignore[attr-defined]
-    reports = Reports.of(receiver.transport)
-    with contextlib.suppress(asyncio.CancelledError):
-        await heard.wait()
-        reports.hear(receiver)
-        await asyncio.get_running_loop().create_future()  # until the receiver stops
-    reports.leave(receiver)
-    receiver._RTCRtpReceiver__rtcp_exited.set()  # type: ignore[attr-defined]
+    receiver._run_rtcp = intake.run_rtcp  # type: ignore[method-assign]
 
 
 def receiver_report(receiver: RTCRtpReceiver) -> RtcpRrPacket | None:

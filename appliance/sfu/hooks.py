@@ -133,7 +133,12 @@ def stop_leftover_tasks(pc: Any) -> None:
         parts.add(id(transceiver.receiver.transport.transport._connection))
     for task in asyncio.all_tasks():
         frame = getattr(task.get_coro(), "cr_frame", None)
-        if frame is not None and id(frame.f_locals.get("self")) in parts:
+        if frame is None:
+            continue
+        owner = frame.f_locals.get("self")
+        # (the fast path's stand-ins for the RTCP loops: an outlet's, an intake's)
+        whose = (owner, getattr(owner, "sender", None), getattr(owner, "receiver", None))
+        if any(id(part) in parts for part in whose if part is not None):
             task.cancel()
 
 

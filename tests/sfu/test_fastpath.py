@@ -454,3 +454,26 @@ def test_the_intake_keeps_statistics_and_nacks_as_aiortc_does(monkeypatch: pytes
     assert forwarded == their_forwarded
     assert nacked == their_nacked
     assert len(nacked) > 100 and streams[MEDIA].cycles == 1 << 16  # losses, and the wrap
+
+
+async def test_closing_a_connection_stops_the_rtcp_stand_ins_a_setup_race_left():
+    """aiortc's connect task can start a receiver's or sender's RTCP loop after close() stopped
+    them; the fast path's stand-ins for those loops (a receiver waiting for its first
+    stream, an outlet waiting to report) are cancelled with the connection's other leftovers."""
+    from aiortc import RTCPeerConnection
+
+    from appliance.sfu import hooks
+    from appliance.sfu.fastpath import Outlet, Totals, tap
+
+    pc = RTCPeerConnection()
+    receiver = pc.addTransceiver("audio", direction="recvonly").receiver
+    sender = pc.addTransceiver("audio", direction="sendonly").sender
+    tap(receiver, "audio", lambda packet: None, lambda: None)
+    Outlet(sender, lambda: None, lambda: None, Totals())
+    await pc.close()
+    late = [asyncio.ensure_future(receiver._run_rtcp()), asyncio.ensure_future(sender._run_rtcp())]
+    await asyncio.sleep(0)
+    assert not any(task.done() for task in late)
+    hooks.stop_leftover_tasks(pc)
+    await asyncio.wait(late, timeout=5)
+    assert all(task.done() for task in late)
