@@ -10,7 +10,9 @@ per-packet layers:
   keeps what the SFU needs of it (the statistics its receiver reports are made of, the REMB
   estimate, NACKs for lost packets, RTX unwrapping) and hands the packet to the SFU. It
   skips the rest: the VP8 depayload and jitter buffer (nothing is assembled; no frame ever
-  reaches a decoder), a wall-clock read per packet, and a coroutine per packet.
+  reaches a decoder), a wall-clock read per packet, and a coroutine per packet. The
+  receiver's RTCP loop is replaced too: its receiver reports go out with the connection's
+  others (`Reports`), once it has a stream.
 * Off the socket: once a connection's DTLS is up (publisher's or subscriber's),
   `take_datagrams()` puts a `Lane` in place of its selected ICE pair's `datagram_received`:
   SRTP is unprotected, parsed, routed and given to the intake right there, and SRTCP to
@@ -982,7 +984,7 @@ def check() -> None:
             "async def _handle_rtcp_packet(self, packet: AnyRtcpPacket)",
             "async def receive(self, parameters: RTCRtpReceiveParameters)",
             "original_ssrc = self.__rtx_ssrc.get(packet.ssrc)",
-            # what _run_receiver_rtcp and receiver_report stand in for
+            # what _Intake.run_rtcp and receiver_report stand in for
             "self.__rtcp_task = asyncio.ensure_future(self._run_rtcp())",
             "self.__rtcp_started.set()",
             "self.__rtcp_exited.set()",
