@@ -477,3 +477,38 @@ async def test_closing_a_connection_stops_the_rtcp_stand_ins_a_setup_race_left()
     hooks.stop_leftover_tasks(pc)
     await asyncio.wait(late, timeout=5)
     assert all(task.done() for task in late)
+
+
+def test_the_quickened_estimator_keeps_to_aiortcs_every_step():
+    """quicken() swaps two of the estimator's loops for C; fed the same frames (steady,
+    bursts, stalls longer than its window, a clock stepping back), it must answer and hold
+    exactly what aiortc's own does, after every frame."""
+    from appliance.sfu.fastpath import quicken
+
+    rng = random.Random(11)
+    stock, quick = RemoteBitrateEstimator(), RemoteBitrateEstimator()
+    quicken(quick)
+
+    def counter(estimator: RemoteBitrateEstimator) -> Any:
+        c = estimator.incoming_bitrate
+        return ([(b.count, b.value) for b in c._buckets], c._total.count, c._total.value,
+                c._origin_index, c._origin_ms)  # fmt: skip
+
+    def filtered(estimator: RemoteBitrateEstimator) -> dict[str, Any]:
+        return {k: v for k, v in vars(estimator.estimator).items() if not callable(v)}
+
+    now, sent, estimates = 5_000_000, 0, 0
+    for _ in range(4000):
+        gap = rng.choice([33, 33, 33, 34, 16, 1, 0, 250, 999, 1000, 1001, 2600, -3])
+        now += gap
+        sent = (sent + max(0, gap) * 262 + rng.randint(-40, 40)) & 0xFFFFFF  # 2^18 per second
+        frame = {"arrival_time_ms": now, "abs_send_time": sent, "ssrc": 7}
+        frame["payload_size"] = rng.choice([0, rng.randint(200, 12_000)])
+        estimate = stock.add(**frame)
+        assert estimate == quick.add(**frame)
+        estimates += estimate is not None
+        assert counter(stock) == counter(quick)
+        assert filtered(stock) == filtered(quick)
+        if rng.random() < 0.1:
+            assert stock.incoming_bitrate.rate(now) == quick.incoming_bitrate.rate(now)
+    assert estimates > 10 and len(quick.estimator.ts_delta_hist) == 60  # all of it ran
