@@ -1,5 +1,5 @@
 """What aiortc's delay-based bitrate estimator costs per video frame, as aiortc ships it and
-quickened (appliance/sfu/fastpath.quicken: two of its loops done in C, same results).
+quickened (appliance/sfu/fastpath.quicken: two of its loops made cheap, same results).
 
 The SFU feeds one estimator per publishing camera or screen, once a frame (PerFrame), to make
 the REMB it sends the publisher. This feeds both the same 30 fps frames (a steady 33 ms apart,

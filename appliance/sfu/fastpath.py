@@ -146,10 +146,12 @@ class PerFrame:
 
 def quicken(estimator: Any) -> None:
     """Make aiortc's bitrate estimator (a RemoteBitrateEstimator) cheaper without changing a
-    result: two of its loops, run for every frame, become C. Its incoming-rate counter
-    cleared its window one millisecond at a time (a Python loop of 33 turns per frame at
-    30 fps, twice), and its noise filter found the shortest of the last 60 frame intervals
-    with a `min()` call per interval. Together they were about half of its 13 us a frame."""
+    result, in two loops run for every frame. Its incoming-rate counter cleared its window
+    one millisecond at a time (a Python loop of 33 turns per frame at 30 fps, twice, each
+    doing index arithmetic and four writes); now it slices off the buckets the window
+    passed and writes only the non-empty ones. Its noise filter found the shortest of the
+    last 60 frame intervals with a `min()` call per interval; now it is one `min()` over
+    them. Together they were about half of its 13 us a frame."""
     counter = estimator.incoming_bitrate
     counter._erase_old = types.MethodType(_erase_old, counter)
     overuse = estimator.estimator
