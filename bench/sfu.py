@@ -979,7 +979,11 @@ def side_by_side(
     results: list[dict[str, Any]] = [{} for _ in batch]
 
     def work(at: int, scenario: Scenario) -> None:
-        results[at] = run_scenario(scenario, args, logs, (barrier, quiet))
+        try:
+            results[at] = run_scenario(scenario, args, logs, (barrier, quiet))
+        except Exception as error:  # before its own try (starting its server): free the others
+            barrier.abort()
+            results[at] = {"scenario": scenario.name, "error": f"{type(error).__name__}: {error}"}
 
     threads = [threading.Thread(target=work, args=pair) for pair in enumerate(batch)]
     for thread in threads:
