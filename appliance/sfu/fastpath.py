@@ -73,6 +73,7 @@ from pylibsrtp._binding import lib as srtp_lib
 log = logging.getLogger(__name__)
 
 HISTORY = 512  # packets an outlet keeps for retransmission: ~1.5 s of 1.5 Mbps video
+ESTIMATE_EVERY_MS = 100  # the uplink bitrate estimator runs on the frames of this long (PerFrame)
 
 
 class Totals:
@@ -115,17 +116,30 @@ async def _in_turn(feedback: list[Awaitable[None]]) -> None:
 
 class PerFrame:
     """Feeds a receiver's bitrate estimator (aiortc's delay-based RemoteBitrateEstimator, which
-    makes the REMB sent to the publisher) once per video frame instead of once per packet: at
-    the frame's last packet (the marker bit), with the frame's bytes. The estimator compares
-    groups of packets sent together (within 5 ms: a frame), and all it keeps of a group is its
-    last packet's send and arrival times and its size; so the estimates are those it made
-    from every packet, for a fifth of the work. Returns what the estimator returns."""
+    makes the REMB sent to the publisher) once per video frame instead of once per packet,
+    and a batch of frames at a time: every `ESTIMATE_EVERY_MS`.
 
-    __slots__ = ("_bytes", "_estimator")
+    Once a frame: at its last packet (the marker bit), with the frame's bytes. The estimator
+    compares groups of packets sent together (within 5 ms: a frame), and all it keeps of a
+    group is its last packet's send and arrival times and its size; so the estimates are
+    those it made from every packet, for a fifth of the work.
+
+    A batch at a time: each frame's (arrival, send time, size) is noted, and the estimator
+    runs over the notes when the oldest is `ESTIMATE_EVERY_MS` old, as libwebrtc's
+    sender-side estimator runs over the transport-wide feedback a receiver sends every
+    100 ms. It is fed exactly what it was fed frame by frame, so it reaches the same
+    estimates, at most that much (and a frame) later; a REMB goes out at most once a batch
+    (the last estimate it made). Run once a frame, it ran cold each time (the rest of the SFU and the clients
+    had run in between), at several times its warm cost of about 10 us a frame
+    (bench/estimator.py); in a batch, all but the first frame find it warm. Returns the
+    estimate to send, if the batch made one."""
+
+    __slots__ = ("_bytes", "_estimator", "_frames")
 
     def __init__(self, estimator: Any) -> None:
         self._estimator = estimator  # its add, looked up per call: hooks.cap_remb wraps it
         self._bytes = 0  # of the frame arriving
+        self._frames: list[tuple[int, int, int, int]] = []  # arrival ms, send time, size, SSRC
 
     def __call__(self, packet: RtpPacket, arrival_time_ms: int) -> tuple[int, list[int]] | None:
         send_time = packet.extensions.abs_send_time
@@ -134,14 +148,28 @@ class PerFrame:
         self._bytes += len(packet.payload) + packet.padding_size
         if not packet.marker:
             return None
-        size, self._bytes = self._bytes, 0
-        estimate: tuple[int, list[int]] | None = self._estimator.add(
-            abs_send_time=send_time,
-            arrival_time_ms=arrival_time_ms,
-            payload_size=size,
-            ssrc=packet.ssrc,
-        )
-        return estimate
+        frames = self._frames
+        frames.append((arrival_time_ms, send_time, self._bytes, packet.ssrc))
+        self._bytes = 0
+        if 0 <= arrival_time_ms - frames[0][0] < ESTIMATE_EVERY_MS:  # (a clock step: run now)
+            return None
+        return self.run()
+
+    def run(self) -> tuple[int, list[int]] | None:
+        """Feed the estimator the frames noted since it last ran: its last estimate, if any."""
+        add = self._estimator.add
+        latest = None
+        for arrival_time_ms, send_time, size, ssrc in self._frames:
+            estimate: tuple[int, list[int]] | None = add(
+                abs_send_time=send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=size,
+                ssrc=ssrc,
+            )
+            if estimate is not None:
+                latest = estimate
+        self._frames.clear()
+        return latest
 
 
 def quicken(estimator: Any) -> None:

@@ -5,8 +5,8 @@ layers (appliance/sfu/fastpath.py): each must do what the layer it replaces did.
   header extensions the SFU uses included), and refuses what it refuses.
 * `Cipher` protects what a pylibsrtp Session unprotects, and the other way round.
 * `read_in_bursts` hands over every datagram waiting on a socket in one wake-up.
-* `PerFrame` feeds the uplink bitrate estimator once a frame, and it estimates as it did when
-  fed every packet.
+* `PerFrame` feeds the uplink bitrate estimator once a frame, a batch of frames at a time, and
+  it estimates as it did when fed every packet.
 * `run_eagerly` runs RTCP work at once, and what waits still finishes as a task would.
 """
 
@@ -25,7 +25,14 @@ from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
-from appliance.sfu.fastpath import Cipher, PerFrame, parse_rtp, read_in_bursts, run_eagerly
+from appliance.sfu.fastpath import (
+    ESTIMATE_EVERY_MS,
+    Cipher,
+    PerFrame,
+    parse_rtp,
+    read_in_bursts,
+    run_eagerly,
+)
 
 LEVEL, SEND_TIME, MID = 1, 3, 4
 URIS = {
@@ -242,20 +249,35 @@ def video(seconds: float, congested_from: float, fps: int = 30) -> list[tuple[Rt
     return arrivals
 
 
+class Noted:
+    """A RemoteBitrateEstimator whose every call is noted: (the frame's arrival ms, the
+    estimate made or None), and when it was called (the arrival of the packet being taken)."""
+
+    def __init__(self) -> None:
+        self.estimator = RemoteBitrateEstimator()
+        self.calls: list[tuple[int, int | None]] = []
+        self.called_at: list[int] = []
+        self.now = 0
+        add = self.estimator.add
+
+        def noted(**kwargs: Any) -> Any:
+            estimate = add(**kwargs)
+            self.calls.append(
+                (kwargs["arrival_time_ms"], None if estimate is None else estimate[0])
+            )
+            self.called_at.append(self.now)
+            return estimate
+
+        self.estimator.add = noted
+
+    def made(self) -> list[tuple[int, int]]:
+        return [(when, bps) for when, bps in self.calls if bps is not None]
+
+
 def test_the_estimate_fed_once_a_frame_is_the_one_fed_every_packet():
-    every, once = RemoteBitrateEstimator(), RemoteBitrateEstimator()
-    calls = 0
-    add = once.add
-
-    def counted(**kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return add(**kwargs)
-
-    once.add = counted  # type: ignore[method-assign]
-    per_frame = PerFrame(once)
+    every, once = RemoteBitrateEstimator(), Noted()
+    per_frame = PerFrame(once.estimator)
     by_packet: list[tuple[int, int]] = []
-    by_frame: list[tuple[int, int]] = []
     trace = video(seconds=16, congested_from=12)
     for packet, arrived in trace:
         estimate = every.add(
@@ -266,17 +288,70 @@ def test_the_estimate_fed_once_a_frame_is_the_one_fed_every_packet():
         )
         if estimate is not None:
             by_packet.append((arrived, estimate[0]))
-        estimate = per_frame(packet, arrived)
-        if estimate is not None:
-            by_frame.append((arrived, estimate[0]))
+        per_frame(packet, arrived)
+    per_frame.run()
+    by_frame = once.made()
 
     def at(estimates: list[tuple[int, int]], ms: int) -> int:
         return [bps for when, bps in estimates if when <= ms][-1]
 
-    assert calls == 16 * 30  # one a frame, not one a packet
+    assert len(once.calls) == 16 * 30  # one a frame, not one a packet
     for ms in (6000, 9000, 11_900, 12_500, 14_000, 16_000):
         assert abs(at(by_frame, ms) - at(by_packet, ms)) <= 0.02 * at(by_packet, ms), ms
     assert at(by_frame, 13_000) < 0.7 * at(by_frame, 11_900)  # the congestion is seen
+
+
+def test_the_estimator_runs_on_batches_of_frames_and_their_last_estimate_is_sent():
+    """Fed a batch of frames every ESTIMATE_EVERY_MS, the estimator makes the estimates it
+    makes fed each frame as it comes (the same calls, in the same order), a frame waits no
+    longer than that for its turn, and a batch's last estimate is the one to send."""
+    batched, at_once = Noted(), Noted()
+    per_frame = PerFrame(batched.estimator)
+    sent: list[tuple[int, int]] = []
+    frame_bytes = 0
+    for packet, arrived in video(seconds=16, congested_from=12):
+        batched.now = arrived
+        before = len(batched.calls)
+        estimate = per_frame(packet, arrived)
+        made_now = [bps for _, bps in batched.calls[before:] if bps is not None]
+        assert estimate == (None if not made_now else (made_now[-1], [packet.ssrc]))
+        if estimate is not None:
+            sent.append((arrived, estimate[0]))
+        frame_bytes += len(packet.payload)
+        if packet.marker:
+            at_once.estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrived,
+                payload_size=frame_bytes,
+                ssrc=packet.ssrc,
+            )
+            frame_bytes = 0
+    per_frame.run()
+
+    assert batched.calls == at_once.calls  # the same estimates, from the same frames
+    waits = [
+        now - arrival for (arrival, _), now in zip(batched.calls, batched.called_at, strict=True)
+    ]
+    assert max(waits[:-4]) <= ESTIMATE_EVERY_MS + 34  # one frame interval at 30 fps
+    runs = len(set(batched.called_at[:-4]))
+    assert 16_000 // (ESTIMATE_EVERY_MS + 34) - 1 <= runs <= 16_000 // ESTIMATE_EVERY_MS
+    assert len(sent) >= 16  # REMBs still go out (aiortc's every second at least, more under load)
+
+
+def test_a_clock_step_does_not_hold_the_estimators_frames():
+    """time.time() can step back (NTP, a wrong clock corrected): the frames noted before the
+    step are run at once, not held until the clock catches up."""
+    noted = Noted()
+    per_frame = PerFrame(noted.estimator)
+    trace = video(seconds=1, congested_from=9)  # 6 packets a frame
+    for packet, arrived in trace[:12]:
+        per_frame(packet, arrived)
+    assert noted.calls == []  # two frames noted, 33 ms apart: not run yet
+    for packet, arrived in trace[12:18]:
+        per_frame(packet, arrived - 3_600_000)  # the clock went back an hour
+    assert [arrival for arrival, _ in noted.calls] == [
+        arrived for _, arrived in (trace[5], trace[11])
+    ] + [trace[17][1] - 3_600_000]
 
 
 async def test_work_that_never_waits_is_done_at_once():
