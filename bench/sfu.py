@@ -123,11 +123,13 @@ class Scenario:
 class Child:
     """A child process speaking line-tagged JSON on stdout; stderr goes to a file."""
 
-    def __init__(self, name: str, argv: list[str], logs: Path) -> None:
+    def __init__(
+        self, name: str, argv: list[str], logs: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
         self.stderr_path = logs / f"{name}.stderr"
         self._stderr = self.stderr_path.open("w")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         self.process = subprocess.Popen(
             [sys.executable, *argv],
             cwd=ROOT,
@@ -285,21 +287,27 @@ def run_scenario(
         barrier, quiet = together
     port = free_port()
     tag = scenario.name
+    # The "peer" mode is Hearth again (--peer hearth): its server from --peer-tree, with
+    # --peer-env, serving the clients as forward mode does.
+    mode, folder, env = scenario.mode, HERE, None
+    if mode == "peer":
+        mode, folder, env = "forward", args.peer_tree / "bench", args.peer_env
     server = Child(
         f"{tag}-server",
         [
-            str(HERE / "sfu_server.py"),
+            str(folder / "sfu_server.py"),
             "--mode",
-            scenario.mode,
+            mode,
             "--port",
             str(port),
             "--publishers",
             str(scenario.publishers),
         ],
         logs,
+        env,
     )
     peers = [str(HERE / "sfu_peers.py")]
-    common = ["--port", str(port), "--mode", scenario.mode]
+    common = ["--port", str(port), "--mode", mode]
     size = ["--width", str(args.width), "--height", str(args.height), "--fps", str(args.fps)]
     size += ["--bitrate", str(args.bitrate)]
     ids = ",".join(map(str, scenario.publisher_ids))
@@ -335,7 +343,7 @@ def run_scenario(
         media_pid = int(server.expect("READY", 60)["value"])  # Janus's, in janus mode
         sampler = ProcessSampler(media_pid, interval=0.5).__enter__()
         try:
-            if scenario.mode == "direct":  # the publish answer comes from the subscriber
+            if mode == "direct":  # the publish answer comes from the subscriber
                 subs = [sub_child(n, chunk) for n, chunk in enumerate(chunks)]
                 children += subs
                 pub_ready = pub.expect("READY", 90)
@@ -629,6 +637,34 @@ def versus(hearth: list[dict[str, Any]], janus: list[dict[str, Any]]) -> list[di
     return rows
 
 
+def a_b(hearth: list[dict[str, Any]], peer: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """--peer hearth: the peer's (B's) server CPU over this checkout's (A's), per round."""
+    rows = []
+    for mine in hearth:
+        theirs = next(
+            (
+                r
+                for r in peer
+                if r["subscribers"] == mine["subscribers"] and r.get("run") == mine.get("run")
+            ),
+            None,
+        )
+        if theirs is None:
+            continue
+        a = mine["server"]["cpu_s"] / mine["window_s"]
+        b = theirs["server"]["cpu_s"] / theirs["window_s"]
+        rows.append(
+            {
+                "subscribers": mine["subscribers"],
+                "round": mine.get("run"),
+                "a_cpu_s_per_s": round(a, 4),
+                "b_cpu_s_per_s": round(b, 4),
+                "b_over_a": round(b / a, 3) if a > 0 else None,
+            }
+        )
+    return rows
+
+
 def ratios(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """Each subscriber count's Hearth/Janus CPU ratio: every round's, and their median."""
     by_count: dict[int, list[float]] = {}
@@ -674,6 +710,7 @@ def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
     forward_sweep = [r for r in ok if r["mode"] == "forward" and not r["group"]]
     relay_sweep = [r for r in ok if r["mode"] == "relay" and not r["group"]]
     janus_sweep = [r for r in ok if r["mode"] == "janus" and not r["group"]]
+    peer_sweep = [r for r in ok if r["mode"] == "peer" and not r["group"]]
     forward_rows = [row for row in table if row["scenario"].startswith("forward")]
     best = max(
         (row.get("packets_per_s_per_core_extrapolated") or 0 for row in forward_rows), default=0
@@ -691,6 +728,7 @@ def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
         },
         "hearth_vs_janus": versus(forward_sweep, janus_sweep),
         "hearth_over_janus_by_subscribers": ratios(versus(forward_sweep, janus_sweep)),
+        "b_vs_a": a_b(forward_sweep, peer_sweep),
         "verdict": {
             "note": "per-core packet rates are extrapolations from CPU used at a lower load",
             "forward_packets_per_s_per_core_extrapolated_best_average": best,
@@ -794,11 +832,17 @@ def plot(runs: list[dict[str, Any]], summary: dict[str, Any], path: Path) -> Non
     import matplotlib.pyplot as plt
 
     ok = [r for r in runs if "error" not in r]
-    colors = {"forward": "#2563eb", "relay": "#dc2626", "janus": "#16a34a", "direct": "#6b7280"}
+    colors = {
+        "forward": "#2563eb",
+        "relay": "#dc2626",
+        "janus": "#16a34a",
+        "peer": "#9333ea",
+        "direct": "#6b7280",
+    }
     fig, axes = plt.subplots(2, 3, figsize=(16, 9))
     cpu_ax, stream_ax, core_ax, cdf_ax, added_ax, rss_ax = axes.flat
 
-    for mode in ("forward", "relay", "janus"):
+    for mode in ("forward", "relay", "janus", "peer"):
         sweep = sorted(
             (r for r in ok if r["mode"] == mode and not r["group"]), key=lambda r: r["subscribers"]
         )
@@ -932,16 +976,30 @@ def parse_args() -> argparse.Namespace:
     )
     add(
         "--peer",
-        choices=["relay", "janus"],
+        choices=["relay", "janus", "hearth"],
         help="compare Hearth with this one only, in interleaved phases (janus: Debian's "
-        "Janus VideoRoom, bench/sfu_janus.py; no group call)",
+        "Janus VideoRoom, bench/sfu_janus.py; hearth: Hearth again, from --peer-tree with "
+        "--peer-env, for an A/B of two versions or settings, best with --together; no group "
+        "call for either)",
+    )
+    add(
+        "--peer-tree",
+        type=Path,
+        default=ROOT,
+        help="--peer hearth: the checkout whose bench/sfu_server.py and appliance/ serve B",
+    )
+    add(
+        "--peer-env",
+        type=json.loads,
+        default={},
+        help='--peer hearth: JSON of environment variables for B\'s server, e.g. \'{"X": "1"}\'',
     )
     args = parser.parse_args()
     args.subscribers = [int(s) for s in args.subscribers.split(",") if s]
     args.modes = [m for m in args.modes.split(",") if m]
     if args.peer:
-        args.modes = ["forward", args.peer]
-        if args.peer == "janus":
+        args.modes = ["forward", "peer" if args.peer == "hearth" else args.peer]
+        if args.peer in ("janus", "hearth"):
             args.group = 0
     if args.quick:
         args.subscribers, args.group, args.window, args.warmup = [1, 4], 0, 6.0, 2.0
@@ -1071,12 +1129,20 @@ def main() -> None:
             "run_s": round(time.monotonic() - started, 1),
         },
     }
+    if args.peer == "hearth":
+        result["setup"]["a"] = {"tree": str(ROOT), "commit": _commit(ROOT)}
+        result["setup"]["b"] = {
+            "tree": str(args.peer_tree),
+            "commit": _commit(args.peer_tree),
+            "env": args.peer_env,
+        }
     result["caveats"] = caveats(runs, load, args)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    plot(runs, summary, RESULTS / f"{NAME}.png")
+    name = f"{NAME}_ab" if args.peer == "hearth" else NAME  # an A/B keeps the figures of record
+    plot(runs, summary, RESULTS / f"{name}.png")
     for run in runs:
         run.pop("latency_samples", None)
-    write_result(NAME, result)
+    write_result(name, result)
     print(json.dumps(result, indent=2))
     for row in summary["hearth_vs_janus"]:
         print(f"N={row['subscribers']} (round {row['round']}): Hearth "
@@ -1087,6 +1153,23 @@ def main() -> None:
     for count, ratio in summary["hearth_over_janus_by_subscribers"].items():
         print(f"N={count}: Hearth/Janus median {ratio['median']} over rounds {ratio['rounds']}",
               file=sys.stderr)  # fmt: skip
+    by_count: dict[int, list[float]] = {}
+    for row in summary["b_vs_a"]:
+        print(f"N={row['subscribers']} (round {row['round']}): A {row['a_cpu_s_per_s']} "
+              f"CPU-s/s, B {row['b_cpu_s_per_s']}: B/A {row['b_over_a']}", file=sys.stderr)  # fmt: skip
+        if row["b_over_a"] is not None:
+            by_count.setdefault(row["subscribers"], []).append(row["b_over_a"])
+    for count, values in sorted(by_count.items()):
+        print(f"N={count}: B/A median {statistics.median(values):.3f} over rounds {values}",
+              file=sys.stderr)  # fmt: skip
+
+
+def _commit(tree: Path) -> str:
+    """The commit a checkout is at, with "+changes" if its tracked files differ from it."""
+    git = ["git", "-C", str(tree)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD"], capture_output=True).returncode
+    return head.stdout.strip() + ("+changes" if dirty else "") if head.returncode == 0 else "?"
 
 
 def _version(package: str) -> str:
