@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from appliance import __version__, backup, datadir
+from appliance import loop as event_loop
 from appliance.backup import BackupError
 from appliance.config import ConfigError, Settings, load, resolve_config_path
 from appliance.context import opened
@@ -485,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (args.command, getattr(args, f"{args.command.replace('-', '_')}_command", None))
     ]
     try:
-        asyncio.run(action(config, args))
+        event_loop.run(action(config, args))
     except (TLSError, DataDirError) as error:  # the config names something unusable
         print(f"hearth: {error}", file=sys.stderr)
         return EXIT_CONFIG

@@ -50,6 +50,7 @@ from aiortc.contrib.media import MediaRelay  # noqa: E402
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
 from sfu_janus import Janus  # noqa: E402
 
+from appliance import loop as event_loop  # noqa: E402
 from appliance.config import CallSettings  # noqa: E402
 from appliance.net import heap  # noqa: E402
 from appliance.sfu import SFU, hooks  # noqa: E402
@@ -383,7 +384,7 @@ def main() -> None:
             f"{os.environ['SFU_BENCH_PROFILE']}.{args.mode}",  # one file per server mode
         )
         return
-    asyncio.run(serve(args))
+    event_loop.run(serve(args))  # uvloop's, as `hearth serve` runs (appliance/loop.py)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import inspect
 import logging
 import random
@@ -612,7 +613,8 @@ BURST = 64  # datagrams read from one socket per wake-up at most: the others get
 def read_in_bursts(protocol: Any) -> None:
     """Read every datagram waiting on a protocol's socket when it wakes the loop, not one per
     wake-up as asyncio's datagram transport does: a frame's packets come together, and each
-    wake-up is an epoll_wait and a turn of the loop."""
+    wake-up is an epoll_wait and a turn of the loop. (On asyncio's loop only: on uvloop,
+    Hearth's default (appliance/loop.py), libuv reads them all in one wake-up itself.)"""
     transport = protocol.transport
     sock, fd, loop = transport._sock, transport._sock_fd, transport._loop
     receive = protocol.datagram_received
@@ -891,7 +893,8 @@ class Outlet:
         if transport is None or transport.is_closing():
             return None
         sock = getattr(transport, "_sock", None)  # asyncio's selector transports (3.11-3.13)
-        return (transport.sendto if sock is None else sock.sendto), pair.remote_addr
+        send = sock.sendto if sock is not None else sendto_or_drop(transport)  # uvloop's
+        return send, pair.remote_addr
 
     async def retransmit(self, sequence_number: int) -> None:
         """A subscriber's NACK: send the packet again, as it was (same sequence number: the
@@ -955,6 +958,20 @@ class Outlet:
 
 
 REPORTS_PER_DATAGRAM = 10  # sender reports and CNAMEs: about 750 bytes, well under the MTU
+
+
+def sendto_or_drop(transport: Any) -> Callable[[bytes, Any], None]:
+    """A datagram transport's `sendto` (uvloop's: C, written at once when nothing is queued)
+    that refuses a datagram, as `socket.sendto` on a full buffer does, rather than queue it
+    behind others: BlockingIOError while the transport holds any unsent."""
+    send, unsent = transport.sendto, transport.get_write_buffer_size
+
+    def sendto(datagram: bytes, address: Any) -> None:
+        if unsent():
+            raise BlockingIOError(errno.EAGAIN, "the socket's send buffer is full")
+        send(datagram, address)
+
+    return sendto
 
 
 class Reports:

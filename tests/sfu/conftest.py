@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import uvloop
 
 from appliance.config import CallSettings
 from appliance.sfu import SFU
@@ -18,6 +20,10 @@ from tests.support.waiting import eventually
 @pytest.fixture
 async def call() -> AsyncIterator[dict[str, Any]]:
     threads_before = {t.ident for t in threading.enumerate()}
+    # The loop's default executor, named as asyncio's own names it (uvloop's would be
+    # ThreadPoolExecutor-N_M): its idle workers are told apart from the call's threads below.
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="asyncio"))
     peers: dict[int, Peer] = {}
     failed: list[int] = []
 
@@ -53,3 +59,15 @@ async def call() -> AsyncIterator[dict[str, Any]]:
     except AssertionError:
         names = [t.name for t in threading.enumerate() if t.ident in call_threads()]
         raise AssertionError(f"left running: threads {names}, tasks {call_tasks()}") from None
+
+
+LOOPS_FOR = ("tests/sfu/test_sfu.py", "tests/sfu/test_loss.py")
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Any:
+    """The call tests run on both event loops Hearth runs on (appliance/loop.py): uvloop's,
+    the default, and asyncio's own, where the fast path reads datagrams its own way. The
+    other SFU tests run on asyncio's, as the rest of the suite does."""
+    if not item.nodeid.startswith(LOOPS_FOR):
+        return {"asyncio": asyncio.new_event_loop}
+    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}

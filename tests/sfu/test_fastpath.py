@@ -21,6 +21,7 @@ from typing import Any
 
 import pylibsrtp
 import pytest
+import uvloop
 from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
@@ -32,7 +33,9 @@ from appliance.sfu.fastpath import (
     parse_rtp,
     read_in_bursts,
     run_eagerly,
+    sendto_or_drop,
 )
+from tests.support.waiting import eventually
 
 LEVEL, SEND_TIME, MID = 1, 3, 4
 URIS = {
@@ -230,6 +233,41 @@ async def test_a_wake_up_reads_every_datagram_waiting():
     assert bursting.transport.is_closing()
     fd = bursting.transport.get_extra_info("socket").fileno()
     assert fd == -1 or fd not in loop._selector.get_map()  # type: ignore[attr-defined]
+
+
+def test_on_uvloop_a_datagram_goes_out_at_once_or_not_at_all():
+    """uvloop's transport queues what the socket cannot take; the outlet's writes drop it
+    instead, as a full socket buffer does (a late media packet is a lost one)."""
+
+    async def send_one() -> list[bytes]:
+        loop = asyncio.get_running_loop()
+        receiver, into = await loop.create_datagram_endpoint(Counting, local_addr=("127.0.0.1", 0))
+        sender, _ = await loop.create_datagram_endpoint(Counting, local_addr=("127.0.0.1", 0))
+        assert type(sender).__module__.startswith("uvloop")  # not asyncio's
+        try:
+            sendto_or_drop(sender)(b"now", receiver.get_extra_info("sockname"))
+            await eventually(lambda: into.received == [b"now"], timeout=5)
+            return into.received
+        finally:
+            sender.close()
+            receiver.close()
+
+    assert uvloop.run(send_one()) == [b"now"]
+
+    class Queueing:  # a transport holding a datagram it could not send yet
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        def sendto(self, data: bytes, address: Any) -> None:
+            self.sent.append(data)
+
+        def get_write_buffer_size(self) -> int:
+            return 1100
+
+    transport = Queueing()
+    with pytest.raises(BlockingIOError):
+        sendto_or_drop(transport)(b"late", ("127.0.0.1", 9))
+    assert transport.sent == []
 
 
 def video(seconds: float, congested_from: float, fps: int = 30) -> list[tuple[RtpPacket, int]]:
