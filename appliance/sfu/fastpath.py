@@ -130,10 +130,10 @@ class PerFrame:
     sender-side estimator runs over the transport-wide feedback a receiver sends every
     100 ms. It is fed exactly what it was fed frame by frame, so it reaches the same
     estimates, at most that much (and a frame) later; a REMB goes out at most once a batch
-    (the last estimate it made). Run once a frame, it ran cold each time (the rest of the SFU and the clients
-    had run in between), at several times its warm cost of about 10 us a frame
-    (bench/estimator.py); in a batch, all but the first frame find it warm. Returns the
-    estimate to send, if the batch made one."""
+    (the last estimate it made). Run once a frame, it ran cold each time (the rest of the
+    SFU and the clients had run in between), at several times its warm cost of about 10 us
+    a frame (bench/estimator.py); in a batch, all but the first frame find it warm. Returns
+    the estimate to send, if the batch made one."""
 
     __slots__ = ("_bytes", "_estimator", "_frames")
 
