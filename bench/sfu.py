@@ -55,6 +55,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -595,21 +596,22 @@ def marginal(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
+def pairs(
+    hearth: list[dict[str, Any]], peer: list[dict[str, Any]]
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each Hearth scenario with its peer's at the same subscriber count and round."""
+    for mine in hearth:
+        for theirs in peer:
+            if (theirs["subscribers"], theirs.get("run")) == (mine["subscribers"], mine.get("run")):
+                yield mine, theirs
+                break
+
+
 def versus(hearth: list[dict[str, Any]], janus: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Hearth against Janus at each subscriber count: server CPU-s per s and its ratio (the
     phases interleave, so both saw much the same machine), packets, fps and RSS."""
     rows = []
-    for mine in hearth:
-        theirs = next(
-            (
-                r
-                for r in janus
-                if r["subscribers"] == mine["subscribers"] and r.get("run") == mine.get("run")
-            ),
-            None,
-        )
-        if theirs is None:
-            continue
+    for mine, theirs in pairs(hearth, janus):
         ours, other = mine["server"], theirs["server"]
         cpu = ours["cpu_s"] / mine["window_s"]
         cpu_janus = other["cpu_s"] / theirs["window_s"]
@@ -640,17 +642,7 @@ def versus(hearth: list[dict[str, Any]], janus: list[dict[str, Any]]) -> list[di
 def a_b(hearth: list[dict[str, Any]], peer: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """--peer hearth: the peer's (B's) server CPU over this checkout's (A's), per round."""
     rows = []
-    for mine in hearth:
-        theirs = next(
-            (
-                r
-                for r in peer
-                if r["subscribers"] == mine["subscribers"] and r.get("run") == mine.get("run")
-            ),
-            None,
-        )
-        if theirs is None:
-            continue
+    for mine, theirs in pairs(hearth, peer):
         a = mine["server"]["cpu_s"] / mine["window_s"]
         b = theirs["server"]["cpu_s"] / theirs["window_s"]
         rows.append(
@@ -665,12 +657,12 @@ def a_b(hearth: list[dict[str, Any]], peer: list[dict[str, Any]]) -> list[dict[s
     return rows
 
 
-def ratios(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Each subscriber count's Hearth/Janus CPU ratio: every round's, and their median."""
+def ratios(rows: list[dict[str, Any]], key: str = "hearth_over_janus") -> dict[int, dict[str, Any]]:
+    """Each subscriber count's CPU ratio (`key`): every round's, and their median."""
     by_count: dict[int, list[float]] = {}
     for row in rows:
-        if row["hearth_over_janus"] is not None:
-            by_count.setdefault(row["subscribers"], []).append(row["hearth_over_janus"])
+        if row[key] is not None:
+            by_count.setdefault(row["subscribers"], []).append(row[key])
     return {
         count: {"median": round(statistics.median(values), 2), "rounds": values}
         for count, values in sorted(by_count.items())
@@ -729,6 +721,7 @@ def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
         "hearth_vs_janus": versus(forward_sweep, janus_sweep),
         "hearth_over_janus_by_subscribers": ratios(versus(forward_sweep, janus_sweep)),
         "b_vs_a": a_b(forward_sweep, peer_sweep),
+        "b_over_a_by_subscribers": ratios(a_b(forward_sweep, peer_sweep), "b_over_a"),
         "verdict": {
             "note": "per-core packet rates are extrapolations from CPU used at a lower load",
             "forward_packets_per_s_per_core_extrapolated_best_average": best,
@@ -1153,14 +1146,11 @@ def main() -> None:
     for count, ratio in summary["hearth_over_janus_by_subscribers"].items():
         print(f"N={count}: Hearth/Janus median {ratio['median']} over rounds {ratio['rounds']}",
               file=sys.stderr)  # fmt: skip
-    by_count: dict[int, list[float]] = {}
     for row in summary["b_vs_a"]:
         print(f"N={row['subscribers']} (round {row['round']}): A {row['a_cpu_s_per_s']} "
               f"CPU-s/s, B {row['b_cpu_s_per_s']}: B/A {row['b_over_a']}", file=sys.stderr)  # fmt: skip
-        if row["b_over_a"] is not None:
-            by_count.setdefault(row["subscribers"], []).append(row["b_over_a"])
-    for count, values in sorted(by_count.items()):
-        print(f"N={count}: B/A median {statistics.median(values):.3f} over rounds {values}",
+    for count, ratio in summary["b_over_a_by_subscribers"].items():
+        print(f"N={count}: B/A median {ratio['median']} over rounds {ratio['rounds']}",
               file=sys.stderr)  # fmt: skip
 
 
